@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../viewer/model/synthetic.js';
+import { buildViewTree, defaultViewOptions, subtreeTotals, threadNodes } from '../../viewer/model/view-tree.js';
+import { ancestry, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
+import { searchLayout } from '../../viewer/model/search.js';
+import { decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
+import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
+
+const model = makeKnownModel();
+const nameOf = (m: CaptureModel, tree: { frame: Int32Array }, node: number) => frameName(m, tree.frame[node]);
+
+function childrenByName(tree: ReturnType<typeof buildViewTree>, m: CaptureModel, parent: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 1; i < tree.count; i++) if (tree.parent[i] === parent) out[nameOf(m, tree, i)] = tree.totalBytes[i];
+  return out;
+}
+
+describe('view tree', () => {
+  it('totals: the peak is 17 MiB, of which 15 MiB on the main thread', () => {
+    const tree = buildViewTree(model, defaultViewOptions);
+    expect(tree.totalBytes[0]).toBe(17 * MiB);
+    expect(childrenByName(tree, model, 0)).toEqual({ 'thread main': 15 * MiB, 'thread libuv-worker': 2 * MiB });
+  });
+
+  it('subtree totals add children into parents', () => {
+    expect(Array.from(subtreeTotals(Int32Array.from([-1, 0, 1, 1]), Float64Array.from([1, 2, 3, 4])))).toEqual([10, 9, 3, 4]);
+  });
+
+  it('merging threads puts every thread\'s frames right under the root', () => {
+    const tree = buildViewTree(model, { ...defaultViewOptions, mergeThreads: true });
+    expect(childrenByName(tree, model, 0)).toEqual({ '(top-level)': 15 * MiB, uv__work_done: 2 * MiB });
+    expect(tree.totalBytes[0]).toBe(17 * MiB);
+  });
+
+  it('picking a thread keeps only its subtree', () => {
+    const worker = threadNodes(model).find((t) => t.name === 'libuv-worker')!;
+    const tree = buildViewTree(model, { ...defaultViewOptions, threadNode: worker.node });
+    expect(tree.totalBytes[0]).toBe(2 * MiB);
+  });
+
+  it('hiding node internals gives their bytes to the caller\'s subtree, not away', () => {
+    const tree = buildViewTree(model, { ...defaultViewOptions, hideInternals: true });
+    const names = new Set(Array.from({ length: tree.count }, (_, i) => nameOf(model, tree, i)));
+    expect(names.has('Module._load')).toBe(false);
+    expect(names.has(xssName)).toBe(true);
+    expect(tree.totalBytes[0]).toBe(17 * MiB);
+  });
+
+  it('hiding native frames moves the 10 MiB Buffer onto `load` itself', () => {
+    const tree = buildViewTree(model, { ...defaultViewOptions, hideNative: true });
+    const load = Array.from({ length: tree.count }, (_, i) => i).find((i) => nameOf(model, tree, i) === 'load')!;
+    expect(tree.selfBytes[load]).toBe(10 * MiB);
+  });
+
+  it('the inverted tree starts with the allocating frames', () => {
+    const tree = buildViewTree(model, { ...defaultViewOptions, inverted: true });
+    expect(childrenByName(tree, model, 0)).toEqual({ 'node::Buffer::New': 10 * MiB, 'v8::ArrayBuffer::New': 4 * MiB, [xssName]: 1 * MiB, deflate: 2 * MiB });
+    expect(tree.totalBytes[0]).toBe(17 * MiB);
+  });
+
+  it('views: leaks are 10.5 MiB, temporary 2 MiB in 100 allocations', () => {
+    expect(buildViewTree(model, { ...defaultViewOptions, view: 'leaks' }).totalBytes[0]).toBe(10 * MiB + 512 * KiB);
+    const temporary = buildViewTree(model, { ...defaultViewOptions, view: 'temporary' });
+    expect(temporary.totalBytes[0]).toBe(2 * MiB);
+    expect(temporary.totalCount[0]).toBe(100);
+  });
+});
+
+describe('flame layout', () => {
+  const tree = buildViewTree(model, defaultViewOptions);
+  const layout = layoutFlame(tree, 'bytes');
+
+  it('is a preorder, widest child first, with subtree ends', () => {
+    const names = Array.from(layout.node, (n) => nameOf(model, tree, n));
+    expect(names).toEqual(['all', 'thread main', '(top-level)', 'load', 'node::Buffer::New', 'parse', 'v8::ArrayBuffer::New', 'Module._load', xssName, 'thread libuv-worker', 'uv__work_done', 'deflate']);
+    expect(layout.subtreeEnd[1]).toBe(9);
+    expect(layout.start[9]).toBe(15 * MiB);
+    expect(layout.maxDepth).toBe(4);
+  });
+
+  it('leaves out nodes worth nothing in the chosen metric', () => {
+    const leaks = layoutFlame(buildViewTree(model, { ...defaultViewOptions, view: 'leaks' }), 'bytes');
+    expect(leaks.length).toBe(8);
+  });
+
+  it('hit-tests a value and a row to the node drawn there', () => {
+    expect(nameOf(model, tree, layout.node[hitTest(layout, 11 * MiB, 3)])).toBe('parse');
+    expect(nameOf(model, tree, layout.node[hitTest(layout, 16 * MiB, 2)])).toBe('uv__work_done');
+    expect(hitTest(layout, 16 * MiB, 4)).toBe(-1);
+    expect(ancestry(layout, 4).map((s) => nameOf(model, tree, layout.node[s]))).toEqual(['all', 'thread main', '(top-level)', 'load', 'node::Buffer::New']);
+  });
+
+  it('lays out a million nodes in well under a few seconds', () => {
+    const big = makeSyntheticModel(1_000_000);
+    const t0 = performance.now();
+    const bigLayout = layoutFlame(buildViewTree(big, defaultViewOptions), 'bytes');
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(bigLayout.length).toBeGreaterThan(400_000);
+    for (let i = 1; i < 1000; i++) expect(bigLayout.start[i]).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('search', () => {
+  const tree = buildViewTree(model, defaultViewOptions);
+  const layout = layoutFlame(tree, 'bytes');
+  it('counts what the matches account for once, even when matches nest', () => {
+    const result = searchLayout(model, tree, layout, 'New');
+    expect(result.matchCount).toBe(2);
+    expect(result.total).toBe(14 * MiB);
+    const nested = searchLayout(model, tree, layout, 'server.js'); // (top-level), load, and load's caller chain
+    expect(nested.total).toBe(15 * MiB);
+  });
+  it('matches file names too, case-insensitively', () => {
+    expect(searchLayout(model, tree, layout, 'FASTPARSE').total).toBe(4 * MiB);
+  });
+});
+
+describe('text', () => {
+  it('formats locations and sizes', () => {
+    expect(frameLocation(model, model.tree.frame[3])).toBe('/app/server.js:10:3');
+    expect(frameLocation(model, model.tree.frame[4])).toBe('/usr/bin/node');
+    expect(formatBytes(10 * MiB)).toBe('10.0 MiB');
+    expect(formatBytes(512)).toBe('512 B');
+  });
+});
+
+describe('payload codec', () => {
+  it('round-trips a model through deflate and base64', async () => {
+    const big = makeSyntheticModel(20_000, 7);
+    const text = toBase64(await encodePayload({ model: big, title: 'x' }));
+    const back = await decodePayload<{ model: CaptureModel; title: string }>(fromBase64(text));
+    expect(back.title).toBe('x');
+    expect(back.model.tree.parent).toEqual(big.tree.parent);
+    expect(back.model.views.peak.bytes).toEqual(big.views.peak.bytes);
+    expect(back.model.timeline.trackedBytes).toEqual(big.timeline.trackedBytes);
+    expect(back.model.frames.kind).toEqual(big.frames.kind);
+    expect(back.model.strings).toEqual(big.strings);
+  });
+  it('base64 matches node\'s', () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 100]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
+      expect(toBase64(bytes)).toBe(Buffer.from(bytes).toString('base64'));
+      expect(Array.from(fromBase64(toBase64(bytes)))).toEqual(Array.from(bytes));
+    }
+  });
+});

@@ -1,0 +1,114 @@
+// Icicle layout of a ViewTree: nodes in preorder (children widest first), each with its depth, its
+// start and width in value units (bytes or allocations) and the preorder index just past its
+// subtree. A renderer walks this array once per frame and skips a whole subtree as soon as a node
+// is narrower than a pixel or off screen; hit-testing uses the same arrays. Positions stay float64
+// here: a float32 layout loses whole pixels when zoomed deep into a multi-GiB total.
+import type { ViewTree } from './view-tree.js';
+
+export type WidthMetric = 'bytes' | 'count';
+
+export interface FlameLayout {
+  length: number;
+  node: Int32Array; // ViewTree node of each preorder slot
+  depth: Int32Array;
+  start: Float64Array; // value units from the left edge of the root
+  width: Float64Array;
+  subtreeEnd: Int32Array; // first preorder slot after this node's subtree
+  maxDepth: number;
+  total: number; // width of the root
+}
+
+/** Children of every node as one sorted CSR array (widest first, ties by node id). */
+function sortedChildren(tree: ViewTree, value: Float64Array): { first: Int32Array; list: Int32Array } {
+  const n = tree.count;
+  const first = new Int32Array(n + 1);
+  for (let i = 1; i < n; i++) if (value[i] > 0) first[tree.parent[i] + 1]++;
+  for (let i = 0; i < n; i++) first[i + 1] += first[i];
+  const fill = first.slice(0, n);
+  const list = new Int32Array(first[n]);
+  for (let i = 1; i < n; i++) if (value[i] > 0) list[fill[tree.parent[i]]++] = i;
+  for (let p = 0; p < n; p++) {
+    const a = first[p], b = first[p + 1];
+    if (b - a > 1) {
+      const slice = Array.from(list.subarray(a, b)).sort((x, y) => value[y] - value[x] || x - y);
+      list.set(slice, a);
+    }
+  }
+  return { first, list };
+}
+
+export function layoutFlame(tree: ViewTree, metric: WidthMetric): FlameLayout {
+  const value = metric === 'bytes' ? tree.totalBytes : tree.totalCount;
+  const { first, list } = sortedChildren(tree, value);
+  const visible = value[0] > 0 ? first[tree.count] + 1 : 0;
+  const node = new Int32Array(visible);
+  const depth = new Int32Array(visible);
+  const start = new Float64Array(visible);
+  const width = new Float64Array(visible);
+  const subtreeEnd = new Int32Array(visible);
+  let maxDepth = 0;
+  if (visible > 0) {
+    // Iterative preorder: a stack of (node, depth, start) with children pushed in reverse order.
+    const stackNode = new Int32Array(visible);
+    const stackDepth = new Int32Array(visible);
+    const stackStart = new Float64Array(visible);
+    const openSlots: number[] = []; // preorder slots whose subtree end is not known yet
+    let top = 0;
+    stackNode[0] = 0;
+    let slot = 0;
+    while (top >= 0) {
+      const v = stackNode[top], d = stackDepth[top], s = stackStart[top];
+      top--;
+      while (openSlots.length > 0 && depth[openSlots[openSlots.length - 1]] >= d) subtreeEnd[openSlots.pop()!] = slot;
+      node[slot] = v;
+      depth[slot] = d;
+      start[slot] = s;
+      width[slot] = value[v];
+      if (d > maxDepth) maxDepth = d;
+      openSlots.push(slot);
+      slot++;
+      let childStart = s;
+      const a = first[v], b = first[v + 1];
+      // Starts are computed left to right, then pushed right to left so the widest pops first.
+      const base = top + 1;
+      for (let c = a; c < b; c++) {
+        const at = base + (b - 1 - c);
+        stackNode[at] = list[c];
+        stackDepth[at] = d + 1;
+        stackStart[at] = childStart;
+        childStart += value[list[c]];
+      }
+      top += b - a;
+    }
+    while (openSlots.length > 0) subtreeEnd[openSlots.pop()!] = slot;
+  }
+  return { length: visible, node, depth, start, width, subtreeEnd, maxDepth, total: visible ? value[0] : 0 };
+}
+
+/** The preorder slot under a point given in value units and depth, or -1. */
+export function hitTest(layout: FlameLayout, value: number, row: number): number {
+  let i = 0;
+  while (i < layout.length) {
+    if (value < layout.start[i] || value >= layout.start[i] + layout.width[i]) { i = layout.subtreeEnd[i]; continue; }
+    if (layout.depth[i] === row) return i;
+    i++; // descend: the next slot is the first child
+  }
+  return -1;
+}
+
+/** Preorder slot of a ViewTree node, or -1. */
+export function slotOf(layout: FlameLayout, treeNode: number): number {
+  for (let i = 0; i < layout.length; i++) if (layout.node[i] === treeNode) return i;
+  return -1;
+}
+
+/** Slots from the root down to `slot` (inclusive), for the breadcrumb. */
+export function ancestry(layout: FlameLayout, slot: number): number[] {
+  const path: number[] = [];
+  let i = 0;
+  while (i < layout.length && i <= slot) {
+    if (slot >= i && slot < layout.subtreeEnd[i]) { path.push(i); if (i === slot) break; i++; }
+    else i = layout.subtreeEnd[i];
+  }
+  return path;
+}
