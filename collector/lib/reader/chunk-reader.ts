@@ -1,0 +1,122 @@
+// Splits a capture stream into its header and verified, decompressed chunks (docs/capture-format.md,
+// "Layout"). One chunk is held at a time. A chunk cut short by the end of the file is the normal
+// end of a killed process's capture, not an error: the generator just stops before it, and the
+// caller calls the capture truncated because no trailer came.
+import { ByteStream } from './byte-stream.js';
+import { CaptureError, PayloadError } from './capture-error.js';
+import { fnv1a32 } from './fnv1a.js';
+import {
+  CAPTURE_MAGIC, CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, HEADER_SIZE_BYTES,
+  MAX_CHUNK_RAW_SIZE_BYTES, SUPPORTED_FORMAT_VERSION,
+} from './format.js';
+import { decompressLz4Block } from './lz4-block.js';
+
+export interface CaptureHeader {
+  formatVersion: number;
+  flags: number;
+}
+
+export interface Chunk {
+  /** 0 for the first chunk after the file header. */
+  index: number;
+  /** File offset of the chunk's 24-byte header. */
+  fileOffset: number;
+  kind: number;
+  firstEventIndex: number;
+  /** The decompressed payload. */
+  payload: Uint8Array;
+  /** File offset of payload[0] when the payload is stored as is; undefined for LZ4 chunks. */
+  payloadFileOffset: number | undefined;
+}
+
+const asciiDecoder = new TextDecoder('latin1');
+
+export async function readCaptureHeader(stream: ByteStream): Promise<CaptureHeader> {
+  const header = await stream.read(HEADER_SIZE_BYTES);
+  if (header.length === 0) throw new CaptureError('empty file, not a memview capture', 0, -1);
+  const magic = asciiDecoder.decode(header.subarray(0, Math.min(8, header.length)));
+  if (magic !== CAPTURE_MAGIC.slice(0, magic.length)) {
+    throw new CaptureError('not a memview capture (the file does not start with "MEMVIEW")', 0, -1);
+  }
+  if (header.length < HEADER_SIZE_BYTES) {
+    throw new CaptureError(
+      `capture header is cut short (${header.length} of ${HEADER_SIZE_BYTES} bytes)`, 0, -1);
+  }
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const formatVersion = view.getUint16(8, true);
+  if (formatVersion !== SUPPORTED_FORMAT_VERSION) {
+    throw new CaptureError(
+      `capture format version ${formatVersion}, this reader understands version ${SUPPORTED_FORMAT_VERSION}`,
+      8, -1);
+  }
+  return { formatVersion, flags: view.getUint16(10, true) };
+}
+
+/** Yields every complete chunk after the header, trailer included; stops at a cut-off chunk. */
+export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
+  for (let index = 0; ; index++) {
+    const fileOffset = stream.position;
+    const header = await stream.read(CHUNK_HEADER_SIZE_BYTES);
+    if (header.length < CHUNK_HEADER_SIZE_BYTES) return;
+    const fail = (problem: string, offset = fileOffset): never => {
+      throw new CaptureError(`chunk ${index} at offset ${fileOffset}: ${problem}`, offset, index);
+    };
+
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    const magic = asciiDecoder.decode(header.subarray(0, 4));
+    if (magic !== CHUNK_MAGIC) fail(`bad chunk magic ${JSON.stringify(magic)} (expected "MVCK")`);
+    const kind = header[4];
+    const codec = header[5];
+    const storedSize = view.getUint32(8, true);
+    const rawSize = view.getUint32(12, true);
+    const checksum = view.getUint32(16, true);
+    const firstEventIndex = view.getUint32(20, true);
+    if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
+    if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
+    if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
+    if (rawSize > MAX_CHUNK_RAW_SIZE_BYTES) {
+      fail(`raw size ${rawSize} bytes is over the ${MAX_CHUNK_RAW_SIZE_BYTES}-byte limit`);
+    }
+    if (codec === ChunkCodec.Stored && storedSize !== rawSize) {
+      fail(`stored chunk with stored size ${storedSize} and raw size ${rawSize}`);
+    }
+    if (codec === ChunkCodec.Lz4Block && storedSize > lz4WorstCaseSize(rawSize)) {
+      fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
+    }
+
+    const stored = await stream.read(storedSize);
+    if (stored.length < storedSize) return;
+    const computed = fnv1a32(stored);
+    if (computed !== checksum) {
+      fail(`checksum mismatch (header ${hex32(checksum)}, payload ${hex32(computed)})`);
+    }
+
+    const payloadStart = fileOffset + CHUNK_HEADER_SIZE_BYTES;
+    let payload = stored;
+    if (codec === ChunkCodec.Lz4Block) {
+      try {
+        payload = decompressLz4Block(stored, rawSize);
+      } catch (error) {
+        if (!(error instanceof PayloadError)) throw error;
+        fail(`${error.message} (payload byte ${error.position})`, payloadStart + error.position);
+      }
+    }
+    yield {
+      index,
+      fileOffset,
+      kind,
+      firstEventIndex,
+      payload,
+      payloadFileOffset: codec === ChunkCodec.Stored ? payloadStart : undefined,
+    };
+  }
+}
+
+/** LZ4's compressBound: the largest block that incompressible input of this size can become. */
+function lz4WorstCaseSize(rawSizeBytes: number): number {
+  return rawSizeBytes + Math.floor(rawSizeBytes / 255) + 16;
+}
+
+function hex32(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}

@@ -1,0 +1,56 @@
+// The capture format's constants as the TypeScript reference reader sees them.
+// docs/capture-format.md is the contract; collector/src/core/record_format.h (writer) and
+// wasm/assembly/format.ts (decoder) hold the same table.
+
+export const CAPTURE_MAGIC = 'MEMVIEW\0';
+export const HEADER_SIZE_BYTES = 16;
+export const SUPPORTED_FORMAT_VERSION = 1;
+export const FLAG_NATIVE_FRAMES = 1 << 0;
+export const FLAG_FOLLOWED_CHILD = 1 << 1;
+
+export const CHUNK_MAGIC = 'MVCK';
+export const CHUNK_HEADER_SIZE_BYTES = 24;
+export const MAX_CHUNK_RAW_SIZE_BYTES = 16 << 20;
+
+export const ChunkKind = { Data: 1, Trailer: 2 } as const;
+export const ChunkCodec = { Stored: 0, Lz4Block: 1 } as const;
+
+export const RecordCode = {
+  Alloc: 1,
+  Free: 2,
+  Realloc: 3,
+  Map: 4,
+  Unmap: 5,
+  Thread: 6,
+  Time: 7,
+  Rss: 8,
+  Stack: 9,
+  StackReset: 10,
+  Code: 11,
+  String: 12,
+  Module: 13,
+  Symbol: 14,
+  Meta: 15,
+} as const;
+
+/** Allocator kinds (argument of ALLOC; REALLOC is kind 3; MAP counts as kind 11), by stats key. */
+export const ALLOCATOR_NAMES: Readonly<Record<number, string>> = {
+  1: 'malloc',
+  2: 'calloc',
+  3: 'realloc',
+  4: 'posix_memalign',
+  5: 'aligned_alloc',
+  6: 'memalign',
+  7: 'valloc',
+  8: 'pvalloc',
+  9: 'new',
+  10: 'new[]',
+  11: 'mmap',
+};
+export const REALLOC_KIND = 3;
+export const MMAP_KIND = 11;
+export const MAX_HEAP_ALLOCATOR_KIND = 10;
+export const MAX_DEALLOCATOR_KIND = 3;
+
+export const CodeSubtype = { Add: 0, Move: 1 } as const;
+export const MetaSubtype = { KeyValue: 0, ThreadName: 1 } as const;

@@ -1,0 +1,84 @@
+// memview's TypeScript reference reader: capture file → CaptureModel, streaming (a capture can be
+// many GB; only one chunk is held at a time). Small and slow on purpose; it is the oracle for the
+// wasm decoder. docs/capture-format.md is the contract it follows.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { CaptureModel } from '../../../viewer/model/types.js';
+import { ByteStream } from './byte-stream.js';
+import { CaptureAggregator } from './capture-aggregator.js';
+import { CaptureError, PayloadError } from './capture-error.js';
+import { readCaptureHeader, readChunks, type Chunk } from './chunk-reader.js';
+import { ChunkKind } from './format.js';
+import { decodeRecords } from './record-decoder.js';
+import { parseTrailer } from './trailer.js';
+
+export { CaptureError } from './capture-error.js';
+export { topLocations } from './top-locations.js';
+
+export interface ReadOptions {
+  /** A block is temporary when freed before its thread makes this many more allocations (default 1). */
+  temporaryThreshold?: number;
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+const READ_PIECE_BYTES = 1 << 20;
+
+export async function readCaptureFile(path: string, options?: ReadOptions): Promise<CaptureModel> {
+  const { size } = await stat(path);
+  return readCapture(createReadStream(path, { highWaterMark: READ_PIECE_BYTES }), size, options);
+}
+
+export async function readCapture(
+  source: AsyncIterable<Uint8Array>, totalBytes: number, options: ReadOptions = {},
+): Promise<CaptureModel> {
+  const temporaryThreshold = options.temporaryThreshold ?? 1;
+  if (!Number.isInteger(temporaryThreshold) || temporaryThreshold < 1) {
+    throw new RangeError(`temporaryThreshold must be a positive integer, not ${temporaryThreshold}`);
+  }
+  const stream = new ByteStream(source);
+  const header = await readCaptureHeader(stream);
+  const aggregator = new CaptureAggregator(temporaryThreshold);
+  let endTimeNs: number | undefined;
+  let trailerSeen = false;
+
+  for await (const chunk of readChunks(stream)) {
+    if (trailerSeen) {
+      throw new CaptureError(`chunk ${chunk.index} at offset ${chunk.fileOffset}: data after the trailer`,
+        chunk.fileOffset, chunk.index);
+    }
+    withChunkPosition(chunk, () => {
+      if (chunk.kind === ChunkKind.Trailer) {
+        endTimeNs = parseTrailer(chunk.payload).endTimeNs;
+        trailerSeen = true;
+      } else {
+        decodeRecords(chunk.payload, aggregator);
+      }
+    });
+    options.onProgress?.(stream.position, totalBytes);
+  }
+  if (trailerSeen && !(await stream.atEnd())) {
+    throw new CaptureError(`offset ${stream.position}: bytes after the trailer`, stream.position, -1);
+  }
+  options.onProgress?.(stream.position, totalBytes);
+  return aggregator.finish({
+    formatVersion: header.formatVersion,
+    flags: header.flags,
+    truncated: !trailerSeen,
+    endTimeNs,
+  });
+}
+
+/** Runs `decode` and turns a PayloadError it throws into a CaptureError with the file position. */
+function withChunkPosition(chunk: Chunk, decode: () => void): void {
+  try {
+    decode();
+  } catch (error) {
+    if (!(error instanceof PayloadError)) throw error;
+    const where = chunk.payloadFileOffset !== undefined
+      ? { offset: chunk.payloadFileOffset + error.position, detail: `file offset ${chunk.payloadFileOffset + error.position}` }
+      : { offset: chunk.fileOffset, detail: `byte ${error.position} of the decompressed payload` };
+    throw new CaptureError(
+      `chunk ${chunk.index} at offset ${chunk.fileOffset}: ${error.message} (${where.detail})`,
+      where.offset, chunk.index);
+  }
+}

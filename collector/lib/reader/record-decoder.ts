@@ -1,0 +1,203 @@
+// Decodes one chunk payload into calls on a RecordSink (docs/capture-format.md, "Records"): this
+// file owns the wire layout and the delta bases, nothing else. Dictionaries (strings, stack ids,
+// code objects) span chunks and live in the sink.
+import { PayloadError } from './capture-error.js';
+import { CodeSubtype, MetaSubtype, RecordCode } from './format.js';
+import { PayloadCursor } from './payload-cursor.js';
+
+export interface CodePosition {
+  pcOffset: number;
+  line: number;
+  column: number;
+}
+
+export interface CodeAdd {
+  start: number;
+  sizeBytes: number;
+  codeType: number;
+  nameRef: number;
+  scriptRef: number;
+  line: number;
+  column: number;
+  positions: CodePosition[];
+}
+
+export interface ModuleRecord {
+  loadBias: number;
+  pathRef: number;
+  buildId: Uint8Array;
+  segments: { start: number; lengthBytes: number }[];
+}
+
+/**
+ * What a reader does with records. Addresses, stack ids and pcs arrive absolute (delta bases
+ * already applied); `threadId` is the thread of the last THREAD record in the chunk (0 before one).
+ * A sink rejects a record that contradicts the capture by throwing a PayloadError (position -1).
+ */
+export interface RecordSink {
+  alloc(threadId: number, kind: number, address: number, sizeBytes: number, stackId: number): void;
+  free(threadId: number, kind: number, address: number): void;
+  realloc(threadId: number, oldAddress: number, newAddress: number, sizeBytes: number, stackId: number): void;
+  map(threadId: number, cause: number, address: number, lengthBytes: number, stackId: number): void;
+  unmap(threadId: number, cause: number, address: number, lengthBytes: number): void;
+  thread(threadId: number): void;
+  time(timeNs: number): void;
+  rss(rssBytes: number): void;
+  /** `parentDistance` is newId - parentId, as written. */
+  stack(parentDistance: number, pc: number): void;
+  stackReset(): void;
+  codeAdd(code: CodeAdd): void;
+  codeMove(from: number, to: number): void;
+  string(text: string): void;
+  module(module: ModuleRecord): void;
+  symbol(pc: number, functionRef: number, fileRef: number, line: number): void;
+  metaValue(keyRef: number, valueRef: number): void;
+  threadName(threadId: number, nameRef: number): void;
+}
+
+const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, code]) => [code, name.toUpperCase()]));
+
+/** Feeds every record of `payload` to `sink`; returns the number of records. */
+export function decodeRecords(payload: Uint8Array, sink: RecordSink): number {
+  const cursor = new PayloadCursor(payload);
+  // Delta bases restart at zero in every chunk.
+  let addressBase = 0;
+  let stackBase = 0;
+  let pcBase = 0;
+  let threadId = 0;
+  let records = 0;
+
+  while (!cursor.atEnd) {
+    const recordStart = cursor.position;
+    const typeByte = cursor.byte();
+    const code = typeByte & 0x0f;
+    const argument = typeByte >>> 4;
+    try {
+      switch (code) {
+        case RecordCode.Alloc: {
+          const address = addressBase + cursor.zigzag();
+          const sizeBytes = cursor.varint();
+          const stackId = stackBase + cursor.zigzag();
+          addressBase = address;
+          stackBase = stackId;
+          sink.alloc(threadId, argument, address, sizeBytes, stackId);
+          break;
+        }
+        case RecordCode.Free: {
+          const address = addressBase + cursor.zigzag();
+          addressBase = address;
+          sink.free(threadId, argument, address);
+          break;
+        }
+        case RecordCode.Realloc: {
+          const oldAddress = addressBase + cursor.zigzag();
+          const newAddress = oldAddress + cursor.zigzag();
+          const sizeBytes = cursor.varint();
+          const stackId = stackBase + cursor.zigzag();
+          addressBase = newAddress;
+          stackBase = stackId;
+          sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId);
+          break;
+        }
+        case RecordCode.Map: {
+          const address = addressBase + cursor.zigzag();
+          const lengthBytes = cursor.varint();
+          const stackId = stackBase + cursor.zigzag();
+          addressBase = address;
+          stackBase = stackId;
+          sink.map(threadId, argument, address, lengthBytes, stackId);
+          break;
+        }
+        case RecordCode.Unmap: {
+          const address = addressBase + cursor.zigzag();
+          const lengthBytes = cursor.varint();
+          addressBase = address;
+          sink.unmap(threadId, argument, address, lengthBytes);
+          break;
+        }
+        case RecordCode.Thread:
+          threadId = cursor.varint();
+          sink.thread(threadId);
+          break;
+        case RecordCode.Time:
+          sink.time(cursor.varint());
+          break;
+        case RecordCode.Rss:
+          sink.rss(cursor.varint());
+          break;
+        case RecordCode.Stack: {
+          const parentDistance = cursor.varint();
+          const pc = pcBase + cursor.zigzag();
+          pcBase = pc;
+          sink.stack(parentDistance, pc);
+          break;
+        }
+        case RecordCode.StackReset:
+          sink.stackReset();
+          break;
+        case RecordCode.Code:
+          if (argument === CodeSubtype.Add) sink.codeAdd(readCodeAdd(cursor));
+          else if (argument === CodeSubtype.Move) sink.codeMove(cursor.varint(), cursor.varint());
+          else throw new PayloadError(`unknown sub-type ${argument}`, -1);
+          break;
+        case RecordCode.String:
+          sink.string(cursor.utf8(cursor.varint()));
+          break;
+        case RecordCode.Module:
+          sink.module(readModule(cursor));
+          break;
+        case RecordCode.Symbol:
+          sink.symbol(cursor.varint(), cursor.varint(), cursor.varint(), cursor.varint());
+          break;
+        case RecordCode.Meta:
+          if (argument === MetaSubtype.KeyValue) sink.metaValue(cursor.varint(), cursor.varint());
+          else if (argument === MetaSubtype.ThreadName) sink.threadName(cursor.varint(), cursor.varint());
+          else throw new PayloadError(`unknown sub-type ${argument}`, -1);
+          break;
+        default:
+          throw new PayloadError(
+            code === 0 ? 'record code 0 (zeroed or corrupt data)' : `unknown record code ${code}`, -1);
+      }
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      const name = RECORD_NAMES[code] ?? `type byte 0x${typeByte.toString(16).padStart(2, '0')}`;
+      throw new PayloadError(`${name} record: ${error.message}`,
+        error.position < 0 ? recordStart : error.position);
+    }
+    records++;
+  }
+  return records;
+}
+
+function readCodeAdd(cursor: PayloadCursor): CodeAdd {
+  const start = cursor.varint();
+  const sizeBytes = cursor.varint();
+  const codeType = cursor.varint();
+  const nameRef = cursor.varint();
+  const scriptRef = cursor.varint();
+  const line = cursor.varint();
+  const column = cursor.varint();
+  const positionCount = cursor.varint();
+  const positions: CodePosition[] = [];
+  let pcOffset = 0;
+  for (let i = 0; i < positionCount; i++) {
+    pcOffset += cursor.varint();
+    positions.push({ pcOffset, line: cursor.varint(), column: cursor.varint() });
+  }
+  return { start, sizeBytes, codeType, nameRef, scriptRef, line, column, positions };
+}
+
+function readModule(cursor: PayloadCursor): ModuleRecord {
+  const loadBias = cursor.varint();
+  const pathRef = cursor.varint();
+  const buildIdLength = cursor.varint();
+  const buildIdStart = cursor.position;
+  cursor.skip(buildIdLength);
+  const buildId = cursor.bytes.slice(buildIdStart, buildIdStart + buildIdLength);
+  const segmentCount = cursor.varint();
+  const segments: ModuleRecord['segments'] = [];
+  for (let i = 0; i < segmentCount; i++) {
+    segments.push({ start: cursor.varint(), lengthBytes: cursor.varint() });
+  }
+  return { loadBias, pathRef, buildId, segments };
+}
