@@ -1,0 +1,39 @@
+{
+  "target_defaults": {
+    "cflags_cc": ["-std=c++17", "-O2", "-fno-omit-frame-pointer", "-fvisibility=hidden", "-Wall", "-Wno-unused-function"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+    "cflags!": ["-fno-exceptions"]
+  },
+  "targets": [
+    {
+      "target_name": "memview_preload",
+      "type": "loadable_module",
+      "product_extension": "so",
+      "sources": [
+        "src/preload/hooks.cpp",
+        "src/preload/startup.cpp",
+        "src/core/tracker.cpp",
+        "src/core/chunk_writer.cpp",
+        "src/core/lz4_block.cpp",
+        "src/core/stack_trie.cpp",
+        "src/core/accessible_ranges.cpp",
+        "src/core/module_map.cpp"
+      ],
+      "cflags_cc": ["-ftls-model=initial-exec"],
+      "libraries": ["-ldl", "-lpthread"]
+    },
+    {
+      "target_name": "memview",
+      "sources": ["src/addon/addon.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
+      "libraries": ["-ldl"]
+    },
+    {
+      "target_name": "memview_test_allocators",
+      "sources": ["test-addon/test_allocators.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"]
+    }
+  ]
+}

@@ -1,0 +1,233 @@
+// The JavaScript-facing half of the collector: registers V8's JIT code event handler on each
+// isolate (main thread and every worker) so that JavaScript frames in the capture can be named,
+// and exposes start/stop for the Tracker API. It talks to the tracing core through the C
+// functions the core exports, found with dlsym, so the core can be preloaded (memview run) or
+// loaded here on demand.
+#include <dlfcn.h>
+#include <napi.h>
+#include <v8.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+struct CoreApi {
+  int (*is_tracing)();
+  int (*start)(const char*, int, int);
+  void (*stop)(const char*);
+  const char* (*last_error)();
+  void (*enter)();
+  void (*leave)();
+  void (*code_added)(uint64_t, uint64_t, int, const char*, size_t, const char*, size_t, int, int, const uint32_t*,
+                     size_t);
+  void (*code_moved)(uint64_t, uint64_t);
+  void (*thread_name)(const char*);
+  void (*meta)(const char*, const char*);
+};
+
+CoreApi g_core{};
+bool g_core_found = false;
+
+template <typename T>
+bool bind(void* handle, const char* name, T* slot) {
+  *slot = reinterpret_cast<T>(dlsym(handle, name));
+  return *slot != nullptr;
+}
+
+bool find_core(void* handle) {
+  return bind(handle, "memview_is_tracing", &g_core.is_tracing) && bind(handle, "memview_start", &g_core.start) &&
+         bind(handle, "memview_stop", &g_core.stop) && bind(handle, "memview_last_error", &g_core.last_error) &&
+         bind(handle, "memview_enter", &g_core.enter) && bind(handle, "memview_leave", &g_core.leave) &&
+         bind(handle, "memview_code_added", &g_core.code_added) &&
+         bind(handle, "memview_code_moved", &g_core.code_moved) &&
+         bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta);
+}
+
+// Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
+// same code object; it waits here, keyed by the code's start address.
+struct PendingLines {
+  std::vector<std::pair<uint32_t, uint32_t>> offset_and_position;
+};
+std::mutex g_pending_mutex;
+std::unordered_map<uint64_t, PendingLines*>* g_pending = new std::unordered_map<uint64_t, PendingLines*>();
+
+class InsideMemview {
+ public:
+  InsideMemview() { g_core.enter(); }
+  ~InsideMemview() { g_core.leave(); }
+};
+
+void on_code_event(const v8::JitCodeEvent* event) {
+  if (!g_core_found || !g_core.is_tracing()) return;
+  InsideMemview inside;
+  // Bytecode arrays live on the V8 heap and never appear as return addresses: skip their events.
+  if (event->code_type == v8::JitCodeEvent::BYTE_CODE) {
+    if (event->type == v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING) {
+      const_cast<v8::JitCodeEvent*>(event)->user_data = nullptr;
+    }
+    return;
+  }
+  switch (event->type) {
+    case v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING:
+      const_cast<v8::JitCodeEvent*>(event)->user_data = new PendingLines();
+      break;
+    case v8::JitCodeEvent::CODE_ADD_LINE_POS_INFO: {
+      PendingLines* lines = static_cast<PendingLines*>(event->user_data);
+      if (lines && event->line_info.position_type == v8::JitCodeEvent::POSITION) {
+        lines->offset_and_position.emplace_back(static_cast<uint32_t>(event->line_info.offset),
+                                                static_cast<uint32_t>(event->line_info.pos));
+      }
+      break;
+    }
+    case v8::JitCodeEvent::CODE_END_LINE_INFO_RECORDING: {
+      PendingLines* lines = static_cast<PendingLines*>(event->user_data);
+      if (!lines) break;
+      std::lock_guard<std::mutex> hold(g_pending_mutex);
+      auto& slot = (*g_pending)[reinterpret_cast<uint64_t>(event->code_start)];
+      delete slot;
+      slot = lines;
+      break;
+    }
+    case v8::JitCodeEvent::CODE_ADDED: {
+      PendingLines* lines = nullptr;
+      {
+        std::lock_guard<std::mutex> hold(g_pending_mutex);
+        auto found = g_pending->find(reinterpret_cast<uint64_t>(event->code_start));
+        if (found != g_pending->end()) {
+          lines = found->second;
+          g_pending->erase(found);
+        }
+      }
+      std::string script_name;
+      std::vector<uint32_t> positions;
+      if (!event->script.IsEmpty()) {
+        v8::Isolate* isolate = event->isolate ? event->isolate : v8::Isolate::GetCurrent();
+        v8::HandleScope scope(isolate);
+        v8::Local<v8::Value> name = event->script->GetScriptName();
+        if (!name.IsEmpty() && name->IsString()) {
+          v8::String::Utf8Value utf8(isolate, name);
+          if (*utf8) script_name.assign(*utf8, utf8.length());
+        }
+        if (lines) {
+          // Sort by pc offset; keep one entry per distinct (line, column) run.
+          std::sort(lines->offset_and_position.begin(), lines->offset_and_position.end());
+          int previous_line = -1, previous_column = -1;
+          for (const auto& [offset, position] : lines->offset_and_position) {
+            int line = event->script->GetLineNumber(static_cast<int>(position)) + 1;
+            int column = event->script->GetColumnNumber(static_cast<int>(position)) + 1;
+            if (line == previous_line && column == previous_column) continue;
+            previous_line = line;
+            previous_column = column;
+            positions.push_back(offset);
+            positions.push_back(static_cast<uint32_t>(line > 0 ? line : 0));
+            positions.push_back(static_cast<uint32_t>(column > 0 ? column : 0));
+          }
+        }
+      }
+      delete lines;
+      int code_type = event->code_type == v8::JitCodeEvent::WASM_CODE ? 2 : 1;
+      g_core.code_added(reinterpret_cast<uint64_t>(event->code_start), event->code_len, code_type, event->name.str,
+                        event->name.len, script_name.data(), script_name.size(), 0, 0, positions.data(),
+                        positions.size() / 3);
+      break;
+    }
+    case v8::JitCodeEvent::CODE_MOVED:
+      g_core.code_moved(reinterpret_cast<uint64_t>(event->code_start),
+                        reinterpret_cast<uint64_t>(event->new_code_start));
+      break;
+    default:
+      break;
+  }
+}
+
+Napi::Value LoadCore(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_core_found) {
+    // Preloaded by `memview run`: the core's symbols are already global.
+    g_core_found = find_core(RTLD_DEFAULT);
+  }
+  if (!g_core_found && info.Length() > 0 && info[0].IsString()) {
+    std::string path = info[0].As<Napi::String>();
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (!handle) {
+      Napi::Error::New(env, std::string("cannot load the memview core: ") + dlerror()).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    g_core_found = find_core(handle);
+  }
+  return Napi::Boolean::New(env, g_core_found);
+}
+
+Napi::Value IsTracing(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), g_core_found && g_core.is_tracing());
+}
+
+Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (g_core_found && isolate) isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, on_code_event);
+  return info.Env().Undefined();
+}
+
+Napi::Value UnwatchIsolate(const Napi::CallbackInfo& info) {
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  if (isolate) isolate->SetJitCodeEventHandler(v8::kJitCodeEventDefault, nullptr);
+  return info.Env().Undefined();
+}
+
+Napi::Value Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!g_core_found) {
+    Napi::Error::New(env, "the memview core is not loaded").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string path = info[0].As<Napi::String>();
+  bool native_frames = info[1].ToBoolean();
+  int interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 10;
+  int error = g_core.start(path.c_str(), native_frames ? 1 : 0, interval);
+  if (error != 0) {
+    Napi::Error::New(env, g_core.last_error()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return env.Undefined();
+}
+
+Napi::Value Stop(const Napi::CallbackInfo& info) {
+  if (g_core_found) {
+    std::string reason = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "stopped";
+    g_core.stop(reason.c_str());
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreadName(const Napi::CallbackInfo& info) {
+  if (g_core_found) g_core.thread_name(info[0].As<Napi::String>().Utf8Value().c_str());
+  return info.Env().Undefined();
+}
+
+Napi::Value Meta(const Napi::CallbackInfo& info) {
+  if (g_core_found) {
+    g_core.meta(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str());
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadCore", Napi::Function::New(env, LoadCore));
+  exports.Set("isTracing", Napi::Function::New(env, IsTracing));
+  exports.Set("watchIsolate", Napi::Function::New(env, WatchIsolate));
+  exports.Set("unwatchIsolate", Napi::Function::New(env, UnwatchIsolate));
+  exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("stop", Napi::Function::New(env, Stop));
+  exports.Set("setThreadName", Napi::Function::New(env, SetThreadName));
+  exports.Set("meta", Napi::Function::New(env, Meta));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(memview, Init)

@@ -1,0 +1,174 @@
+#include "chunk_writer.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "byte_sink.h"
+#include "lz4_block.h"
+#include "raw_memory.h"
+#include "record_format.h"
+
+namespace memview {
+namespace {
+
+// Past this many buffers in flight (the disk or the compressor cannot keep up), producers wait.
+constexpr size_t kMaxBuffers = 256;
+
+uint32_t fnv1a(const uint8_t* data, size_t size) {
+  uint32_t hash = 0x811c9dc5u;
+  for (size_t i = 0; i < size; i++) hash = (hash ^ data[i]) * 0x01000193u;
+  return hash;
+}
+
+void put32(uint8_t* out, uint32_t value) { memcpy(out, &value, 4); }
+
+}  // namespace
+
+int ChunkWriter::open(int fd, uint16_t flags) {
+  fd_ = fd;
+  compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kEventBufferSize) + format::kChunkHeaderSize));
+  hash_table_ = static_cast<uint32_t*>(raw_allocate(sizeof(uint32_t) << 16));
+  index_capacity_ = 1 << 16;
+  index_ = static_cast<uint64_t*>(raw_allocate(index_capacity_ * sizeof(uint64_t)));
+  uint8_t header[16] = {};
+  memcpy(header, format::kMagic, 8);
+  header[8] = format::kVersion & 0xff;
+  header[9] = format::kVersion >> 8;
+  header[10] = flags & 0xff;
+  header[11] = flags >> 8;
+  write_all(header, sizeof(header));
+  return failure_;
+}
+
+EventBuffer* ChunkWriter::take_free_buffer() {
+  while (true) {
+    pthread_mutex_lock(&queue_mutex_);
+    EventBuffer* buffer = free_list_;
+    if (buffer) {
+      free_list_ = buffer->next;
+    } else if (buffers_mapped_ < kMaxBuffers) {
+      buffers_mapped_++;
+      pthread_mutex_unlock(&queue_mutex_);
+      buffer = static_cast<EventBuffer*>(raw_allocate(sizeof(EventBuffer)));
+      buffer->data = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
+      buffer->used = 0;
+      buffer->next = nullptr;
+      return buffer;
+    }
+    pthread_mutex_unlock(&queue_mutex_);
+    if (buffer) {
+      buffer->used = 0;
+      buffer->next = nullptr;
+      return buffer;
+    }
+    drain();  // back-pressure: the writer thread is behind, so this thread writes a chunk itself
+  }
+}
+
+void ChunkWriter::submit(EventBuffer* buffer) {
+  buffer->next = nullptr;
+  pthread_mutex_lock(&queue_mutex_);
+  if (queue_tail_) queue_tail_->next = buffer;
+  else queue_head_ = buffer;
+  queue_tail_ = buffer;
+  pthread_mutex_unlock(&queue_mutex_);
+}
+
+void ChunkWriter::drain() {
+  // One drainer at a time: the compression scratch space is shared.
+  pthread_mutex_lock(&drain_mutex_);
+  while (true) {
+    pthread_mutex_lock(&queue_mutex_);
+    EventBuffer* buffer = queue_head_;
+    if (buffer) {
+      queue_head_ = buffer->next;
+      if (!queue_head_) queue_tail_ = nullptr;
+    }
+    pthread_mutex_unlock(&queue_mutex_);
+    if (!buffer) break;
+    if (buffer->used > 0) write_chunk(*buffer);
+    pthread_mutex_lock(&queue_mutex_);
+    buffer->next = free_list_;
+    free_list_ = buffer;
+    pthread_mutex_unlock(&queue_mutex_);
+  }
+  pthread_mutex_unlock(&drain_mutex_);
+}
+
+void ChunkWriter::write_chunk(const EventBuffer& buffer) {
+  if (failure_) return;
+  uint8_t* payload = compressed_ + format::kChunkHeaderSize;
+  size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, hash_table_);
+  uint8_t codec = format::kCodecLz4Block;
+  if (stored >= buffer.used) {
+    memcpy(payload, buffer.data, buffer.used);
+    stored = buffer.used;
+    codec = format::kCodecStored;
+  }
+  uint8_t* header = compressed_;
+  memcpy(header, format::kChunkMagic, 4);
+  header[4] = format::kChunkData;
+  header[5] = codec;
+  header[6] = header[7] = 0;
+  put32(header + 8, static_cast<uint32_t>(stored));
+  put32(header + 12, static_cast<uint32_t>(buffer.used));
+  put32(header + 16, fnv1a(payload, stored));
+  put32(header + 20, buffer.first_event_index);
+  if (index_count_ + 2 > index_capacity_) {
+    uint64_t* grown = static_cast<uint64_t*>(raw_allocate(index_capacity_ * 2 * sizeof(uint64_t)));
+    memcpy(grown, index_, index_count_ * sizeof(uint64_t));
+    raw_release(index_, index_capacity_ * sizeof(uint64_t));
+    index_ = grown;
+    index_capacity_ *= 2;
+  }
+  index_[index_count_++] = file_offset_;
+  index_[index_count_++] = buffer.first_time_ns;
+  write_all(compressed_, format::kChunkHeaderSize + stored);
+}
+
+void ChunkWriter::finish(uint64_t total_events, uint64_t end_time_ns) {
+  drain();
+  if (fd_ < 0) return;
+  if (!failure_) {
+    size_t chunks = index_count_ / 2;
+    size_t size = 32 + index_count_ * 10;
+    uint8_t* trailer = static_cast<uint8_t*>(raw_allocate(size + format::kChunkHeaderSize));
+    ByteCursor cursor{trailer + format::kChunkHeaderSize};
+    cursor.varint(chunks);
+    for (size_t i = 0; i < index_count_; i++) cursor.varint(index_[i]);
+    cursor.varint(total_events);
+    cursor.varint(end_time_ns);
+    size_t stored = static_cast<size_t>(cursor.position - trailer) - format::kChunkHeaderSize;
+    memcpy(trailer, format::kChunkMagic, 4);
+    trailer[4] = format::kChunkTrailer;
+    trailer[5] = format::kCodecStored;
+    trailer[6] = trailer[7] = 0;
+    put32(trailer + 8, static_cast<uint32_t>(stored));
+    put32(trailer + 12, static_cast<uint32_t>(stored));
+    put32(trailer + 16, fnv1a(trailer + format::kChunkHeaderSize, stored));
+    put32(trailer + 20, static_cast<uint32_t>(total_events));
+    write_all(trailer, format::kChunkHeaderSize + stored);
+    raw_release(trailer, size + format::kChunkHeaderSize);
+  }
+  close(fd_);
+  fd_ = -1;
+}
+
+void ChunkWriter::write_all(const uint8_t* data, size_t size) {
+  while (size > 0 && !failure_) {
+    ssize_t written = write(fd_, data, size);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      failure_ = errno;
+      return;
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+    file_offset_ += static_cast<uint64_t>(written);
+  }
+}
+
+}  // namespace memview

@@ -1,0 +1,60 @@
+// Where event bytes go: fixed-size buffers filled under the tracker's lock, handed to a writer
+// thread that compresses each one into an independent chunk and appends it to the capture file.
+// The writer thread also ticks the clock (TIME and RSS records) and flushes a partly filled buffer
+// every 250 ms, so a killed process loses at most that much.
+#pragma once
+#include <pthread.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace memview {
+
+struct EventBuffer {
+  uint8_t* data;
+  size_t used;
+  uint64_t first_time_ns;
+  uint32_t first_event_index;
+  EventBuffer* next;
+};
+
+inline constexpr size_t kEventBufferSize = 1 << 20;
+
+class ChunkWriter {
+ public:
+  /** Takes ownership of fd; writes the file header. Returns 0 or an errno value. */
+  int open(int fd, uint16_t flags);
+  /** A buffer ready for events (from the free list, or newly mapped). Never returns null. */
+  EventBuffer* take_free_buffer();
+  /** Queues a filled buffer for the writer thread. */
+  void submit(EventBuffer* buffer);
+  /** Compresses and writes every queued buffer; called by the writer thread. */
+  void drain();
+  /** Writes the trailer and closes the file. */
+  void finish(uint64_t total_events, uint64_t end_time_ns);
+  /** errno of the first failed write (ENOSPC when the disk filled), or 0. */
+  int failure() const { return failure_; }
+  uint64_t bytes_written() const { return file_offset_; }
+
+ private:
+  void write_all(const uint8_t* data, size_t size);
+  void write_chunk(const EventBuffer& buffer);
+
+  int fd_ = -1;
+  int failure_ = 0;
+  uint64_t file_offset_ = 0;
+  pthread_mutex_t queue_mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_t drain_mutex_ = PTHREAD_MUTEX_INITIALIZER;
+  EventBuffer* free_list_ = nullptr;
+  EventBuffer* queue_head_ = nullptr;
+  EventBuffer* queue_tail_ = nullptr;
+  size_t buffers_mapped_ = 0;
+  uint8_t* compressed_ = nullptr;
+  uint32_t* hash_table_ = nullptr;
+  // Chunk index for the trailer: file offset and first event time of every data chunk.
+  uint64_t* index_ = nullptr;
+  size_t index_count_ = 0;
+  size_t index_capacity_ = 0;
+};
+
+}  // namespace memview

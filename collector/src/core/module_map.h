@@ -1,0 +1,57 @@
+// The loaded ELF objects and their executable segments: tells a native pc from a JIT one in the
+// hook (a pc in no module is JIT code), and feeds the capture's MODULE records so a reader can
+// name native frames.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace memview {
+
+struct ModuleInfo {
+  uint64_t load_bias;
+  char path[512];
+  uint8_t build_id[64];
+  size_t build_id_length;
+  size_t segment_count;
+  uint64_t segment_start[8];
+  uint64_t segment_length[8];
+};
+
+class ModuleMap {
+ public:
+  /** Re-reads the loaded objects; calls on_new(module) for each one not seen before. */
+  template <typename Callback>
+  void refresh(Callback&& on_new) {
+    size_t before = module_count_;
+    scan();
+    for (size_t i = before; i < module_count_; i++) on_new(modules_[i]);
+  }
+
+  /** True when pc lies in an executable segment of a loaded object. */
+  bool contains(uint64_t pc) const {
+    size_t low = 0, high = range_count_;
+    while (low < high) {
+      size_t middle = (low + high) / 2;
+      if (ranges_[middle].end <= pc) low = middle + 1;
+      else high = middle;
+    }
+    return low < range_count_ && ranges_[low].start <= pc;
+  }
+
+  /** [start, end) of the executable segment holding `address`, or false. */
+  bool segment_of(uint64_t address, uint64_t* start, uint64_t* end) const;
+
+ private:
+  void scan();
+  static constexpr size_t kMaxModules = 1024;
+  struct Range {
+    uint64_t start;
+    uint64_t end;
+  };
+  ModuleInfo modules_[kMaxModules];
+  size_t module_count_ = 0;
+  Range ranges_[kMaxModules * 2];
+  size_t range_count_ = 0;
+};
+
+}  // namespace memview

@@ -1,0 +1,64 @@
+// The capture format's record codes and kinds, in one place for the C++ writer.
+// docs/capture-format.md is the contract; wasm/assembly/format.ts holds the same table for the
+// reader, and test/format-table.test.ts checks that the two agree with the document.
+#pragma once
+#include <cstdint>
+
+namespace memview::format {
+
+inline constexpr char kMagic[8] = {'M', 'E', 'M', 'V', 'I', 'E', 'W', 0};
+inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kFlagNativeFrames = 1 << 0;
+inline constexpr uint16_t kFlagFollowedChild = 1 << 1;
+inline constexpr char kChunkMagic[4] = {'M', 'V', 'C', 'K'};
+inline constexpr uint32_t kChunkHeaderSize = 24;
+inline constexpr uint32_t kMaxChunkRawSize = 16u << 20;
+
+enum ChunkKind : uint8_t { kChunkData = 1, kChunkTrailer = 2 };
+enum ChunkCodec : uint8_t { kCodecStored = 0, kCodecLz4Block = 1 };
+
+enum Record : uint8_t {
+  kAlloc = 1,
+  kFree = 2,
+  kRealloc = 3,
+  kMap = 4,
+  kUnmap = 5,
+  kThread = 6,
+  kTime = 7,
+  kRss = 8,
+  kStack = 9,
+  kStackReset = 10,
+  kCode = 11,
+  kString = 12,
+  kModule = 13,
+  kSymbol = 14,
+  kMeta = 15,
+};
+
+enum AllocatorKind : uint8_t {
+  kMalloc = 1,
+  kCalloc = 2,
+  kReallocKind = 3,
+  kPosixMemalign = 4,
+  kAlignedAlloc = 5,
+  kMemalign = 6,
+  kValloc = 7,
+  kPvalloc = 8,
+  kNew = 9,
+  kNewArray = 10,
+  kMmap = 11,
+};
+
+enum DeallocatorKind : uint8_t { kFreeKind = 1, kDelete = 2, kDeleteArray = 3 };
+
+enum MapCause : uint8_t { kCauseMmap = 1, kCauseMprotect = 2, kCauseMremap = 3, kCauseMmapOver = 4 };
+inline constexpr uint8_t kCauseMunmap = 1;
+
+enum CodeSubtype : uint8_t { kCodeAdd = 0, kCodeMove = 1 };
+enum MetaSubtype : uint8_t { kMetaKeyValue = 0, kMetaThreadName = 1 };
+
+inline constexpr uint8_t type_byte(Record record, uint8_t argument) {
+  return static_cast<uint8_t>(record | (argument << 4));
+}
+
+}  // namespace memview::format

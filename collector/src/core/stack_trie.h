@@ -1,0 +1,46 @@
+// Call stacks interned as a trie: every event carries one node id instead of its frames, and only
+// new (parent, pc) edges are written to the capture. The index is an open-addressing hash table
+// keyed by (parent id, pc), because the trie is only ever walked from the root down.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace memview {
+
+class StackTrie {
+ public:
+  StackTrie();
+  ~StackTrie();
+  StackTrie(const StackTrie&) = delete;
+  StackTrie& operator=(const StackTrie&) = delete;
+
+  /** The child of `parent` for `pc`; `created` tells whether the edge is new. */
+  uint32_t child(uint32_t parent, uint64_t pc, bool* created);
+
+  /** Forgets every node; ids start again at 1 (0 is the empty stack). */
+  void reset();
+
+  uint32_t node_count() const { return next_id_ - 1; }
+
+  /** Calls visit(pc) for every node's pc (for symbolising native frames at the end). */
+  template <typename Visitor>
+  void for_each_pc(Visitor&& visit) const {
+    for (size_t i = 0; i <= mask_; i++) {
+      if (slots_[i].id != 0) visit(slots_[i].pc);
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t pc;
+    uint32_t parent;
+    uint32_t id;  // 0 = empty
+  };
+  void grow();
+  Slot* slots_;
+  size_t mask_;
+  size_t used_;
+  uint32_t next_id_;
+};
+
+}  // namespace memview

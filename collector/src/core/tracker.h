@@ -1,0 +1,69 @@
+// The collector's core: the state shared by every thread of the traced process, and the entry
+// points the allocator hooks (preload/hooks.cpp) and the Node.js addon (addon/addon.cc) call.
+// All state lives here; the hooks stay thin.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace memview {
+
+/** Per-thread reentrancy guard: while set, the thread's allocations are memview's own. */
+extern __thread int t_inside_memview __attribute__((tls_model("initial-exec")));
+/** True while tracing; read on every hooked call before anything else. */
+extern volatile bool g_tracing;
+
+inline bool should_trace() { return __builtin_expect(g_tracing && !t_inside_memview, 0); }
+
+class ReentrancyGuard {
+ public:
+  ReentrancyGuard() { t_inside_memview++; }
+  ~ReentrancyGuard() { t_inside_memview--; }
+};
+
+// Event entry points. Each is called with the guard already taken by the hook.
+void record_alloc(uint8_t kind, const void* address, size_t size);
+void record_free(uint8_t kind, const void* address);
+/** Runs `reallocate` and records its result so that no other event can fall in between. */
+void* traced_realloc(void* old_address, size_t size);
+void* traced_mmap(void* address, size_t length, int protection, int flags, int fd, long offset);
+int traced_munmap(void* address, size_t length);
+int traced_mprotect(void* address, size_t length, int protection);
+void* traced_mremap(void* old_address, size_t old_length, size_t new_length, int flags, void* new_address);
+/** A shared object was loaded: refresh the module map and write MODULE records. */
+void note_modules_changed();
+
+struct StartOptions {
+  const char* output_path;
+  bool native_frames;
+  bool follow_fork;
+  bool followed_child;
+  uint32_t sample_interval_ms;
+};
+
+/** Opens the capture and starts tracing. Returns 0 or an errno value. */
+int start_tracing(const StartOptions& options);
+/** Stops tracing, writes native symbols and the trailer, closes the capture. */
+void stop_tracing(const char* end_reason);
+
+}  // namespace memview
+
+// The C interface the Node.js addon finds with dlsym, so the addon never links against this
+// library and works whether it was preloaded (memview run) or loaded later (Tracker API).
+extern "C" {
+__attribute__((visibility("default"))) int memview_is_tracing();
+__attribute__((visibility("default"))) int memview_start(const char* output_path, int native_frames,
+                                                         int sample_interval_ms);
+__attribute__((visibility("default"))) void memview_stop(const char* end_reason);
+__attribute__((visibility("default"))) const char* memview_last_error();
+__attribute__((visibility("default"))) void memview_enter();
+__attribute__((visibility("default"))) void memview_leave();
+/** positions: triples (pc offset, line, column), line/column 1-based. */
+__attribute__((visibility("default"))) void memview_code_added(uint64_t start, uint64_t size, int code_type,
+                                                               const char* name, size_t name_length,
+                                                               const char* script, size_t script_length,
+                                                               int line, int column, const uint32_t* positions,
+                                                               size_t position_count);
+__attribute__((visibility("default"))) void memview_code_moved(uint64_t from, uint64_t to);
+__attribute__((visibility("default"))) void memview_thread_name(const char* name);
+__attribute__((visibility("default"))) void memview_meta(const char* key, const char* value);
+}

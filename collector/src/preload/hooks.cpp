@@ -1,0 +1,244 @@
+// The intercepted allocator entry points. Loaded first (LD_PRELOAD) they take precedence over
+// libc's and libstdc++'s symbols in every object of the process. Each hook calls the real
+// allocator (glibc's __libc_* entry points, or the raw system call for mappings), and, unless the
+// thread is already inside memview, records the event. Hooks stay thin: state lives in the core.
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "../core/record_format.h"
+#include "../core/tracker.h"
+
+using namespace memview;
+namespace kind = memview::format;
+
+extern "C" {
+void* __libc_malloc(size_t);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void __libc_free(void*);
+void* __libc_memalign(size_t, size_t);
+void* __libc_valloc(size_t);
+void* __libc_pvalloc(size_t);
+}
+
+namespace {
+
+inline void* traced(uint8_t allocator, void* address, size_t size) {
+  if (address != nullptr && should_trace()) {
+    ReentrancyGuard guard;
+    record_alloc(allocator, address, size);
+  }
+  return address;
+}
+
+inline void traced_free(uint8_t deallocator, void* address) {
+  if (address != nullptr && should_trace()) {
+    ReentrancyGuard guard;
+    record_free(deallocator, address);
+  }
+  __libc_free(address);
+}
+
+// operator new's contract: retry through the new-handler, throw when there is none.
+inline void* new_or_throw(size_t size, size_t alignment, bool nothrow) {
+  if (size == 0) size = 1;
+  while (true) {
+    void* address = alignment ? __libc_memalign(alignment, size) : __libc_malloc(size);
+    if (address) return address;
+    std::new_handler handler = std::get_new_handler();
+    if (!handler) {
+      if (nothrow) return nullptr;
+      throw std::bad_alloc();
+    }
+    handler();
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) void* malloc(size_t size) {
+  return traced(kind::kMalloc, __libc_malloc(size), size);
+}
+
+__attribute__((visibility("default"))) void free(void* address) { traced_free(kind::kFreeKind, address); }
+
+__attribute__((visibility("default"))) void* calloc(size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return traced(kind::kCalloc, __libc_calloc(count, size), total);
+}
+
+__attribute__((visibility("default"))) void* realloc(void* address, size_t size) {
+  if (!should_trace()) return __libc_realloc(address, size);
+  ReentrancyGuard guard;
+  if (address == nullptr) {
+    void* result = __libc_realloc(nullptr, size);
+    if (result) record_alloc(kind::kReallocKind, result, size);
+    return result;
+  }
+  return traced_realloc(address, size);
+}
+
+__attribute__((visibility("default"))) int posix_memalign(void** result, size_t alignment, size_t size) {
+  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0) return EINVAL;
+  void* address = __libc_memalign(alignment, size);
+  if (!address) return ENOMEM;
+  *result = traced(kind::kPosixMemalign, address, size);
+  return 0;
+}
+
+__attribute__((visibility("default"))) void* aligned_alloc(size_t alignment, size_t size) {
+  return traced(kind::kAlignedAlloc, __libc_memalign(alignment, size), size);
+}
+
+__attribute__((visibility("default"))) void* memalign(size_t alignment, size_t size) {
+  return traced(kind::kMemalign, __libc_memalign(alignment, size), size);
+}
+
+__attribute__((visibility("default"))) void* valloc(size_t size) {
+  return traced(kind::kValloc, __libc_valloc(size), size);
+}
+
+__attribute__((visibility("default"))) void* pvalloc(size_t size) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return traced(kind::kPvalloc, __libc_pvalloc(size), (size + page - 1) & ~(page - 1));
+}
+
+// Declared with explicit symbol names: with _FILE_OFFSET_BITS=64 the headers rename mmap to mmap64.
+void* hooked_mmap(void* address, size_t length, int protection, int flags, int fd, long offset) __asm__("mmap");
+void* hooked_mmap64(void* address, size_t length, int protection, int flags, int fd, long offset) __asm__("mmap64");
+
+__attribute__((visibility("default"))) void* hooked_mmap(void* address, size_t length, int protection, int flags, int fd,
+                                                         long offset) {
+  if (!should_trace()) return reinterpret_cast<void*>(syscall(SYS_mmap, address, length, protection, flags, fd, offset));
+  ReentrancyGuard guard;
+  return traced_mmap(address, length, protection, flags, fd, offset);
+}
+
+__attribute__((visibility("default"))) void* hooked_mmap64(void* address, size_t length, int protection, int flags,
+                                                           int fd, long offset) {
+  return hooked_mmap(address, length, protection, flags, fd, offset);
+}
+
+__attribute__((visibility("default"))) int munmap(void* address, size_t length) {
+  if (!should_trace()) return static_cast<int>(syscall(SYS_munmap, address, length));
+  ReentrancyGuard guard;
+  return traced_munmap(address, length);
+}
+
+__attribute__((visibility("default"))) int mprotect(void* address, size_t length, int protection) {
+  if (!should_trace()) return static_cast<int>(syscall(SYS_mprotect, address, length, protection));
+  ReentrancyGuard guard;
+  return traced_mprotect(address, length, protection);
+}
+
+__attribute__((visibility("default"))) void* mremap(void* old_address, size_t old_length, size_t new_length, int flags,
+                                                    ...) {
+  void* new_address = nullptr;
+  if (flags & MREMAP_FIXED) {
+    va_list arguments;
+    va_start(arguments, flags);
+    new_address = va_arg(arguments, void*);
+    va_end(arguments);
+  }
+  if (!should_trace()) {
+    return reinterpret_cast<void*>(syscall(SYS_mremap, old_address, old_length, new_length, flags, new_address));
+  }
+  ReentrancyGuard guard;
+  return traced_mremap(old_address, old_length, new_length, flags, new_address);
+}
+
+__attribute__((visibility("default"))) void* dlopen(const char* file, int mode) {
+  static void* (*real_dlopen)(const char*, int) = nullptr;
+  if (!real_dlopen) {
+    ReentrancyGuard guard;
+    real_dlopen = reinterpret_cast<void* (*)(const char*, int)>(dlsym(RTLD_NEXT, "dlopen"));
+  }
+  void* handle = real_dlopen(file, mode);
+  if (handle && should_trace()) {
+    ReentrancyGuard guard;
+    note_modules_changed();
+  }
+  return handle;
+}
+
+}  // extern "C"
+
+// operator new/delete, every overload: libstdc++ has no frame pointers, so hooking malloc alone
+// would lose the caller of new; hooking new directly keeps it.
+__attribute__((visibility("default"))) void* operator new(size_t size) {
+  return traced(kind::kNew, new_or_throw(size, 0, false), size);
+}
+__attribute__((visibility("default"))) void* operator new[](size_t size) {
+  return traced(kind::kNewArray, new_or_throw(size, 0, false), size);
+}
+__attribute__((visibility("default"))) void* operator new(size_t size, const std::nothrow_t&) noexcept {
+  return traced(kind::kNew, new_or_throw(size, 0, true), size);
+}
+__attribute__((visibility("default"))) void* operator new[](size_t size, const std::nothrow_t&) noexcept {
+  return traced(kind::kNewArray, new_or_throw(size, 0, true), size);
+}
+__attribute__((visibility("default"))) void* operator new(size_t size, std::align_val_t alignment) {
+  return traced(kind::kNew, new_or_throw(size, static_cast<size_t>(alignment), false), size);
+}
+__attribute__((visibility("default"))) void* operator new[](size_t size, std::align_val_t alignment) {
+  return traced(kind::kNewArray, new_or_throw(size, static_cast<size_t>(alignment), false), size);
+}
+__attribute__((visibility("default"))) void* operator new(size_t size, std::align_val_t alignment,
+                                                          const std::nothrow_t&) noexcept {
+  return traced(kind::kNew, new_or_throw(size, static_cast<size_t>(alignment), true), size);
+}
+__attribute__((visibility("default"))) void* operator new[](size_t size, std::align_val_t alignment,
+                                                            const std::nothrow_t&) noexcept {
+  return traced(kind::kNewArray, new_or_throw(size, static_cast<size_t>(alignment), true), size);
+}
+
+__attribute__((visibility("default"))) void operator delete(void* address) noexcept { traced_free(kind::kDelete, address); }
+__attribute__((visibility("default"))) void operator delete[](void* address) noexcept {
+  traced_free(kind::kDeleteArray, address);
+}
+__attribute__((visibility("default"))) void operator delete(void* address, size_t) noexcept {
+  traced_free(kind::kDelete, address);
+}
+__attribute__((visibility("default"))) void operator delete[](void* address, size_t) noexcept {
+  traced_free(kind::kDeleteArray, address);
+}
+__attribute__((visibility("default"))) void operator delete(void* address, const std::nothrow_t&) noexcept {
+  traced_free(kind::kDelete, address);
+}
+__attribute__((visibility("default"))) void operator delete[](void* address, const std::nothrow_t&) noexcept {
+  traced_free(kind::kDeleteArray, address);
+}
+__attribute__((visibility("default"))) void operator delete(void* address, std::align_val_t) noexcept {
+  traced_free(kind::kDelete, address);
+}
+__attribute__((visibility("default"))) void operator delete[](void* address, std::align_val_t) noexcept {
+  traced_free(kind::kDeleteArray, address);
+}
+__attribute__((visibility("default"))) void operator delete(void* address, size_t, std::align_val_t) noexcept {
+  traced_free(kind::kDelete, address);
+}
+__attribute__((visibility("default"))) void operator delete[](void* address, size_t, std::align_val_t) noexcept {
+  traced_free(kind::kDeleteArray, address);
+}
+__attribute__((visibility("default"))) void operator delete(void* address, std::align_val_t,
+                                                            const std::nothrow_t&) noexcept {
+  traced_free(kind::kDelete, address);
+}
+__attribute__((visibility("default"))) void operator delete[](void* address, std::align_val_t,
+                                                              const std::nothrow_t&) noexcept {
+  traced_free(kind::kDeleteArray, address);
+}

@@ -1,0 +1,42 @@
+// Starts tracing when the library is preloaded by `memview run`, from the environment the
+// launcher set, and stops it (writing the trailer) when the process exits normally.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+#include "../core/tracker.h"
+
+namespace {
+
+bool env_flag(const char* name) {
+  const char* value = getenv(name);
+  return value && value[0] == '1';
+}
+
+__attribute__((constructor)) void start_from_environment() {
+  const char* output = getenv("MEMVIEW_OUTPUT");
+  if (!output || !output[0]) return;
+  memview::ReentrancyGuard guard;
+  const char* root = getenv("MEMVIEW_ROOT_PID");
+  bool is_root = !root || atoi(root) == static_cast<int>(getpid());
+  bool follow_fork = env_flag("MEMVIEW_FOLLOW_FORK");
+  // Children started by the program (exec of node or anything else) inherit the environment:
+  // they are traced into <capture>.<pid> with --follow-fork, and left alone otherwise.
+  if (!is_root && !follow_fork) return;
+  static char child_output[4200];
+  if (!is_root) {
+    snprintf(child_output, sizeof(child_output), "%s.%d", output, static_cast<int>(getpid()));
+    output = child_output;
+  }
+  const char* interval = getenv("MEMVIEW_SAMPLE_MS");
+  memview::StartOptions options{output, env_flag("MEMVIEW_NATIVE"), follow_fork, !is_root,
+                                static_cast<uint32_t>(interval ? atoi(interval) : 10)};
+  if (memview::start_tracing(options) != 0) {
+    fprintf(stderr, "memview: %s\n", memview_last_error());
+  }
+}
+
+__attribute__((destructor)) void stop_at_exit() { memview::stop_tracing("exit"); }
+
+}  // namespace

@@ -1,0 +1,123 @@
+// A test-only addon that calls every traced allocator entry point directly with sizes the tests
+// choose, and returns the addresses, so tests can find their exact events in a capture among
+// node's own allocations.
+#include <napi.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <new>
+
+namespace {
+
+uint64_t address_of(const Napi::Value& value) {
+  bool lossless;
+  return value.As<Napi::BigInt>().Uint64Value(&lossless);
+}
+size_t size_of(const Napi::Value& value) { return static_cast<size_t>(value.As<Napi::Number>().Int64Value()); }
+Napi::Value result(Napi::Env env, void* address) { return Napi::BigInt::New(env, reinterpret_cast<uint64_t>(address)); }
+
+// Each allocator behind noinline so the compiler cannot merge or drop the calls.
+#define ALLOCATOR(js_name, expression)                                  \
+  __attribute__((noinline)) Napi::Value js_name(const Napi::CallbackInfo& info) { \
+    Napi::Env env = info.Env();                                          \
+    return result(env, (expression));                                    \
+  }
+
+ALLOCATOR(Malloc, malloc(size_of(info[0])))
+ALLOCATOR(Calloc, calloc(size_of(info[0]), size_of(info[1])))
+ALLOCATOR(Realloc, realloc(reinterpret_cast<void*>(address_of(info[0])), size_of(info[1])))
+ALLOCATOR(AlignedAlloc, aligned_alloc(size_of(info[0]), size_of(info[1])))
+ALLOCATOR(Memalign, memalign(size_of(info[0]), size_of(info[1])))
+ALLOCATOR(Valloc, valloc(size_of(info[0])))
+ALLOCATOR(Pvalloc, pvalloc(size_of(info[0])))
+ALLOCATOR(NewScalar, ::operator new(size_of(info[0])))
+ALLOCATOR(NewArray, ::operator new[](size_of(info[0])))
+ALLOCATOR(NewAligned, ::operator new(size_of(info[0]), std::align_val_t(64)))
+ALLOCATOR(Mmap, mmap(nullptr, size_of(info[0]), info[1].As<Napi::Number>().Int32Value(), MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+ALLOCATOR(Mremap, mremap(reinterpret_cast<void*>(address_of(info[0])), size_of(info[1]), size_of(info[2]), MREMAP_MAYMOVE))
+
+Napi::Value PosixMemalign(const Napi::CallbackInfo& info) {
+  void* address = nullptr;
+  if (posix_memalign(&address, size_of(info[0]), size_of(info[1])) != 0) address = nullptr;
+  return result(info.Env(), address);
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  free(reinterpret_cast<void*>(address_of(info[0])));
+  return info.Env().Undefined();
+}
+Napi::Value DeleteScalar(const Napi::CallbackInfo& info) {
+  ::operator delete(reinterpret_cast<void*>(address_of(info[0])));
+  return info.Env().Undefined();
+}
+Napi::Value DeleteArray(const Napi::CallbackInfo& info) {
+  ::operator delete[](reinterpret_cast<void*>(address_of(info[0])));
+  return info.Env().Undefined();
+}
+Napi::Value Munmap(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), munmap(reinterpret_cast<void*>(address_of(info[0])), size_of(info[1])));
+}
+Napi::Value Mprotect(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), mprotect(reinterpret_cast<void*>(address_of(info[0])), size_of(info[1]),
+                                                info[2].As<Napi::Number>().Int32Value()));
+}
+
+void* thread_body(void* size) {
+  void* block = valloc(reinterpret_cast<size_t>(size));
+  return block;  // never freed: the thread exits holding it
+}
+
+// Starts a native thread that allocates with valloc and exits; returns the block's address.
+Napi::Value AllocateInExitingThread(const Napi::CallbackInfo& info) {
+  pthread_t thread;
+  pthread_create(&thread, nullptr, thread_body, reinterpret_cast<void*>(size_of(info[0])));
+  void* block = nullptr;
+  pthread_join(thread, &block);
+  return result(info.Env(), block);
+}
+
+// fork(): the child vallocs `size` bytes and exits; the parent waits and returns the child's pid.
+Napi::Value ForkAndAllocate(const Napi::CallbackInfo& info) {
+  size_t size = size_of(info[0]);
+  pid_t child = fork();
+  if (child == 0) {
+    void* volatile block = valloc(size);
+    (void)block;
+    exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  return Napi::Number::New(info.Env(), child);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("malloc", Napi::Function::New(env, Malloc));
+  exports.Set("calloc", Napi::Function::New(env, Calloc));
+  exports.Set("realloc", Napi::Function::New(env, Realloc));
+  exports.Set("posixMemalign", Napi::Function::New(env, PosixMemalign));
+  exports.Set("alignedAlloc", Napi::Function::New(env, AlignedAlloc));
+  exports.Set("memalign", Napi::Function::New(env, Memalign));
+  exports.Set("valloc", Napi::Function::New(env, Valloc));
+  exports.Set("pvalloc", Napi::Function::New(env, Pvalloc));
+  exports.Set("newScalar", Napi::Function::New(env, NewScalar));
+  exports.Set("newArray", Napi::Function::New(env, NewArray));
+  exports.Set("newAligned", Napi::Function::New(env, NewAligned));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("deleteScalar", Napi::Function::New(env, DeleteScalar));
+  exports.Set("deleteArray", Napi::Function::New(env, DeleteArray));
+  exports.Set("mmap", Napi::Function::New(env, Mmap));
+  exports.Set("munmap", Napi::Function::New(env, Munmap));
+  exports.Set("mprotect", Napi::Function::New(env, Mprotect));
+  exports.Set("mremap", Napi::Function::New(env, Mremap));
+  exports.Set("allocateInExitingThread", Napi::Function::New(env, AllocateInExitingThread));
+  exports.Set("forkAndAllocate", Napi::Function::New(env, ForkAndAllocate));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(memview_test_allocators, Init)
