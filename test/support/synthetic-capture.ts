@@ -1,0 +1,340 @@
+// Builds capture files by hand, following docs/capture-format.md, so reader tests can state exact
+// answers. Records accumulate in the current chunk; `endChunk` closes it (delta bases restart,
+// the current thread is written again at the start of the next one), `toBytes` adds the header
+// and, unless asked not to, the trailer.
+import { compressLz4Block } from './lz4-compress.js';
+
+export const Allocator = {
+  malloc: 1, calloc: 2, realloc: 3, posix_memalign: 4, aligned_alloc: 5, memalign: 6,
+  valloc: 7, pvalloc: 8, new: 9, newArray: 10,
+} as const;
+export const Deallocator = { free: 1, delete: 2, deleteArray: 3 } as const;
+
+const Code = {
+  Alloc: 1, Free: 2, Realloc: 3, Map: 4, Unmap: 5, Thread: 6, Time: 7, Rss: 8, Stack: 9,
+  StackReset: 10, CodeObject: 11, String: 12, Module: 13, Symbol: 14, Meta: 15,
+} as const;
+
+export interface CodeObjectSpec {
+  start: number;
+  sizeBytes: number;
+  name: string;
+  script?: string;
+  line?: number;
+  column?: number;
+  codeType?: number;
+  positions?: { pcOffset: number; line: number; column: number }[];
+}
+
+export interface ToBytesOptions {
+  trailer?: boolean;
+  codec?: 'stored' | 'lz4';
+  formatVersion?: number;
+  flags?: number;
+}
+
+export class SyntheticCapture {
+  private readonly chunks: Uint8Array[] = [];
+  private records: number[] = [];
+  private addressBase = 0;
+  private stackBase = 0;
+  private pcBase = 0;
+  private currentThread: number | undefined;
+  private threadWrittenInChunk = false;
+  private readonly stringIds = new Map<string, number>();
+  private nextStackId = 1;
+  private readonly stackIdByPath = new Map<string, number>();
+  private nextCodeStart = 0x10000;
+  private lastTimeNs = 0;
+
+  // --- dictionaries ---------------------------------------------------------------------------
+
+  /** The id of `text`, writing a STRING record the first time. */
+  string(text: string): number {
+    if (text === '') return 0;
+    let id = this.stringIds.get(text);
+    if (id === undefined) {
+      const bytes = new TextEncoder().encode(text);
+      this.record(Code.String, 0, bytes.length);
+      this.records.push(...bytes);
+      id = this.stringIds.size + 1;
+      this.stringIds.set(text, id);
+    }
+    return id;
+  }
+
+  meta(key: string, value: string): this {
+    const keyRef = this.string(key);
+    const valueRef = this.string(value);
+    this.record(Code.Meta, 0, keyRef, valueRef);
+    return this;
+  }
+
+  threadName(threadId: number, name: string): this {
+    const nameRef = this.string(name);
+    this.record(Code.Meta, 1, threadId, nameRef);
+    return this;
+  }
+
+  code(spec: CodeObjectSpec): this {
+    const nameRef = this.string(spec.name);
+    const scriptRef = this.string(spec.script ?? '');
+    const positions = spec.positions ?? [];
+    this.record(Code.CodeObject, 0, spec.start, spec.sizeBytes, spec.codeType ?? 1, nameRef, scriptRef,
+      spec.line ?? 0, spec.column ?? 0, positions.length);
+    let previous = 0;
+    for (const position of positions) {
+      this.varints(position.pcOffset - previous, position.line, position.column);
+      previous = position.pcOffset;
+    }
+    return this;
+  }
+
+  codeMove(from: number, to: number): this {
+    this.record(Code.CodeObject, 1, from, to);
+    return this;
+  }
+
+  /** A JIT code object of 256 bytes at a fresh address; returns a return-address pc inside it. */
+  jsFunction(name: string, script: string, line: number, column: number): number {
+    const start = this.nextCodeStart;
+    this.nextCodeStart += 0x1000;
+    this.code({ start, sizeBytes: 256, name, script, line, column });
+    return start + 0x10;
+  }
+
+  module(path: string, loadBias: number, segments: { start: number; lengthBytes: number }[], buildId = [0xab, 0xcd]): this {
+    const pathRef = this.string(path);
+    this.record(Code.Module, 0, loadBias, pathRef, buildId.length);
+    this.records.push(...buildId);
+    this.varints(segments.length);
+    for (const segment of segments) this.varints(segment.start, segment.lengthBytes);
+    return this;
+  }
+
+  symbol(pc: number, functionName: string, file: string, line: number): this {
+    const functionRef = this.string(functionName);
+    const fileRef = this.string(file);
+    this.record(Code.Symbol, 0, pc, functionRef, fileRef, line);
+    return this;
+  }
+
+  /** A STACK record under `parentId`; returns the new node's id. */
+  stackNode(parentId: number, pc: number): number {
+    const id = this.nextStackId++;
+    this.type(Code.Stack, 0);
+    this.varints(id - parentId);
+    this.zigzag(pc - this.pcBase);
+    this.pcBase = pc;
+    return id;
+  }
+
+  /** The stack id of a call path given outermost first, defining the nodes not yet defined. */
+  stack(pcsOutermostFirst: number[]): number {
+    let id = 0;
+    let path = '';
+    for (const pc of pcsOutermostFirst) {
+      path += `/${pc}`;
+      let known = this.stackIdByPath.get(path);
+      if (known === undefined) {
+        known = this.stackNode(id, pc);
+        this.stackIdByPath.set(path, known);
+      }
+      id = known;
+    }
+    return id;
+  }
+
+  stackReset(): this {
+    this.type(Code.StackReset, 0);
+    this.nextStackId = 1;
+    this.stackIdByPath.clear();
+    return this;
+  }
+
+  // --- context --------------------------------------------------------------------------------
+
+  thread(threadId: number): this {
+    this.currentThread = threadId;
+    this.record(Code.Thread, 0, threadId);
+    this.threadWrittenInChunk = true;
+    return this;
+  }
+
+  time(timeNs: number, rssBytes?: number): this {
+    this.lastTimeNs = timeNs;
+    this.record(Code.Time, 0, timeNs);
+    if (rssBytes !== undefined) this.record(Code.Rss, 0, rssBytes);
+    return this;
+  }
+
+  // --- memory events --------------------------------------------------------------------------
+
+  alloc(address: number, sizeBytes: number, stackId: number, kind: number = Allocator.malloc): this {
+    this.eventType(Code.Alloc, kind);
+    this.address(address);
+    this.varints(sizeBytes);
+    this.stackId(stackId);
+    return this;
+  }
+
+  free(address: number, kind: number = Deallocator.free): this {
+    this.eventType(Code.Free, kind);
+    this.address(address);
+    return this;
+  }
+
+  realloc(oldAddress: number, newAddress: number, sizeBytes: number, stackId: number): this {
+    this.eventType(Code.Realloc, 0);
+    this.zigzag(oldAddress - this.addressBase);
+    this.zigzag(newAddress - oldAddress);
+    this.addressBase = newAddress;
+    this.varints(sizeBytes);
+    this.stackId(stackId);
+    return this;
+  }
+
+  map(address: number, lengthBytes: number, stackId: number, cause = 1): this {
+    this.eventType(Code.Map, cause);
+    this.address(address);
+    this.varints(lengthBytes);
+    this.stackId(stackId);
+    return this;
+  }
+
+  unmap(address: number, lengthBytes: number, cause = 1): this {
+    this.eventType(Code.Unmap, cause);
+    this.address(address);
+    this.varints(lengthBytes);
+    return this;
+  }
+
+  /** Raw bytes appended to the current chunk, for corrupting captures on purpose. */
+  raw(bytes: number[]): this {
+    this.records.push(...bytes);
+    return this;
+  }
+
+  // --- chunks and file ------------------------------------------------------------------------
+
+  endChunk(): this {
+    if (this.records.length > 0) this.chunks.push(Uint8Array.from(this.records));
+    this.records = [];
+    this.addressBase = 0;
+    this.stackBase = 0;
+    this.pcBase = 0;
+    this.threadWrittenInChunk = false;
+    return this;
+  }
+
+  toBytes(options: ToBytesOptions = {}): Uint8Array {
+    this.endChunk();
+    const parts: Uint8Array[] = [fileHeader(options.formatVersion ?? 1, options.flags ?? 0)];
+    const chunkOffsets: number[] = [];
+    let offset = parts[0].length;
+    for (const raw of this.chunks) {
+      const chunk = options.codec === 'lz4' ? chunkBytes(1, 1, compressLz4Block(raw), raw.length) : chunkBytes(1, 0, raw, raw.length);
+      chunkOffsets.push(offset);
+      parts.push(chunk);
+      offset += chunk.length;
+    }
+    if (options.trailer ?? true) {
+      const trailer: number[] = [];
+      pushVarint(trailer, chunkOffsets.length);
+      for (const chunkOffset of chunkOffsets) {
+        pushVarint(trailer, chunkOffset);
+        pushVarint(trailer, 0);
+      }
+      pushVarint(trailer, 0);
+      pushVarint(trailer, this.lastTimeNs);
+      parts.push(chunkBytes(2, 0, Uint8Array.from(trailer), trailer.length));
+    }
+    return concat(parts);
+  }
+
+  private eventType(code: number, argument: number): void {
+    // Chunks are independent: the thread of the events is named again in every chunk.
+    if (!this.threadWrittenInChunk && this.currentThread !== undefined) this.thread(this.currentThread);
+    this.type(code, argument);
+  }
+
+  private address(address: number): void {
+    this.zigzag(address - this.addressBase);
+    this.addressBase = address;
+  }
+
+  private stackId(stackId: number): void {
+    this.zigzag(stackId - this.stackBase);
+    this.stackBase = stackId;
+  }
+
+  private record(code: number, argument: number, ...fields: number[]): void {
+    this.type(code, argument);
+    this.varints(...fields);
+  }
+
+  private type(code: number, argument: number): void {
+    this.records.push(code | (argument << 4));
+  }
+
+  private varints(...values: number[]): void {
+    for (const value of values) pushVarint(this.records, value);
+  }
+
+  private zigzag(value: number): void {
+    pushVarint(this.records, value >= 0 ? value * 2 : -value * 2 - 1);
+  }
+}
+
+export function pushVarint(out: number[], value: number): void {
+  if (value < 0 || !Number.isInteger(value)) throw new Error(`varint of ${value}`);
+  while (value >= 128) {
+    out.push((value % 128) | 0x80);
+    value = Math.floor(value / 128);
+  }
+  out.push(value);
+}
+
+export function fnv1a32(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
+  return hash >>> 0;
+}
+
+function fileHeader(formatVersion: number, flags: number): Uint8Array {
+  const header = new Uint8Array(16);
+  header.set(new TextEncoder().encode('MEMVIEW'), 0);
+  const view = new DataView(header.buffer);
+  view.setUint16(8, formatVersion, true);
+  view.setUint16(10, flags, true);
+  return header;
+}
+
+export function chunkBytes(kind: number, codec: number, stored: Uint8Array, rawSize: number): Uint8Array {
+  const chunk = new Uint8Array(24 + stored.length);
+  chunk.set(new TextEncoder().encode('MVCK'), 0);
+  chunk[4] = kind;
+  chunk[5] = codec;
+  const view = new DataView(chunk.buffer);
+  view.setUint32(8, stored.length, true);
+  view.setUint32(12, rawSize, true);
+  view.setUint32(16, fnv1a32(stored), true);
+  chunk.set(stored, 24);
+  return chunk;
+}
+
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const joined = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
+/** The bytes as a stream of pieces of `pieceBytes` each, as a file would be read. */
+export async function* piecesOf(bytes: Uint8Array, pieceBytes = 7): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += pieceBytes) yield bytes.subarray(offset, offset + pieceBytes);
+}
