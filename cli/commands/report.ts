@@ -1,0 +1,197 @@
+// `memview report capture.bin`: one self-contained HTML file (the prebuilt viewer plus the
+// capture's aggregated model, deflated and base64-encoded) that works offline from file://.
+// No bundler runs here: the viewer was built once by Vite into dist/viewer/page/index.html.
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { parseOptions } from '../parse-options.js';
+import { UsageError, UserFacingError } from '../usage-error.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
+import type { ViewName } from '../../viewer/model/view-tree.js';
+import { encodePayload, toBase64 } from '../../viewer/model/payload-codec.js';
+import { payloadElementId, type ReportPayload, type TemporalRanges } from '../../viewer/model/report-payload.js';
+import { pruneModel } from '../../viewer/model/prune.js';
+
+export const summary = 'write a self-contained HTML report (flame graph, memory over time, table, stats)';
+
+const usage = 'memview report <capture.bin> [-o report.html] [--open] [--leaks | --temporary-allocations[=N]] [--temporal] [--confidential]';
+
+/** Largest report we write; bigger models are pruned of their smallest call paths first. */
+export const maxReportBytes = 5 * 1024 * 1024;
+
+export interface ReportRequest {
+  capturePath: string;
+  outputPath: string;
+  initialView: ViewName;
+  temporaryThreshold?: number;
+  temporal: boolean;
+  confidential: boolean;
+  open: boolean;
+}
+
+export const reportOptions = {
+  output: { type: 'string', short: 'o' },
+  open: { type: 'boolean' },
+  leaks: { type: 'boolean' },
+  'temporary-allocations': { type: 'string' },
+  temporal: { type: 'boolean' },
+  confidential: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** `--temporary-allocations` may stand alone or carry `=N`; parseArgs wants a value, so give one. */
+export function normaliseArgs(argv: string[]): string[] {
+  return argv.map((arg) => (arg === '--temporary-allocations' ? '--temporary-allocations=default' : arg));
+}
+
+export function parseReportArgs(argv: string[], usageLine: string, defaultPrefix: string): ReportRequest | null {
+  const { values, positionals } = parseOptions(normaliseArgs(argv), reportOptions, usageLine);
+  if (values.help) {
+    console.log(`usage: ${usageLine}`);
+    return null;
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one capture file, got ${positionals.length}` : 'missing the capture file', usageLine);
+  const capturePath = positionals[0];
+  let temporaryThreshold: number | undefined;
+  const temporary = values['temporary-allocations'];
+  if (temporary !== undefined && temporary !== 'default') {
+    temporaryThreshold = Number(temporary);
+    if (!Number.isInteger(temporaryThreshold) || temporaryThreshold < 1) throw new UsageError(`--temporary-allocations takes a positive whole number, not '${temporary}'`, usageLine);
+  }
+  if (values.leaks && temporary !== undefined) throw new UsageError('--leaks and --temporary-allocations show different views; choose one', usageLine);
+  const stem = basename(capturePath, extname(capturePath));
+  return {
+    capturePath,
+    outputPath: values.output ?? join(dirname(capturePath), `${defaultPrefix}${stem}.html`),
+    initialView: values.leaks ? 'leaks' : temporary !== undefined ? 'temporary' : 'peak',
+    temporaryThreshold,
+    temporal: !!values.temporal,
+    confidential: !!values.confidential,
+    open: !!values.open,
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const request = parseReportArgs(argv, usage, 'memview-');
+  if (!request) return 0;
+  return writeReportCommand(request);
+}
+
+export async function writeReportCommand(request: ReportRequest): Promise<number> {
+  if (!existsSync(request.capturePath)) throw new UserFacingError(`no such capture file: ${request.capturePath}`);
+  const { model, temporal } = await loadModel(request.capturePath, request.temporaryThreshold, request.temporal);
+  if (request.temporal && !temporal) console.error('memview: this build cannot precompute time ranges; the report shows the whole run');
+  const html = await buildReportHtml(await viewerTemplate(), {
+    model: request.confidential ? withoutArguments(model) : model,
+    initialView: request.initialView,
+    temporal,
+    memviewVersion: await memviewVersion(),
+  });
+  await writeFile(request.outputPath, html);
+  console.log(resolve(request.outputPath));
+  if (request.open) openInBrowser(resolve(request.outputPath));
+  return 0;
+}
+
+/** The command line minus its arguments: the program name only. */
+export function withoutArguments(model: CaptureModel): CaptureModel {
+  const [program] = model.meta.commandLine;
+  const commandLine = program === undefined ? [] : [basename(program)];
+  return { ...model, meta: { ...model.meta, commandLine }, strings: model.strings };
+}
+
+interface LoadedModel { model: CaptureModel; temporal: TemporalRanges | null }
+
+/** The wasm engine when it is built, else the TypeScript reference reader. */
+export async function loadModel(path: string, temporaryThreshold: number | undefined, temporal: boolean): Promise<LoadedModel> {
+  const engine = await importIfPresent('../../wasm/host/node-engine.js');
+  try {
+    if (engine && typeof engine.decodeCaptureFile === 'function') {
+      const decoded = await engine.decodeCaptureFile(path, { temporaryThreshold, temporalRanges: temporal ? 48 : undefined });
+      return splitDecoded(decoded);
+    }
+    const reader = await importIfPresent('../../collector/lib/reader/index.js');
+    if (!reader || typeof reader.readCaptureFile !== 'function') throw new UserFacingError('no capture decoder is built (run npm run build)');
+    return { model: await reader.readCaptureFile(path, { temporaryThreshold }), temporal: null };
+  } catch (error) {
+    if (error instanceof UserFacingError || error instanceof UsageError) throw error;
+    throw new UserFacingError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** A decoder may hand back the model alone or with precomputed time ranges. */
+function splitDecoded(decoded: unknown): LoadedModel {
+  const value = decoded as { model?: CaptureModel; temporal?: TemporalRanges } & Partial<CaptureModel>;
+  if (value.model && value.model.modelVersion === 1) return { model: value.model, temporal: value.temporal ?? null };
+  return { model: decoded as CaptureModel, temporal: (value as { temporal?: TemporalRanges }).temporal ?? null };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function importIfPresent(specifier: string): Promise<any | null> {
+  const url = new URL(specifier, import.meta.url);
+  if (!existsSync(url)) return null;
+  return import(url.href);
+}
+
+export async function viewerTemplate(): Promise<string> {
+  // dist/cli/commands/ → dist/viewer/page/; when run from source (tests), the repo's dist/.
+  const candidates = [new URL('../../viewer/page/index.html', import.meta.url), new URL('../../dist/viewer/page/index.html', import.meta.url)];
+  for (const url of candidates) if (existsSync(url)) return readFile(url, 'utf8');
+  throw new UserFacingError(`the viewer is not built (${candidates[0].pathname} is missing); run npm run build:viewer`);
+}
+
+async function memviewVersion(): Promise<string> {
+  const candidates = [new URL('../../../package.json', import.meta.url), new URL('../../package.json', import.meta.url)];
+  const url = candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
+  const packageJson = JSON.parse(await readFile(url, 'utf8'));
+  return packageJson.version;
+}
+
+/**
+ * The report page: the template with the payload in its <template> and a Content-Security-Policy
+ * that allows the page's own inline script and style (by hash) and nothing from the network.
+ */
+export async function buildReportHtml(template: string, payload: ReportPayload): Promise<string> {
+  let encoded = toBase64(await encodePayload(payload));
+  let model = payload.model;
+  // Keep the report under its budget: fold away the smallest call paths until it fits.
+  for (let keepFraction = 1e-5; encoded.length > maxReportBytes - template.length - 4096 && keepFraction < 0.5; keepFraction *= 4) {
+    model = pruneModel(payload.model, keepFraction);
+    encoded = toBase64(await encodePayload({ ...payload, model, temporal: null }));
+  }
+  const marker = `<template id="${payloadElementId}"></template>`;
+  if (!template.includes(marker)) throw new UserFacingError('the built viewer has no payload slot; rebuild it with npm run build:viewer');
+  return withCsp(template).replace(marker, () => `<template id="${payloadElementId}">${encoded}</template>`);
+}
+
+/** Adds a CSP meta tag that allows exactly the page's own inline scripts and no network at all. */
+export function withCsp(html: string): string {
+  const hashes = (tag: 'script') => [...html.matchAll(new RegExp(`<${tag}\\b[^>]*>([\\s\\S]*?)</${tag}>`, 'g'))]
+    .map((m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`).join(' ');
+  const policy = [
+    "default-src 'none'",
+    `script-src ${hashes('script')}`,
+    // Styles cannot run code; the viewer sets style attributes, which hashes would forbid.
+    "style-src 'unsafe-inline'",
+    'img-src data: blob:',
+    'worker-src blob:',
+    "connect-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+  const meta = `<meta http-equiv="Content-Security-Policy" content="${policy}">`;
+  return html.replace(/<head>/i, () => `<head>\n${meta}`);
+}
+
+function openInBrowser(path: string): void {
+  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  try {
+    const child = spawn(command, [path], { detached: true, stdio: 'ignore' });
+    child.on('error', () => console.error(`memview: could not open a browser; open ${path} yourself`));
+    child.unref();
+  } catch {
+    console.error(`memview: could not open a browser; open ${path} yourself`);
+  }
+}

@@ -1,0 +1,64 @@
+// `memview viewer`: serves the static viewer page on 127.0.0.1 only. The page opens raw captures
+// from the user's disk and decodes them in the browser; the server never sees a capture.
+import { createServer } from 'node:http';
+import { parseOptions } from '../parse-options.js';
+import { UsageError, UserFacingError } from '../usage-error.js';
+import { viewerTemplate } from './report.js';
+
+export const summary = 'serve the static viewer (open raw captures in the browser) on 127.0.0.1';
+
+const usage = 'memview viewer [--port P]';
+
+/** The static page's policy: its own inline code, wasm compilation for the decoder, no network. */
+export const viewerCsp = [
+  "default-src 'none'",
+  "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:",
+  "style-src 'unsafe-inline'",
+  'img-src data: blob:',
+  'worker-src blob: data:',
+  "connect-src data: blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, { port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } }, usage, { allowPositionals: false });
+  if (values.help) {
+    console.log(`usage: ${usage}`);
+    return 0;
+  }
+  const port = values.port === undefined ? 8765 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not '${values.port}'`, usage);
+  const page = await viewerTemplate();
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path !== '/' && path !== '/index.html') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': viewerCsp,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'no-store',
+    });
+    response.end(request.method === 'HEAD' ? undefined : page);
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new UserFacingError(`port ${port} is in use; choose another with --port`) : error));
+    server.listen(port, '127.0.0.1', () => resolveListen());
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  console.log(`memview viewer: http://127.0.0.1:${actualPort}/ (Ctrl+C to stop)`);
+  await new Promise<void>((resolveClose) => {
+    const stop = () => server.close(() => resolveClose());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}

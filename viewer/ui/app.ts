@@ -1,0 +1,250 @@
+// The viewer page for one model: header, toolbar, memory chart, and the flame graph / table /
+// stats tabs. All state changes go through `update`, which recomputes what depends on them.
+import { FrameKind, type CaptureModel, type NodeMetrics } from '../model/types.js';
+import { buildViewTree, defaultViewOptions, threadNodes, type ViewName, type ViewOptions, type ViewTree } from '../model/view-tree.js';
+import { ancestry, layoutFlame, type FlameLayout, type WidthMetric } from '../model/flame-layout.js';
+import { searchLayout, type SearchResult } from '../model/search.js';
+import { functionTable } from '../model/function-table.js';
+import { formatBytes, formatCount, formatDuration, formatPercent, frameKindNames, frameLocation, frameName } from '../model/frame-text.js';
+import type { TemporalRanges } from '../model/report-payload.js';
+import { cssColour, frameFills, kindColours } from '../render/palette.js';
+import { FlameView } from './flame-view.js';
+import { TimelineView } from './timeline-view.js';
+import { TableView } from './table-view.js';
+import { statsView } from './stats-view.js';
+import { clear, h } from './dom.js';
+
+export type RangeViews = Partial<CaptureModel['views']>;
+/** Re-aggregates the views for a time range (the engine's rangeViews, or a report's ranges). */
+export type RangeSource = (t0Ms: number, t1Ms: number) => Promise<RangeViews>;
+
+export interface AppInput {
+  model: CaptureModel;
+  initialView: ViewName;
+  temporal: TemporalRanges | null;
+  rangeSource: RangeSource | null;
+}
+
+const viewLabels: Record<ViewName, string> = {
+  peak: 'at peak',
+  leaks: 'leaks (never freed)',
+  temporary: 'temporary allocations',
+  allocated: 'total allocated',
+};
+
+function viewNote(view: ViewName, model: CaptureModel, ranged: boolean): string {
+  const threshold = model.temporaryThreshold;
+  const notes: Record<ViewName, string> = {
+    peak: 'Memory that was live when tracked memory was highest, by the call stack that allocated it.',
+    leaks: 'Memory allocated and never freed before the program ended, by the call stack that allocated it.',
+    temporary: `Allocations freed again within ${threshold} later allocation${threshold === 1 ? '' : 's'} on the same thread: churn that costs time, not memory.`,
+    allocated: 'Everything ever allocated, freed or not, by the call stack that allocated it.',
+  };
+  return `${ranged ? 'Within the chosen time range: ' : ''}${notes[view]} Native allocations (malloc, operator new, mmap) are tracked; objects on V8's own heap show up only as the pages V8 maps for it.`;
+}
+
+/** Sums a report's precomputed ranges that overlap [t0, t1]. */
+export function temporalRangeSource(ranges: TemporalRanges): RangeSource {
+  return async (t0, t1) => {
+    const out: RangeViews = {};
+    const bounds = ranges.boundsMs;
+    for (let k = 0; k < ranges.views.length; k++) {
+      if (bounds[k + 1] <= t0 || bounds[k] >= t1) continue;
+      for (const [name, metrics] of Object.entries(ranges.views[k]) as [ViewName, NodeMetrics | undefined][]) {
+        if (!metrics) continue;
+        const sum = (out[name] ??= { bytes: new Float64Array(metrics.bytes.length), count: new Float64Array(metrics.count.length) });
+        for (let i = 0; i < metrics.bytes.length; i++) { sum.bytes[i] += metrics.bytes[i]; sum.count[i] += metrics.count[i]; }
+      }
+    }
+    return out;
+  };
+}
+
+export async function startApp(root: HTMLElement, input: AppInput): Promise<void> {
+  const { model } = input;
+  const rangeSource = input.rangeSource ?? (input.temporal ? temporalRangeSource(input.temporal) : null);
+  const state = {
+    options: { ...defaultViewOptions, view: input.initialView } as ViewOptions,
+    metric: 'bytes' as WidthMetric,
+    search: '',
+    tab: 'flame' as 'flame' | 'table' | 'stats',
+    range: null as [number, number] | null,
+    rangeViews: null as RangeViews | null,
+  };
+  let tree: ViewTree;
+  let layout: FlameLayout;
+  let fillBySlot: Uint32Array;
+  let result: SearchResult | null = null;
+  const fills = frameFills(model);
+
+  // Header
+  const meta = model.meta;
+  const flags = [meta.nativeFrames ? '--native' : '', meta.truncated || model.stats.truncated ? 'truncated capture' : ''].filter(Boolean);
+  const header = h('header', { className: 'mv-header' },
+    h('h1', {}, 'memview'),
+    h('span', { className: 'mv-cmd', title: meta.commandLine.join(' ') }, meta.commandLine.length ? meta.commandLine.join(' ') : '(command line not included)'),
+    h('span', { className: 'mv-facts' },
+      h('span', {}, `pid ${meta.pid}`),
+      h('span', {}, `node ${meta.nodeVersion || '?'}`),
+      h('span', {}, `duration ${formatDuration(meta.durationMs)}`),
+      meta.startTimeUnixMs ? h('span', {}, new Date(meta.startTimeUnixMs).toISOString().replace('T', ' ').slice(0, 19) + ' UTC') : null,
+      flags.length ? h('span', {}, flags.join(', ')) : null,
+      h('span', {}, `peak ${formatBytes(model.stats.peakBytes)}`),
+      h('span', {}, `leaked ${formatBytes(model.stats.leakedBytes)}`)));
+
+  // Toolbar
+  const viewSelect = h('select', { 'aria-label': 'view' }, ...(Object.keys(viewLabels) as ViewName[]).map((v) => h('option', { value: v, selected: v === state.options.view }, viewLabels[v])));
+  viewSelect.addEventListener('change', () => update({ view: viewSelect.value as ViewName }));
+  const metricSelect = h('select', { 'aria-label': 'width' }, h('option', { value: 'bytes' }, 'width: bytes'), h('option', { value: 'count' }, 'width: allocations'));
+  metricSelect.addEventListener('change', () => { state.metric = metricSelect.value as WidthMetric; recompute(); });
+  const toggle = (label: string, key: 'hideInternals' | 'hideNative' | 'mergeThreads' | 'inverted') => {
+    const box = h('input', { type: 'checkbox', 'data-toggle': key });
+    box.addEventListener('change', () => update({ [key]: box.checked }));
+    return h('label', {}, box, label);
+  };
+  const threads = threadNodes(model);
+  const threadSelect = h('select', { 'aria-label': 'thread' }, h('option', { value: '-1' }, 'all threads'), ...threads.map((t) => h('option', { value: String(t.node) }, `thread ${t.name}`)));
+  threadSelect.addEventListener('change', () => update({ threadNode: Number(threadSelect.value) }));
+  const searchBox = h('input', { type: 'search', placeholder: 'search functions / files', 'aria-label': 'search' });
+  searchBox.addEventListener('input', () => { state.search = searchBox.value; applySearch(); });
+  const tabButtons = (['flame', 'table', 'stats'] as const).map((tab) => {
+    const b = h('button', { 'data-tab': tab, 'aria-selected': String(tab === state.tab) }, tab === 'flame' ? 'Flame graph' : tab === 'table' ? 'Table' : 'Stats');
+    b.addEventListener('click', () => showTab(tab));
+    return b;
+  });
+  const toolbar = h('div', { className: 'mv-toolbar' },
+    h('div', { className: 'mv-tabs' }, ...tabButtons),
+    viewSelect, metricSelect,
+    toggle('inverted', 'inverted'), toggle('hide node internals', 'hideInternals'), toggle('hide native', 'hideNative'), toggle('merge threads', 'mergeThreads'),
+    threads.length > 1 ? threadSelect : null,
+    searchBox);
+  const note = h('div', { className: 'mv-note' });
+
+  const timeline = new TimelineView(model.timeline, model.stats.peakTimeMs, model.meta.durationMs, rangeSource ? (range) => void setRange(range) : null);
+
+  // Flame graph
+  const crumbs = h('nav', { className: 'mv-crumbs', 'aria-label': 'zoom path' });
+  const flameHost = h('div', { className: 'mv-flame', 'aria-label': 'flame graph' });
+  const legend = h('div', { className: 'mv-legend' }, ...([FrameKind.UserJs, FrameKind.NodeModules, FrameKind.NodeInternal, FrameKind.Native, FrameKind.V8, FrameKind.Thread] as FrameKind[]).map((k) =>
+    h('span', { style: `--swatch:${cssColour(kindColours[k])}` }, frameKindNames[k])), h('span', { style: '--swatch:#d43bd4' }, 'search match'));
+  const flamePanel = h('div', { className: 'mv-main' }, crumbs, flameHost, legend);
+  const table = new TableView(model, (name) => { searchBox.value = name; state.search = name; showTab('flame'); applySearch(); });
+  const stats = statsView(model);
+  const main = h('div', { className: 'mv-main' }, flamePanel, table.element, stats);
+  const tooltip = h('div', { className: 'mv-tooltip', role: 'tooltip' });
+  root.replaceChildren(header, toolbar, note, timeline.element, main, tooltip);
+
+  const label = (slot: number) => frameName(model, tree.frame[layout.node[slot]]);
+  const flame = new FlameView(flameHost, {
+    hover(slot, x, y) { showTooltip(slot, x, y); },
+    zoomed() { renderCrumbs(); },
+    selected() { /* the outline is drawn by the renderer */ },
+  });
+  await flame.init();
+
+  function showTooltip(slot: number, x: number, y: number): void {
+    if (slot < 0) { tooltip.style.display = 'none'; return; }
+    const node = layout.node[slot];
+    const frame = tree.frame[node];
+    const total = layout.total;
+    const bytes = tree.totalBytes[node], count = tree.totalCount[node];
+    const value = state.metric === 'bytes' ? bytes : count;
+    tooltip.replaceChildren(
+      h('div', { className: 'mv-tt-name' }, frameName(model, frame)),
+      h('div', { className: 'mv-tt-loc' }, frameLocation(model, frame) || (frame >= 0 ? frameKindNames[model.frames.kind[frame] as FrameKind] : '')),
+      h('div', {}, `${formatBytes(bytes)} in ${formatCount(count)} allocation${count === 1 ? '' : 's'} — ${formatPercent(value, total)} of ${state.metric === 'bytes' ? formatBytes(total) : formatCount(total) + ' allocations'}`),
+      h('div', {}, `own: ${formatBytes(tree.selfBytes[node])} in ${formatCount(tree.selfCount[node])}`));
+    tooltip.style.display = 'block';
+    const w = tooltip.offsetWidth, hgt = tooltip.offsetHeight;
+    tooltip.style.left = `${Math.min(x + 14, window.innerWidth - w - 4)}px`;
+    tooltip.style.top = `${y + 16 + hgt > window.innerHeight ? y - hgt - 8 : y + 16}px`;
+  }
+
+  function renderCrumbs(): void {
+    clear(crumbs);
+    const path = layout.length ? ancestry(layout, flame.zoomSlot) : [];
+    path.forEach((slot, k) => {
+      if (k > 0) crumbs.appendChild(document.createTextNode('›'));
+      const b = h('button', { title: frameName(model, tree.frame[layout.node[slot]]) }, k === 0 ? `all (${state.metric === 'bytes' ? formatBytes(layout.total) : formatCount(layout.total)})` : label(slot));
+      b.addEventListener('click', () => flame.zoomTo(slot));
+      crumbs.appendChild(b);
+    });
+    if (flame.zoomSlot > 0) {
+      const reset = h('button', { 'data-action': 'reset' }, 'reset zoom');
+      reset.addEventListener('click', () => flame.zoomTo(0));
+      crumbs.appendChild(reset);
+    }
+    if (result && state.search) {
+      crumbs.appendChild(h('span', { className: 'mv-search-total', 'data-search-total': String(result.total) },
+        `“${state.search}”: ${result.matchCount} match${result.matchCount === 1 ? '' : 'es'}, ${state.metric === 'bytes' ? formatBytes(result.total) : formatCount(result.total)} (${formatPercent(result.total, layout.total)})`));
+    }
+    if (layout.length === 0) crumbs.appendChild(h('span', {}, 'nothing to show in this view'));
+  }
+
+  function applySearch(): void {
+    result = state.search ? searchLayout(model, tree, layout, state.search) : null;
+    flame.setScene({ layout, fill: fillBySlot, label, matched: result ? result.matched : null, hoverSlot: -1, selectedSlot: -1 }, true);
+    renderCrumbs();
+  }
+
+  function recompute(): void {
+    const metrics = state.rangeViews ? state.rangeViews[state.options.view] : undefined;
+    tree = buildViewTree(model, state.options, metrics);
+    layout = layoutFlame(tree, state.metric);
+    fillBySlot = new Uint32Array(layout.length);
+    for (let i = 0; i < layout.length; i++) {
+      const f = tree.frame[layout.node[i]];
+      fillBySlot[i] = fills[f < 0 ? model.frames.count : f];
+    }
+    note.textContent = viewNote(state.options.view, model, !!state.rangeViews) + (state.rangeViews && !metrics ? ' (this view is not available for a time range; showing the whole run)' : '');
+    result = null;
+    flame.setScene({ layout, fill: fillBySlot, label, matched: null, hoverSlot: -1, selectedSlot: -1 }, false);
+    if (state.search) applySearch();
+    renderCrumbs();
+    table.setRows(functionTable(tree), state.metric === 'bytes' ? tree.totalBytes[0] : tree.totalCount[0]);
+  }
+
+  function update(patch: Partial<ViewOptions>): void {
+    state.options = { ...state.options, ...patch };
+    recompute();
+  }
+
+  async function setRange(range: [number, number] | null): Promise<void> {
+    state.range = range;
+    state.rangeViews = range && rangeSource ? await rangeSource(range[0], range[1]) : null;
+    recompute();
+  }
+
+  function showTab(tab: 'flame' | 'table' | 'stats'): void {
+    state.tab = tab;
+    flamePanel.classList.toggle('mv-hidden', tab !== 'flame');
+    table.element.classList.toggle('mv-hidden', tab !== 'table');
+    stats.classList.toggle('mv-hidden', tab !== 'stats');
+    for (const b of tabButtons) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
+    if (tab === 'flame') flame.requestRender();
+  }
+
+  recompute();
+  showTab('flame');
+  flame.renderNow();
+
+  // A small handle for tests and benchmarks: read-only facts and the same actions a user has.
+  (window as unknown as { memview: unknown }).memview = {
+    model,
+    get layout() { return layout; },
+    get tree() { return tree; },
+    get zoomSlot() { return flame.zoomSlot; },
+    get searchTotal() { return result?.total ?? 0; },
+    frameTimes: flame.frameTimes,
+    drawnCounts: () => flame.drawnCounts,
+    slotOfName(name: string) { for (let i = 0; i < layout.length; i++) if (label(i) === name) return i; return -1; },
+    slotRect: (slot: number) => flame.slotRect(slot),
+    zoomTo: (slot: number) => flame.zoomTo(slot),
+    zoomBy: (f: number, anchor?: number) => flame.zoomBy(f, anchor),
+    panBy: (dx: number, dy: number) => flame.panBy(dx, dy),
+    renderNow: () => flame.renderNow(),
+    setRange: (range: [number, number] | null) => { timeline.setRange(range); return setRange(range); },
+    ready: true,
+  };
+  document.body.dataset.ready = 'true';
+}

@@ -1,0 +1,45 @@
+// The stats panel: totals, allocators, the size histogram and the top locations, from the
+// model's CaptureStats.
+import type { CaptureModel, LocationFigure } from '../model/types.js';
+import { formatBytes, formatCount, formatDuration } from '../model/frame-text.js';
+import { h } from './dom.js';
+
+function figures(rows: [string, string][]): HTMLElement {
+  return h('table', {}, h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { className: 'num' }, v)))));
+}
+
+function locations(list: LocationFigure[]): HTMLElement {
+  if (list.length === 0) return h('div', { className: 'mv-note' }, 'none recorded');
+  return h('table', {}, h('tbody', {}, ...list.slice(0, 15).map((l) => h('tr', {},
+    h('td', { className: 'fn', title: l.function }, l.function || '(anonymous)'),
+    h('td', { className: 'loc', title: l.file }, l.file ? (l.line ? `${l.file}:${l.line}` : l.file) : ''),
+    h('td', { className: 'num' }, formatBytes(l.bytes)),
+    h('td', { className: 'num' }, formatCount(l.count))))));
+}
+
+export function statsView(model: CaptureModel): HTMLElement {
+  const s = model.stats;
+  const allocators = Object.entries(s.allocators).sort((a, b) => b[1].bytes - a[1].bytes);
+  const maxBucket = Math.max(1, ...s.sizeHistogram.map((b) => b.count));
+  return h('div', { className: 'mv-panel' }, h('div', { className: 'mv-stats' },
+    h('section', {}, h('h2', {}, 'Totals'), figures([
+      ['peak tracked memory', formatBytes(s.peakBytes)],
+      ['peak heap', formatBytes(s.peakHeapBytes)],
+      ['peak at', formatDuration(s.peakTimeMs)],
+      ['peak RSS', formatBytes(s.peakRssBytes)],
+      ['allocations', formatCount(s.totalAllocations)],
+      ['bytes allocated', formatBytes(s.totalBytesAllocated)],
+      ['leaked (never freed)', `${formatBytes(s.leakedBytes)} in ${formatCount(s.leakedAllocations)}`],
+      ['duration', formatDuration(s.durationMs)],
+      ['threads', String(s.threads.length)],
+    ])),
+    h('section', {}, h('h2', {}, 'Allocators'), figures(allocators.map(([name, f]) => [name, `${formatBytes(f.bytes)} in ${formatCount(f.count)}`]))),
+    h('section', {}, h('h2', {}, 'Allocation sizes'), h('table', {}, h('tbody', {}, ...s.sizeHistogram.map((b) => h('tr', {},
+      h('td', {}, `${formatBytes(b.minBytes)} – ${formatBytes(b.maxBytes)}`),
+      h('td', {}, h('span', { className: 'mv-bar', style: `width:${Math.max(1, Math.round((160 * b.count) / maxBucket))}px` })),
+      h('td', { className: 'num' }, formatCount(b.count))))))),
+    h('section', {}, h('h2', {}, 'Top locations by bytes'), locations(s.topByBytes)),
+    h('section', {}, h('h2', {}, 'Top locations by count'), locations(s.topByCount)),
+    h('section', {}, h('h2', {}, 'Threads'), figures(s.threads.map((t) => [`${t.name || 'thread'} (${t.id})`, `${formatCount(t.allocations)} allocations`]))),
+  ));
+}
