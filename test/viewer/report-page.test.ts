@@ -37,13 +37,124 @@ describe.skipIf(!hasChromium)('report page', () => {
 
   afterAll(async () => { await browser?.close(); });
 
-  const handle = <T>(fn: (m: Handle) => T) => page.evaluate(fn as never) as Promise<T>;
 
   it('shows the peak flame graph with the known numbers', async () => {
     await page.screenshot({ path: join(artifactsDir, 'report-peak.png') });
     expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.layout.total)).toBe(17 * MiB);
     const crumbs = await page.locator('.mv-crumbs').innerText();
     expect(crumbs).toContain('17.0 MiB');
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([]);
+  });
+
+  const clickSlot = async (name: string) => {
+    const box = await page.evaluate((n) => {
+      const m = (window as unknown as { memview: Handle }).memview;
+      return m.slotRect(m.slotOfName(n));
+    }, name);
+    if (!box) throw new Error(`${name} is not drawn`);
+    const canvas = await page.locator('.mv-flame').boundingBox();
+    await page.mouse.click(canvas!.x + box.x + box.width / 2, canvas!.y + box.y + box.height / 2);
+    await page.waitForTimeout(100);
+  };
+
+  it('zooms into a node on click, shows the path, and resets', async () => {
+    await clickSlot('parse');
+    const state = await page.evaluate(() => {
+      const m = (window as unknown as { memview: Handle }).memview;
+      return { zoom: m.zoomSlot, parse: m.slotOfName('parse'), rect: m.slotRect(m.slotOfName('parse')) };
+    });
+    expect(state.zoom).toBe(state.parse);
+    expect(state.rect!.width).toBeGreaterThan(1200); // parse now spans the whole width
+    expect(await page.locator('.mv-crumbs').innerText()).toMatch(/all \(17\.0 MiB\).*thread main.*\(top-level\).*parse/s);
+    await page.screenshot({ path: join(artifactsDir, 'report-zoomed.png') });
+    await page.locator('.mv-crumbs button[data-action=reset]').click();
+    expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.zoomSlot)).toBe(0);
+  });
+
+  it('shows a tooltip with the location, bytes, share and count', async () => {
+    const box = await page.evaluate(() => { const m = (window as unknown as { memview: Handle }).memview; return m.slotRect(m.slotOfName('load')); });
+    const canvas = await page.locator('.mv-flame').boundingBox();
+    await page.mouse.move(canvas!.x + box!.x + 20, canvas!.y + box!.y + 5);
+    await page.waitForTimeout(100);
+    const text = await page.locator('.mv-tooltip').innerText();
+    expect(text).toContain('load');
+    expect(text).toContain('/app/server.js:10:3');
+    expect(text).toContain('10.0 MiB');
+    expect(text).toContain('58.8%');
+    expect(text).toContain('1 allocation');
+    await page.screenshot({ path: join(artifactsDir, 'report-tooltip.png') });
+    await page.mouse.move(1, 1);
+  });
+
+  it('search highlights matches and says what they add up to', async () => {
+    await page.locator('input[aria-label=search]').fill('New');
+    await page.waitForTimeout(150);
+    expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.searchTotal)).toBe(14 * MiB);
+    expect(await page.locator('.mv-search-total').innerText()).toContain('2 matches, 14.0 MiB (82.4%)');
+    await page.screenshot({ path: join(artifactsDir, 'report-search.png') });
+    await page.locator('input[aria-label=search]').fill('');
+  });
+
+  it('switching to leaks shows what was never freed', async () => {
+    await page.locator('select[aria-label=view]').selectOption('leaks');
+    await page.waitForTimeout(150);
+    expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.layout.total)).toBe(10.5 * MiB);
+    expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.slotOfName('parse'))).toBe(-1);
+    expect(await page.locator('.mv-view-note').innerText()).toContain('never freed');
+    await page.screenshot({ path: join(artifactsDir, 'report-leaks.png') });
+    await page.locator('select[aria-label=view]').selectOption('peak');
+  });
+
+  it('keyboard: arrows move the selection, Enter zooms, Escape resets', async () => {
+    await page.locator('.mv-flame').focus();
+    await page.keyboard.press('ArrowDown'); // root → thread main
+    await page.keyboard.press('ArrowDown'); // → (top-level)
+    await page.keyboard.press('ArrowDown'); // → load
+    await page.keyboard.press('ArrowRight'); // → parse
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(100);
+    const state = await page.evaluate(() => { const m = (window as unknown as { memview: Handle }).memview; return [m.zoomSlot, m.slotOfName('parse')]; });
+    expect(state[0]).toBe(state[1]);
+    await page.keyboard.press('Escape');
+    expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.zoomSlot)).toBe(0);
+  });
+
+  it('renders an HTML-looking function name and command line as text and runs nothing', async () => {
+    const box = await page.evaluate((n) => { const m = (window as unknown as { memview: Handle }).memview; return m.slotRect(m.slotOfName(n)); }, xssName);
+    const canvas = await page.locator('.mv-flame').boundingBox();
+    await page.mouse.move(canvas!.x + box!.x + box!.width / 2, canvas!.y + box!.y + 5);
+    await page.waitForTimeout(100);
+    expect(await page.locator('.mv-tooltip .mv-tt-name').innerText()).toBe(xssName);
+    expect(await page.locator('.mv-tooltip .mv-tt-loc').innerText()).toBe('/app/<script>alert(2)</script>.js:3:9');
+    expect(await page.locator('.mv-cmd').innerText()).toContain('<b>not bold</b>');
+    await page.locator('.mv-tabs button[data-tab=table]').click();
+    expect(await page.locator('.mv-table').innerText()).toContain(xssName);
+    expect(await page.locator('img, b, script:not([type])').count()).toBeLessThanOrEqual(1); // only the page's own script
+    expect(await page.evaluate(() => document.querySelectorAll('img').length)).toBe(0);
+    expect(problems).toEqual([]);
+    await page.locator('.mv-tabs button[data-tab=flame]').click();
+    await page.mouse.move(1, 1);
+  });
+
+  it('table sorts by own bytes and filters', async () => {
+    await page.locator('.mv-tabs button[data-tab=table]').click();
+    await page.locator('.mv-table th', { hasText: 'own bytes' }).click();
+    const first = await page.locator('.mv-table tbody tr').first().locator('td').first().innerText();
+    expect(first).toBe('node::Buffer::New');
+    await page.locator('input[aria-label="filter table"]').fill('fastparse');
+    expect(await page.locator('.mv-table tbody tr').count()).toBe(1);
+    await page.screenshot({ path: join(artifactsDir, 'report-table.png') });
+    await page.locator('input[aria-label="filter table"]').fill('');
+  });
+
+  it('stats panel shows totals and allocators', async () => {
+    await page.locator('.mv-tabs button[data-tab=stats]').click();
+    const text = await page.locator('.mv-stats').innerText();
+    expect(text).toContain('17.0 MiB');
+    expect(text).toContain('malloc');
+    await page.screenshot({ path: join(artifactsDir, 'report-stats.png') });
+    await page.locator('.mv-tabs button[data-tab=flame]').click();
     expect(problems).toEqual([]);
     expect(requests).toEqual([]);
   });

@@ -118,7 +118,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     toggle('inverted', 'inverted'), toggle('hide node internals', 'hideInternals'), toggle('hide native', 'hideNative'), toggle('merge threads', 'mergeThreads'),
     threads.length > 1 ? threadSelect : null,
     searchBox);
-  const note = h('div', { className: 'mv-note' });
+  const note = h('div', { className: 'mv-note mv-view-note' });
 
   const timeline = new TimelineView(model.timeline, model.stats.peakTimeMs, model.meta.durationMs, rangeSource ? (range) => void setRange(range) : null);
 
