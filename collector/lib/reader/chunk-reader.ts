@@ -52,7 +52,7 @@ export async function readCaptureHeader(stream: ByteStream): Promise<CaptureHead
   return { formatVersion, flags: view.getUint16(10, true) };
 }
 
-/** Yields every complete chunk after the header, trailer included; stops at a cut-off chunk. */
+/** Yields every complete chunk after the header up to the trailer; stops early at a cut-off chunk. */
 export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
   for (let index = 0; ; index++) {
     const fileOffset = stream.position;
@@ -109,6 +109,8 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
       payload,
       payloadFileOffset: codec === ChunkCodec.Stored ? payloadStart : undefined,
     };
+    // The trailer is the last thing in the file; the caller checks that nothing follows it.
+    if (kind === ChunkKind.Trailer) return;
   }
 }
 

@@ -42,10 +42,6 @@ export async function readCapture(
   let trailerSeen = false;
 
   for await (const chunk of readChunks(stream)) {
-    if (trailerSeen) {
-      throw new CaptureError(`chunk ${chunk.index} at offset ${chunk.fileOffset}: data after the trailer`,
-        chunk.fileOffset, chunk.index);
-    }
     withChunkPosition(chunk, () => {
       if (chunk.kind === ChunkKind.Trailer) {
         endTimeNs = parseTrailer(chunk.payload).endTimeNs;
@@ -57,7 +53,7 @@ export async function readCapture(
     options.onProgress?.(stream.position, totalBytes);
   }
   if (trailerSeen && !(await stream.atEnd())) {
-    throw new CaptureError(`offset ${stream.position}: bytes after the trailer`, stream.position, -1);
+    throw new CaptureError(`offset ${stream.position}: data after the trailer, which ends a capture`, stream.position, -1);
   }
   options.onProgress?.(stream.position, totalBytes);
   return aggregator.finish({

@@ -156,12 +156,12 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink): number {
           break;
         default:
           throw new PayloadError(
-            code === 0 ? 'record code 0 (zeroed or corrupt data)' : `unknown record code ${code}`, -1);
+            code === 0 ? 'record code 0 (zeroed or corrupt data)' : `unknown record code ${code} (type byte 0x${typeByte.toString(16).padStart(2, '0')})`, -1);
       }
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
-      const name = RECORD_NAMES[code] ?? `type byte 0x${typeByte.toString(16).padStart(2, '0')}`;
-      throw new PayloadError(`${name} record: ${error.message}`,
+      const name = RECORD_NAMES[code];
+      throw new PayloadError(name === undefined ? error.message : `${name} record: ${error.message}`,
         error.position < 0 ? recordStart : error.position);
     }
     records++;

@@ -1,0 +1,206 @@
+// How the reader treats whole files: complete, cut off by a killed process, or damaged.
+// A damaged file is a CaptureError naming the offset and chunk; a cut-off one still reads.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CaptureError, readCapture, readCaptureFile } from '../../collector/lib/reader/index.js';
+import { bytesByFunction, readSynthetic } from '../support/model-queries.js';
+import { chunkBytes, concat, piecesOf, SyntheticCapture } from '../support/synthetic-capture.js';
+import { programCapture } from './program-fixture.js';
+
+/** A capture of three chunks, each allocating 100 bytes in load(). */
+function threeChunkCapture(): SyntheticCapture {
+  const { capture, stacks } = programCapture();
+  for (let i = 0; i < 3; i++) capture.time(i * 1e6, 5000).alloc(0x1000 * (i + 1), 100, stacks.load).endChunk();
+  return capture;
+}
+
+async function read(bytes: Uint8Array, pieceBytes = 5) {
+  return readCapture(piecesOf(bytes, pieceBytes), bytes.length);
+}
+
+async function readError(bytes: Uint8Array): Promise<CaptureError> {
+  const error = await read(bytes).then(() => undefined, (thrown: unknown) => thrown);
+  expect(error).toBeInstanceOf(CaptureError);
+  return error as CaptureError;
+}
+
+/** File offsets of the chunk headers after the 16-byte file header. */
+function chunkOffsets(bytes: Uint8Array): number[] {
+  const offsets: number[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let offset = 16; offset + 24 <= bytes.length; offset += 24 + view.getUint32(offset + 8, true)) offsets.push(offset);
+  return offsets;
+}
+
+describe('a complete capture', () => {
+  it('reads the same whatever the size of the pieces the file arrives in', async () => {
+    const bytes = threeChunkCapture().toBytes({ codec: 'lz4' });
+    const whole = await read(bytes, bytes.length);
+    const bytewise = await read(bytes, 1);
+    expect(bytewise).toEqual(whole);
+    expect(whole.meta.truncated).toBe(false);
+    expect(whole.stats.leakedBytes).toBe(300);
+  });
+
+  it('reads the same stored or LZ4-compressed', async () => {
+    const stored = await read(threeChunkCapture().toBytes({ codec: 'stored' }));
+    const compressed = await read(threeChunkCapture().toBytes({ codec: 'lz4' }));
+    expect(compressed).toEqual(stored);
+  });
+
+  it('reads from a file path and reports progress up to the file size', async () => {
+    const bytes = threeChunkCapture().toBytes();
+    const path = join(mkdtempSync(join(tmpdir(), 'memview-reader-')), 'capture.bin');
+    writeFileSync(path, bytes);
+    const progress: [number, number][] = [];
+    const model = await readCaptureFile(path, { onProgress: (done, total) => progress.push([done, total]) });
+    expect(model.stats.totalAllocations).toBe(3);
+    expect(progress.at(-1)).toEqual([bytes.length, bytes.length]);
+  });
+
+  it('rejects bytes after the trailer', async () => {
+    const bytes = concat([threeChunkCapture().toBytes(), Uint8Array.of(1, 2, 3)]);
+    expect((await readError(bytes)).message).toMatch(/after the trailer/);
+  });
+});
+
+describe('a capture cut off by a killed process', () => {
+  it('without its trailer is truncated but keeps every complete chunk', async () => {
+    const model = await read(threeChunkCapture().toBytes({ trailer: false }));
+    expect(model.meta.truncated).toBe(true);
+    expect(model.stats.truncated).toBe(true);
+    expect(bytesByFunction(model, 'leaks')).toEqual({ load: 300 });
+  });
+
+  it('drops a last chunk cut in the middle of its payload', async () => {
+    const bytes = threeChunkCapture().toBytes({ trailer: false });
+    const model = await read(bytes.subarray(0, bytes.length - 3));
+    expect(model.meta.truncated).toBe(true);
+    expect(bytesByFunction(model, 'leaks')).toEqual({ load: 200 });
+  });
+
+  it('drops a last chunk cut in the middle of its header', async () => {
+    const bytes = threeChunkCapture().toBytes({ trailer: false });
+    const lastChunk = chunkOffsets(bytes).at(-1)!;
+    const model = await read(bytes.subarray(0, lastChunk + 10));
+    expect(bytesByFunction(model, 'leaks')).toEqual({ load: 200 });
+  });
+
+  it('with only its file header is an empty, truncated capture', async () => {
+    const model = await read(new SyntheticCapture().toBytes({ trailer: false }));
+    expect(model.meta.truncated).toBe(true);
+    expect(model.stats.totalAllocations).toBe(0);
+    expect(model.tree.count).toBe(1);
+  });
+});
+
+describe('a damaged file', () => {
+  it('with a flipped payload byte fails the checksum, naming the chunk and its offset', async () => {
+    const bytes = threeChunkCapture().toBytes({ codec: 'lz4' });
+    const second = chunkOffsets(bytes)[1];
+    bytes[second + 24 + 2] ^= 0x40;
+    const error = await readError(bytes);
+    expect(error.chunk).toBe(1);
+    expect(error.offset).toBe(second);
+    expect(error.message).toMatch(new RegExp(`^chunk 1 at offset ${second}: checksum mismatch \\(header 0x[0-9a-f]{8}, payload 0x[0-9a-f]{8}\\)$`));
+  });
+
+  it('with a damaged chunk magic says so', async () => {
+    const bytes = threeChunkCapture().toBytes();
+    const third = chunkOffsets(bytes)[2];
+    bytes[third] = 0x58;
+    const error = await readError(bytes);
+    expect([error.chunk, error.offset]).toEqual([2, third]);
+    expect(error.message).toBe(`chunk 2 at offset ${third}: bad chunk magic "XVCK" (expected "MVCK")`);
+  });
+
+  it('with a chunk claiming more than 16 MiB is refused before reading it', async () => {
+    const header = new SyntheticCapture().toBytes({ trailer: false });
+    const hugeChunk = chunkBytes(1, 0, new Uint8Array(0), 0);
+    new DataView(hugeChunk.buffer).setUint32(12, (16 << 20) + 1, true);
+    const error = await readError(concat([header, hugeChunk]));
+    expect(error.message).toMatch(/raw size 16777217 bytes is over the 16777216-byte limit/);
+  });
+
+  it('with a corrupt LZ4 block (valid checksum) names the problem', async () => {
+    const header = new SyntheticCapture().toBytes({ trailer: false });
+    const block = Uint8Array.of(0x10, 0x61, 0x05, 0x00, 0x00); // offset 5 before the output start
+    const error = await readError(concat([header, chunkBytes(1, 1, block, 10)]));
+    expect(error.chunk).toBe(0);
+    expect(error.offset).toBe(16 + 24 + 2);
+    expect(error.message).toMatch(/LZ4 match offset 5 reaches before the start of the output/);
+  });
+
+  it('with zeroed records (valid checksum) is corrupt, not an empty capture', async () => {
+    const header = new SyntheticCapture().toBytes({ trailer: false });
+    const error = await readError(concat([header, chunkBytes(1, 0, new Uint8Array(8), 8)]));
+    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 40)');
+    expect(error.offset).toBe(40);
+  });
+
+  it('with an event on a stack that was never defined names the record', async () => {
+    const capture = new SyntheticCapture().thread(1).alloc(0x1000, 10, 7);
+    const error = await readError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: stack id 7 is not defined \(0 stacks so far\)/);
+  });
+
+  it('with a record cut short by the end of its chunk says so', async () => {
+    const capture = new SyntheticCapture().thread(1).raw([0x01, 0x80]);
+    const error = await readError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: record runs past the end of the chunk/);
+  });
+
+  it('with an overlong varint says so', async () => {
+    const capture = new SyntheticCapture().raw([0x07, ...new Array(10).fill(0xff), 0x01]);
+    expect((await readError(capture.toBytes())).message).toMatch(/TIME record: varint overflows 64 bits/);
+  });
+});
+
+describe('a file that is not a capture this reader can read', () => {
+  it('empty', async () => {
+    const error = await readError(new Uint8Array(0));
+    expect(error.message).toBe('empty file, not a memview capture');
+    expect([error.offset, error.chunk]).toEqual([0, -1]);
+  });
+
+  it('with another magic', async () => {
+    const bytes = new TextEncoder().encode('PK\u0003\u0004 this is a zip file, not a capture');
+    expect((await readError(bytes)).message).toBe('not a memview capture (the file does not start with "MEMVIEW")');
+  });
+
+  it('of random bytes', async () => {
+    const bytes = new Uint8Array(4096).map((_, i) => (i * 2654435761) >>> 24);
+    expect((await readError(bytes)).message).toMatch(/^not a memview capture/);
+  });
+
+  it('shorter than a header', async () => {
+    const error = await readError(new TextEncoder().encode('MEMVIEW'));
+    expect(error.message).toBe('capture header is cut short (7 of 16 bytes)');
+  });
+
+  it('from a future format version, naming both versions', async () => {
+    const error = await readError(new SyntheticCapture().toBytes({ formatVersion: 7 }));
+    expect(error.message).toBe('capture format version 7, this reader understands version 1');
+  });
+
+  it('missing on disk', async () => {
+    await expect(readCaptureFile('/nonexistent/capture.bin')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('random damage anywhere in a capture', () => {
+  it('gives a CaptureError or a model, never another exception or a hang', async () => {
+    const original = threeChunkCapture().toBytes({ codec: 'lz4' });
+    for (let trial = 0; trial < 300; trial++) {
+      const bytes = original.slice();
+      bytes[(trial * 7919) % bytes.length] ^= 1 + (trial % 255);
+      try {
+        await read(bytes, 64);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CaptureError);
+      }
+    }
+  });
+});
