@@ -17,7 +17,8 @@
         "src/core/lz4_block.cpp",
         "src/core/stack_trie.cpp",
         "src/core/accessible_ranges.cpp",
-        "src/core/module_map.cpp"
+        "src/core/module_map.cpp",
+        "src/core/got_patch.cpp"
       ],
       "cflags_cc": ["-ftls-model=initial-exec"],
       "libraries": ["-ldl", "-lpthread"]

@@ -20,6 +20,9 @@ if (addon && addon.loadCore() && addon.isTracing()) {
   const workerThreads = require('node:worker_threads');
   if (workerThreads.isMainThread) {
     addon.meta('nodeVersion', process.version);
+    // Stop before node tears the environment down: teardown frees every ArrayBuffer and handle,
+    // and "still live at exit" should mean what the program held, not what survived teardown.
+    process.on('exit', () => addon.stop('exit'));
   } else {
     const name = workerThreads.threadName || (workerThreads.workerData && workerThreads.workerData.name);
     addon.setThreadName(name ? `worker ${workerThreads.threadId} (${name})` : `worker ${workerThreads.threadId}`);

@@ -739,7 +739,10 @@ void* traced_mremap(void* old_address, size_t old_length, size_t new_length, int
   return result;
 }
 
+bool g_redirected = false;
+
 void note_modules_changed() {
+  if (g_redirected) redirect_loaded_objects();  // the new object must call the hooks too
   lock();
   if (g_tracing) g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
   unlock();
@@ -772,6 +775,10 @@ int start_tracing(const StartOptions& options) {
   // A fresh module map: every module gets its MODULE record in this capture.
   g_modules->~ModuleMap();
   new (g_modules) ModuleMap();
+  if (!g_redirected && !hooks_are_preloaded()) {
+    redirect_loaded_objects();
+    g_redirected = true;
+  }
   if (!g_atfork_registered) {
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
     g_atfork_registered = true;

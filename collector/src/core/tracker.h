@@ -31,6 +31,10 @@ int traced_mprotect(void* address, size_t length, int protection);
 void* traced_mremap(void* old_address, size_t old_length, size_t new_length, int flags, void* new_address);
 /** A shared object was loaded: refresh the module map and write MODULE records. */
 void note_modules_changed();
+/** True when the hooks won symbol resolution at load (LD_PRELOAD), false when loaded late. */
+bool hooks_are_preloaded();
+/** Points every loaded object's allocator GOT slots at the hooks (late start). */
+void redirect_loaded_objects();
 
 struct StartOptions {
   const char* output_path;

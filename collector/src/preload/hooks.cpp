@@ -242,3 +242,46 @@ __attribute__((visibility("default"))) void operator delete[](void* address, std
                                                               const std::nothrow_t&) noexcept {
   traced_free(kind::kDeleteArray, address);
 }
+
+// ---- tracing that starts late (Tracker API): redirect loaded objects to these hooks ----------
+
+#include "../core/got_patch.h"
+
+namespace memview {
+
+static const char* const kHookedSymbols[] = {
+    "malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
+    "mmap", "mmap64", "munmap", "mprotect", "mremap", "dlopen",
+    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
+    "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+    "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",
+    "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
+
+bool hooks_are_preloaded() {
+  Dl_info own;
+  if (!dladdr(reinterpret_cast<void*>(&hooks_are_preloaded), &own)) return false;
+  void* self = dlopen(own.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+  if (!self) return false;
+  bool preloaded = dlsym(RTLD_DEFAULT, "malloc") == dlsym(self, "malloc");
+  dlclose(self);
+  return preloaded;
+}
+
+void redirect_loaded_objects() {
+  Dl_info own;
+  if (!dladdr(reinterpret_cast<void*>(&redirect_loaded_objects), &own)) return;
+  void* self = dlopen(own.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+  if (!self) return;
+  constexpr int kCount = sizeof(kHookedSymbols) / sizeof(kHookedSymbols[0]);
+  HookEntry entries[kCount];
+  int used = 0;
+  for (int i = 0; i < kCount; i++) {
+    void* hook = dlsym(self, kHookedSymbols[i]);
+    if (hook) entries[used++] = {kHookedSymbols[i], hook};
+  }
+  patch_loaded_objects(entries, used);
+  dlclose(self);
+}
+
+}  // namespace memview

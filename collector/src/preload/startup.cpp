@@ -18,8 +18,22 @@ __attribute__((constructor)) void start_from_environment() {
   const char* output = getenv("MEMVIEW_OUTPUT");
   if (!output || !output[0]) return;
   memview::ReentrancyGuard guard;
+  // The first traced process marks itself as the root; its children inherit the mark.
   const char* root = getenv("MEMVIEW_ROOT_PID");
   bool is_root = !root || atoi(root) == static_cast<int>(getpid());
+  if (!root) {
+    char pid_text[24];
+    snprintf(pid_text, sizeof(pid_text), "%d", static_cast<int>(getpid()));
+    setenv("MEMVIEW_ROOT_PID", pid_text, 1);
+  }
+  // "%p" in the path stands for the pid (the launcher cannot know it before the process exists).
+  static char expanded[4096];
+  const char* marker = strstr(output, "%p");
+  if (marker) {
+    snprintf(expanded, sizeof(expanded), "%.*s%d%s", static_cast<int>(marker - output), output,
+             static_cast<int>(getpid()), marker + 2);
+    output = expanded;
+  }
   bool follow_fork = env_flag("MEMVIEW_FOLLOW_FORK");
   // Children started by the program (exec of node or anything else) inherit the environment:
   // they are traced into <capture>.<pid> with --follow-fork, and left alone otherwise.

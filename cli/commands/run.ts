@@ -1,0 +1,153 @@
+// `memview run`: start a program with the tracing core preloaded from its very first allocation,
+// wait for it, and leave a capture file. The program's own output and exit status pass through.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { basename, dirname, extname, resolve } from 'node:path';
+import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
+import { parseOptions } from '../parse-options.js';
+import { UsageError, UserFacingError } from '../usage-error.js';
+
+export const summary = 'profile a program: memview run [options] script.js [args] | -- command [args]';
+
+const usage = 'memview run [-o capture.bin] [-f] [--native] [--follow-fork] [--sample-interval MS] script.js [args...]\n' +
+  '       memview run [options] -- command [args...]';
+
+const help = `${usage}
+
+Runs the program with every native allocation traced and writes a capture file
+(default: memview-<script>.<pid>.bin in the current directory).
+
+Options:
+  -o, --output FILE        capture path (refuses to overwrite unless -f)
+  -f, --force              overwrite an existing capture
+      --native             keep the C/C++ frames between JavaScript frames (hybrid stacks)
+      --follow-fork        also trace child processes, into <capture>.<childpid>
+      --sample-interval MS RSS and time sampling interval (default 10)
+  -q, --quiet              do not print where the capture went
+  -h, --help               show this help
+
+The exit status is the program's.`;
+
+const options = {
+  output: { type: 'string', short: 'o' },
+  force: { type: 'boolean', short: 'f' },
+  native: { type: 'boolean' },
+  'follow-fork': { type: 'boolean' },
+  'sample-interval': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** NODE_OPTIONS values with spaces must be quoted. */
+function quoteNodeOption(value: string): string {
+  return /[\s"\\]/.test(value) ? `"${value.replace(/(["\\])/g, '\\$1')}"` : value;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, passthrough } = parseOptions(argv, options, usage, { stopAtFirstPositional: true });
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  if (passthrough.length === 0) throw new UsageError('nothing to run: give a script or -- command', usage);
+  const explicitCommand = argv.includes('--') && argv.indexOf('--') <= argv.length - passthrough.length;
+  const sampleIntervalMs = values['sample-interval'] === undefined ? 10 : Number(values['sample-interval']);
+  if (!Number.isInteger(sampleIntervalMs) || sampleIntervalMs < 1 || sampleIntervalMs > 60000) {
+    throw new UsageError(`--sample-interval must be a whole number of milliseconds (1-60000), not '${values['sample-interval']}'`, usage);
+  }
+
+  let command: string;
+  let commandArguments: string[];
+  if (explicitCommand) {
+    [command, ...commandArguments] = passthrough;
+  } else {
+    const script = passthrough[0];
+    if (!existsSync(script) || !statSync(script).isFile()) {
+      throw new UserFacingError(`cannot find the script '${script}'`);
+    }
+    command = process.execPath;
+    commandArguments = passthrough;
+  }
+
+  try {
+    assertCollectorBuilt();
+  } catch (error) {
+    throw new UserFacingError((error as Error).message);
+  }
+
+  // The preloaded core replaces %p with the traced process's pid.
+  const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
+  const outputTemplate = resolve(values.output ?? `memview-${stem}.%p.bin`);
+  if (values.output !== undefined) {
+    if (existsSync(outputTemplate) && !values.force) {
+      throw new UserFacingError(`${values.output} exists; use -f to overwrite it`);
+    }
+  }
+  try {
+    accessSync(dirname(outputTemplate), constants.W_OK);
+  } catch {
+    throw new UserFacingError(`cannot write the capture: directory ${dirname(outputTemplate)} is not writable`);
+  }
+
+  const environment = { ...process.env };
+  environment.LD_PRELOAD = [preloadLibraryPath, environment.LD_PRELOAD].filter(Boolean).join(':');
+  environment.MEMVIEW_OUTPUT = outputTemplate;
+  environment.MEMVIEW_NATIVE = values.native ? '1' : '0';
+  environment.MEMVIEW_FOLLOW_FORK = values['follow-fork'] ? '1' : '0';
+  environment.MEMVIEW_SAMPLE_MS = String(sampleIntervalMs);
+  delete environment.MEMVIEW_ROOT_PID;
+  // Every node process in the tree loads the JIT bridge; interpreted functions get their own
+  // trampoline copies so they show up as distinct frames.
+  environment.NODE_OPTIONS = [
+    environment.NODE_OPTIONS,
+    `--require ${quoteNodeOption(registerScriptPath)}`,
+    '--interpreted-frames-native-stack',
+  ].filter(Boolean).join(' ');
+
+  const child = spawn(command, commandArguments, { stdio: 'inherit', env: environment });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  const forwarders: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, forward(signal)]);
+  for (const [signal, handler] of forwarders) process.on(signal, handler);
+
+  const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((done) => {
+    child.once('error', (error) => done({ code: null, signal: null, error }));
+    child.once('exit', (code, signal) => done({ code, signal }));
+  });
+  for (const [signal, handler] of forwarders) process.off(signal, handler);
+
+  if (outcome.error) {
+    const reason = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : outcome.error.message;
+    throw new UserFacingError(`cannot start '${command}': ${reason}`);
+  }
+  const capturePath = outputTemplate.replace('%p', String(child.pid));
+  const exitStatus = outcome.signal ? 128 + (signalNumbers[outcome.signal] ?? 1) : outcome.code ?? 1;
+  if (!existsSync(capturePath)) {
+    console.error(`memview: no capture was written to ${capturePath}`);
+    return exitStatus === 0 ? 1 : exitStatus;
+  }
+  if (!values.quiet) {
+    const size = formatBytes(statSync(capturePath).size);
+    const ending = outcome.signal
+      ? ` (the program was killed by ${outcome.signal}; the capture holds everything up to its last flush)`
+      : '';
+    console.error(`memview: wrote ${capturePath} (${size})${ending}`);
+    console.error(`memview: see it with 'memview stats ${capturePath}' or 'memview ${capturePath}'`);
+  }
+  return exitStatus;
+}
+
+const signalNumbers: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
+  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
+};

@@ -1,0 +1,2 @@
+// memview's programmatic API.
+export { Tracker, type TrackerOptions } from './tracker.js';

@@ -1,0 +1,79 @@
+// The in-process API: trace part of a program from inside it.
+//
+//   const tracker = new Tracker({ output: 'part.bin' });
+//   await tracker.start(); ...; await tracker.stop();
+//
+// The tracing core is loaded into the running process and the allocator entries of every loaded
+// object are redirected to it. Memory allocated before start() is unknown to the capture: its
+// frees are ignored by readers.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { addonPath, assertCollectorBuilt, preloadLibraryPath } from './native-paths.js';
+
+export interface TrackerOptions {
+  /** Capture file to write. */
+  output: string;
+  /** Keep native (C/C++) frames between JavaScript frames. */
+  native?: boolean;
+  /** RSS and time sampling interval. */
+  sampleIntervalMs?: number;
+  /** Overwrite an existing capture file. */
+  force?: boolean;
+}
+
+interface Addon {
+  loadCore(path?: string): boolean;
+  isTracing(): boolean;
+  watchIsolate(): void;
+  unwatchIsolate(): void;
+  start(path: string, native: boolean, intervalMs: number): void;
+  stop(reason?: string): void;
+  meta(key: string, value: string): void;
+}
+
+let activeTracker: Tracker | undefined;
+
+function loadAddon(): Addon {
+  assertCollectorBuilt();
+  return createRequire(import.meta.url)(addonPath) as Addon;
+}
+
+export class Tracker {
+  readonly output: string;
+  private readonly options: TrackerOptions;
+  private addon: Addon | undefined;
+
+  constructor(options: TrackerOptions) {
+    if (!options || typeof options.output !== 'string' || options.output === '') {
+      throw new TypeError('Tracker needs an output path: new Tracker({ output: "capture.bin" })');
+    }
+    this.options = options;
+    this.output = resolve(options.output);
+  }
+
+  async start(): Promise<void> {
+    if (activeTracker) throw new Error(`a Tracker is already active in this process (writing ${activeTracker.output})`);
+    if (existsSync(this.output) && !this.options.force) {
+      throw new Error(`${this.output} exists; pass force: true to overwrite it`);
+    }
+    const addon = loadAddon();
+    addon.loadCore(preloadLibraryPath);
+    if (addon.isTracing()) {
+      throw new Error('this process is already traced (it runs under `memview run`); a Tracker cannot start a second capture');
+    }
+    addon.start(this.output, this.options.native === true, this.options.sampleIntervalMs ?? 10);
+    addon.watchIsolate();
+    addon.meta('nodeVersion', process.version);
+    this.addon = addon;
+    activeTracker = this;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.addon || activeTracker !== this) return;
+    this.addon.unwatchIsolate();
+    this.addon.stop('stopped');
+    this.addon = undefined;
+    activeTracker = undefined;
+  }
+}
