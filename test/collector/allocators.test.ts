@@ -1,0 +1,164 @@
+// The collector sees every allocator entry point with its exact address and size. A test addon
+// calls each libc/libstdc++ function directly with sizes no other code in node uses, so each
+// event can be found among node's own allocations.
+import { describe, expect, it } from 'vitest';
+import { readEvents, readModel, traceScript, type TracedEvent } from './trace-helpers.js';
+
+const Kind = { malloc: 1, calloc: 2, realloc: 3, posixMemalign: 4, alignedAlloc: 5, memalign: 6, valloc: 7, pvalloc: 8, new: 9, newArray: 10 };
+const FreeKind = { free: 1, delete: 2, deleteArray: 3 };
+
+function findAlloc(events: TracedEvent[], address: number) {
+  return events.filter((event) => (event.type === 'alloc' || event.type === 'realloc') && event.address === address);
+}
+
+describe('every allocator is traced with its exact address and size', () => {
+  const run = traceScript(`
+    const native = require(process.env.MEMVIEW_TEST_ADDON);
+    const n = (value) => Number(value);
+    const out = {};
+    out.malloc = n(native.malloc(70001));
+    out.calloc = n(native.calloc(7, 10003));
+    out.posixMemalign = n(native.posixMemalign(256, 70003));
+    out.alignedAlloc = n(native.alignedAlloc(512, 70144));
+    out.memalign = n(native.memalign(1024, 70005));
+    out.valloc = n(native.valloc(70006));
+    out.pvalloc = n(native.pvalloc(70007));
+    out.newScalar = n(native.newScalar(70008));
+    out.newArray = n(native.newArray(70009));
+    out.newAligned = n(native.newAligned(70010));
+    native.free(BigInt(out.malloc));
+    native.free(BigInt(out.calloc));
+    native.deleteScalar(BigInt(out.newScalar));
+    native.deleteArray(BigInt(out.newArray));
+    // realloc chain: grow twice (the block moves), then free.
+    const first = native.malloc(1111);
+    const second = native.realloc(first, 2222);
+    const third = native.realloc(second, 333333);
+    native.free(third);
+    out.chain = [first, second, third].map(n);
+    console.log(JSON.stringify(out));
+  `);
+
+  it('the program ran and its output passed through', () => {
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('"malloc"');
+  });
+
+  it('records each allocation with its allocator, address and size', async () => {
+    const addresses = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const expectations: [string, number, number][] = [
+      ['malloc', Kind.malloc, 70001],
+      ['calloc', Kind.calloc, 70021],
+      ['posixMemalign', Kind.posixMemalign, 70003],
+      ['alignedAlloc', Kind.alignedAlloc, 70144],
+      ['memalign', Kind.memalign, 70005],
+      ['valloc', Kind.valloc, 70006],
+      ['pvalloc', Kind.pvalloc, 73728], // pvalloc rounds up to whole pages
+      ['newScalar', Kind.new, 70008],
+      ['newArray', Kind.newArray, 70009],
+      ['newAligned', Kind.new, 70010],
+    ];
+    for (const [name, kind, size] of expectations) {
+      const matches = findAlloc(events, addresses[name]).filter((event) => event.size === size);
+      expect(matches, `${name} at 0x${addresses[name].toString(16)}`).toHaveLength(1);
+      expect(matches[0].kind, name).toBe(kind);
+    }
+  });
+
+  it('records frees with the matching deallocator, after the allocation', async () => {
+    const addresses = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const freeIndex = (address: number, kind: number) =>
+      events.findIndex((event) => event.type === 'free' && event.address === address && event.kind === kind);
+    const allocIndex = (address: number) => events.findIndex((event) => event.type === 'alloc' && event.address === address);
+    expect(freeIndex(addresses.malloc, FreeKind.free)).toBeGreaterThan(allocIndex(addresses.malloc));
+    expect(freeIndex(addresses.calloc, FreeKind.free)).toBeGreaterThan(allocIndex(addresses.calloc));
+    expect(freeIndex(addresses.newScalar, FreeKind.delete)).toBeGreaterThan(allocIndex(addresses.newScalar));
+    expect(freeIndex(addresses.newArray, FreeKind.deleteArray)).toBeGreaterThan(allocIndex(addresses.newArray));
+  });
+
+  it('records a realloc chain as linked moves of one block', async () => {
+    const [first, second, third] = JSON.parse(run.stdout).chain;
+    const { events } = await readEvents(run.capturePath);
+    const start = events.findIndex((event) => event.type === 'alloc' && event.address === first && event.size === 1111);
+    expect(start).toBeGreaterThanOrEqual(0);
+    const grow1 = events.findIndex((event, index) => index > start && event.type === 'realloc' && event.oldAddress === first);
+    expect(events[grow1]).toMatchObject({ address: second, size: 2222 });
+    const grow2 = events.findIndex((event, index) => index > grow1 && event.type === 'realloc' && event.oldAddress === second);
+    expect(events[grow2]).toMatchObject({ address: third, size: 333333 });
+    const release = events.findIndex((event, index) => index > grow2 && event.type === 'free' && event.address === third);
+    expect(release).toBeGreaterThan(grow2);
+  });
+
+  it('leaves the never-freed blocks in the leaks view and the freed ones out', async () => {
+    const model = await readModel(run.capturePath);
+    // valloc, pvalloc, posix_memalign, aligned_alloc, memalign and aligned new were never freed.
+    expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(70003 + 70144 + 70005 + 70006 + 73728 + 70010);
+    expect(model.stats.allocators.valloc.count).toBe(1);
+    expect(model.stats.allocators.valloc.bytes).toBe(70006);
+    expect(model.stats.allocators.pvalloc.bytes).toBe(73728);
+  });
+});
+
+describe('mapped memory counts what is accessible, not what is reserved', () => {
+  const page = 4096;
+  const run = traceScript(`
+    const native = require(process.env.MEMVIEW_TEST_ADDON);
+    const PROT_NONE = 0, PROT_RW = 3;
+    const page = ${page};
+    const out = {};
+    // 10 accessible pages; unmap 2 in the middle, then the first page, then the rest at once.
+    const a = native.mmap(10 * page, PROT_RW);
+    native.munmap(a + BigInt(4 * page), 2 * page);
+    native.munmap(a, page);
+    out.a = Number(a);
+    // A PROT_NONE reservation counts nothing until pages are made accessible.
+    const r = native.mmap(64 * page, PROT_NONE);
+    native.mprotect(r + BigInt(8 * page), 3 * page, PROT_RW);
+    native.mprotect(r + BigInt(9 * page), page, PROT_NONE);
+    out.r = Number(r);
+    // Grow an accessible mapping with mremap.
+    const g = native.mmap(2 * page, PROT_RW);
+    const moved = native.mremap(g, 2 * page, 40 * page);
+    out.g = Number(g); out.moved = Number(moved);
+    native.munmap(a + BigInt(page), 9 * page);
+    console.log(JSON.stringify(out));
+  `);
+
+  it('splits partial, middle and multi-range unmaps', async () => {
+    expect(run.status, run.stderr).toBe(0);
+    const { a } = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const mine = events.filter((event) => (event.type === 'map' || event.type === 'unmap') && event.address >= a && event.address < a + 10 * page);
+    expect(mine.map((event) => [event.type, (event.address - a) / page, event.size / page])).toEqual([
+      ['map', 0, 10],
+      ['unmap', 4, 2],
+      ['unmap', 0, 1],
+      // the final munmap of pages 1..9 releases only what was still accessible: 1..3 and 6..9
+      ['unmap', 1, 3],
+      ['unmap', 6, 4],
+    ]);
+  });
+
+  it('counts PROT_NONE reservations only once mprotect makes pages accessible', async () => {
+    const { r } = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    // (The kernel may place the earlier test mapping right after the reservation: look at the
+    // mprotect-caused records only.)
+    const mine = events.filter((event) => (event.type === 'map' || event.type === 'unmap') && event.kind === 2 && event.address >= r && event.address < r + 64 * page);
+    expect(mine.map((event) => [event.type, event.kind, (event.address - r) / page, event.size / page])).toEqual([
+      ['map', 2, 8, 3], // mprotect to read/write
+      ['unmap', 2, 9, 1], // mprotect back to PROT_NONE
+    ]);
+  });
+
+  it('follows mremap from the old range to the new one', async () => {
+    const { g, moved } = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const unmapOld = events.findIndex((event) => event.type === 'unmap' && event.kind === 3 && event.address === g && event.size === 2 * page);
+    const mapNew = events.findIndex((event) => event.type === 'map' && event.kind === 3 && event.address === moved && event.size === 40 * page);
+    expect(unmapOld).toBeGreaterThanOrEqual(0);
+    expect(mapNew).toBeGreaterThan(unmapOld);
+  });
+});

@@ -1,0 +1,113 @@
+// Helpers for collector tests: run a script under `memview run` and read back both the raw events
+// (to find an exact address and size) and the aggregated model (to check what a user sees).
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readCaptureFile } from '../../collector/lib/reader/index.js';
+import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
+import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-reader.js';
+import { ChunkKind } from '../../collector/lib/reader/format.js';
+import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
+
+export const repositoryRoot = resolve(__dirname, '..', '..');
+export const cliPath = join(repositoryRoot, 'bin', 'memview.js');
+export const testAddonPath = join(repositoryRoot, 'collector', 'build', 'Release', 'memview_test_allocators.node');
+
+/** The environment every traced test program gets: no CA bundle parsing noise at start-up. */
+export function cleanEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const environment = { ...process.env, ...extra };
+  delete environment.NODE_EXTRA_CA_CERTS;
+  delete environment.NODE_OPTIONS;
+  delete environment.LD_PRELOAD;
+  delete environment.MEMVIEW_ROOT_PID;
+  return environment;
+}
+
+export function scratchDirectory(): string {
+  return mkdtempSync(join(tmpdir(), 'memview-test-'));
+}
+
+export interface TracedRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  capturePath: string;
+  directory: string;
+}
+
+/** Writes `source` to a script file and runs it under `memview run`. */
+export function traceScript(source: string, options: { runArguments?: string[]; scriptArguments?: string[]; extension?: string } = {}): TracedRun {
+  const directory = scratchDirectory();
+  const scriptPath = join(directory, `program${options.extension ?? '.cjs'}`);
+  writeFileSync(scriptPath, source);
+  const capturePath = join(directory, 'capture.bin');
+  const result = spawnSync(
+    process.execPath,
+    [cliPath, 'run', '-o', capturePath, ...(options.runArguments ?? []), scriptPath, ...(options.scriptArguments ?? [])],
+    { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, capturePath, directory };
+}
+
+export interface TracedEvent {
+  type: 'alloc' | 'free' | 'realloc' | 'map' | 'unmap';
+  kind: number;
+  threadId: number;
+  address: number;
+  oldAddress?: number;
+  size: number;
+  stackId: number;
+}
+
+/** Every allocation-type event of a capture, in order. */
+export async function readEvents(path: string): Promise<{ events: TracedEvent[]; threadNames: Map<number, string> }> {
+  const events: TracedEvent[] = [];
+  const strings: string[] = [''];
+  const threadNames = new Map<number, string>();
+  const sink: RecordSink = {
+    alloc: (threadId, kind, address, size, stackId) => { events.push({ type: 'alloc', kind, threadId, address, size, stackId }); },
+    free: (threadId, kind, address) => { events.push({ type: 'free', kind, threadId, address, size: 0, stackId: 0 }); },
+    realloc: (threadId, oldAddress, address, size, stackId) => { events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId }); },
+    map: (threadId, kind, address, size, stackId) => { events.push({ type: 'map', kind, threadId, address, size, stackId }); },
+    unmap: (threadId, kind, address, size) => { events.push({ type: 'unmap', kind, threadId, address, size, stackId: 0 }); },
+    thread: () => {}, time: () => {}, rss: () => {}, stack: () => {}, stackReset: () => {},
+    codeAdd: () => {}, codeMove: () => {}, module: () => {}, symbol: () => {}, metaValue: () => {},
+    string: (text) => { strings.push(text); },
+    threadName: (threadId, nameRef) => { threadNames.set(threadId, strings[nameRef]); },
+  };
+  const stream = new ByteStream(createReadStream(path));
+  await readCaptureHeader(stream);
+  for await (const chunk of readChunks(stream)) {
+    if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink);
+  }
+  return { events, threadNames };
+}
+
+export function readModel(path: string, temporaryThreshold = 1): Promise<CaptureModel> {
+  return readCaptureFile(path, { temporaryThreshold });
+}
+
+/** Names of the frames from the root to `node` (thread node first). */
+export function pathOf(model: CaptureModel, node: number): string[] {
+  const names: string[] = [];
+  for (let current = node; current > 0; current = model.tree.parent[current]) {
+    names.push(model.strings[model.frames.functionName[model.tree.frame[current]]]);
+  }
+  return names.reverse();
+}
+
+/** Bytes of a view summed over the call-tree nodes whose path contains every given function. */
+export function bytesUnder(model: CaptureModel, view: keyof CaptureModel['views'], ...functions: string[]): number {
+  let total = 0;
+  const metrics = model.views[view];
+  for (let node = 1; node < model.tree.count; node++) {
+    if (metrics.bytes[node] === 0) continue;
+    const path = pathOf(model, node);
+    if (functions.every((name) => path.includes(name))) total += metrics.bytes[node];
+  }
+  return total;
+}
+
+export const hex = (address: number) => `0x${address.toString(16)}`;
