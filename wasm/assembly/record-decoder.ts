@@ -1,0 +1,400 @@
+// The single streaming pass: decodes one chunk's records and feeds every accumulator (live
+// allocations, mapped ranges, site metrics with the lazy peak snapshot, temporary detection,
+// timeline, totals). Dictionary records are checked and handed to the host through the outbox.
+// Event semantics follow the reference reader (collector/lib/reader/capture-aggregator.ts)
+// exactly: the differential test holds both to the same model.
+//
+// The raw payload is followed by READ_SLACK zero bytes, so a record is decoded without bounds
+// checks and checked once at its end: a varint stops at the first zero byte, so nothing is read
+// past the slack, and a record that ran past the payload is reported as cut short.
+
+import * as format from "./format";
+import {
+  ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
+  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
+} from "./errors";
+import {
+  liveFind, liveInsert, liveRemove, LIVE_SITE, LIVE_SIZE, LIVE_THREAD, LIVE_THREAD_SEQUENCE, LIVE_TIME_MS,
+} from "./live-allocations";
+import { mappedBytes, mappedRangesAdd, mappedRangesRemove } from "./mapped-ranges";
+import { outboxCopy } from "./outbox";
+import { siteAddAllocated, siteAddTemporary, siteChangeLive, siteFor, sitesMarkPeak } from "./site-metrics";
+import { fileStackCount, globalStackOf, stackNodeDefine, stackNodesReset } from "./stack-nodes";
+import { threadCountAllocation, threadHeapSequence, threadIndexOf, threadNextHeapSequence } from "./threads";
+import { timelineRss, timelineTime } from "./timeline";
+import * as totals from "./capture-totals";
+
+export const READ_SLACK: usize = 64;
+/** The live table cannot hold this address (see live-allocations.ts); no heap block lives there. */
+const UNTRACKABLE_ADDRESS: u64 = 0xffffffffffffffff;
+
+// Where decoding is in the current chunk.
+let at: usize = 0;
+let rawStart: usize = 0;
+let rawEnd: usize = 0;
+let varintFailed: bool = false;
+
+// Delta bases and the current thread (restart at every chunk).
+let addressBase: u64 = 0;
+let stackBase: u64 = 0;
+let pcBase: u64 = 0;
+let currentTid: u64 = 0;
+let currentThread: i32 = -1;
+// The file stack id of the record being decoded.
+let fileStackId: u32 = 0;
+
+// Carried across chunks.
+let nowNs: u64 = 0;
+let nowMs: u32 = 0;
+export let stringCount: u32 = 0;
+export let temporaryThreshold: u32 = 1;
+
+export function decoderInit(threshold: u32): void {
+  temporaryThreshold = threshold;
+  stringCount = 0;
+  nowNs = 0;
+  nowMs = 0;
+}
+
+export function decoderBeginChunk(start: usize, length: usize): void {
+  rawStart = start;
+  rawEnd = start + length;
+  at = start;
+  memory.fill(rawEnd, 0, READ_SLACK);
+  addressBase = 0;
+  stackBase = 0;
+  pcBase = 0;
+  currentTid = 0;
+  currentThread = -1;
+}
+
+export function decoderChunkDone(): bool {
+  return at >= rawEnd;
+}
+
+// --- field readers -------------------------------------------------------------------------
+
+@inline function readVarint(): u64 {
+  const first = <u64>load<u8>(at);
+  if (first < 0x80) {
+    at++;
+    return first;
+  }
+  return readVarintLong(first);
+}
+
+function readVarintLong(first: u64): u64 {
+  let result = first & 0x7f;
+  let shift: u64 = 7;
+  let position = at + 1;
+  while (true) {
+    const byte = <u64>load<u8>(position);
+    position++;
+    if (shift == 63) {
+      // The tenth byte may only hold bit 63.
+      if (byte > 1) varintFailed = true;
+      result |= byte << 63;
+      break;
+    }
+    result |= (byte & 0x7f) << shift;
+    if (byte < 0x80) break;
+    shift += 7;
+  }
+  at = position;
+  return result;
+}
+
+@inline function readZigzag(): u64 {
+  const value = readVarint();
+  return (value >>> 1) ^ (0 - (value & 1));
+}
+
+/** Reads a stack id; returns its global node, or -1 when the id is not defined. */
+@inline function readStackNode(): i32 {
+  const fileId = stackBase + readZigzag();
+  stackBase = fileId;
+  if (fileId > <u64>fileStackCount) return -1;
+  fileStackId = <u32>fileId;
+  return <i32>globalStackOf(<u32>fileId);
+}
+
+@inline function thread(): u32 {
+  if (currentThread < 0) currentThread = <i32>threadIndexOf(currentTid, false);
+  return <u32>currentThread;
+}
+
+@inline function siteOf(stackNode: i32): u32 {
+  return siteFor(thread(), <u32>stackNode, currentTid, fileStackId);
+}
+
+function readStringRef(): bool {
+  return readVarint() <= <u64>stringCount;
+}
+
+// --- event application ---------------------------------------------------------------------
+
+@inline function trackedBytes(): f64 {
+  return totals.heapBytes + mappedBytes;
+}
+
+/** Tracked memory may have reached a new high-water mark. */
+@inline function observeGrowth(): void {
+  const tracked = trackedBytes();
+  if (tracked > totals.peakTrackedBytes) {
+    totals.peakTrackedBytes = tracked;
+    totals.peakTimeNs = nowNs;
+    sitesMarkPeak();
+  }
+  if (totals.heapBytes > totals.peakHeapBytes) totals.peakHeapBytes = totals.heapBytes;
+}
+
+/** Frees the live heap block at address, if any; unknown addresses are ignored. */
+@inline function releaseHeapBlock(address: u64): void {
+  const entry = liveFind(address);
+  if (entry == 0) return;
+  const site = load<u32>(entry, LIVE_SITE);
+  const size = <f64>load<u64>(entry, LIVE_SIZE);
+  siteChangeLive(site, -size, -1);
+  totals.heapBytes -= size;
+  // Temporary: freed by the allocating thread before it made `temporaryThreshold` more heap allocations.
+  const allocatingThread = load<u32>(entry, LIVE_THREAD);
+  if (currentThread == <i32>allocatingThread &&
+      threadHeapSequence(allocatingThread) - load<u32>(entry, LIVE_THREAD_SEQUENCE) < temporaryThreshold) {
+    siteAddTemporary(site, size);
+  }
+  liveRemove(entry);
+}
+
+/** Returns false when the live set no longer fits. */
+@inline function allocateHeapBlock(address: u64, size: u64, site: u32, kind: u32): bool {
+  const threadIndex = thread();
+  const sequence = threadNextHeapSequence(threadIndex);
+  const entry = liveInsert(address);
+  if (entry == 0) return false;
+  store<u64>(entry, size, LIVE_SIZE);
+  store<u32>(entry, site, LIVE_SITE);
+  store<u32>(entry, threadIndex, LIVE_THREAD);
+  store<u32>(entry, sequence, LIVE_THREAD_SEQUENCE);
+  store<u32>(entry, nowMs, LIVE_TIME_MS);
+  const sizeBytes = <f64>size;
+  siteChangeLive(site, sizeBytes, 1);
+  totals.heapBytes += sizeBytes;
+  observeGrowth();
+  countAllocation(threadIndex, kind, size, site);
+  return true;
+}
+
+@inline function countAllocation(threadIndex: u32, kind: u32, size: u64, site: u32): void {
+  siteAddAllocated(site, <f64>size);
+  totals.totalsCountAllocation(kind, size);
+  threadCountAllocation(threadIndex);
+}
+
+// --- the loop ------------------------------------------------------------------------------
+
+/**
+ * Decodes records until about `budgetBytes` of the payload are consumed or the chunk ends.
+ * Returns ERROR_NONE or a negative error code (with the record located by setErrorLocation).
+ */
+export function decoderStep(budgetBytes: usize): i32 {
+  const stop = rawEnd - at > budgetBytes ? at + budgetBytes : rawEnd;
+  while (at < stop) {
+    const recordStart = at;
+    const typeByte = <u32>load<u8>(at);
+    at++;
+    const code = typeByte & 15;
+    const argument = typeByte >>> 4;
+    let error = ERROR_NONE;
+    switch (code) {
+      case format.RECORD_ALLOC: {
+        const address = addressBase + readZigzag();
+        addressBase = address;
+        const size = readVarint();
+        const stackNode = readStackNode();
+        if (at > rawEnd) break;
+        if (argument == 0 || argument > format.ALLOCATOR_OPERATOR_NEW_ARRAY) { error = ERROR_BAD_FIELD; break; }
+        if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
+        if (address == UNTRACKABLE_ADDRESS) { error = ERROR_BAD_FIELD; break; }
+        const site = siteOf(stackNode);
+        // A live address handed out again: its free was not seen, so treat it as freed.
+        releaseHeapBlock(address);
+        if (!allocateHeapBlock(address, size, site, argument)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
+        break;
+      }
+      case format.RECORD_FREE: {
+        const address = addressBase + readZigzag();
+        addressBase = address;
+        if (at > rawEnd) break;
+        if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) { error = ERROR_BAD_FIELD; break; }
+        thread();
+        releaseHeapBlock(address);
+        break;
+      }
+      case format.RECORD_REALLOC: {
+        const oldAddress = addressBase + readZigzag();
+        const newAddress = oldAddress + readZigzag();
+        addressBase = newAddress;
+        const size = readVarint();
+        const stackNode = readStackNode();
+        if (at > rawEnd) break;
+        if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
+        if (newAddress == UNTRACKABLE_ADDRESS) { error = ERROR_BAD_FIELD; break; }
+        const site = siteOf(stackNode);
+        releaseHeapBlock(oldAddress);
+        releaseHeapBlock(newAddress);
+        if (!allocateHeapBlock(newAddress, size, site, format.ALLOCATOR_REALLOC)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
+        break;
+      }
+      case format.RECORD_MAP: {
+        const address = addressBase + readZigzag();
+        addressBase = address;
+        const length = readVarint();
+        const stackNode = readStackNode();
+        if (at > rawEnd) break;
+        if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
+        if (address + length < address) { error = ERROR_BAD_FIELD; break; }
+        const site = siteOf(stackNode);
+        mappedRangesAdd(address, address + length, site);
+        observeGrowth();
+        countAllocation(thread(), format.ALLOCATOR_MMAP, length, site);
+        break;
+      }
+      case format.RECORD_UNMAP: {
+        const address = addressBase + readZigzag();
+        addressBase = address;
+        const length = readVarint();
+        if (at > rawEnd) break;
+        if (address + length < address) { error = ERROR_BAD_FIELD; break; }
+        if (length != 0) mappedRangesRemove(address, address + length);
+        break;
+      }
+      case format.RECORD_THREAD: {
+        const tid = readVarint();
+        if (at > rawEnd) break;
+        currentTid = tid;
+        currentThread = <i32>threadIndexOf(tid, true);
+        break;
+      }
+      case format.RECORD_TIME: {
+        const timeNs = readVarint();
+        if (at > rawEnd) break;
+        nowNs = timeNs;
+        nowMs = <u32>Math.min(<f64>(timeNs / 1000000), 4294967295.0);
+        totals.lastTimeNs = timeNs;
+        timelineTime(<f64>timeNs / 1e6, trackedBytes(), totals.heapBytes);
+        break;
+      }
+      case format.RECORD_RSS: {
+        const rss = <f64>readVarint();
+        if (at > rawEnd) break;
+        if (rss > totals.peakRssBytes) totals.peakRssBytes = rss;
+        timelineRss(rss);
+        break;
+      }
+      case format.RECORD_STACK: {
+        const parentDistance = readVarint();
+        const pc = pcBase + readZigzag();
+        pcBase = pc;
+        if (at > rawEnd) break;
+        if (parentDistance == 0 || parentDistance > <u64>fileStackCount + 1) { error = ERROR_BAD_STACK_PARENT; break; }
+        stackNodeDefine(<u32>parentDistance, pc);
+        break;
+      }
+      case format.RECORD_STACK_RESET: {
+        stackNodesReset();
+        break;
+      }
+      default:
+        error = decodeDictionaryRecord(code, argument);
+        if (error == ERROR_NONE && at <= rawEnd && !varintFailed) outboxCopy(recordStart, at - recordStart);
+        break;
+    }
+    if (varintFailed) {
+      varintFailed = false;
+      error = ERROR_VARINT_TOO_LONG;
+    }
+    if (error == ERROR_NONE && at > rawEnd) error = ERROR_RECORD_TRUNCATED;
+    if (error != ERROR_NONE) {
+      setErrorLocation(<u32>(recordStart - rawStart), typeByte);
+      at = rawEnd;
+      return error;
+    }
+    totals.eventCount += 1;
+  }
+  return ERROR_NONE;
+}
+
+/** Checks (and skips) a CODE, STRING, MODULE, SYMBOL or META record; code 0 is corruption. */
+function decodeDictionaryRecord(code: u32, argument: u32): i32 {
+  switch (code) {
+    case format.RECORD_CODE: {
+      if (argument == format.CODE_MOVE) {
+        readVarint();
+        readVarint();
+        return ERROR_NONE;
+      }
+      if (argument != format.CODE_ADD) return ERROR_BAD_FIELD;
+      readVarint(); // start
+      readVarint(); // size
+      readVarint(); // code type
+      if (!readStringRef() || !readStringRef()) return ERROR_BAD_STRING_REF;
+      readVarint(); // line
+      readVarint(); // column
+      const positions = readVarint();
+      for (let i: u64 = 0; i < positions; i++) {
+        readVarint();
+        readVarint();
+        readVarint();
+        if (at > rawEnd || varintFailed) return ERROR_NONE; // reported by the caller
+      }
+      return ERROR_NONE;
+    }
+    case format.RECORD_STRING: {
+      const length = readVarint();
+      if (at > rawEnd || length > <u64>(rawEnd - at)) {
+        at = rawEnd + 1;
+        return ERROR_NONE;
+      }
+      at += <usize>length;
+      stringCount++;
+      return ERROR_NONE;
+    }
+    case format.RECORD_MODULE: {
+      readVarint(); // load bias
+      if (!readStringRef()) return ERROR_BAD_STRING_REF;
+      const buildIdLength = readVarint();
+      if (at > rawEnd || buildIdLength > <u64>(rawEnd - at)) {
+        at = rawEnd + 1;
+        return ERROR_NONE;
+      }
+      at += <usize>buildIdLength;
+      const segments = readVarint();
+      for (let i: u64 = 0; i < segments; i++) {
+        readVarint();
+        readVarint();
+        if (at > rawEnd || varintFailed) return ERROR_NONE;
+      }
+      return ERROR_NONE;
+    }
+    case format.RECORD_SYMBOL: {
+      readVarint(); // pc
+      if (!readStringRef() || !readStringRef()) return ERROR_BAD_STRING_REF;
+      readVarint(); // line
+      return ERROR_NONE;
+    }
+    case format.RECORD_META: {
+      if (argument == format.META_KEY_VALUE) {
+        if (!readStringRef() || !readStringRef()) return ERROR_BAD_STRING_REF;
+        return ERROR_NONE;
+      }
+      if (argument == format.META_THREAD_NAME) {
+        readVarint();
+        if (!readStringRef()) return ERROR_BAD_STRING_REF;
+        return ERROR_NONE;
+      }
+      return ERROR_BAD_FIELD;
+    }
+    default:
+      return ERROR_ZERO_RECORD;
+  }
+}

@@ -1,0 +1,147 @@
+// Drives one decode: frames the capture stream into chunks (header, chunk headers and the trailer
+// are checked here, with the reference reader's own header reader and trailer parser), hands each
+// chunk's stored payload to the wasm engine, which checks, decompresses and aggregates it a few MB
+// per call, and drains the engine's outbox of dictionary records into the DictionarySink.
+// Memory: one chunk of the file at a time plus what the engine keeps (the live set).
+import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
+import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
+import { CaptureError, PayloadError } from '../../collector/lib/reader/capture-error.js';
+import { readCaptureHeader } from '../../collector/lib/reader/chunk-reader.js';
+import {
+  CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, MAX_CHUNK_RAW_SIZE_BYTES,
+} from '../../collector/lib/reader/format.js';
+import { decodeRecords } from '../../collector/lib/reader/record-decoder.js';
+import { parseTrailer } from '../../collector/lib/reader/trailer.js';
+import { instantiateDecoder, type DecoderExports } from './decoder-instance.js';
+import { DictionarySink } from './dictionary-sink.js';
+import { engineErrorText, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, recordName } from './engine-errors.js';
+import { assembleModel } from './model-assembly.js';
+
+export interface DecodeOptions {
+  /** A block is temporary when freed before its thread makes this many more allocations (default 1). */
+  temporaryThreshold?: number;
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/**
+ * Raw payload bytes the engine decodes per call. V8 runs a long wasm call in the tier it started
+ * in, so short calls let the hot loop move up to the optimising tier early.
+ */
+const STEP_BUDGET_BYTES = 2 << 20;
+
+const latin1 = new TextDecoder('latin1');
+
+export class DecodeSession {
+  private constructor(readonly engine: DecoderExports) {}
+
+  static async create(wasm: BufferSource | WebAssembly.Module): Promise<DecodeSession> {
+    return new DecodeSession(await instantiateDecoder(wasm));
+  }
+
+  async decode(source: AsyncIterable<Uint8Array>, totalBytes: number, options: DecodeOptions = {}): Promise<CaptureModel> {
+    const temporaryThreshold = options.temporaryThreshold ?? 1;
+    if (!Number.isInteger(temporaryThreshold) || temporaryThreshold < 1 || temporaryThreshold > 0xffffffff) {
+      throw new RangeError(`temporaryThreshold must be a positive integer, not ${temporaryThreshold}`);
+    }
+    const engine = this.engine;
+    engine.init(temporaryThreshold);
+    const sink = new DictionarySink();
+    const stream = new ByteStream(source);
+    const header = await readCaptureHeader(stream);
+    let trailerSeen = false;
+    let endTimeNs: number | undefined;
+
+    for (let index = 0; ; index++) {
+      const fileOffset = stream.position;
+      const chunkHeader = await stream.read(CHUNK_HEADER_SIZE_BYTES);
+      if (chunkHeader.length < CHUNK_HEADER_SIZE_BYTES) break; // cut off: truncated
+      const fail = (problem: string, offset = fileOffset): never => {
+        throw new CaptureError(`chunk ${index} at offset ${fileOffset}: ${problem}`, offset, index);
+      };
+      const view = new DataView(chunkHeader.buffer, chunkHeader.byteOffset, chunkHeader.byteLength);
+      const magic = latin1.decode(chunkHeader.subarray(0, 4));
+      if (magic !== CHUNK_MAGIC) fail(`bad chunk magic ${JSON.stringify(magic)} (expected "MVCK")`);
+      const kind = chunkHeader[4];
+      const codec = chunkHeader[5];
+      const storedSize = view.getUint32(8, true);
+      const rawSize = view.getUint32(12, true);
+      const checksum = view.getUint32(16, true);
+      if (trailerSeen) fail('data after the trailer');
+      if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
+      if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
+      if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
+      if (rawSize > MAX_CHUNK_RAW_SIZE_BYTES) fail(`raw size ${rawSize} bytes is over the ${MAX_CHUNK_RAW_SIZE_BYTES}-byte limit`);
+      if (codec === ChunkCodec.Stored && storedSize !== rawSize) fail(`stored chunk with stored size ${storedSize} and raw size ${rawSize}`);
+      if (codec === ChunkCodec.Lz4Block && storedSize > rawSize + Math.floor(rawSize / 255) + 16) {
+        fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
+      }
+      const stored = await stream.read(storedSize);
+      if (stored.length < storedSize) break; // cut off: truncated
+      const payloadStart = fileOffset + CHUNK_HEADER_SIZE_BYTES;
+
+      const input = engine.inputBuffer(storedSize) >>> 0;
+      new Uint8Array(engine.memory.buffer, input, storedSize).set(stored);
+      if (kind === ChunkKind.Trailer) {
+        if (engine.checkStored(storedSize, checksum) !== 0) fail('checksum mismatch');
+        try {
+          endTimeNs = parseTrailer(stored).endTimeNs;
+        } catch (error) {
+          if (!(error instanceof PayloadError)) throw error;
+          fail(`${error.message} (file offset ${payloadStart + error.position})`, payloadStart + error.position);
+        }
+        trailerSeen = true;
+        options.onProgress?.(stream.position, totalBytes);
+        continue;
+      }
+
+      const begun = engine.beginChunk(codec, storedSize, rawSize, checksum);
+      if (begun !== 0) {
+        const at = begun === ERROR_LZ4_MALFORMED || begun === ERROR_LZ4_SIZE_MISMATCH ? payloadStart : fileOffset;
+        fail(engineErrorText(begun), at);
+      }
+      for (;;) {
+        const status = engine.step(STEP_BUDGET_BYTES);
+        this.drainOutbox(sink, index, fileOffset);
+        if (status === 0) break;
+        if (status < 0) {
+          const position = engine.errorOffset() >>> 0;
+          const where = codec === ChunkCodec.Stored
+            ? { offset: payloadStart + position, detail: `file offset ${payloadStart + position}` }
+            : { offset: fileOffset, detail: `byte ${position} of the decompressed payload` };
+          fail(`${recordName(engine.errorType())} record: ${engineErrorText(status)} (${where.detail})`, where.offset);
+        }
+      }
+      options.onProgress?.(stream.position, totalBytes);
+    }
+    if (trailerSeen && !(await stream.atEnd())) {
+      throw new CaptureError(`offset ${stream.position}: bytes after the trailer`, stream.position, -1);
+    }
+    options.onProgress?.(stream.position, totalBytes);
+    return assembleModel(engine, sink, {
+      formatVersion: header.formatVersion,
+      flags: header.flags,
+      truncated: !trailerSeen,
+      endTimeNs,
+      temporaryThreshold,
+    });
+  }
+
+  /** Peak within [t0Ms, t1Ms] and what was allocated in it and not freed by t1Ms. */
+  rangeViews(_t0Ms: number, _t1Ms: number): { peak: NodeMetrics; leaks: NodeMetrics } {
+    throw new Error('rangeViews is not implemented yet');
+  }
+
+  /** Feeds the dictionary records the engine collected to the sink, in file order. */
+  private drainOutbox(sink: DictionarySink, chunkIndex: number, chunkOffset: number): void {
+    const length = this.engine.outboxSize() >>> 0;
+    if (length === 0) return;
+    const outbox = new Uint8Array(this.engine.memory.buffer, this.engine.outboxPointer() >>> 0, length);
+    try {
+      decodeRecords(outbox, sink);
+    } catch (error) {
+      if (!(error instanceof PayloadError)) throw error;
+      throw new CaptureError(`chunk ${chunkIndex} at offset ${chunkOffset}: ${error.message}`, chunkOffset, chunkIndex);
+    }
+    this.engine.outboxReset();
+  }
+}
