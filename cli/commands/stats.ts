@@ -11,6 +11,8 @@ export const summary = 'print a capture’s figures: peak, leaks, allocators, si
 const usage = 'memview stats [--json] [-n N] [--temporary-allocations=N] FILE';
 const DEFAULT_TOP_LOCATIONS = 10;
 const HISTOGRAM_BAR_WIDTH = 40;
+/** Demangled C++ names can run to hundreds of characters; the table keeps its columns readable. */
+const MAX_FUNCTION_NAME_WIDTH = 60;
 
 const options = {
   json: { type: 'boolean' },
@@ -114,7 +116,7 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
   }
 
   const locationRows = (locations: LocationFigure[]) => table(locations.map((location) => [
-    formatBytes(location.bytes), formatCount(location.count), location.function, describeFile(location),
+    formatBytes(location.bytes), formatCount(location.count), shorten(location.function, MAX_FUNCTION_NAME_WIDTH), describeFile(location),
   ]), { indent: '  ', alignRight: [0, 1] });
   if (stats.topByBytes.length > 0) {
     lines.push('', `Top ${topCount} locations by bytes allocated`, ...locationRows(stats.topByBytes));
@@ -142,6 +144,10 @@ function table(rows: string[][], { indent, alignRight }: { indent: string; align
     if (alignRight.includes(i)) return cell.padStart(widths[i]);
     return i === row.length - 1 ? cell : cell.padEnd(widths[i]);
   }).join('  ').trimEnd());
+}
+
+function shorten(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 function bar(count: number, largest: number): string {

@@ -71,15 +71,17 @@ describe('JavaScript frames', () => {
     const capture = new SyntheticCapture().thread(1);
     capture.code({
       start: 0x5000, sizeBytes: 0x100, name: 'JS:*work /app/w.js:1:1', script: '/app/w.js', line: 1, column: 1,
-      positions: [{ pcOffset: 0, line: 2, column: 3 }, { pcOffset: 0x20, line: 4, column: 5 }, { pcOffset: 0x40, line: 6, column: 7 }],
+      positions: [{ pcOffset: 0, line: 2, column: 3 }, { pcOffset: 0x20, line: 4, column: 5 }, { pcOffset: 0x40, line: 6, column: 7 }, { pcOffset: 0x60, line: 0, column: 0 }],
     });
     capture.alloc(0x1, 1, capture.stack([0x5021])); // call site 0x20 → line 4
     capture.alloc(0x2, 1, capture.stack([0x5020])); // call site 0x1f → line 2
+    capture.alloc(0x3, 1, capture.stack([0x5070])); // a position without source: the function's line
     const model = await readSynthetic(capture);
     const frames = allocatedFrameList(model).map(([, frame]) => frame);
     expect(frames.map((f) => [f.name, f.file, f.line, f.column, f.kind])).toEqual([
       ['work', '/app/w.js', 4, 5, FrameKind.UserJs],
       ['work', '/app/w.js', 2, 3, FrameKind.UserJs],
+      ['work', '/app/w.js', 1, 1, FrameKind.UserJs],
     ]);
   });
 

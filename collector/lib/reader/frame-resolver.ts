@@ -109,7 +109,9 @@ export class FrameResolver {
       const { functionName, file, kind, positions } = code.value;
       let { line, column } = code.value;
       const position = lastPositionAtOrBefore(positions, callSite - code.start);
-      if (position !== undefined) ({ line, column } = position);
+      // A position with line 0 is code without a source position (e.g. a deopt exit): keep the
+      // function's own line rather than report an unknown one.
+      if (position !== undefined && position.line !== 0) ({ line, column } = position);
       return this.intern({ type: 'resolved', frame: { functionName, file, line, column, kind } });
     }
     const segment = this.moduleSegments.find(callSite);
