@@ -1,0 +1,26 @@
+// The engine must give the same CaptureModel as the reference reader: same tree, frames, views,
+// timeline and stats, on random event streams of every shape the format allows.
+import { describe, expect, it } from 'vitest';
+import { piecesOf } from '../support/synthetic-capture.js';
+import { readCapture } from '../../collector/lib/reader/index.js';
+import { DecodeSession } from '../../wasm/host/decode-session.js';
+import { compiledDecoder } from '../../wasm/host/node-wasm.js';
+import { randomCapture } from './random-capture.js';
+
+async function decodeWithEngine(bytes: Uint8Array, temporaryThreshold?: number) {
+  const session = await DecodeSession.create(await compiledDecoder());
+  return session.decode(piecesOf(bytes, 4099), bytes.length, { temporaryThreshold });
+}
+
+describe('engine against the reference reader', () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const codec = seed % 2 === 0 ? 'lz4' : 'stored';
+    const threshold = 1 + (seed % 4);
+    it(`random capture ${seed} (${codec}, temporary threshold ${threshold})`, async () => {
+      const bytes = randomCapture(seed, { events: 200 + seed * 150, codec, trailer: seed % 5 !== 0 });
+      const reference = await readCapture(piecesOf(bytes, 65536), bytes.length, { temporaryThreshold: threshold });
+      const engine = await decodeWithEngine(bytes, threshold);
+      expect(engine).toEqual(reference);
+    });
+  }
+});
