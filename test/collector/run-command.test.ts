@@ -1,0 +1,125 @@
+// `memview run` as a command: the profiled program's output and exit status pass through, and
+// every mistake gets one clear line and a non-zero exit, never a stack trace.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanEnvironment, cliPath, readModel, scratchDirectory, traceScript } from './trace-helpers.js';
+
+function memview(args: string[], cwd?: string) {
+  return spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: cleanEnvironment(), cwd, timeout: 60_000 });
+}
+
+describe('memview run', () => {
+  it('passes the program\'s arguments, output and exit status through', () => {
+    const run = traceScript('console.log(process.argv.slice(2).join("|")); process.exitCode = 42;', { scriptArguments: ['one', 'two words'] });
+    expect(run.stdout.trim()).toBe('one|two words');
+    expect(run.status).toBe(42);
+    expect(existsSync(run.capturePath)).toBe(true);
+  });
+
+  it('names the capture memview-<script>.<pid>.bin by default and prints where it went', () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'app.cjs'), 'console.log(process.pid)');
+    const result = memview(['run', 'app.cjs'], directory);
+    expect(result.status).toBe(0);
+    const pid = result.stdout.trim();
+    const expected = join(directory, `memview-app.${pid}.bin`);
+    expect(existsSync(expected)).toBe(true);
+    expect(result.stderr).toContain(expected);
+  });
+
+  it('refuses to overwrite a capture without -f, and overwrites with it', () => {
+    const run = traceScript('');
+    const again = memview(['run', '-o', run.capturePath, join(run.directory, 'program.cjs')]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/exists; use -f to overwrite/);
+    expect(again.stderr).not.toMatch(/\n\s+at /);
+    const forced = memview(['run', '-f', '-q', '-o', run.capturePath, join(run.directory, 'program.cjs')]);
+    expect(forced.status).toBe(0);
+  });
+
+  it('runs any executable after --', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'ls.bin');
+    const result = memview(['run', '-q', '-o', capture, '--', '/bin/ls', directory]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('ls.bin');
+    const model = await readModel(capture);
+    expect(model.stats.totalAllocations).toBeGreaterThan(0);
+    expect(model.meta.commandLine[0]).toBe('/bin/ls');
+  });
+
+  it('suggests the closest flag for an unknown one and exits 2', () => {
+    const result = memview(['run', '--natve', 'app.js']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("unknown option '--natve'");
+    expect(result.stderr).toContain("did you mean '--native'");
+    expect(result.stderr).toContain('usage:');
+  });
+
+  it('says so when the script does not exist', () => {
+    const result = memview(['run', '/nonexistent/app.js']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe("memview: cannot find the script '/nonexistent/app.js'");
+  });
+
+  it('says so when the command after -- does not exist', () => {
+    const result = memview(['run', '-o', join(scratchDirectory(), 'x.bin'), '--', '/nonexistent/binary']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/cannot start '\/nonexistent\/binary': command not found/);
+  });
+
+  it('refuses an output directory it cannot write', () => {
+    const directory = scratchDirectory();
+    const locked = join(directory, 'locked');
+    mkdirSync(locked);
+    chmodSync(locked, 0o500);
+    writeFileSync(join(directory, 'app.cjs'), '');
+    const result = memview(['run', '-o', join(locked, 'deeper', 'x.bin'), join(directory, 'app.cjs')]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/cannot write the capture/);
+  });
+
+  it('suggests the closest command for an unknown one', () => {
+    const result = memview(['rnu', 'app.js']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("did you mean 'run'");
+  });
+});
+
+describe('Tracker API', () => {
+  it('traces only what happens between start() and stop()', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'part.bin');
+    const script = join(directory, 'program.mjs');
+    writeFileSync(script, `
+      import { createRequire } from 'node:module';
+      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
+      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+      const before = native.valloc(1212121);
+      const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
+      await tracker.start();
+      let second;
+      try { await new Tracker({ output: ${JSON.stringify(capture + '2')} }).start(); } catch (error) { second = error.message; }
+      function inside() { return native.valloc(3434343); }
+      inside();
+      native.free(before);
+      await tracker.stop();
+      native.valloc(5656565);
+      console.log(second);
+    `);
+    const result = spawnSync(process.execPath, [script], {
+      encoding: 'utf8',
+      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: join(process.cwd(), 'collector', 'build', 'Release', 'memview_test_allocators.node') }),
+      timeout: 60_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/already active/);
+    const model = await readModel(capture);
+    expect(model.stats.allocators.valloc).toEqual({ count: 1, bytes: 3434343 });
+    expect(model.meta.truncated).toBe(false);
+    // The free of a block allocated before start() is ignored, not counted negative.
+    expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(3434343);
+  });
+});

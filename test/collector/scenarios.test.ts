@@ -1,0 +1,241 @@
+// What a user profiling a real Node.js program relies on: JavaScript functions own the memory
+// they allocate, threads are told apart, the peak is the true high-water mark, and a program that
+// exits oddly still leaves a readable capture.
+import { existsSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { bytesUnder, pathOf, readEvents, readModel, traceScript } from './trace-helpers.js';
+
+const MiB = 1024 * 1024;
+
+describe('JavaScript stacks', () => {
+  it('a 10 MiB Buffer allocated in load() shows up as 10 MiB under load at the peak', async () => {
+    const run = traceScript(`
+      function load() { return Buffer.alloc(10 * 1024 * 1024, 1); }
+      const kept = load();
+      console.log(kept.length);
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const underLoad = bytesUnder(model, 'peak', 'load');
+    expect(underLoad).toBeGreaterThanOrEqual(10 * MiB);
+    expect(underLoad).toBeLessThan(10 * MiB + 64 * 1024);
+  });
+
+  it('the same function reached by two call paths appears under both callers', async () => {
+    const run = traceScript(`
+      const kept = [];
+      function grab(size) { kept.push(Buffer.alloc(size)); }
+      function viaAlpha() { for (let i = 0; i < 3; i++) grab(3 * 1024 * 1024); }
+      function viaBeta() { grab(5 * 1024 * 1024); }
+      viaAlpha(); viaBeta();
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    expect(bytesUnder(model, 'leaks', 'viaAlpha', 'grab')).toBeGreaterThanOrEqual(9 * MiB);
+    expect(bytesUnder(model, 'leaks', 'viaAlpha', 'grab')).toBeLessThan(10 * MiB);
+    expect(bytesUnder(model, 'leaks', 'viaBeta', 'grab')).toBeGreaterThanOrEqual(5 * MiB);
+    expect(bytesUnder(model, 'leaks', 'viaBeta', 'grab')).toBeLessThan(6 * MiB);
+    expect(bytesUnder(model, 'leaks', 'viaAlpha', 'viaBeta')).toBe(0);
+  });
+
+  it('with --native the C++ frames sit between the JavaScript frames', async () => {
+    const run = traceScript(`
+      function nativeLoad() { return Buffer.alloc(6 * 1024 * 1024); }
+      const kept = nativeLoad();
+    `, { runArguments: ['--native'] });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    expect(model.meta.nativeFrames).toBe(true);
+    let found: string[] | undefined;
+    for (let node = 1; node < model.tree.count && !found; node++) {
+      if (model.views.leaks.bytes[node] >= 6 * MiB) found = pathOf(model, node);
+    }
+    expect(found).toBeDefined();
+    const js = found!.indexOf('nativeLoad');
+    expect(js).toBeGreaterThan(0);
+    // Below the JS function: V8 builtins and C++ (node's ArrayBuffer allocator), down to calloc's caller.
+    const below = found!.slice(js + 1);
+    expect(below.length).toBeGreaterThan(2);
+    expect(below.some((name) => /::/.test(name))).toBe(true);
+  });
+});
+
+describe('peak (high-water mark)', () => {
+  it('is the moment of highest memory, with frees before and after it', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      function scenario() {
+        const a = native.valloc(20 * 1024 * 1024);   // 20
+        const b = native.valloc(10 * 1024 * 1024);   // 30
+        native.free(a);                              // 10
+        const c = native.valloc(25 * 1024 * 1024);   // 35 <- peak
+        native.free(c);                              // 10
+        const d = native.valloc(15 * 1024 * 1024);   // 25
+        native.free(b); native.free(d);
+      }
+      scenario();
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    expect(model.stats.allocators.valloc.count).toBe(4);
+    // The peak snapshot holds b and c and nothing of a or d.
+    expect(bytesUnder(model, 'peak', 'scenario')).toBe(35 * MiB);
+    expect(bytesUnder(model, 'leaks', 'scenario')).toBe(0);
+    expect(model.stats.peakHeapBytes).toBeGreaterThanOrEqual(35 * MiB);
+    expect(model.stats.peakHeapBytes).toBeLessThan(45 * MiB);
+  });
+
+  it('can be the very last allocation', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.free(native.valloc(8 * 1024 * 1024));
+      native.valloc(40 * 1024 * 1024);
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    let largest = 0;
+    for (let node = 1; node < model.tree.count; node++) largest = Math.max(largest, model.views.peak.bytes[node]);
+    expect(largest).toBe(40 * MiB);
+  });
+});
+
+describe('threads', () => {
+  it('sees allocations in worker_threads, named after the worker', async () => {
+    const run = traceScript(`
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(\`
+        function workerAllocates() { return Buffer.alloc(7 * 1024 * 1024); }
+        globalThis.kept = workerAllocates();
+        require('node:worker_threads').parentPort.postMessage('done');
+      \`, { eval: true, name: 'cruncher' });
+      worker.once('message', () => worker.terminate());
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const worker = model.stats.threads.find((thread) => /worker/.test(thread.name));
+    expect(worker, JSON.stringify(model.stats.threads)).toBeDefined();
+    expect(worker!.id).not.toBe(model.meta.mainThreadId);
+    expect(bytesUnder(model, 'allocated', 'workerAllocates')).toBeGreaterThanOrEqual(7 * MiB);
+  });
+
+  it('sees allocations made on the libuv thread pool (async scrypt)', async () => {
+    const run = traceScript(`
+      const crypto = require('node:crypto');
+      // scrypt with N=16384, r=8 needs 16 MiB of scratch memory, allocated on a pool thread.
+      crypto.scrypt('secret', 'salt', 32, { N: 16384, r: 8, p: 1 }, (error) => { if (error) throw error; });
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const { events } = await readEvents(run.capturePath);
+    const model = await readModel(run.capturePath);
+    const poolAllocation = events.find((event) => (event.type === 'alloc' || event.type === 'map') && event.size >= 16 * MiB && event.threadId !== model.meta.mainThreadId);
+    expect(poolAllocation).toBeDefined();
+  });
+
+  it('keeps the allocation of a thread that exited mid-run', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      console.log(Number(native.allocateInExitingThread(123457)));
+      native.valloc(5000);
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const address = Number(run.stdout.trim());
+    const { events } = await readEvents(run.capturePath);
+    const model = await readModel(run.capturePath);
+    const event = events.find((candidate) => candidate.type === 'alloc' && candidate.address === address);
+    expect(event).toMatchObject({ size: 123457, kind: 7 });
+    expect(event!.threadId).not.toBe(model.meta.mainThreadId);
+    expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(123457);
+  });
+});
+
+describe('processes', () => {
+  it('does not trace a fork() child without --follow-fork', () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      console.log(native.forkAndAllocate(654321));
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const childPid = run.stdout.trim();
+    expect(existsSync(`${run.capturePath}.${childPid}`)).toBe(false);
+  });
+
+  it('traces a fork() child into <capture>.<pid> with --follow-fork', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      console.log(native.forkAndAllocate(654321));
+    `, { runArguments: ['--follow-fork'] });
+    expect(run.status, run.stderr).toBe(0);
+    const childCapture = `${run.capturePath}.${run.stdout.trim()}`;
+    expect(existsSync(childCapture), readdirSync(run.directory).join(',')).toBe(true);
+    const { events } = await readEvents(childCapture);
+    expect(events.some((event) => event.type === 'alloc' && event.kind === 7 && event.size === 654321)).toBe(true);
+    const parent = await readEvents(run.capturePath);
+    expect(parent.events.some((event) => event.type === 'alloc' && event.size === 654321)).toBe(false);
+  });
+
+  it('traces node child processes with --follow-fork', async () => {
+    const run = traceScript(`
+      const { spawnSync } = require('node:child_process');
+      const child = spawnSync(process.execPath, ['-e', 'globalThis.k = Buffer.alloc(3333333); console.log(process.pid)'], { encoding: 'utf8' });
+      console.log(child.stdout.trim());
+    `, { runArguments: ['--follow-fork'] });
+    expect(run.status, run.stderr).toBe(0);
+    const childCapture = `${run.capturePath}.${run.stdout.trim()}`;
+    expect(existsSync(childCapture), readdirSync(run.directory).join(',')).toBe(true);
+    const child = await readModel(childCapture);
+    expect(child.stats.allocators.calloc.bytes).toBeGreaterThanOrEqual(3333333);
+  });
+});
+
+describe('endings', () => {
+  it('a program killed with SIGKILL leaves a capture readable up to its last flush, marked truncated', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(4444444);
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 700);
+      setInterval(() => Buffer.alloc(10000), 5);
+    `);
+    expect(run.status).toBe(137);
+    expect(run.stderr).toMatch(/killed by SIGKILL/);
+    const model = await readModel(run.capturePath);
+    expect(model.meta.truncated).toBe(true);
+    expect(model.stats.truncated).toBe(true);
+    expect(model.stats.allocators.valloc.bytes).toBe(4444444);
+  });
+
+  it('process.exit() inside a deep stack keeps the exit code and a complete capture', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      function deep(n) { if (n === 0) { native.valloc(2222222); process.exit(3); } deep(n - 1); }
+      deep(200);
+    `);
+    expect(run.status).toBe(3);
+    const model = await readModel(run.capturePath);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.allocators.valloc.bytes).toBe(2222222);
+    expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(2222222);
+  });
+
+  it('an uncaught exception keeps node\'s exit code and message, and a complete capture', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(1111111);
+      throw new Error('boom from the program');
+    `);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('boom from the program');
+    const model = await readModel(run.capturePath);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.allocators.valloc.bytes).toBe(1111111);
+  });
+
+  it('a program that allocates nothing of its own still gives a complete capture of start-up', async () => {
+    const run = traceScript('');
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.totalAllocations).toBeGreaterThan(100);
+    expect(model.meta.commandLine.some((argument) => argument.endsWith('program.cjs'))).toBe(true);
+    expect(model.meta.nodeVersion).toBe(process.version);
+  });
+});
