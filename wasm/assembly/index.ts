@@ -136,3 +136,14 @@ export function liveHeapCount(): f64 { return <f64>liveCount; }
 export function liveMappedBytes(): f64 { return mappedBytes; }
 export function liveMappings(): f64 { return <f64>liveMappingCount; }
 export function eventCount(): f64 { return totals.eventCount; }
+
+/**
+ * Decompresses the LZ4 block in the input buffer into the raw buffer without decoding records:
+ * for the LZ4 tests and benchmark. Returns the bytes written or a negative error.
+ */
+export function lz4DecompressInput(storedSize: u32, rawCapacity: u32): i32 {
+  const raw = rawBuffer(rawCapacity);
+  return <i32>lz4DecompressBlock(inputStart, storedSize, raw, rawCapacity);
+}
+
+export function rawPointer(): usize { return rawStart; }

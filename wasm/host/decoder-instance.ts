@@ -38,6 +38,8 @@ export interface DecoderExports {
   liveMappedBytes(): number;
   liveMappings(): number;
   eventCount(): number;
+  lz4DecompressInput(storedSize: number, rawCapacity: number): number;
+  rawPointer(): number;
 }
 
 /** Thrown when the engine aborts: in practice, when wasm memory (4 GiB at most) is exhausted. */
