@@ -204,3 +204,15 @@ describe('random damage anywhere in a capture', () => {
     }
   });
 });
+
+describe('the trailer', () => {
+  it('must list the data chunks the file holds', async () => {
+    const complete = threeChunkCapture().toBytes();
+    const offsets = chunkOffsets(complete);
+    // Drop the second data chunk but keep the trailer that lists three.
+    const withoutSecond = concat([complete.subarray(0, offsets[1]), complete.subarray(offsets[2])]);
+    const error = await readError(withoutSecond);
+    expect(error.message).toMatch(/trailer lists 3 data chunks, the file has 2/);
+    expect(error.chunk).toBe(2);
+  });
+});

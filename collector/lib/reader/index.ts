@@ -40,13 +40,17 @@ export async function readCapture(
   const aggregator = new CaptureAggregator(temporaryThreshold);
   let endTimeNs: number | undefined;
   let trailerSeen = false;
+  const dataChunkOffsets: number[] = [];
 
   for await (const chunk of readChunks(stream)) {
     withChunkPosition(chunk, () => {
       if (chunk.kind === ChunkKind.Trailer) {
-        endTimeNs = parseTrailer(chunk.payload).endTimeNs;
+        const trailer = parseTrailer(chunk.payload);
+        checkTrailerIndex(trailer.dataChunkOffsets, dataChunkOffsets);
+        endTimeNs = trailer.endTimeNs;
         trailerSeen = true;
       } else {
+        dataChunkOffsets.push(chunk.fileOffset);
         decodeRecords(chunk.payload, aggregator);
       }
     });
@@ -62,6 +66,17 @@ export async function readCapture(
     truncated: !trailerSeen,
     endTimeNs,
   });
+}
+
+/** The trailer indexes the data chunks; a mismatch means chunks were lost or misread. */
+function checkTrailerIndex(listed: number[], read: number[]): void {
+  if (listed.length !== read.length) {
+    throw new PayloadError(`trailer lists ${listed.length} data chunks, the file has ${read.length}`, 0);
+  }
+  const first = listed.findIndex((offset, i) => offset !== read[i]);
+  if (first >= 0) {
+    throw new PayloadError(`trailer places data chunk ${first} at offset ${listed[first]}, the file has it at ${read[first]}`, 0);
+  }
 }
 
 /** Runs `decode` and turns a PayloadError it throws into a CaptureError with the file position. */

@@ -1,10 +1,11 @@
 // The trailer chunk (docs/capture-format.md, "Trailer chunk"): an index of the data chunks and
-// the end time. The reader needs only the end time; the rest is checked for shape.
+// the end time. The reader needs only the end time; the chunk list is checked against the file.
 import { PayloadError } from './capture-error.js';
 import { PayloadCursor } from './payload-cursor.js';
 
 export interface Trailer {
-  dataChunkCount: number;
+  /** File offsets of the data chunks' headers, in file order. */
+  dataChunkOffsets: number[];
   totalEvents: number;
   endTimeNs: number;
 }
@@ -12,12 +13,13 @@ export interface Trailer {
 export function parseTrailer(payload: Uint8Array): Trailer {
   const cursor = new PayloadCursor(payload);
   const dataChunkCount = cursor.varint();
+  const dataChunkOffsets: number[] = [];
   for (let i = 0; i < dataChunkCount; i++) {
-    cursor.varint(); // file offset of the chunk
-    cursor.varint(); // its first event time
+    dataChunkOffsets.push(cursor.varint());
+    cursor.varint(); // the chunk's first event time
   }
   const totalEvents = cursor.varint();
   const endTimeNs = cursor.varint();
   if (!cursor.atEnd) throw new PayloadError('trailer has bytes after its end time', cursor.position);
-  return { dataChunkCount, totalEvents, endTimeNs };
+  return { dataChunkOffsets, totalEvents, endTimeNs };
 }
