@@ -10,11 +10,12 @@ import { readCaptureHeader } from '../../collector/lib/reader/chunk-reader.js';
 import {
   CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, MAX_CHUNK_RAW_SIZE_BYTES,
 } from '../../collector/lib/reader/format.js';
+import { fnv1a32 } from '../../collector/lib/reader/fnv1a.js';
 import { decodeRecords } from '../../collector/lib/reader/record-decoder.js';
 import { parseTrailer } from '../../collector/lib/reader/trailer.js';
 import { instantiateDecoder, type DecoderExports } from './decoder-instance.js';
 import { DictionarySink } from './dictionary-sink.js';
-import { engineErrorText, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, recordName } from './engine-errors.js';
+import { engineErrorText, ERROR_CHECKSUM, recordName } from './engine-errors.js';
 import { assembleModel } from './model-assembly.js';
 
 export interface DecodeOptions {
@@ -51,10 +52,13 @@ export class DecodeSession {
     let trailerSeen = false;
     let endTimeNs: number | undefined;
 
-    for (let index = 0; ; index++) {
+    const dataChunkOffsets: number[] = [];
+
+    // Chunks up to the trailer; a chunk cut off by the end of the file ends a truncated capture.
+    for (let index = 0; !trailerSeen; index++) {
       const fileOffset = stream.position;
       const chunkHeader = await stream.read(CHUNK_HEADER_SIZE_BYTES);
-      if (chunkHeader.length < CHUNK_HEADER_SIZE_BYTES) break; // cut off: truncated
+      if (chunkHeader.length < CHUNK_HEADER_SIZE_BYTES) break;
       const fail = (problem: string, offset = fileOffset): never => {
         throw new CaptureError(`chunk ${index} at offset ${fileOffset}: ${problem}`, offset, index);
       };
@@ -66,7 +70,6 @@ export class DecodeSession {
       const storedSize = view.getUint32(8, true);
       const rawSize = view.getUint32(12, true);
       const checksum = view.getUint32(16, true);
-      if (trailerSeen) fail('data after the trailer');
       if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
       if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
       if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
@@ -76,15 +79,19 @@ export class DecodeSession {
         fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
       }
       const stored = await stream.read(storedSize);
-      if (stored.length < storedSize) break; // cut off: truncated
+      if (stored.length < storedSize) break;
       const payloadStart = fileOffset + CHUNK_HEADER_SIZE_BYTES;
+      const checksumMismatch = () =>
+        fail(`checksum mismatch (header ${hex32(checksum)}, payload ${hex32(fnv1a32(stored))})`);
 
       const input = engine.inputBuffer(storedSize) >>> 0;
       new Uint8Array(engine.memory.buffer, input, storedSize).set(stored);
       if (kind === ChunkKind.Trailer) {
-        if (engine.checkStored(storedSize, checksum) !== 0) fail('checksum mismatch');
+        if (engine.checkStored(storedSize, checksum) !== 0) checksumMismatch();
         try {
-          endTimeNs = parseTrailer(stored).endTimeNs;
+          const trailer = parseTrailer(stored);
+          checkTrailerIndex(trailer.dataChunkOffsets, dataChunkOffsets);
+          endTimeNs = trailer.endTimeNs;
         } catch (error) {
           if (!(error instanceof PayloadError)) throw error;
           fail(`${error.message} (file offset ${payloadStart + error.position})`, payloadStart + error.position);
@@ -93,12 +100,11 @@ export class DecodeSession {
         options.onProgress?.(stream.position, totalBytes);
         continue;
       }
+      dataChunkOffsets.push(fileOffset);
 
       const begun = engine.beginChunk(codec, storedSize, rawSize, checksum);
-      if (begun !== 0) {
-        const at = begun === ERROR_LZ4_MALFORMED || begun === ERROR_LZ4_SIZE_MISMATCH ? payloadStart : fileOffset;
-        fail(engineErrorText(begun), at);
-      }
+      if (begun === ERROR_CHECKSUM) checksumMismatch();
+      if (begun !== 0) fail(`${engineErrorText(begun)} (payload byte 0)`, payloadStart);
       for (;;) {
         const status = engine.step(STEP_BUDGET_BYTES);
         this.drainOutbox(sink, index, fileOffset);
@@ -114,7 +120,7 @@ export class DecodeSession {
       options.onProgress?.(stream.position, totalBytes);
     }
     if (trailerSeen && !(await stream.atEnd())) {
-      throw new CaptureError(`offset ${stream.position}: bytes after the trailer`, stream.position, -1);
+      throw new CaptureError(`offset ${stream.position}: data after the trailer, which ends a capture`, stream.position, -1);
     }
     options.onProgress?.(stream.position, totalBytes);
     return assembleModel(engine, sink, {
@@ -144,4 +150,19 @@ export class DecodeSession {
     }
     this.engine.outboxReset();
   }
+}
+
+/** The trailer indexes the data chunks; a mismatch means chunks were lost or misread (as the reference reader checks). */
+function checkTrailerIndex(listed: number[], read: number[]): void {
+  if (listed.length !== read.length) {
+    throw new PayloadError(`trailer lists ${listed.length} data chunks, the file has ${read.length}`, 0);
+  }
+  const first = listed.findIndex((offset, i) => offset !== read[i]);
+  if (first >= 0) {
+    throw new PayloadError(`trailer places data chunk ${first} at offset ${listed[first]}, the file has it at ${read[first]}`, 0);
+  }
+}
+
+function hex32(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
 }

@@ -1,0 +1,113 @@
+// Every kind of bad input ends with one precise CaptureError (what, file offset, chunk), and a
+// capture cut anywhere yields what it holds up to the cut, marked truncated.
+import { describe, expect, it } from 'vitest';
+import { CaptureError } from '../../collector/lib/reader/capture-error.js';
+import { SyntheticCapture } from '../support/synthetic-capture.js';
+import { chunksOf, resealChecksum } from './capture-surgery.js';
+import { engineDecode, outcome, referenceDecode } from './decode-bytes.js';
+import { randomCapture, seededRandom } from './random-capture.js';
+
+async function engineError(bytes: Uint8Array): Promise<CaptureError> {
+  const result = await outcome(() => engineDecode(bytes));
+  expect(result).toBeInstanceOf(CaptureError);
+  return result as CaptureError;
+}
+
+function smallCapture(): SyntheticCapture {
+  const capture = new SyntheticCapture();
+  capture.thread(1).time(0, 0);
+  const stack = capture.stack([capture.jsFunction('JS:~f /a.js:1:1', '/a.js', 1, 1)]);
+  capture.alloc(0x1000, 10, stack).free(0x1000);
+  return capture;
+}
+
+describe('bad input', () => {
+  it('an empty file is not a capture', async () => {
+    const error = await engineError(new Uint8Array(0));
+    expect(error.message).toMatch(/empty file/);
+    expect(error.offset).toBe(0);
+  });
+
+  it('a file with another magic is not a capture', async () => {
+    const error = await engineError(new TextEncoder().encode('PK\x03\x04 definitely a zip file'));
+    expect(error.message).toMatch(/not a memview capture/);
+  });
+
+  it('a future format version is refused, naming both versions', async () => {
+    const error = await engineError(smallCapture().toBytes({ formatVersion: 7 }));
+    expect(error.message).toBe('capture format version 7, this reader understands version 1');
+    expect(error.offset).toBe(8);
+  });
+
+  it('random bytes after a valid header: bad chunk magic at offset 16, chunk 0', async () => {
+    const bytes = smallCapture().toBytes();
+    const random = seededRandom(3);
+    for (let i = 16; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/chunk 0 at offset 16: bad chunk magic/);
+    expect(error.chunk).toBe(0);
+  });
+
+  it('a flipped payload bit is a checksum mismatch in that chunk', async () => {
+    const bytes = smallCapture().toBytes();
+    const [chunk] = chunksOf(bytes);
+    bytes[chunk.payloadOffset + 3] ^= 0x10;
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/chunk 0 at offset 16: checksum mismatch/);
+  });
+
+  it('a zeroed record is reported at its exact file offset', async () => {
+    const capture = smallCapture();
+    capture.raw([0, 0, 0]);
+    const bytes = capture.toBytes();
+    const [chunk] = chunksOf(bytes);
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/record code 0/);
+    expect(error.offset).toBe(chunk.payloadOffset + chunk.storedSize - 3);
+    expect(error.chunk).toBe(0);
+  });
+
+  it('an event naming an undefined stack is corrupt', async () => {
+    const capture = smallCapture();
+    capture.alloc(0x2000, 1, 99);
+    const error = await engineError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: stack id is not defined/);
+  });
+
+  it('a damaged LZ4 block is reported in its chunk', async () => {
+    const bytes = smallCapture().toBytes({ codec: 'lz4' });
+    const [chunk] = chunksOf(bytes);
+    bytes.fill(0xff, chunk.payloadOffset, chunk.payloadOffset + chunk.storedSize);
+    resealChecksum(bytes, chunk);
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/chunk 0 at offset 16: .*LZ4/);
+  });
+
+  it('bytes after the trailer are an error', async () => {
+    const bytes = smallCapture().toBytes();
+    const error = await engineError(new Uint8Array([...bytes, 1, 2, 3]));
+    expect(error.message).toMatch(/offset \d+: data after the trailer/);
+    expect(error.offset).toBe(bytes.length);
+  });
+
+  it('a capture cut at any byte gives what the reference reader gives: the data up to the cut, marked truncated', async () => {
+    for (const codec of ['stored', 'lz4'] as const) {
+      const bytes = randomCapture(101, { events: 400, codec });
+      const chunkEnds = chunksOf(bytes).map((chunk) => chunk.payloadOffset + chunk.storedSize);
+      const cuts = new Set([0, 5, 16, 17, 40, ...chunkEnds, ...chunkEnds.map((end) => end - 1)]);
+      for (let cut = 16; cut < bytes.length; cut += 37) cuts.add(cut);
+      for (const cut of cuts) {
+        const piece = bytes.slice(0, cut);
+        const engine = await outcome(() => engineDecode(piece));
+        const reference = await outcome(() => referenceDecode(piece));
+        if (reference instanceof Error) {
+          expect(engine, `cut at ${cut}`).toBeInstanceOf(CaptureError);
+          expect((engine as CaptureError).offset, `cut at ${cut}`).toBe((reference as CaptureError).offset);
+        } else {
+          expect(engine, `cut at ${cut}`).toEqual(reference);
+          expect(reference.meta.truncated).toBe(cut < bytes.length);
+        }
+      }
+    }
+  }, 60_000);
+});
