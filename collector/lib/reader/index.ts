@@ -41,6 +41,7 @@ export async function readCapture(
   let endTimeNs: number | undefined;
   let trailerSeen = false;
   const dataChunkOffsets: number[] = [];
+  let chunksRead = 0;
 
   for await (const chunk of readChunks(stream)) {
     withChunkPosition(chunk, () => {
@@ -54,10 +55,11 @@ export async function readCapture(
         decodeRecords(chunk.payload, aggregator);
       }
     });
+    chunksRead++;
     options.onProgress?.(stream.position, totalBytes);
   }
   if (trailerSeen && !(await stream.atEnd())) {
-    throw new CaptureError(`offset ${stream.position}: data after the trailer, which ends a capture`, stream.position, -1);
+    throw new CaptureError(`offset ${stream.position}: data after the trailer, which ends a capture`, stream.position, chunksRead);
   }
   options.onProgress?.(stream.position, totalBytes);
   return aggregator.finish({
