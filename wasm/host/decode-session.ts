@@ -3,7 +3,8 @@
 // chunk's stored payload to the wasm engine, which checks, decompresses and aggregates it a few MB
 // per call, and drains the engine's outbox of dictionary records into the DictionarySink.
 // Memory: one chunk of the file at a time plus what the engine keeps (the live set).
-import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
+import type { RangeViews } from './range-views.js';
 import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
 import { CaptureError, PayloadError } from '../../collector/lib/reader/capture-error.js';
 import { readCaptureHeader } from '../../collector/lib/reader/chunk-reader.js';
@@ -133,7 +134,7 @@ export class DecodeSession {
   }
 
   /** Peak within [t0Ms, t1Ms] and what was allocated in it and not freed by t1Ms. */
-  rangeViews(_t0Ms: number, _t1Ms: number): { peak: NodeMetrics; leaks: NodeMetrics } {
+  rangeViews(_t0Ms: number, _t1Ms: number): RangeViews {
     throw new Error('rangeViews is not implemented yet');
   }
 

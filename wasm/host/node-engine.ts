@@ -5,18 +5,16 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
 import { CaptureError } from '../../collector/lib/reader/capture-error.js';
 import { DecodeSession, type DecodeOptions } from './decode-session.js';
 import { fileSource } from './node-file-source.js';
 import { compiledDecoder } from './node-wasm.js';
+import type { RangeViews } from './range-views.js';
 
 export type { DecodeOptions } from './decode-session.js';
 
-export interface RangeViews {
-  peak: NodeMetrics;
-  leaks: NodeMetrics;
-}
+export type { RangeViews } from './range-views.js';
 
 /** Decodes the capture at `path` into a CaptureModel. Throws CaptureError for a bad capture. */
 export async function decodeCaptureFile(path: string, options: DecodeOptions = {}): Promise<CaptureModel> {
