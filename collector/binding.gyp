@@ -18,7 +18,8 @@
         "src/core/stack_trie.cpp",
         "src/core/accessible_ranges.cpp",
         "src/core/module_map.cpp",
-        "src/core/got_patch.cpp"
+        "src/core/got_patch.cpp",
+        "src/core/elf_symbols.cpp"
       ],
       "cflags_cc": ["-ftls-model=initial-exec"],
       "libraries": ["-ldl", "-lpthread"]

@@ -28,6 +28,7 @@ struct CoreApi {
   void (*code_moved)(uint64_t, uint64_t);
   void (*thread_name)(const char*);
   void (*meta)(const char*, const char*);
+  void (*reset_stacks)();
 };
 
 CoreApi g_core{};
@@ -45,7 +46,8 @@ bool find_core(void* handle) {
          bind(handle, "memview_enter", &g_core.enter) && bind(handle, "memview_leave", &g_core.leave) &&
          bind(handle, "memview_code_added", &g_core.code_added) &&
          bind(handle, "memview_code_moved", &g_core.code_moved) &&
-         bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta);
+         bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
+         bind(handle, "memview_reset_stacks", &g_core.reset_stacks);
 }
 
 // Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
@@ -61,6 +63,23 @@ class InsideMemview {
   InsideMemview() { g_core.enter(); }
   ~InsideMemview() { g_core.leave(); }
 };
+
+// Reads ":LINE:COLUMN" from the end of a code name; leaves zeros when it is not there.
+void parse_trailing_line_column(const char* name, size_t length, int* line, int* column) {
+  int numbers[2] = {0, 0};
+  size_t end = length;
+  for (int which = 1; which >= 0; which--) {
+    size_t start = end;
+    while (start > 0 && name[start - 1] >= '0' && name[start - 1] <= '9') start--;
+    if (start == end || start == 0 || name[start - 1] != ':') return;
+    int value = 0;
+    for (size_t i = start; i < end && value < 100000000; i++) value = value * 10 + (name[i] - '0');
+    numbers[which] = value;
+    end = start - 1;
+  }
+  *line = numbers[0];
+  *column = numbers[1];
+}
 
 void on_code_event(const v8::JitCodeEvent* event) {
   if (!g_core_found || !g_core.is_tracing()) return;
@@ -130,9 +149,13 @@ void on_code_event(const v8::JitCodeEvent* event) {
         }
       }
       delete lines;
+      // V8 names JavaScript code "JS:~name /path/file.js:LINE:COLUMN": the function's own place,
+      // which is all an interpreted frame can report.
+      int function_line = 0, function_column = 0;
+      parse_trailing_line_column(event->name.str, event->name.len, &function_line, &function_column);
       int code_type = event->code_type == v8::JitCodeEvent::WASM_CODE ? 2 : 1;
       g_core.code_added(reinterpret_cast<uint64_t>(event->code_start), event->code_len, code_type, event->name.str,
-                        event->name.len, script_name.data(), script_name.size(), 0, 0, positions.data(),
+                        event->name.len, script_name.data(), script_name.size(), function_line, function_column, positions.data(),
                         positions.size() / 3);
       break;
     }
@@ -169,7 +192,11 @@ Napi::Value IsTracing(const Napi::CallbackInfo& info) {
 
 Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
-  if (g_core_found && isolate) isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, on_code_event);
+  if (g_core_found && isolate) {
+    isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, on_code_event);
+    // Stacks interned before the existing code was listed hold pcs that had no name yet.
+    g_core.reset_stacks();
+  }
   return info.Env().Undefined();
 }
 

@@ -38,6 +38,16 @@ class ModuleMap {
     return low < range_count_ && ranges_[low].start <= pc;
   }
 
+  /** The loaded object whose executable segment holds `pc`, or null. */
+  const ModuleInfo* module_of(uint64_t pc) const {
+    for (size_t i = 0; i < module_count_; i++) {
+      for (size_t s = 0; s < modules_[i].segment_count; s++) {
+        if (pc >= modules_[i].segment_start[s] && pc < modules_[i].segment_start[s] + modules_[i].segment_length[s]) return &modules_[i];
+      }
+    }
+    return nullptr;
+  }
+
   /** [start, end) of the executable segment holding `address`, or false. */
   bool segment_of(uint64_t address, uint64_t* start, uint64_t* end) const;
 

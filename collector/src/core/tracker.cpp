@@ -21,6 +21,7 @@
 #include "accessible_ranges.h"
 #include "byte_sink.h"
 #include "chunk_writer.h"
+#include "elf_symbols.h"
 #include "module_map.h"
 #include "native_pc_set.h"
 #include "raw_memory.h"
@@ -42,9 +43,9 @@ constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
 
 // ---- per-thread state -------------------------------------------------------------------------
 
-// The previous stack of the thread, outermost frame first, with the trie node of each prefix:
-// consecutive events share most of their stack, so only the frames below the first difference
-// are looked up in the trie.
+// The previous stack of the thread as walked (every frame, outermost first), with the trie node
+// of the stored frames up to each depth: consecutive events share most of their stack, so only the
+// frames below the first difference are classified and looked up in the trie.
 struct ThreadState {
   uint32_t tid;
   uint64_t stack_low;
@@ -53,6 +54,11 @@ struct ThreadState {
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
   uint32_t cache_nodes[kMaxFrames];
+  // Without --native the innermost native frame is appended to the JavaScript frames: the last
+  // such (prefix node, pc) -> node lookup, since a loop allocates from the same place.
+  uint32_t innermost_prefix_node;
+  uint64_t innermost_pc;
+  uint32_t innermost_node;
   bool name_written;
 };
 
@@ -263,6 +269,7 @@ ThreadState* thread_state() {
   state->stack_high = state->stack_low + stack_size;
   state->cache_generation = 0;
   state->cache_depth = 0;
+  state->innermost_prefix_node = UINT32_MAX;
   state->name_written = false;
   t_state = state;
   pthread_setspecific(g_thread_key, state);
@@ -298,46 +305,46 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   return count;
 }
 
-// Keeps what a stack shows without --native: the JavaScript frames (pcs outside every loaded
-// object are JIT code) and the innermost native frame, the caller of the allocator.
-int keep_js_frames(uint64_t* pcs, int count) {
-  if (count <= 1) return count;
-  int kept = 1;
-  for (int i = 1; i < count; i++) {
-    if (!g_modules->contains(pcs[i])) pcs[kept++] = pcs[i];
+inline uint32_t trie_child_locked(uint32_t node, uint64_t pc) {
+  bool created;
+  uint32_t child = g_trie->child(node, pc, &created);
+  if (created) {
+    ByteCursor& out = g_encoder.cursor;
+    out.byte(format::type_byte(format::kStack, 0));
+    out.varint(child - node);
+    out.zigzag(static_cast<int64_t>(pc - g_encoder.previous_pc));
+    g_encoder.previous_pc = pc;
+    if (g_modules->contains(pc)) g_native_pcs->insert(pc);
   }
-  return kept;
+  return child;
 }
 
+// Interns the walked stack (innermost first) and returns its trie node. Without --native only the
+// JavaScript frames (pcs outside every loaded object are JIT code) and the innermost native frame
+// (the caller of the allocator) are stored.
 uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count) {
-  // pcs is innermost first; the trie and the cache go outermost first.
-  int common = 0;
-  if (state && state->cache_generation == g_trie_generation) {
-    int limit = count < state->cache_depth ? count : state->cache_depth;
-    while (common < limit && state->cache_pcs[common] == pcs[count - 1 - common]) common++;
+  if (state->cache_generation != g_trie_generation) {
+    state->cache_depth = 0;
+    state->innermost_prefix_node = UINT32_MAX;
+    state->cache_generation = g_trie_generation;
   }
+  int common = 0;
+  int limit = count < state->cache_depth ? count : state->cache_depth;
+  while (common < limit && state->cache_pcs[common] == pcs[count - 1 - common]) common++;
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
   for (int depth = common; depth < count; depth++) {
     uint64_t pc = pcs[count - 1 - depth];
-    bool created;
-    uint32_t child = g_trie->child(node, pc, &created);
-    if (created) {
-      ByteCursor& out = g_encoder.cursor;
-      out.byte(format::type_byte(format::kStack, 0));
-      out.varint(child - node);
-      out.zigzag(static_cast<int64_t>(pc - g_encoder.previous_pc));
-      g_encoder.previous_pc = pc;
-      if (g_modules->contains(pc)) g_native_pcs->insert(pc);
-    }
-    node = child;
-    if (state) {
-      state->cache_pcs[depth] = pc;
-      state->cache_nodes[depth] = node;
-    }
+    if (g_native_frames || !g_modules->contains(pc)) node = trie_child_locked(node, pc);
+    state->cache_pcs[depth] = pc;
+    state->cache_nodes[depth] = node;
   }
-  if (state) {
-    state->cache_depth = count;
-    state->cache_generation = g_trie_generation;
+  state->cache_depth = count;
+  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) {
+    if (state->innermost_prefix_node == node && state->innermost_pc == pcs[0]) return state->innermost_node;
+    state->innermost_prefix_node = node;
+    state->innermost_pc = pcs[0];
+    node = trie_child_locked(node, pcs[0]);
+    state->innermost_node = node;
   }
   return node;
 }
@@ -355,7 +362,7 @@ inline uint32_t begin_event_locked(ThreadState* state, uint64_t* pcs, int count)
     else write_thread_name_locked(tid, name);
     reserve_locked(kEventReserve);
   }
-  uint32_t stack = intern_stack_locked(state, pcs, count);
+  uint32_t stack = state ? intern_stack_locked(state, pcs, count) : 0;
   switch_thread_locked(tid);
   g_event_count++;
   return stack;
@@ -370,7 +377,6 @@ struct CapturedStack {
 inline void capture_stack(CapturedStack* stack) {
   stack->state = thread_state();
   stack->count = walk_stack(stack->state, stack->pcs);
-  if (!g_native_frames) stack->count = keep_js_frames(stack->pcs, stack->count);
 }
 
 inline void write_address(uint64_t address) {
@@ -466,12 +472,20 @@ void* writer_main(void*) {
 // ---- symbols at the end -----------------------------------------------------------------------
 
 void write_symbols_locked() {
-  g_native_pcs->for_each([](uint64_t pc) {
-    Dl_info info;
-    if (dladdr(reinterpret_cast<void*>(pc - 1), &info) == 0 || info.dli_sname == nullptr) return;
+  std::unordered_map<const ModuleInfo*, ElfSymbols*> symbols_by_module;
+  g_native_pcs->for_each([&](uint64_t pc) {
+    const ModuleInfo* module = g_modules->module_of(pc - 1);
+    if (!module) return;
+    ElfSymbols*& symbols = symbols_by_module[module];
+    if (!symbols) {
+      symbols = new ElfSymbols();
+      symbols->load(module->path);
+    }
+    const char* mangled = symbols->find(pc - 1 - module->load_bias);
+    if (!mangled) return;
     int status = 0;
-    char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-    const char* name = status == 0 && demangled ? demangled : info.dli_sname;
+    char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+    const char* name = status == 0 && demangled ? demangled : mangled;
     uint32_t name_id = intern_string_locked(name);
     free(demangled);
     reserve_locked(40);
@@ -481,6 +495,7 @@ void write_symbols_locked() {
     g_encoder.cursor.varint(0);
     g_encoder.cursor.varint(0);
   });
+  for (auto& [module, symbols] : symbols_by_module) delete symbols;
 }
 
 // ---- start / stop / fork ----------------------------------------------------------------------
@@ -898,6 +913,13 @@ void memview_code_moved(uint64_t from, uint64_t to) {
     g_encoder.cursor.varint(from);
     g_encoder.cursor.varint(to);
   }
+  unlock();
+}
+
+void memview_reset_stacks() {
+  ReentrancyGuard guard;
+  lock();
+  if (g_tracing) reset_trie_locked();
   unlock();
 }
 

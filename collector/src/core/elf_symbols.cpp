@@ -1,0 +1,71 @@
+#include "elf_symbols.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace memview {
+
+bool ElfSymbols::load(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat info;
+  if (fstat(fd, &info) != 0 || info.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
+    close(fd);
+    return false;
+  }
+  size_t file_size = static_cast<size_t>(info.st_size);
+  void* mapped = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (mapped == MAP_FAILED) return false;
+  const uint8_t* file = static_cast<const uint8_t*>(mapped);
+  const Elf64_Ehdr* header = reinterpret_cast<const Elf64_Ehdr*>(file);
+  bool ok = memcmp(header->e_ident, ELFMAG, SELFMAG) == 0 && header->e_ident[EI_CLASS] == ELFCLASS64 &&
+            header->e_shoff != 0 && header->e_shentsize == sizeof(Elf64_Shdr) &&
+            header->e_shoff + static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr) <= file_size;
+  if (ok) {
+    const Elf64_Shdr* sections = reinterpret_cast<const Elf64_Shdr*>(file + header->e_shoff);
+    const Elf64_Shdr* table = nullptr;
+    for (int pass = 0; pass < 2 && !table; pass++) {
+      uint32_t wanted = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+      for (int i = 0; i < header->e_shnum; i++) {
+        if (sections[i].sh_type == wanted && sections[i].sh_size > 0) table = &sections[i];
+      }
+    }
+    if (table && table->sh_link < header->e_shnum && table->sh_offset + table->sh_size <= file_size) {
+      const Elf64_Shdr& strings = sections[table->sh_link];
+      const Elf64_Sym* entries = reinterpret_cast<const Elf64_Sym*>(file + table->sh_offset);
+      size_t count = table->sh_size / sizeof(Elf64_Sym);
+      if (strings.sh_offset + strings.sh_size <= file_size) {
+        const char* string_data = reinterpret_cast<const char*>(file + strings.sh_offset);
+        for (size_t i = 0; i < count; i++) {
+          const Elf64_Sym& entry = entries[i];
+          if (ELF64_ST_TYPE(entry.st_info) != STT_FUNC || entry.st_value == 0 || entry.st_name >= strings.sh_size) continue;
+          uint32_t offset = static_cast<uint32_t>(names_.size());
+          names_.append(string_data + entry.st_name, strnlen(string_data + entry.st_name, strings.sh_size - entry.st_name));
+          names_.push_back('\0');
+          symbols_.push_back({entry.st_value, entry.st_size, offset});
+        }
+      }
+    }
+  }
+  munmap(mapped, file_size);
+  std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) { return a.start < b.start; });
+  return !symbols_.empty();
+}
+
+const char* ElfSymbols::find(uint64_t address) const {
+  auto after = std::upper_bound(symbols_.begin(), symbols_.end(), address,
+                                [](uint64_t value, const Symbol& symbol) { return value < symbol.start; });
+  if (after == symbols_.begin()) return nullptr;
+  const Symbol& symbol = *(after - 1);
+  bool inside = symbol.size > 0 ? address < symbol.start + symbol.size : (after == symbols_.end() || address < after->start);
+  return inside ? names_.data() + symbol.name : nullptr;
+}
+
+}  // namespace memview
