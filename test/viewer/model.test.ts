@@ -145,3 +145,20 @@ describe('payload codec', () => {
     }
   });
 });
+
+describe('quick layout', () => {
+  it('keeps the wide nodes at exactly their places in the full layout', () => {
+    const big = makeSyntheticModel(50_000, 3);
+    const tree = buildViewTree(big, defaultViewOptions);
+    const full = layoutFlame(tree, 'bytes');
+    const quick = layoutFlame(tree, 'bytes', full.total / 1000);
+    expect(quick.length).toBeLessThan(full.length / 5);
+    const fullSlot = new Map<number, number>();
+    for (let i = 0; i < full.length; i++) fullSlot.set(full.node[i], i);
+    for (let i = 0; i < quick.length; i++) {
+      const j = fullSlot.get(quick.node[i])!;
+      expect(quick.start[i]).toBe(full.start[j]);
+      expect(quick.depth[i]).toBe(full.depth[j]);
+    }
+  });
+});

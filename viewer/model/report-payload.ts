@@ -20,4 +20,6 @@ export interface ReportPayload {
   initialView: ViewName;
   temporal: TemporalRanges | null;
   memviewVersion: string;
+  /** Set when the model was pruned to fit the report: call paths worth less than this fraction of every total were folded into their callers. */
+  foldedBelow?: number;
 }

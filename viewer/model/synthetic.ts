@@ -146,8 +146,12 @@ function random(seed: number): () => number {
   };
 }
 
-/** A large random model: `nodeCount` call-tree nodes over 4 threads, depth up to ~60. */
-export function makeSyntheticModel(nodeCount: number, seed = 1): CaptureModel {
+/**
+ * A large random model: `nodeCount` call-tree nodes over 4 threads, depth up to ~60. 'skewed' sizes
+ * are log-uniform (a few paths dominate, as in real captures); 'even' gives every other node a
+ * similar size, the worst case for drawing (far more nodes are wide enough to draw).
+ */
+export function makeSyntheticModel(nodeCount: number, seed = 1, shape: 'skewed' | 'even' = 'skewed'): CaptureModel {
   const rand = random(seed);
   const frameCount = Math.max(16, Math.floor(nodeCount / 4));
   const kinds = [FrameKind.UserJs, FrameKind.UserJs, FrameKind.NodeModules, FrameKind.NodeInternal, FrameKind.Native, FrameKind.V8];
@@ -193,7 +197,7 @@ export function makeSyntheticModel(nodeCount: number, seed = 1): CaptureModel {
     depth[i] = depth[p] + 1;
     frame[i] = Math.floor(rand() * frameCount);
     if (rand() < 0.5) {
-      const size = Math.floor(16 * 2 ** (rand() * 16));
+      const size = shape === 'even' ? 1000 + Math.floor(rand() * 1000) : Math.floor(16 * 2 ** (rand() * 16));
       const count = 1 + Math.floor(rand() * 8);
       views.allocated.bytes[i] = size * count * 3;
       views.allocated.count[i] = count * 3;

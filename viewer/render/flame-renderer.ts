@@ -47,20 +47,23 @@ function lighten(rgba: number): number {
 export class FlameRenderer {
   readonly container = new Container();
   readonly atlas: GlyphAtlas;
-  private rects: QuadBatch;
-  private glyphs: QuadBatch;
+  readonly rects: QuadBatch;
+  readonly glyphs: QuadBatch;
   /** Figures of the last frame, for benchmarks and tests. */
   lastRectCount = 0;
   lastGlyphCount = 0;
 
-  constructor(resolution: number, maxRects = 400_000, maxGlyphs = 60_000) {
+  constructor(resolution: number, initialRects = 1 << 15, initialGlyphs = 1 << 14) {
     this.atlas = new GlyphAtlas(11, resolution);
-    this.rects = new QuadBatch(maxRects, this.atlas.texture, this.atlas.solidUV);
-    this.glyphs = new QuadBatch(maxGlyphs, this.atlas.texture, this.atlas.solidUV);
+    this.rects = new QuadBatch(initialRects, this.atlas.texture, this.atlas.solidUV);
+    this.glyphs = new QuadBatch(initialGlyphs, this.atlas.texture, this.atlas.solidUV);
+    // Rectangles are opaque: no blending saves fill rate on software rasterisers (SwiftShader).
+    this.rects.mesh.state.blend = false;
     this.container.addChild(this.rects.mesh, this.glyphs.mesh);
   }
 
-  draw(scene: FlameScene, view: FlameViewport): void {
+  /** Draws one frame; returns true when a batch overflowed and grew, so the frame should be drawn again. */
+  draw(scene: FlameScene, view: FlameViewport): boolean {
     const { layout, fill, matched } = scene;
     const { start, width, depth, subtreeEnd } = layout;
     const rects = this.rects, glyphs = this.glyphs, atlas = this.atlas;
@@ -93,7 +96,7 @@ export class FlameRenderer {
         if (matched) colour = matched[i] ? matchColour : dim(colour);
         if (i === scene.hoverSlot) colour = lighten(colour);
         rects.rect(x0, y, drawn, rowHeight - 1, colour);
-        if (shown >= minLabelWidth && !glyphs.full) {
+        if (shown >= minLabelWidth) {
           const text = scene.label(i);
           const fits = Math.floor((shown - 6) / charWidth);
           const n = text.length <= fits ? text.length : fits - 1;
@@ -116,6 +119,9 @@ export class FlameRenderer {
     this.lastGlyphCount = glyphs.count;
     rects.commit();
     glyphs.commit();
+    const grewRects = rects.grow();
+    const grewGlyphs = glyphs.grow();
+    return grewRects || grewGlyphs;
   }
 
   private drawOutline(scene: FlameScene, view: FlameViewport, scale: number): void {

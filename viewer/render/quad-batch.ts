@@ -36,7 +36,9 @@ const floatsPerVertex = 5; // x, y, u, v, rgba (the colour's 4 bytes live in the
 
 export class QuadBatch {
   readonly mesh: Mesh<Geometry, Shader>;
-  readonly capacity: number;
+  capacity: number;
+  /** Set when a frame wanted more quads than fit; `grow()` then doubles the buffers. */
+  overflowed = false;
   private floats: Float32Array;
   private words: Uint32Array;
   private buffer: Buffer;
@@ -46,27 +48,10 @@ export class QuadBatch {
   private solidU: number;
   private solidV: number;
 
-  constructor(capacity: number, texture: Texture, solidUV: [number, number]) {
+  constructor(capacity: number, texture: Texture, solidUV: [number, number], private readonly maxCapacity = 1 << 21) {
     this.capacity = capacity;
-    this.floats = new Float32Array(capacity * 4 * floatsPerVertex);
-    this.words = new Uint32Array(this.floats.buffer);
     [this.solidU, this.solidV] = solidUV;
-    this.buffer = new Buffer({ data: this.floats, usage: BufferUsage.VERTEX | BufferUsage.COPY_DST, label: 'quad-batch-vertices' });
-    const indices = new Uint32Array(capacity * 6);
-    for (let q = 0; q < capacity; q++) {
-      const v = q * 4, o = q * 6;
-      indices[o] = v; indices[o + 1] = v + 1; indices[o + 2] = v + 2;
-      indices[o + 3] = v; indices[o + 4] = v + 2; indices[o + 5] = v + 3;
-    }
-    const stride = floatsPerVertex * 4;
-    this.geometry = new Geometry({
-      attributes: {
-        aPosition: { buffer: this.buffer, format: 'float32x2', stride, offset: 0 },
-        aUV: { buffer: this.buffer, format: 'float32x2', stride, offset: 8 },
-        aColor: { buffer: this.buffer, format: 'unorm8x4', stride, offset: 16 },
-      },
-      indexBuffer: new Buffer({ data: indices, usage: BufferUsage.INDEX }),
-    });
+    ({ floats: this.floats, words: this.words, buffer: this.buffer, geometry: this.geometry } = QuadBatch.allocate(capacity));
     const shader = new Shader({
       glProgram: new GlProgram({ vertex, fragment, name: 'memview-quads' }),
       resources: { uTexture: texture.source },
@@ -74,6 +59,40 @@ export class QuadBatch {
     this.mesh = new Mesh({ geometry: this.geometry, shader });
     this.mesh.eventMode = 'none';
     this.mesh.visible = false;
+  }
+
+  private static allocate(capacity: number) {
+    const floats = new Float32Array(capacity * 4 * floatsPerVertex);
+    const words = new Uint32Array(floats.buffer);
+    const buffer = new Buffer({ data: floats, usage: BufferUsage.VERTEX | BufferUsage.COPY_DST, label: 'quad-batch-vertices' });
+    const indices = new Uint32Array(capacity * 6);
+    for (let q = 0; q < capacity; q++) {
+      const v = q * 4, o = q * 6;
+      indices[o] = v; indices[o + 1] = v + 1; indices[o + 2] = v + 2;
+      indices[o + 3] = v; indices[o + 4] = v + 2; indices[o + 5] = v + 3;
+    }
+    const stride = floatsPerVertex * 4;
+    const geometry = new Geometry({
+      attributes: {
+        aPosition: { buffer, format: 'float32x2', stride, offset: 0 },
+        aUV: { buffer, format: 'float32x2', stride, offset: 8 },
+        aColor: { buffer, format: 'unorm8x4', stride, offset: 16 },
+      },
+      indexBuffer: new Buffer({ data: indices, usage: BufferUsage.INDEX }),
+    });
+    return { floats, words, buffer, geometry };
+  }
+
+  /** Doubles the capacity after a frame overflowed (rare: the buffers start big enough for most views). */
+  grow(): boolean {
+    if (!this.overflowed || this.capacity >= this.maxCapacity) return false;
+    this.overflowed = false;
+    const old = this.geometry;
+    this.capacity = Math.min(this.maxCapacity, this.capacity * 2);
+    ({ floats: this.floats, words: this.words, buffer: this.buffer, geometry: this.geometry } = QuadBatch.allocate(this.capacity));
+    this.mesh.geometry = this.geometry;
+    old.destroy(true);
+    return true;
   }
 
   begin(): void {
@@ -90,7 +109,7 @@ export class QuadBatch {
   }
 
   quad(x: number, y: number, w: number, h: number, u0: number, v0: number, u1: number, v1: number, rgba: number): void {
-    if (this.count >= this.capacity) return;
+    if (this.count >= this.capacity) { this.overflowed = true; return; }
     let o = this.count * 4 * floatsPerVertex;
     const f = this.floats, c = this.words;
     f[o] = x; f[o + 1] = y; f[o + 2] = u0; f[o + 3] = v0; c[o + 4] = rgba; o += floatsPerVertex;

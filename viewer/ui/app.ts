@@ -2,7 +2,7 @@
 // stats tabs. All state changes go through `update`, which recomputes what depends on them.
 import { FrameKind, type CaptureModel, type NodeMetrics } from '../model/types.js';
 import { buildViewTree, defaultViewOptions, threadNodes, type ViewName, type ViewOptions, type ViewTree } from '../model/view-tree.js';
-import { ancestry, layoutFlame, type FlameLayout, type WidthMetric } from '../model/flame-layout.js';
+import { ancestry, hitTest, layoutFlame, type FlameLayout, type WidthMetric } from '../model/flame-layout.js';
 import { searchLayout, type SearchResult } from '../model/search.js';
 import { functionTable } from '../model/function-table.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, frameKindNames, frameLocation, frameName } from '../model/frame-text.js';
@@ -23,6 +23,14 @@ export interface AppInput {
   initialView: ViewName;
   temporal: TemporalRanges | null;
   rangeSource: RangeSource | null;
+  foldedBelow?: number;
+  /** A FlameView whose init() was started early (while the model was decoded). */
+  flame?: Promise<FlameView>;
+}
+
+export function prepareFlameView(): Promise<FlameView> {
+  const view = new FlameView();
+  return view.init().then(() => view);
 }
 
 const viewLabels: Record<ViewName, string> = {
@@ -72,10 +80,11 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     rangeViews: null as RangeViews | null,
   };
   let tree: ViewTree;
-  let layout: FlameLayout;
+  let layout = undefined as unknown as FlameLayout;
   let fillBySlot: Uint32Array;
   let result: SearchResult | null = null;
   const fills = frameFills(model);
+  const timings = { treeMs: 0, layoutMs: 0, fullLayoutMs: 0, pixiInitMs: 0 };
 
   // Header
   const meta = model.meta;
@@ -90,7 +99,8 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
       meta.startTimeUnixMs ? h('span', {}, new Date(meta.startTimeUnixMs).toISOString().replace('T', ' ').slice(0, 19) + ' UTC') : null,
       flags.length ? h('span', {}, flags.join(', ')) : null,
       h('span', {}, `peak ${formatBytes(model.stats.peakBytes)}`),
-      h('span', {}, `leaked ${formatBytes(model.stats.leakedBytes)}`)));
+      h('span', {}, `leaked ${formatBytes(model.stats.leakedBytes)}`),
+      input.foldedBelow ? h('span', { title: 'the report was kept under 5 MB by folding the smallest call paths into their callers; totals are exact' }, `call paths under ${formatPercent(input.foldedBelow, 1)} folded`) : null));
 
   // Toolbar
   const viewSelect = h('select', { 'aria-label': 'view' }, ...(Object.keys(viewLabels) as ViewName[]).map((v) => h('option', { value: v, selected: v === state.options.view }, viewLabels[v])));
@@ -135,12 +145,14 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   root.replaceChildren(header, toolbar, note, timeline.element, main, tooltip);
 
   const label = (slot: number) => frameName(model, tree.frame[layout.node[slot]]);
-  const flame = new FlameView(flameHost, {
+  const initStart = performance.now();
+  const flame = await (input.flame ?? prepareFlameView());
+  timings.pixiInitMs = performance.now() - initStart;
+  flame.attach(flameHost, {
     hover(slot, x, y) { showTooltip(slot, x, y); },
     zoomed() { renderCrumbs(); },
     selected() { /* the outline is drawn by the renderer */ },
   });
-  await flame.init();
 
   function showTooltip(slot: number, x: number, y: number): void {
     if (slot < 0) { tooltip.style.display = 'none'; return; }
@@ -187,20 +199,59 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     renderCrumbs();
   }
 
-  function recompute(): void {
-    const metrics = state.rangeViews ? state.rangeViews[state.options.view] : undefined;
-    tree = buildViewTree(model, state.options, metrics);
-    layout = layoutFlame(tree, state.metric);
+
+  // Big trees are laid out twice: first only the nodes wide enough to see at full width (a few
+  // thousand, fast), for the first paint; the complete layout follows right after. Kept nodes have
+  // the same positions in both, so the view does not move when the second one lands.
+  const quickLayoutNodes = 100_000;
+  let layoutGeneration = 0;
+
+  function setLayout(next: FlameLayout, keepZoom: boolean): void {
+    const previous = layout;
+    const zoomed = keepZoom && previous && flame.zoomSlot > 0 ? flame.zoomSlot : -1;
+    layout = next;
     fillBySlot = new Uint32Array(layout.length);
     for (let i = 0; i < layout.length; i++) {
       const f = tree.frame[layout.node[i]];
       fillBySlot[i] = fills[f < 0 ? model.frames.count : f];
     }
-    note.textContent = viewNote(state.options.view, model, !!state.rangeViews) + (state.rangeViews && !metrics ? ' (this view is not available for a time range; showing the whole run)' : '');
-    result = null;
-    flame.setScene({ layout, fill: fillBySlot, label, matched: null, hoverSlot: -1, selectedSlot: -1 }, false);
-    if (state.search) applySearch();
+    result = state.search ? searchLayout(model, tree, layout, state.search) : null;
+    flame.setScene({ layout, fill: fillBySlot, label, matched: result ? result.matched : null, hoverSlot: -1, selectedSlot: -1 }, keepZoom);
+    if (zoomed >= 0) flame.zoomSlot = Math.max(0, hitTest(layout, previous.start[zoomed] + previous.width[zoomed] / 2, previous.depth[zoomed]));
     renderCrumbs();
+  }
+
+  function recompute(): void {
+    const metrics = state.rangeViews ? state.rangeViews[state.options.view] : undefined;
+    const t0 = performance.now();
+    tree = buildViewTree(model, state.options, metrics);
+    const t1 = performance.now();
+    const total = state.metric === 'bytes' ? tree.totalBytes[0] : tree.totalCount[0];
+    const quick = tree.count > quickLayoutNodes;
+    const generation = ++layoutGeneration;
+    setLayout(layoutFlame(tree, state.metric, quick ? total / 8192 : 0), false);
+    timings.treeMs = t1 - t0;
+    timings.layoutMs = performance.now() - t1;
+    if (quick) {
+      setTimeout(() => {
+        if (generation !== layoutGeneration) return;
+        const t2 = performance.now();
+        setLayout(layoutFlame(tree, state.metric), true);
+        timings.fullLayoutMs = performance.now() - t2;
+        document.body.dataset.layout = 'full';
+      }, 0);
+    } else {
+      document.body.dataset.layout = 'full';
+    }
+    note.textContent = viewNote(state.options.view, model, !!state.rangeViews) + (state.rangeViews && !metrics ? ' (this view is not available for a time range; showing the whole run)' : '');
+    tableStale = true;
+    if (state.tab === 'table') refreshTable();
+  }
+
+  let tableStale = true;
+  function refreshTable(): void {
+    if (!tableStale) return;
+    tableStale = false;
     table.setRows(functionTable(tree), state.metric === 'bytes' ? tree.totalBytes[0] : tree.totalCount[0]);
   }
 
@@ -222,13 +273,16 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     stats.classList.toggle('mv-hidden', tab !== 'stats');
     for (const b of tabButtons) b.setAttribute('aria-selected', String(b.dataset.tab === tab));
     if (tab === 'flame') flame.requestRender();
+    if (tab === 'table') refreshTable();
   }
 
   recompute();
   showTab('flame');
   flame.renderNow();
+  requestAnimationFrame(() => performance.mark('memview:first-paint'));
 
   // A small handle for tests and benchmarks: read-only facts and the same actions a user has.
+  const pixel = new Uint8Array(4);
   (window as unknown as { memview: unknown }).memview = {
     model,
     get layout() { return layout; },
@@ -236,13 +290,23 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     get zoomSlot() { return flame.zoomSlot; },
     get searchTotal() { return result?.total ?? 0; },
     frameTimes: flame.frameTimes,
-    drawnCounts: () => flame.drawnCounts,
+    flameView: flame,
+    timings,
+    drawnCounts: () => ({ ...flame.drawnCounts, drawMs: flame.lastDrawMs }),
     slotOfName(name: string) { for (let i = 0; i < layout.length; i++) if (label(i) === name) return i; return -1; },
     slotRect: (slot: number) => flame.slotRect(slot),
     zoomTo: (slot: number) => flame.zoomTo(slot),
     zoomBy: (f: number, anchor?: number) => flame.zoomBy(f, anchor),
     panBy: (dx: number, dy: number) => flame.panBy(dx, dy),
     renderNow: () => flame.renderNow(),
+    /** Draws one frame and waits for the GPU to finish it; returns the milliseconds taken. */
+    renderFrameSync: () => {
+      const t0 = performance.now();
+      flame.renderNow();
+      const gl = (flame.app.renderer as unknown as { gl?: WebGL2RenderingContext }).gl;
+      gl?.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel); // waits until the frame is rasterised
+      return performance.now() - t0;
+    },
     setRange: (range: [number, number] | null) => { timeline.setRange(range); return setRange(range); },
     ready: true,
   };

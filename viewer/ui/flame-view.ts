@@ -13,21 +13,27 @@ export interface FlameViewEvents {
 
 export class FlameView {
   readonly app = new Application();
-  private renderer!: FlameRenderer;
+  renderer!: FlameRenderer;
   private scene: FlameScene | null = null;
   private view: FlameViewport = { startValue: 0, endValue: 1, widthPx: 1, heightPx: 1, scrollY: 0, resolution: 1 };
   private pending = false;
   zoomSlot = 0;
+  /** CPU time of the last frame's walk over the layout (writing quads), in ms. */
+  lastDrawMs = 0;
   /** Milliseconds spent in each drawn frame (draw + pixi render), for benchmarks. */
   readonly frameTimes: number[] = [];
 
-  constructor(private host: HTMLElement, private events: FlameViewEvents) {}
+  private host!: HTMLElement;
+  private events: FlameViewEvents = { hover() {}, zoomed() {}, selected() {} };
 
+  /**
+   * Creates the WebGL context and the renderer. It needs no model, so the page starts it while the
+   * model is still being decoded.
+   */
   async init(): Promise<void> {
     const resolution = window.devicePixelRatio || 1;
     await this.app.init({
       preference: 'webgl',
-      resizeTo: this.host,
       backgroundColor: 0xffffff,
       antialias: false,
       resolution,
@@ -36,11 +42,18 @@ export class FlameView {
       sharedTicker: false,
     });
     this.app.ticker.stop();
-    this.host.appendChild(this.app.canvas);
-    this.host.tabIndex = 0;
     this.renderer = new FlameRenderer(resolution);
     this.app.stage.addChild(this.renderer.container);
     this.view.resolution = resolution;
+  }
+
+  /** Puts the canvas into the page, sized to `host`. */
+  attach(host: HTMLElement, events: FlameViewEvents): void {
+    this.host = host;
+    this.events = events;
+    this.app.resizeTo = host;
+    host.appendChild(this.app.canvas);
+    host.tabIndex = 0;
     new ResizeObserver(() => { this.app.resize(); this.requestRender(); }).observe(this.host);
     this.listen();
   }
@@ -131,7 +144,8 @@ export class FlameView {
     const t0 = performance.now();
     this.view.widthPx = this.host.clientWidth;
     this.view.heightPx = this.host.clientHeight;
-    this.renderer.draw(this.scene, this.view);
+    if (this.renderer.draw(this.scene, this.view)) this.renderer.draw(this.scene, this.view);
+    this.lastDrawMs = performance.now() - t0;
     this.app.render();
     this.frameTimes.push(performance.now() - t0);
     if (this.frameTimes.length > 1000) this.frameTimes.splice(0, 500);
