@@ -18,7 +18,12 @@ import { stackNodesInit, globalStackCount } from "./stack-nodes";
 import { threadAllocations, threadCount, threadsInit, threadTid } from "./threads";
 import { timelineBucketCount, timelineBuckets, timelineFinish, timelineInit } from "./timeline";
 import * as totals from "./capture-totals";
+import { closeBucket, rangeAddFreedAfter, rangeInit, rangeOutboxLength, rangeOutboxStart, rangeWidthShift } from "./range-buckets";
+import * as range from "./range-buckets";
+import { liveAddAllocatedIn } from "./live-allocations";
+import { mappingsAddLiveMadeIn } from "./mapped-ranges";
 
+let finished = false;
 let inputStart: usize = 0;
 let inputCapacity: usize = 0;
 let rawStart: usize = 0;
@@ -34,7 +39,9 @@ export function init(temporaryThreshold: u32): void {
   threadsInit();
   timelineInit();
   totals.totalsInit();
+  rangeInit();
   decoderInit(temporaryThreshold);
+  finished = false;
 }
 
 /** A buffer of at least `bytes` (plus read slack) for the host to copy a stored payload into. */
@@ -97,6 +104,9 @@ export function outboxReset(): void { outboxClear(); }
 
 /** Freezes the results: stores every site's peak values in its record and flushes the timeline. */
 export function finish(): void {
+  if (finished) return;
+  finished = true;
+  closeBucket();
   timelineFinish();
   for (let site: u32 = 0; site < siteCount; site++) {
     const record = siteRecord(site);
@@ -147,3 +157,30 @@ export function lz4DecompressInput(storedSize: u32, rawCapacity: u32): i32 {
 }
 
 export function rawPointer(): usize { return rawStart; }
+
+export function rangeOutboxPointer(): usize { return rangeOutboxStart; }
+export function rangeOutboxSize(): usize { return rangeOutboxLength; }
+export function rangeOutboxReset(): void { range.rangeOutboxClear(); }
+/** log2 of the range bucket width in ms. */
+export function rangeBucketWidthShift(): u32 { return rangeWidthShift; }
+
+let rangeOutput: usize = 0;
+let rangeOutputCapacity: usize = 0;
+
+/**
+ * Per-site (bytes f64, count f64) of what was allocated in buckets [first, last] and not freed
+ * by the end of bucket `last`. Returns the pointer to siteCount pairs.
+ */
+export function rangeLeaks(first: u32, last: u32): usize {
+  const bytes = <usize>siteCount * 16;
+  if (bytes > rangeOutputCapacity) {
+    if (rangeOutput != 0) heap.free(rangeOutput);
+    rangeOutputCapacity = bytes;
+    rangeOutput = heap.alloc(bytes == 0 ? 16 : bytes);
+  }
+  memory.fill(rangeOutput, 0, bytes);
+  rangeAddFreedAfter(first, last, rangeOutput);
+  liveAddAllocatedIn(first, last, rangeWidthShift, rangeOutput);
+  mappingsAddLiveMadeIn(first, last, rangeWidthShift, rangeOutput);
+  return rangeOutput;
+}

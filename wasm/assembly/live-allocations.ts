@@ -122,3 +122,17 @@ function liveGrow(): bool {
   heap.free(oldSlots);
   return true;
 }
+
+/** Adds each live block allocated in buckets [first, last] to per-site (bytes, count) f64 pairs. */
+export function liveAddAllocatedIn(first: u32, last: u32, widthShift: u32, output: usize): void {
+  const capacity = <usize>liveMask + 1;
+  for (let i: usize = 0; i < capacity; i++) {
+    const entry = liveSlots + (i << 5);
+    if (load<u64>(entry) == 0) continue;
+    const bucket = load<u32>(entry, LIVE_TIME_MS) >>> widthShift;
+    if (bucket < first || bucket > last) continue;
+    const at = output + (<usize>load<u32>(entry, LIVE_SITE) << 4);
+    store<f64>(at, load<f64>(at) + <f64>load<u64>(entry, LIVE_SIZE));
+    store<f64>(at, load<f64>(at, 8) + 1, 8);
+  }
+}

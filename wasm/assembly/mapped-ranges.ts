@@ -5,6 +5,7 @@
 // both simple and fast enough.
 
 import { siteChangeLive } from "./site-metrics";
+import { rangeNoteFree } from "./range-buckets";
 
 const PIECE_SIZE: usize = 24;
 const PIECE_START: usize = 0; // u64
@@ -14,6 +15,8 @@ const PIECE_MAPPING: usize = 16; // u32
 const MAPPING_SIZE: usize = 16;
 const MAPPING_REMAINING: usize = 0; // f64 bytes still mapped; or the next free mapping id when free
 const MAPPING_SITE: usize = 8; // u32
+const MAPPING_TIME_MS: usize = 12; // u32 when mapped; FREED_MAPPING once gone
+const FREED_MAPPING: u32 = 0xffffffff;
 
 let pieces: usize = 0;
 export let pieceCount: u32 = 0;
@@ -48,7 +51,7 @@ export function mappedRangesInit(): void {
   return mappings + (<usize>id << 4);
 }
 
-function newMapping(site: u32, lengthBytes: f64): u32 {
+function newMapping(site: u32, lengthBytes: f64, timeMs: u32): u32 {
   let id: u32;
   if (freeMapping >= 0) {
     id = <u32>freeMapping;
@@ -62,6 +65,7 @@ function newMapping(site: u32, lengthBytes: f64): u32 {
   }
   store<f64>(mappingAt(id), lengthBytes, MAPPING_REMAINING);
   store<u32>(mappingAt(id), site, MAPPING_SITE);
+  store<u32>(mappingAt(id), timeMs, MAPPING_TIME_MS);
   liveMappingCount++;
   return id;
 }
@@ -103,12 +107,16 @@ function shrinkMapping(mapping: u32, bytes: f64): void {
   const remaining = load<f64>(record, MAPPING_REMAINING) - bytes;
   const site = load<u32>(record, MAPPING_SITE);
   mappedBytes -= bytes;
+  const timeMs = load<u32>(record, MAPPING_TIME_MS);
   if (remaining <= 0) {
+    rangeNoteFree(site, timeMs, bytes, 1);
     siteChangeLive(site, -bytes, -1);
+    store<u32>(record, FREED_MAPPING, MAPPING_TIME_MS);
     liveMappingCount--;
     store<u32>(record, <u32>freeMapping, MAPPING_SITE);
     freeMapping = <i32>mapping;
   } else {
+    rangeNoteFree(site, timeMs, bytes, 0);
     siteChangeLive(site, -bytes, 0);
     store<f64>(record, remaining, MAPPING_REMAINING);
   }
@@ -145,11 +153,25 @@ export function mappedRangesRemove(start: u64, end: u64): void {
 }
 
 /** Makes [start, end) accessible, as one new mapping owned by site. */
-export function mappedRangesAdd(start: u64, end: u64, site: u32): void {
+export function mappedRangesAdd(start: u64, end: u64, site: u32, timeMs: u32): void {
   mappedRangesRemove(start, end);
   const length = <f64>(end - start);
-  const mapping = newMapping(site, length);
+  const mapping = newMapping(site, length, timeMs);
   insertPiece(firstEndingAbove(start), start, end, mapping);
   mappedBytes += length;
   siteChangeLive(site, length, 1);
+}
+
+/** Adds each live mapping made in buckets [first, last] to per-site (bytes, count) f64 pairs. */
+export function mappingsAddLiveMadeIn(first: u32, last: u32, widthShift: u32, output: usize): void {
+  for (let id: u32 = 0; id < mappingHighWater; id++) {
+    const record = mappingAt(id);
+    const timeMs = load<u32>(record, MAPPING_TIME_MS);
+    if (timeMs == FREED_MAPPING) continue;
+    const bucket = timeMs >>> widthShift;
+    if (bucket < first || bucket > last) continue;
+    const at = output + (<usize>load<u32>(record, MAPPING_SITE) << 4);
+    store<f64>(at, load<f64>(at) + load<f64>(record, MAPPING_REMAINING));
+    store<f64>(at, load<f64>(at, 8) + 1, 8);
+  }
 }

@@ -22,6 +22,7 @@ import { siteAddAllocated, siteAddTemporary, siteChangeLive, siteFor, sitesMarkP
 import { fileStackCount, globalStackOf, stackNodeDefine, stackNodesReset } from "./stack-nodes";
 import { threadCountAllocation, threadHeapSequence, threadIndexOf, threadNextHeapSequence } from "./threads";
 import { timelineRss, timelineTime } from "./timeline";
+import { rangeAdvance, rangeNoteFree, rangeObserveGrowth } from "./range-buckets";
 import * as totals from "./capture-totals";
 
 export const READ_SLACK: usize = 64;
@@ -146,6 +147,7 @@ function readStringRef(): bool {
     sitesMarkPeak();
   }
   if (totals.heapBytes > totals.peakHeapBytes) totals.peakHeapBytes = totals.heapBytes;
+  rangeObserveGrowth(tracked, <f64>nowMs);
 }
 
 /** Frees the live heap block at address, if any; unknown addresses are ignored. */
@@ -162,6 +164,7 @@ function readStringRef(): bool {
       threadHeapSequence(allocatingThread) - load<u32>(entry, LIVE_THREAD_SEQUENCE) < temporaryThreshold) {
     siteAddTemporary(site, size);
   }
+  rangeNoteFree(site, load<u32>(entry, LIVE_TIME_MS), size, 1);
   liveRemove(entry);
 }
 
@@ -254,7 +257,7 @@ export function decoderStep(budgetBytes: usize): i32 {
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
         if (address + length < address) { error = ERROR_BAD_FIELD; break; }
         const site = siteOf(stackNode);
-        mappedRangesAdd(address, address + length, site);
+        mappedRangesAdd(address, address + length, site, nowMs);
         observeGrowth();
         countAllocation(thread(), format.ALLOCATOR_MMAP, length, site);
         break;
@@ -282,6 +285,7 @@ export function decoderStep(budgetBytes: usize): i32 {
         nowMs = <u32>Math.min(<f64>(timeNs / 1000000), 4294967295.0);
         totals.lastTimeNs = timeNs;
         timelineTime(<f64>timeNs / 1e6, trackedBytes(), totals.heapBytes);
+        rangeAdvance(nowMs, trackedBytes());
         break;
       }
       case format.RECORD_RSS: {

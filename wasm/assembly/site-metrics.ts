@@ -9,6 +9,7 @@
 
 import { U64Index } from "./u64-index";
 import { outboxSite } from "./outbox";
+import { rangeBeforeChange, rangeSiteCreated } from "./range-buckets";
 
 export const SITE_RECORD_SIZE: usize = 64;
 export const SITE_LIVE_BYTES: usize = 0; // f64
@@ -64,6 +65,7 @@ function siteLookup(key: u64, tid: u64, fileStackId: u32): u32 {
       siteRecords = heap.realloc(siteRecords, <usize>siteCapacity * SITE_RECORD_SIZE);
     }
     memory.fill(siteRecord(siteCount), 0, SITE_RECORD_SIZE);
+    rangeSiteCreated(siteCount);
     siteCount++;
     index.insert(key, <u32>site);
     outboxSite(tid, fileStackId);
@@ -76,6 +78,7 @@ function siteLookup(key: u64, tid: u64, fileStackId: u32): u32 {
 /** Adds to a site's live bytes and count, saving its peak value first if this is its first change since the latest peak. */
 @inline export function siteChangeLive(site: u32, bytes: f64, count: f64): void {
   const record = siteRecord(site);
+  rangeBeforeChange(site, record);
   if (load<u32>(record, SITE_PEAK_EPOCH) != peakEpoch) {
     store<u32>(record, peakEpoch, SITE_PEAK_EPOCH);
     store<f64>(record, load<f64>(record, SITE_LIVE_BYTES), SITE_PEAK_BYTES);

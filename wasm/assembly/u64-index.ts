@@ -73,3 +73,9 @@ export class U64Index {
     heap.free(oldSlots);
   }
 }
+
+/** Frees the slots of an index that is no longer used (the object itself is tiny). */
+export function disposeU64Index(index: U64Index): void {
+  heap.free(index.slots);
+  index.slots = 0;
+}

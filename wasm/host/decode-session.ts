@@ -18,6 +18,7 @@ import { instantiateDecoder, type DecoderExports } from './decoder-instance.js';
 import { DictionarySink } from './dictionary-sink.js';
 import { engineErrorText, ERROR_CHECKSUM, recordName } from './engine-errors.js';
 import { assembleModel } from './model-assembly.js';
+import { RangeIndex } from './range-index.js';
 
 export interface DecodeOptions {
   /** A block is temporary when freed before its thread makes this many more allocations (default 1). */
@@ -32,8 +33,14 @@ export interface DecodeOptions {
 const STEP_BUDGET_BYTES = 2 << 20;
 
 const latin1 = new TextDecoder('latin1');
+/** The engine keeps at most 512 range buckets. */
+const MAX_RANGE_BUCKET = 511;
 
 export class DecodeSession {
+  private rangeIndex = new RangeIndex();
+  private nodeOfSite: Int32Array = new Int32Array(0);
+  private treeNodeCount = 0;
+
   private constructor(readonly engine: DecoderExports) {}
 
   static async create(wasm: BufferSource | WebAssembly.Module): Promise<DecodeSession> {
@@ -47,6 +54,7 @@ export class DecodeSession {
     }
     const engine = this.engine;
     engine.init(temporaryThreshold);
+    this.rangeIndex = new RangeIndex();
     const sink = new DictionarySink();
     const stream = new ByteStream(source);
     const header = await readCaptureHeader(stream);
@@ -109,6 +117,7 @@ export class DecodeSession {
       for (;;) {
         const status = engine.step(STEP_BUDGET_BYTES);
         this.drainOutbox(sink, index, fileOffset);
+        this.drainRangeOutbox();
         if (status === 0) break;
         if (status < 0) {
           const position = engine.errorOffset() >>> 0;
@@ -124,18 +133,53 @@ export class DecodeSession {
       throw new CaptureError(`offset ${stream.position}: data after the trailer, which ends a capture`, stream.position, -1);
     }
     options.onProgress?.(stream.position, totalBytes);
-    return assembleModel(engine, sink, {
+    const { model, nodeOfSite } = assembleModel(engine, sink, {
       formatVersion: header.formatVersion,
       flags: header.flags,
       truncated: !trailerSeen,
       endTimeNs,
       temporaryThreshold,
     });
+    this.drainRangeOutbox();
+    this.nodeOfSite = nodeOfSite;
+    this.treeNodeCount = model.tree.count;
+    return model;
+  }
+
+  /** Width of the time buckets range queries are answered in. */
+  get rangeResolutionMs(): number {
+    return 2 ** this.engine.rangeBucketWidthShift();
   }
 
   /** Peak within [t0Ms, t1Ms] and what was allocated in it and not freed by t1Ms. */
-  rangeViews(_t0Ms: number, _t1Ms: number): RangeViews {
-    throw new Error('rangeViews is not implemented yet');
+  rangeViews(t0Ms: number, t1Ms: number): RangeViews {
+    const width = this.rangeResolutionMs;
+    const first = Math.min(Math.floor(Math.max(0, t0Ms) / width), MAX_RANGE_BUCKET);
+    const last = Math.min(Math.max(first, Math.floor(Math.max(0, t1Ms) / width)), MAX_RANGE_BUCKET);
+    const siteCount = this.nodeOfSite.length;
+    const peak = { bytes: new Float64Array(this.treeNodeCount), count: new Float64Array(this.treeNodeCount) };
+    const leaks = { bytes: new Float64Array(this.treeNodeCount), count: new Float64Array(this.treeNodeCount) };
+    const peakBucket = this.rangeIndex.peakBucket(first, last);
+    if (peakBucket >= 0) {
+      const snapshot = this.rangeIndex.snapshot(peakBucket, siteCount);
+      for (let site = 0; site < siteCount; site++) {
+        peak.bytes[this.nodeOfSite[site]] += snapshot.bytes[site];
+        peak.count[this.nodeOfSite[site]] += snapshot.counts[site];
+      }
+    }
+    const perSite = new Float64Array(this.engine.memory.buffer, this.engine.rangeLeaks(first, last) >>> 0, siteCount * 2);
+    for (let site = 0; site < siteCount; site++) {
+      leaks.bytes[this.nodeOfSite[site]] += perSite[site * 2];
+      leaks.count[this.nodeOfSite[site]] += perSite[site * 2 + 1];
+    }
+    return { peak, leaks };
+  }
+
+  private drainRangeOutbox(): void {
+    const length = this.engine.rangeOutboxSize() >>> 0;
+    if (length === 0) return;
+    this.rangeIndex.consume(new DataView(this.engine.memory.buffer, this.engine.rangeOutboxPointer() >>> 0, length));
+    this.engine.rangeOutboxReset();
   }
 
   /** Feeds the dictionary records the engine collected to the sink, in file order. */

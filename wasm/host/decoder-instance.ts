@@ -40,6 +40,11 @@ export interface DecoderExports {
   eventCount(): number;
   lz4DecompressInput(storedSize: number, rawCapacity: number): number;
   rawPointer(): number;
+  rangeOutboxPointer(): number;
+  rangeOutboxSize(): number;
+  rangeOutboxReset(): void;
+  rangeBucketWidthShift(): number;
+  rangeLeaks(first: number, last: number): number;
 }
 
 /** Thrown when the engine aborts: in practice, when wasm memory (4 GiB at most) is exhausted. */

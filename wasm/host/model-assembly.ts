@@ -51,7 +51,8 @@ export interface SiteFigures {
   node: Int32Array;
 }
 
-export function assembleModel(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd): CaptureModel {
+/** The model, and the call-tree node of each engine site (for range queries). */
+export function assembleModel(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd): { model: CaptureModel; nodeOfSite: Int32Array } {
   engine.finish();
   const meta = buildMeta(engine, sink, end);
   const strings = new ModelStrings();
@@ -61,6 +62,8 @@ export function assembleModel(engine: DecoderExports, sink: DictionarySink, end:
 
   const siteCount = engine.sitesCount();
   const records = new DataView(engine.memory.buffer, engine.sitesPointer() >>> 0, siteCount * SITE_RECORD_BYTES);
+  const nodeOfSite = new Int32Array(siteCount);
+  for (let site = 0; site < siteCount; site++) nodeOfSite[site] = finalNodeOf[sink.siteNodes[site]];
   const emptyView = (): NodeMetrics => ({ bytes: new Float64Array(tree.count), count: new Float64Array(tree.count) });
   const views = { peak: emptyView(), leaks: emptyView(), temporary: emptyView(), allocated: emptyView() };
   for (let site = 0; site < siteCount; site++) {
@@ -95,7 +98,7 @@ export function assembleModel(engine: DecoderExports, sink: DictionarySink, end:
     threads: threadInfos(engine, sink, meta),
     truncated: end.truncated,
   };
-  return {
+  const model: CaptureModel = {
     modelVersion: 1,
     meta,
     strings: strings.list,
@@ -106,6 +109,7 @@ export function assembleModel(engine: DecoderExports, sink: DictionarySink, end:
     timeline: timeline(engine),
     stats,
   };
+  return { model, nodeOfSite };
 }
 
 function allocatorFigures(engine: DecoderExports): Record<string, AllocatorFigure> {

@@ -1,0 +1,120 @@
+// Time-range answers (rangeViews) against what they must equal: over the whole run, the model's
+// own peak and leak views; over [0, t], the peak and leak views of the capture cut at t, as the
+// reference reader reads it. Long enough runs make the engine merge its time buckets.
+import { describe, expect, it } from 'vitest';
+import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
+import { SyntheticCapture, piecesOf } from '../support/synthetic-capture.js';
+import { DecodeSession } from '../../wasm/host/decode-session.js';
+import { compiledDecoder } from '../../wasm/host/node-wasm.js';
+import { referenceDecode } from './decode-bytes.js';
+import { seededRandom } from './random-capture.js';
+
+/** A run with TIME records 1-30 ms apart; with `stopAtMs`, the part before the first TIME at or after it. */
+function timedCapture(seed: number, events: number, stopAtMs = Infinity): { bytes: Uint8Array; durationMs: number } {
+  const random = seededRandom(seed);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+  const capture = new SyntheticCapture();
+  capture.thread(1).time(0, 0);
+  const pcs = [0, 1, 2, 3, 4, 5].map((i) => capture.jsFunction(`JS:~f${i} /a.js:${i + 1}:1`, '/a.js', i + 1, 1));
+  const stacks = [0, 1, 2, 3, 4, 5, 6, 7].map(() => capture.stack([pick(pcs), pick(pcs)]));
+  const live: number[] = [];
+  let next = 0x1000;
+  let timeMs = 0;
+  for (let i = 0; i < events; i++) {
+    const roll = random();
+    if (roll < 0.08) {
+      const nextTimeMs = timeMs + 1 + Math.floor(random() * 30);
+      if (nextTimeMs >= stopAtMs) break;
+      timeMs = nextTimeMs;
+      capture.time(timeMs * 1e6, 0);
+    } else if (roll < 0.1) capture.thread(1 + Math.floor(random() * 2));
+    else if (roll < 0.5) {
+      capture.alloc((next += 32), 1 + Math.floor(random() * 1000), pick(stacks));
+      live.push(next);
+    } else if (roll < 0.85 && live.length > 0) {
+      // Free recent blocks more often than old ones: most die young, some live long.
+      const index = random() < 0.7 ? live.length - 1 - Math.floor(random() * Math.min(5, live.length)) : Math.floor(random() * live.length);
+      capture.free(live.splice(index, 1)[0]);
+    } else if (roll < 0.92) {
+      capture.map(0x10000000 + Math.floor(random() * 64) * 4096, 4096 * (1 + Math.floor(random() * 4)), pick(stacks));
+    } else {
+      capture.unmap(0x10000000 + Math.floor(random() * 64) * 4096, 4096 * (1 + Math.floor(random() * 3)));
+    }
+  }
+  return { bytes: capture.toBytes(), durationMs: timeMs };
+}
+
+/** Figures by call path (frame names from the root), so models with different trees compare. */
+function byPath(model: CaptureModel, metrics: NodeMetrics): Map<string, [number, number]> {
+  const paths: string[] = [''];
+  const result = new Map<string, [number, number]>();
+  for (let node = 1; node < model.tree.count; node++) {
+    const frame = model.tree.frame[node];
+    paths[node] = `${paths[model.tree.parent[node]]}/${model.strings[model.frames.functionName[frame]]}`;
+    if (metrics.bytes[node] === 0 && metrics.count[node] === 0) continue;
+    const figures = result.get(paths[node]) ?? [0, 0];
+    figures[0] += metrics.bytes[node];
+    figures[1] += metrics.count[node];
+    result.set(paths[node], figures);
+  }
+  return result;
+}
+
+async function engineSession(bytes: Uint8Array): Promise<{ session: DecodeSession; model: CaptureModel }> {
+  const session = await DecodeSession.create(await compiledDecoder());
+  const model = await session.decode(piecesOf(bytes, 8191), bytes.length);
+  return { session, model };
+}
+
+describe('rangeViews', () => {
+  it('over the whole run equals the model\'s peak and leak views', async () => {
+    for (const seed of [1, 2, 3]) {
+      const { bytes, durationMs } = timedCapture(seed, 4000);
+      const { session, model } = await engineSession(bytes);
+      const range = session.rangeViews(0, durationMs);
+      expect(range.peak).toEqual(model.views.peak);
+      expect(range.leaks).toEqual(model.views.leaks);
+    }
+  });
+
+  it('over [0, t] equals the peak and leaks of the capture cut at t, across bucket merges', async () => {
+    for (const seed of [4, 5]) {
+      const { bytes, durationMs } = timedCapture(seed, 12000);
+      const { session, model } = await engineSession(bytes);
+      const width = session.rangeResolutionMs;
+      expect(width).toBeGreaterThan(1); // the buckets were merged at least once
+      for (let step = 1; step <= 8; step++) {
+        const lastBucket = Math.floor((durationMs / width) * step / 9);
+        const range = session.rangeViews(0, lastBucket * width + width / 2);
+        const cut = await referenceDecode(timedCapture(seed, 12000, (lastBucket + 1) * width).bytes);
+        expect(byPath(model, range.peak), `seed ${seed}, bucket ${lastBucket}`).toEqual(byPath(cut, cut.views.peak));
+        expect(byPath(model, range.leaks), `seed ${seed}, bucket ${lastBucket}`).toEqual(byPath(cut, cut.views.leaks));
+      }
+    }
+  }, 60_000);
+
+  it('a block allocated and freed inside a range is not a leak of it; one that outlives the range is', async () => {
+    const capture = new SyntheticCapture();
+    capture.thread(1).time(0, 0);
+    const shortLived = capture.stack([capture.jsFunction('JS:~shortLived /a.js:1:1', '/a.js', 1, 1)]);
+    const longLived = capture.stack([capture.jsFunction('JS:~longLived /a.js:2:1', '/a.js', 2, 1)]);
+    capture.time(100e6, 0).alloc(0x1000, 10, shortLived).alloc(0x2000, 20, longLived)
+      .time(150e6, 0).free(0x1000).time(300e6, 0).free(0x2000).time(400e6, 0);
+    const bytes = capture.toBytes();
+    const { session, model } = await engineSession(bytes);
+    const nodeOf = (name: string) => {
+      for (let node = 1; node < model.tree.count; node++) {
+        if (model.strings[model.frames.functionName[model.tree.frame[node]]] === name) return node;
+      }
+      throw new Error(name);
+    };
+    const range = session.rangeViews(90, 200);
+    expect(range.leaks.bytes[nodeOf('shortLived')]).toBe(0);
+    expect(range.leaks.bytes[nodeOf('longLived')]).toBe(20);
+    expect(range.peak.bytes[nodeOf('shortLived')]).toBe(10);
+    const later = session.rangeViews(200, 350);
+    expect(later.leaks.bytes[nodeOf('longLived')]).toBe(0);
+    expect(later.peak.bytes[nodeOf('longLived')]).toBe(20);
+    expect(later.peak.bytes[nodeOf('shortLived')]).toBe(0);
+  });
+});

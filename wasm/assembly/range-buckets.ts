@@ -1,0 +1,270 @@
+// Precomputed answers for time ranges picked later in the viewer ("what was live at the peak
+// within [t0, t1]", "what was allocated within it and not freed by t1"), so a range query needs no
+// re-read of the file. Time is cut into at most RANGE_BUCKETS buckets of equal width (a power of
+// two ms, doubling and merging neighbours as the capture grows); queries are answered at bucket
+// resolution.
+//
+// Peak within a range: each bucket keeps its own high-water mark and the per-site live figures at
+// that moment, with the same lazy snapshot as the global peak (site-metrics.ts), so an event costs
+// O(1). When a bucket closes, the sites changed since the previous bucket's snapshot are written
+// to the range outbox as (site, bytes, count); the host keeps these deltas and rebuilds any
+// bucket's snapshot by replaying them.
+//
+// Allocated and not freed: a block freed in a later bucket than the one it was allocated in adds
+// its size to the tuple (site, allocation bucket, free bucket); blocks freed in their own bucket
+// can never count and are not kept. What is still live at the end is read from the live table.
+
+import { U64Index, disposeU64Index } from "./u64-index";
+import { siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
+
+export const RANGE_BUCKETS: u32 = 512;
+export const NEVER_FREED: u32 = 0xffff;
+
+// Per-site range state, parallel to the site records.
+const RANGE_SITE_SIZE: usize = 32;
+const RANGE_SAVED_BYTES: usize = 0; // f64 live bytes at this bucket's latest high-water mark
+const RANGE_SAVED_COUNT: usize = 8; // u32
+const RANGE_STAMP: usize = 12; // u32 bucketEpoch the saved figures belong to
+const RANGE_LISTED: usize = 16; // u32 list generation the site is in
+
+let rangeSites: usize = 0;
+let rangeSiteCapacity: u32 = 0;
+
+// Sites changed since the previous snapshot (u32 each), and the list generation.
+let changedSites: usize = 0;
+let changedCount: u32 = 0;
+let changedCapacity: u32 = 0;
+let listGeneration: u32 = 1;
+
+/** log2 of the bucket width in ms. */
+export let rangeWidthShift: u32 = 0;
+export let currentBucket: u32 = 0;
+let bucketEpoch: u32 = 1;
+let bucketMaxTracked: f64 = 0;
+let bucketMaxTimeMs: f64 = 0;
+
+// The range outbox: bucket records for the host, drained like the dictionary outbox.
+export let rangeOutboxStart: usize = 0;
+export let rangeOutboxLength: usize = 0;
+let rangeOutboxCapacity: usize = 0;
+export const RANGE_RECORD_BUCKET: u32 = 1; // u32 tag, u32 bucket, f64 max tracked, f64 time ms, u32 n, u32 0, then n × (u32 site, u32 count, f64 bytes)
+export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pairwise, width doubled
+
+// Leak tuples: (site, allocation bucket, free bucket) → bytes, count.
+const TUPLE_SIZE: usize = 24;
+let tupleIndex: U64Index | null = null;
+let tuples: usize = 0;
+export let tupleCount: u32 = 0;
+let tupleCapacity: u32 = 0;
+
+export function rangeInit(): void {
+  rangeSiteCapacity = 1024;
+  rangeSites = heap.alloc(<usize>rangeSiteCapacity * RANGE_SITE_SIZE);
+  memory.fill(rangeSites, 0, <usize>rangeSiteCapacity * RANGE_SITE_SIZE);
+  changedCapacity = 1024;
+  changedSites = heap.alloc(<usize>changedCapacity * 4);
+  changedCount = 0;
+  listGeneration = 1;
+  rangeWidthShift = 0;
+  currentBucket = 0;
+  bucketEpoch = 1;
+  bucketMaxTracked = 0;
+  bucketMaxTimeMs = 0;
+  rangeOutboxCapacity = 1 << 16;
+  rangeOutboxStart = heap.alloc(rangeOutboxCapacity);
+  rangeOutboxLength = 0;
+  tupleIndex = new U64Index(10);
+  tupleCapacity = 1024;
+  tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
+  tupleCount = 0;
+}
+
+/** Makes room for the range state of site `site` (called when a site is created). */
+export function rangeSiteCreated(site: u32): void {
+  if (site >= rangeSiteCapacity) {
+    const old = rangeSiteCapacity;
+    rangeSiteCapacity *= 2;
+    rangeSites = heap.realloc(rangeSites, <usize>rangeSiteCapacity * RANGE_SITE_SIZE);
+    memory.fill(rangeSites + <usize>old * RANGE_SITE_SIZE, 0, <usize>(rangeSiteCapacity - old) * RANGE_SITE_SIZE);
+  }
+}
+
+@inline function rangeSite(site: u32): usize {
+  return rangeSites + (<usize>site << 5);
+}
+
+/** A site's live figures are about to change: save them for this bucket's snapshot if needed. */
+@inline export function rangeBeforeChange(site: u32, record: usize): void {
+  const state = rangeSite(site);
+  if (load<u32>(state, RANGE_STAMP) != bucketEpoch) {
+    store<u32>(state, bucketEpoch, RANGE_STAMP);
+    store<f64>(state, load<f64>(record, SITE_LIVE_BYTES), RANGE_SAVED_BYTES);
+    store<u32>(state, <u32>load<f64>(record, SITE_LIVE_COUNT), RANGE_SAVED_COUNT);
+    if (load<u32>(state, RANGE_LISTED) != listGeneration) {
+      store<u32>(state, listGeneration, RANGE_LISTED);
+      listChanged(site);
+    }
+  }
+}
+
+function listChanged(site: u32): void {
+  if (changedCount == changedCapacity) {
+    changedCapacity *= 2;
+    changedSites = heap.realloc(changedSites, <usize>changedCapacity * 4);
+  }
+  store<u32>(changedSites + (<usize>changedCount << 2), site);
+  changedCount++;
+}
+
+/** Tracked memory changed upwards at timeMs. */
+@inline export function rangeObserveGrowth(tracked: f64, timeMs: f64): void {
+  if (tracked > bucketMaxTracked) {
+    bucketMaxTracked = tracked;
+    bucketMaxTimeMs = timeMs;
+    bucketEpoch++;
+  }
+}
+
+/** The bucket of a time in ms. */
+@inline export function rangeBucketOf(timeMs: u32): u32 {
+  return timeMs >>> rangeWidthShift;
+}
+
+/** A TIME record: closes the current bucket when time has left it. */
+export function rangeAdvance(timeMs: u32, tracked: f64): void {
+  let index = rangeBucketOf(timeMs);
+  if (index <= currentBucket) return;
+  closeBucket();
+  while (index >= RANGE_BUCKETS) {
+    halve();
+    index = rangeBucketOf(timeMs);
+  }
+  currentBucket = index;
+  // The state at the start of a bucket is its first candidate for a high-water mark.
+  bucketMaxTracked = tracked;
+  bucketMaxTimeMs = <f64>timeMs;
+  bucketEpoch++;
+}
+
+function reserveOutbox(bytes: usize): void {
+  if (rangeOutboxLength + bytes <= rangeOutboxCapacity) return;
+  let capacity = rangeOutboxCapacity * 2;
+  while (capacity < rangeOutboxLength + bytes) capacity *= 2;
+  rangeOutboxStart = heap.realloc(rangeOutboxStart, capacity);
+  rangeOutboxCapacity = capacity;
+}
+
+/** Writes the current bucket's snapshot delta and starts a new list generation. */
+export function closeBucket(): void {
+  reserveOutbox(32 + <usize>changedCount * 16);
+  let at = rangeOutboxStart + rangeOutboxLength;
+  store<u32>(at, RANGE_RECORD_BUCKET);
+  store<u32>(at, currentBucket, 4);
+  store<f64>(at, bucketMaxTracked, 8);
+  store<f64>(at, bucketMaxTimeMs, 16);
+  store<u32>(at, changedCount, 24);
+  store<u32>(at, 0, 28);
+  at += 32;
+  const nextGeneration = listGeneration + 1;
+  let carried: u32 = 0;
+  for (let i: u32 = 0; i < changedCount; i++) {
+    const site = load<u32>(changedSites + (<usize>i << 2));
+    const state = rangeSite(site);
+    const record = siteRecord(site);
+    let bytes: f64;
+    let count: u32;
+    if (load<u32>(state, RANGE_STAMP) == bucketEpoch) {
+      // Changed after this bucket's high-water mark: report the saved value, and keep the site
+      // listed, since its value now differs from this snapshot.
+      bytes = load<f64>(state, RANGE_SAVED_BYTES);
+      count = load<u32>(state, RANGE_SAVED_COUNT);
+      store<u32>(state, nextGeneration, RANGE_LISTED);
+      store<u32>(changedSites + (<usize>carried << 2), site);
+      carried++;
+    } else {
+      bytes = load<f64>(record, SITE_LIVE_BYTES);
+      count = <u32>load<f64>(record, SITE_LIVE_COUNT);
+    }
+    store<u32>(at, site);
+    store<u32>(at, count, 4);
+    store<f64>(at, bytes, 8);
+    at += 16;
+  }
+  rangeOutboxLength = at - rangeOutboxStart;
+  changedCount = carried;
+  listGeneration = nextGeneration;
+}
+
+function halve(): void {
+  reserveOutbox(8);
+  store<u32>(rangeOutboxStart + rangeOutboxLength, RANGE_RECORD_HALVE);
+  store<u32>(rangeOutboxStart + rangeOutboxLength, 0, 4);
+  rangeOutboxLength += 8;
+  rangeWidthShift++;
+  currentBucket >>>= 1;
+  // Re-key the leak tuples at the coarser width; tuples whose two buckets merge can never count.
+  const oldIndex = tupleIndex!;
+  const oldTuples = tuples;
+  const oldCount = tupleCount;
+  tupleIndex = new U64Index(10);
+  tupleCapacity = 1024;
+  tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
+  tupleCount = 0;
+  for (let i: u32 = 0; i < oldCount; i++) {
+    const tuple = oldTuples + <usize>i * TUPLE_SIZE;
+    const key = load<u64>(tuple);
+    const allocated = <u32>((key >>> 16) & 0xffff) >>> 1;
+    const freedOld = <u32>(key & 0xffff);
+    const freed = freedOld == NEVER_FREED ? NEVER_FREED : freedOld >>> 1;
+    if (allocated == freed) continue;
+    addTuple(<u32>(key >>> 32), allocated, freed, load<f64>(tuple, 8), load<f64>(tuple, 16));
+  }
+  disposeU64Index(oldIndex);
+  heap.free(oldTuples);
+}
+
+function addTuple(site: u32, allocatedBucket: u32, freedBucket: u32, bytes: f64, count: f64): void {
+  const key = (<u64>site << 32) | (<u64>allocatedBucket << 16) | <u64>freedBucket;
+  const index = tupleIndex!;
+  let slot = index.get(key);
+  if (slot < 0) {
+    if (tupleCount == tupleCapacity) {
+      tupleCapacity *= 2;
+      tuples = heap.realloc(tuples, <usize>tupleCapacity * TUPLE_SIZE);
+    }
+    slot = <i32>tupleCount;
+    const tuple = tuples + <usize>slot * TUPLE_SIZE;
+    store<u64>(tuple, key);
+    store<f64>(tuple, 0, 8);
+    store<f64>(tuple, 0, 16);
+    index.insert(key, tupleCount);
+    tupleCount++;
+  }
+  const tuple = tuples + <usize>slot * TUPLE_SIZE;
+  store<f64>(tuple, load<f64>(tuple, 8) + bytes, 8);
+  store<f64>(tuple, load<f64>(tuple, 16) + count, 16);
+}
+
+/** Memory allocated at allocatedMs, `bytes` of it freed now (count 1 when that ends the allocation). */
+@inline export function rangeNoteFree(site: u32, allocatedMs: u32, bytes: f64, count: f64): void {
+  const allocatedBucket = rangeBucketOf(allocatedMs);
+  if (allocatedBucket < currentBucket) addTuple(site, allocatedBucket, currentBucket, bytes, count);
+}
+
+/** Adds every tuple allocated in [first, last] and freed after last into per-site (bytes, count) f64 pairs. */
+export function rangeAddFreedAfter(first: u32, last: u32, output: usize): void {
+  for (let i: u32 = 0; i < tupleCount; i++) {
+    const tuple = tuples + <usize>i * TUPLE_SIZE;
+    const key = load<u64>(tuple);
+    const allocated = <u32>((key >>> 16) & 0xffff);
+    const freed = <u32>(key & 0xffff);
+    if (allocated < first || allocated > last || freed <= last) continue;
+    const at = output + (<usize>(<u32>(key >>> 32)) << 4);
+    store<f64>(at, load<f64>(at) + load<f64>(tuple, 8));
+    store<f64>(at, load<f64>(at, 8) + load<f64>(tuple, 16), 8);
+  }
+}
+
+export function rangeOutboxClear(): void {
+  rangeOutboxLength = 0;
+}
