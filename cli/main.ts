@@ -13,6 +13,9 @@ interface CommandModule {
 const commands: Record<string, () => Promise<CommandModule>> = {
   run: () => import('./commands/run.js'),
   stats: () => import('./commands/stats.js'),
+  report: () => import('./commands/report.js'),
+  flamegraph: () => import('./commands/flamegraph.js'),
+  viewer: () => import('./commands/viewer.js'),
 };
 
 /** Registers a command module path; only commands whose compiled module exists are offered. */

@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
-import type { CaptureModel } from '../../viewer/model/types.js';
+import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
 import type { ViewName } from '../../viewer/model/view-tree.js';
 import { encodePayload, toBase64 } from '../../viewer/model/payload-codec.js';
-import { payloadElementId, type ReportPayload, type TemporalRanges } from '../../viewer/model/report-payload.js';
+import { payloadElementId, toSparse, type ReportPayload, type SparseRangeViews, type TemporalRanges } from '../../viewer/model/report-payload.js';
 import { pruneModel } from '../../viewer/model/prune.js';
 
 export const summary = 'write a self-contained HTML report (flame graph, memory over time, table, stats)';
@@ -82,7 +82,6 @@ export async function run(argv: string[]): Promise<number> {
 export async function writeReportCommand(request: ReportRequest): Promise<number> {
   if (!existsSync(request.capturePath)) throw new UserFacingError(`no such capture file: ${request.capturePath}`);
   const { model, temporal } = await loadModel(request.capturePath, request.temporaryThreshold, request.temporal);
-  if (request.temporal && !temporal) console.error('memview: this build cannot precompute time ranges; the report shows the whole run');
   const html = await buildReportHtml(await viewerTemplate(), {
     model: request.confidential ? withoutArguments(model) : model,
     initialView: request.initialView,
@@ -104,13 +103,25 @@ export function withoutArguments(model: CaptureModel): CaptureModel {
 
 interface LoadedModel { model: CaptureModel; temporal: TemporalRanges | null }
 
+/** How many equal slices a temporal report cuts the run into (every pair of cuts is precomputed). */
+export const temporalSlices = 10;
+
 /** The wasm engine when it is built, else the TypeScript reference reader. */
 export async function loadModel(path: string, temporaryThreshold: number | undefined, temporal: boolean): Promise<LoadedModel> {
   const engine = await importIfPresent('../../wasm/host/node-engine.js');
   try {
+    if (engine && temporal && typeof engine.NodeDecoder === 'function') {
+      const decoder = new engine.NodeDecoder();
+      try {
+        const model: CaptureModel = await decoder.decode(path, { temporaryThreshold });
+        return { model, temporal: await precomputeRanges(model, (t0, t1) => decoder.rangeViews(t0, t1)) };
+      } finally {
+        await decoder.close();
+      }
+    }
+    if (temporal) console.error('memview: time ranges need the wasm decoder, which is not built; the report shows the whole run');
     if (engine && typeof engine.decodeCaptureFile === 'function') {
-      const decoded = await engine.decodeCaptureFile(path, { temporaryThreshold, temporalRanges: temporal ? 48 : undefined });
-      return splitDecoded(decoded);
+      return { model: await engine.decodeCaptureFile(path, { temporaryThreshold }), temporal: null };
     }
     const reader = await importIfPresent('../../collector/lib/reader/index.js');
     if (!reader || typeof reader.readCaptureFile !== 'function') throw new UserFacingError('no capture decoder is built (run npm run build)');
@@ -121,18 +132,36 @@ export async function loadModel(path: string, temporaryThreshold: number | undef
   }
 }
 
-/** A decoder may hand back the model alone or with precomputed time ranges. */
-function splitDecoded(decoded: unknown): LoadedModel {
-  const value = decoded as { model?: CaptureModel; temporal?: TemporalRanges } & Partial<CaptureModel>;
-  if (value.model && value.model.modelVersion === 1) return { model: value.model, temporal: value.temporal ?? null };
-  return { model: decoded as CaptureModel, temporal: (value as { temporal?: TemporalRanges }).temporal ?? null };
+type RangeQuery = (t0Ms: number, t1Ms: number) => Promise<{ peak: NodeMetrics; leaks: NodeMetrics }>;
+
+/** Asks the decoder for every pair of cuts; null (with a warning) when it cannot answer. */
+export async function precomputeRanges(model: CaptureModel, query: RangeQuery, slices = temporalSlices): Promise<TemporalRanges | null> {
+  const endMs = Math.max(model.meta.durationMs, model.timeline.timeMs[model.timeline.timeMs.length - 1] ?? 0);
+  if (!(endMs > 0)) return null;
+  const boundsMs = Float64Array.from({ length: slices + 1 }, (_, k) => (endMs * k) / slices);
+  const ranges: SparseRangeViews[] = [];
+  try {
+    for (let from = 0; from < slices; from++) {
+      for (let to = from + 1; to <= slices; to++) {
+        const views = await query(boundsMs[from], boundsMs[to]);
+        ranges.push({ from, to, peak: toSparse(views.peak), leaks: toSparse(views.leaks) });
+      }
+    }
+  } catch (error) {
+    console.error(`memview: the decoder cannot compute time ranges (${error instanceof Error ? error.message : String(error)}); the report shows the whole run`);
+    return null;
+  }
+  return { boundsMs, ranges };
 }
 
+/** Imports a module that may not be built; from the TypeScript sources (tests), its .ts twin. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 async function importIfPresent(specifier: string): Promise<any | null> {
-  const url = new URL(specifier, import.meta.url);
-  if (!existsSync(url)) return null;
-  return import(url.href);
+  for (const candidate of [specifier, specifier.replace(/\.js$/, '.ts')]) {
+    const url = new URL(candidate, import.meta.url);
+    if (existsSync(url) && (candidate.endsWith('.js') || import.meta.url.endsWith('.ts'))) return import(url.href);
+  }
+  return null;
 }
 
 export async function viewerTemplate(): Promise<string> {
@@ -153,13 +182,12 @@ async function memviewVersion(): Promise<string> {
  * The report page: the template with the payload in its <template> and a Content-Security-Policy
  * that allows the page's own inline script and style (by hash) and nothing from the network.
  */
-export async function buildReportHtml(template: string, payload: ReportPayload): Promise<string> {
+export async function buildReportHtml(template: string, payload: ReportPayload, budgetBytes = maxReportBytes): Promise<string> {
   let encoded = toBase64(await encodePayload(payload));
-  let model = payload.model;
   // Keep the report under its budget: fold away the smallest call paths until it fits.
-  for (let keepFraction = 1e-5; encoded.length > maxReportBytes - template.length - 4096 && keepFraction < 0.5; keepFraction *= 4) {
-    model = pruneModel(payload.model, keepFraction);
-    encoded = toBase64(await encodePayload({ ...payload, model, temporal: null }));
+  for (let keepFraction = 1e-5; encoded.length > budgetBytes - template.length - 4096 && keepFraction < 0.5; keepFraction *= 4) {
+    const model = pruneModel(payload.model, keepFraction);
+    encoded = toBase64(await encodePayload({ ...payload, model, temporal: null, foldedBelow: keepFraction }));
   }
   const marker = `<template id="${payloadElementId}"></template>`;
   if (!template.includes(marker)) throw new UserFacingError('the built viewer has no payload slot; rebuild it with npm run build:viewer');

@@ -1,6 +1,6 @@
 // `memview viewer`: serves the static viewer page on 127.0.0.1 only. The page opens raw captures
 // from the user's disk and decodes them in the browser; the server never sees a capture.
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 import { viewerTemplate } from './report.js';
@@ -21,14 +21,8 @@ export const viewerCsp = [
   "form-action 'none'",
 ].join('; ');
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseOptions(argv, { port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } }, usage, { allowPositionals: false });
-  if (values.help) {
-    console.log(`usage: ${usage}`);
-    return 0;
-  }
-  const port = values.port === undefined ? 8765 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not '${values.port}'`, usage);
+/** Serves the viewer page on 127.0.0.1 (never another interface); port 0 picks a free one. */
+export async function startViewerServer(port: number): Promise<{ server: Server; url: string }> {
   const page = await viewerTemplate();
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -54,7 +48,19 @@ export async function run(argv: string[]): Promise<number> {
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  console.log(`memview viewer: http://127.0.0.1:${actualPort}/ (Ctrl+C to stop)`);
+  return { server, url: `http://127.0.0.1:${actualPort}/` };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseOptions(argv, { port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } }, usage, { allowPositionals: false });
+  if (values.help) {
+    console.log(`usage: ${usage}`);
+    return 0;
+  }
+  const port = values.port === undefined ? 8765 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not '${values.port}'`, usage);
+  const { server, url } = await startViewerServer(port);
+  console.log(`memview viewer: ${url} (Ctrl+C to stop)`);
   await new Promise<void>((resolveClose) => {
     const stop = () => server.close(() => resolveClose());
     process.once('SIGINT', stop);

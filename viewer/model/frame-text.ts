@@ -14,7 +14,7 @@ export const frameKindNames: Record<FrameKind, string> = {
 export function frameName(model: CaptureModel, frame: number): string {
   if (frame < 0) return 'all';
   const name = model.strings[model.frames.functionName[frame]];
-  if (model.frames.kind[frame] === FrameKind.Thread) return `thread ${name || '?'}`;
+  if (model.frames.kind[frame] === FrameKind.Thread) return /^thread\b/.test(name) ? name : `thread ${name || '?'}`;
   return name || '(anonymous)';
 }
 

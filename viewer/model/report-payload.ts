@@ -6,13 +6,57 @@ import type { ViewName } from './view-tree.js';
 export const payloadElementId = 'memview-payload';
 
 /**
- * Views re-aggregated for time ranges, precomputed for a temporal report. Range k covers
- * [boundsMs[k], boundsMs[k + 1]); `views[k]` holds its metrics over the model's call tree.
- * The page combines consecutive ranges for a selection (sums for allocated and temporary).
+ * Views for time ranges, precomputed by the CLI for a temporal report (the page has no decoder).
+ * The run is cut at `boundsMs`; for every pair of cuts i < j, `ranges` holds the decoder's
+ * rangeViews(boundsMs[i], boundsMs[j]) as sparse lists over the model's call tree (node index and
+ * values, nonzero entries only). A selection in the page snaps outwards to the nearest cuts.
  */
 export interface TemporalRanges {
   boundsMs: Float64Array;
-  views: { allocated: NodeMetrics; temporary: NodeMetrics; peak?: NodeMetrics; leaks?: NodeMetrics }[];
+  ranges: SparseRangeViews[];
+}
+
+export interface SparseRangeViews {
+  from: number; // index into boundsMs
+  to: number;
+  peak: SparseMetrics;
+  leaks: SparseMetrics;
+}
+
+export interface SparseMetrics {
+  node: Int32Array;
+  bytes: Float64Array;
+  count: Float64Array;
+}
+
+export function toSparse(metrics: NodeMetrics): SparseMetrics {
+  let n = 0;
+  for (let i = 0; i < metrics.bytes.length; i++) if (metrics.bytes[i] !== 0 || metrics.count[i] !== 0) n++;
+  const out = { node: new Int32Array(n), bytes: new Float64Array(n), count: new Float64Array(n) };
+  let k = 0;
+  for (let i = 0; i < metrics.bytes.length; i++) {
+    if (metrics.bytes[i] === 0 && metrics.count[i] === 0) continue;
+    out.node[k] = i;
+    out.bytes[k] = metrics.bytes[i];
+    out.count[k++] = metrics.count[i];
+  }
+  return out;
+}
+
+export function fromSparse(sparse: SparseMetrics, nodeCount: number): NodeMetrics {
+  const bytes = new Float64Array(nodeCount), count = new Float64Array(nodeCount);
+  for (let k = 0; k < sparse.node.length; k++) { bytes[sparse.node[k]] = sparse.bytes[k]; count[sparse.node[k]] = sparse.count[k]; }
+  return { bytes, count };
+}
+
+/** The precomputed range covering [t0Ms, t1Ms]: the nearest cuts at or outside the selection. */
+export function snapRange(temporal: TemporalRanges, t0Ms: number, t1Ms: number): SparseRangeViews | undefined {
+  const b = temporal.boundsMs;
+  let from = 0;
+  while (from + 1 < b.length - 1 && b[from + 1] <= t0Ms) from++;
+  let to = b.length - 1;
+  while (to - 1 > from && b[to - 1] >= t1Ms) to--;
+  return temporal.ranges.find((r) => r.from === from && r.to === to);
 }
 
 export interface ReportPayload {

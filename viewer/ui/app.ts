@@ -6,7 +6,7 @@ import { ancestry, hitTest, layoutFlame, type FlameLayout, type WidthMetric } fr
 import { searchLayout, type SearchResult } from '../model/search.js';
 import { functionTable } from '../model/function-table.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, frameKindNames, frameLocation, frameName } from '../model/frame-text.js';
-import type { TemporalRanges } from '../model/report-payload.js';
+import { fromSparse, snapRange, type TemporalRanges } from '../model/report-payload.js';
 import { cssColour, frameFills, kindColours } from '../render/palette.js';
 import { FlameView } from './flame-view.js';
 import { TimelineView } from './timeline-view.js';
@@ -14,7 +14,7 @@ import { TableView } from './table-view.js';
 import { statsView } from './stats-view.js';
 import { clear, h } from './dom.js';
 
-export type RangeViews = Partial<CaptureModel['views']>;
+export type RangeViews = Partial<CaptureModel['views']> & { snappedMs?: [number, number] };
 /** Re-aggregates the views for a time range (the engine's rangeViews, or a report's ranges). */
 export type RangeSource = (t0Ms: number, t1Ms: number) => Promise<RangeViews>;
 
@@ -41,6 +41,11 @@ const viewLabels: Record<ViewName, string> = {
 };
 
 function viewNote(view: ViewName, model: CaptureModel, ranged: boolean): string {
+  if (ranged && (view === 'peak' || view === 'leaks')) {
+    return view === 'peak'
+      ? 'Within the chosen time range: memory live when tracked memory was highest inside the range, by the call stack that allocated it.'
+      : 'Within the chosen time range: memory allocated in the range and still live at its end, by the call stack that allocated it.';
+  }
   const threshold = model.temporaryThreshold;
   const notes: Record<ViewName, string> = {
     peak: 'Memory that was live when tracked memory was highest, by the call stack that allocated it.',
@@ -51,26 +56,22 @@ function viewNote(view: ViewName, model: CaptureModel, ranged: boolean): string 
   return `${ranged ? 'Within the chosen time range: ' : ''}${notes[view]} Native allocations (malloc, operator new, mmap) are tracked; objects on V8's own heap show up only as the pages V8 maps for it.`;
 }
 
-/** Sums a report's precomputed ranges that overlap [t0, t1]. */
-export function temporalRangeSource(ranges: TemporalRanges): RangeSource {
+/** A temporal report's precomputed ranges; a selection snaps outwards to the nearest cuts. */
+export function temporalRangeSource(temporal: TemporalRanges, nodeCount: number): RangeSource {
   return async (t0, t1) => {
-    const out: RangeViews = {};
-    const bounds = ranges.boundsMs;
-    for (let k = 0; k < ranges.views.length; k++) {
-      if (bounds[k + 1] <= t0 || bounds[k] >= t1) continue;
-      for (const [name, metrics] of Object.entries(ranges.views[k]) as [ViewName, NodeMetrics | undefined][]) {
-        if (!metrics) continue;
-        const sum = (out[name] ??= { bytes: new Float64Array(metrics.bytes.length), count: new Float64Array(metrics.count.length) });
-        for (let i = 0; i < metrics.bytes.length; i++) { sum.bytes[i] += metrics.bytes[i]; sum.count[i] += metrics.count[i]; }
-      }
-    }
-    return out;
+    const range = snapRange(temporal, t0, t1);
+    if (!range) throw new Error('this report has no data for that range');
+    return {
+      peak: fromSparse(range.peak, nodeCount),
+      leaks: fromSparse(range.leaks, nodeCount),
+      snappedMs: [temporal.boundsMs[range.from], temporal.boundsMs[range.to]],
+    };
   };
 }
 
 export async function startApp(root: HTMLElement, input: AppInput): Promise<void> {
   const { model } = input;
-  const rangeSource = input.rangeSource ?? (input.temporal ? temporalRangeSource(input.temporal) : null);
+  const rangeSource = input.rangeSource ?? (input.temporal ? temporalRangeSource(input.temporal, model.tree.count) : null);
   const state = {
     options: { ...defaultViewOptions, view: input.initialView } as ViewOptions,
     metric: 'bytes' as WidthMetric,
@@ -243,7 +244,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     } else {
       document.body.dataset.layout = 'full';
     }
-    note.textContent = viewNote(state.options.view, model, !!state.rangeViews) + (state.rangeViews && !metrics ? ' (this view is not available for a time range; showing the whole run)' : '');
+    note.textContent = (state.rangeViews && !metrics ? `${viewLabels[state.options.view]} is not available for a time range; this is the whole run. ` : '') + viewNote(state.options.view, model, !!metrics);
     tableStale = true;
     if (state.tab === 'table') refreshTable();
   }
@@ -262,7 +263,15 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
 
   async function setRange(range: [number, number] | null): Promise<void> {
     state.range = range;
-    state.rangeViews = range && rangeSource ? await rangeSource(range[0], range[1]) : null;
+    try {
+      state.rangeViews = range && rangeSource ? await rangeSource(range[0], range[1]) : null;
+      if (state.rangeViews?.snappedMs) timeline.setRange(state.rangeViews.snappedMs);
+      timeline.setMessage('');
+    } catch (error) {
+      state.rangeViews = null;
+      timeline.setRange(null);
+      timeline.setMessage(`time ranges are not available: ${error instanceof Error ? error.message : String(error)}`);
+    }
     recompute();
   }
 

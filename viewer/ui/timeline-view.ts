@@ -42,8 +42,17 @@ export class TimelineView {
     this.draw();
   }
 
+  private message = '';
+
+  /** A line shown instead of the range hint (e.g. why ranges are unavailable). */
+  setMessage(text: string): void {
+    this.message = text;
+    this.updateLabel();
+  }
+
   private updateLabel(): void {
-    if (!this.onRange) this.label.textContent = '';
+    if (this.message) this.label.textContent = this.message;
+    else if (!this.onRange) this.label.textContent = '';
     else if (this.range) this.label.textContent = `range ${formatDuration(this.range[0])} – ${formatDuration(this.range[1])} (double-click to clear)`;
     else this.label.textContent = 'drag to choose a time range';
   }
