@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include <new>
+#include <memory>
+#include <vector>
+
+#include "../src/core/lz4_block.h"
 
 namespace {
 
@@ -94,7 +98,17 @@ Napi::Value ForkAndAllocate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), child);
 }
 
+// The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool.
+Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array input = info[0].As<Napi::Uint8Array>();
+  std::vector<uint8_t> output(memview::lz4_block_bound(input.ByteLength()));
+  std::unique_ptr<memview::Lz4Scratch> scratch(new memview::Lz4Scratch());
+  size_t size = memview::lz4_block_compress(input.Data(), input.ByteLength(), output.data(), scratch.get());
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), output.data(), size);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("lz4Compress", Napi::Function::New(env, Lz4Compress));
   exports.Set("malloc", Napi::Function::New(env, Malloc));
   exports.Set("calloc", Napi::Function::New(env, Calloc));
   exports.Set("realloc", Napi::Function::New(env, Realloc));

@@ -30,7 +30,7 @@ void put32(uint8_t* out, uint32_t value) { memcpy(out, &value, 4); }
 int ChunkWriter::open(int fd, uint16_t flags) {
   fd_ = fd;
   compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kEventBufferSize) + format::kChunkHeaderSize));
-  hash_table_ = static_cast<uint32_t*>(raw_allocate(sizeof(uint32_t) << 16));
+  lz4_scratch_ = static_cast<Lz4Scratch*>(raw_allocate(sizeof(Lz4Scratch)));
   index_capacity_ = 1 << 16;
   index_ = static_cast<uint64_t*>(raw_allocate(index_capacity_ * sizeof(uint64_t)));
   uint8_t header[16] = {};
@@ -101,7 +101,7 @@ void ChunkWriter::drain() {
 void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   if (failure_) return;
   uint8_t* payload = compressed_ + format::kChunkHeaderSize;
-  size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, hash_table_);
+  size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, lz4_scratch_);
   uint8_t codec = format::kCodecLz4Block;
   if (stored >= buffer.used) {
     memcpy(payload, buffer.data, buffer.used);

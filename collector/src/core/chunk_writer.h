@@ -50,7 +50,7 @@ class ChunkWriter {
   EventBuffer* queue_tail_ = nullptr;
   size_t buffers_mapped_ = 0;
   uint8_t* compressed_ = nullptr;
-  uint32_t* hash_table_ = nullptr;
+  struct Lz4Scratch* lz4_scratch_ = nullptr;
   // Chunk index for the trailer: file offset and first event time of every data chunk.
   uint64_t* index_ = nullptr;
   size_t index_count_ = 0;

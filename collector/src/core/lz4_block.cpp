@@ -10,7 +10,6 @@ constexpr size_t kMinMatch = 4;
 // least 12 bytes before the end of the block.
 constexpr size_t kLastLiterals = 5;
 constexpr size_t kMatchFindLimit = 12;
-constexpr int kHashBits = 16;
 
 inline uint32_t read32(const uint8_t* p) {
   uint32_t value;
@@ -18,7 +17,7 @@ inline uint32_t read32(const uint8_t* p) {
   return value;
 }
 
-inline uint32_t hash4(uint32_t sequence) { return (sequence * 2654435761u) >> (32 - kHashBits); }
+inline uint32_t hash4(uint32_t sequence) { return (sequence * 2654435761u) >> (32 - Lz4Scratch::kHashBits); }
 
 inline uint8_t* write_length(uint8_t* out, size_t length) {
   while (length >= 255) {
@@ -56,48 +55,70 @@ inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t lite
 
 }  // namespace
 
-size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output,
-                          uint32_t* hash_table) {
+size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch) {
+  constexpr int kMaxAttempts = 8;
   uint8_t* out = output;
   const uint8_t* anchor = input;
   if (input_size >= kMatchFindLimit + 1) {
-    memset(hash_table, 0, sizeof(uint32_t) << kHashBits);
+    memset(scratch->head, 0, sizeof(scratch->head));
     const uint8_t* const match_limit = input + input_size - kMatchFindLimit;
     const uint8_t* const match_end_limit = input + input_size - kLastLiterals;
-    // Positions are stored +1 so that 0 means "empty slot".
+    auto insert = [&](const uint8_t* position) {
+      uint32_t index = static_cast<uint32_t>(position - input);
+      uint32_t slot = hash4(read32(position));
+      uint32_t previous_plus_one = scratch->head[slot];
+      uint32_t distance = previous_plus_one ? index - (previous_plus_one - 1) : 0;
+      scratch->chain[index & (Lz4Scratch::kWindow - 1)] = distance > 0xFFFF ? 0 : static_cast<uint16_t>(distance);
+      scratch->head[slot] = index + 1;
+    };
     const uint8_t* cursor = input;
     while (cursor < match_limit) {
       uint32_t sequence = read32(cursor);
-      uint32_t slot = hash4(sequence);
-      uint32_t candidate_plus_one = hash_table[slot];
-      hash_table[slot] = static_cast<uint32_t>(cursor - input) + 1;
+      uint32_t index = static_cast<uint32_t>(cursor - input);
+      uint32_t candidate_plus_one = scratch->head[hash4(sequence)];
+      const uint8_t* best = nullptr;
+      size_t best_length = 0;
       if (candidate_plus_one != 0) {
-        const uint8_t* candidate = input + candidate_plus_one - 1;
-        size_t offset = static_cast<size_t>(cursor - candidate);
-        if (offset <= 0xFFFF && read32(candidate) == sequence) {
-          // Extend the match backwards over pending literals, then forwards.
-          while (cursor > anchor && candidate > input && cursor[-1] == candidate[-1]) {
-            cursor--;
-            candidate--;
+        uint32_t candidate = candidate_plus_one - 1;
+        for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+          if (index - candidate > 0xFFFF) break;
+          const uint8_t* match = input + candidate;
+          if (read32(match) == sequence) {
+            const uint8_t* end = cursor + kMinMatch;
+            const uint8_t* match_end = match + kMinMatch;
+            while (end < match_end_limit && *end == *match_end) {
+              end++;
+              match_end++;
+            }
+            size_t length = static_cast<size_t>(end - cursor);
+            if (length > best_length) {
+              best_length = length;
+              best = match;
+              if (end >= match_end_limit) break;
+            }
           }
-          const uint8_t* match_end = cursor + kMinMatch;
-          const uint8_t* candidate_end = candidate + kMinMatch;
-          while (match_end < match_end_limit && *match_end == *candidate_end) {
-            match_end++;
-            candidate_end++;
-          }
-          out = emit_sequence(out, anchor, static_cast<size_t>(cursor - anchor), offset,
-                              static_cast<size_t>(match_end - cursor));
-          // Index one position inside the match so repeated patterns keep finding matches.
-          if (match_end - 2 > cursor) {
-            hash_table[hash4(read32(match_end - 2))] = static_cast<uint32_t>(match_end - 2 - input) + 1;
-          }
-          cursor = match_end;
-          anchor = cursor;
-          continue;
+          uint16_t step = scratch->chain[candidate & (Lz4Scratch::kWindow - 1)];
+          if (step == 0 || step > candidate) break;
+          candidate -= step;
         }
       }
-      cursor++;
+      insert(cursor);
+      if (best == nullptr) {
+        cursor++;
+        continue;
+      }
+      // Extend the match backwards over pending literals.
+      const uint8_t* start = cursor;
+      while (start > anchor && best > input && start[-1] == best[-1]) {
+        start--;
+        best--;
+        best_length++;
+      }
+      out = emit_sequence(out, anchor, static_cast<size_t>(start - anchor), static_cast<size_t>(start - best), best_length);
+      const uint8_t* match_end = start + best_length;
+      for (const uint8_t* position = cursor + 1; position < match_end && position < match_limit; position++) insert(position);
+      cursor = match_end;
+      anchor = cursor;
     }
   }
   // Final literals-only sequence.
