@@ -6,9 +6,10 @@ export const MiB = 1024 * 1024;
 export const xssFunction = '<img src=x onerror=alert(1)>';
 
 /**
- * Thread 1 "main": main() → load() allocates 10 MiB at 10 ms (never freed); main() → parse()
- * allocates 4 MiB at 20 ms and frees it at 60 ms; a function named like an HTML injection allocates
- * 1 MiB at 30 ms (never freed). Peak: 15 MiB between 30 and 60 ms. Leaks: 11 MiB. Ends at 100 ms.
+ * Thread 1 "main": main() → load() allocates 10 MiB at 5 ms (never freed); main() → parse()
+ * allocates 4 MiB at 15 ms and frees it at 55 ms; a function named like an HTML injection allocates
+ * 1 MiB at 25 ms (never freed). Peak: 15 MiB between 25 and 55 ms. Leaks: 11 MiB. Ends at 100 ms.
+ * No event falls on a multiple of 10 ms, where a temporal report cuts the run.
  */
 export function knownCapture(): Uint8Array {
   const capture = new SyntheticCapture();
@@ -25,10 +26,10 @@ export function knownCapture(): Uint8Array {
   const xss = capture.stack([mainPc, xssPc]);
   const ms = 1_000_000;
   capture.thread(1).time(0, 20 * MiB);
-  capture.time(10 * ms, 21 * MiB).alloc(0x100000, 10 * MiB, load);
-  capture.time(20 * ms, 31 * MiB).alloc(0x2000000, 4 * MiB, parse);
-  capture.time(30 * ms, 35 * MiB).alloc(0x4000000, 1 * MiB, xss);
-  capture.time(60 * ms, 36 * MiB).free(0x2000000);
+  capture.time(5 * ms, 21 * MiB).alloc(0x100000, 10 * MiB, load);
+  capture.time(15 * ms, 31 * MiB).alloc(0x2000000, 4 * MiB, parse);
+  capture.time(25 * ms, 35 * MiB).alloc(0x4000000, 1 * MiB, xss);
+  capture.time(55 * ms, 36 * MiB).free(0x2000000);
   capture.time(100 * ms, 32 * MiB);
   return capture.toBytes({ codec: 'lz4' });
 }

@@ -1,7 +1,7 @@
 // `memview report` / `memview flamegraph` from a capture file: one self-contained HTML file with
 // the model embedded, a CSP that forbids the network, and --confidential honoured.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run as report, withCsp } from '../../cli/commands/report.js';
@@ -16,7 +16,7 @@ let dir: string;
 let capturePath: string;
 
 beforeAll(() => {
-  if (!existsSync(new URL('../../dist/viewer/page/index.html', import.meta.url))) buildViewer();
+  buildViewer();
   dir = mkdtempSync(join(tmpdir(), 'memview-report-'));
   capturePath = join(dir, 'capture.bin');
   writeFileSync(capturePath, knownCapture());

@@ -114,7 +114,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     return h('label', {}, box, label);
   };
   const threads = threadNodes(model);
-  const threadSelect = h('select', { 'aria-label': 'thread' }, h('option', { value: '-1' }, 'all threads'), ...threads.map((t) => h('option', { value: String(t.node) }, `thread ${t.name}`)));
+  const threadSelect = h('select', { 'aria-label': 'thread' }, h('option', { value: '-1' }, 'all threads'), ...threads.map((t) => h('option', { value: String(t.node) }, frameName(model, model.tree.frame[t.node]))));
   threadSelect.addEventListener('change', () => update({ threadNode: Number(threadSelect.value) }));
   const searchBox = h('input', { type: 'search', placeholder: 'search functions / files', 'aria-label': 'search' });
   searchBox.addEventListener('input', () => { state.search = searchBox.value; applySearch(); });
