@@ -1,7 +1,7 @@
 // `memview run`: start a program with the tracing core preloaded from its very first allocation,
 // wait for it, and leave a capture file. The program's own output and exit status pass through.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
@@ -136,6 +136,12 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`memview: no capture was written to ${capturePath}`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
+  if (!outcome.signal && !endsWithTrailer(capturePath)) {
+    // The program ended normally but the collector could not finish the capture (it said why,
+    // e.g. the disk filled): the capture is readable up to the failure, but incomplete.
+    console.error(`memview: the capture ${capturePath} is incomplete; it holds the events written before tracing stopped`);
+    return exitStatus === 0 ? 1 : exitStatus;
+  }
   if (!values.quiet) {
     const size = formatBytes(statSync(capturePath).size);
     const ending = outcome.signal
@@ -145,6 +151,23 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`memview: see it with 'memview stats ${capturePath}' or 'memview ${capturePath}'`);
   }
   return exitStatus;
+}
+
+/** True when the file ends with a trailer chunk, which the collector writes only on a clean stop. */
+function endsWithTrailer(path: string): boolean {
+  const size = statSync(path).size;
+  const tailLength = Math.min(size, 1 << 20);
+  const tail = Buffer.alloc(tailLength);
+  const descriptor = openSync(path, 'r');
+  try {
+    readSync(descriptor, tail, 0, tailLength, size - tailLength);
+  } finally {
+    closeSync(descriptor);
+  }
+  for (let at = tail.lastIndexOf('MVCK'); at >= 0; at = at > 0 ? tail.lastIndexOf('MVCK', at - 1) : -1) {
+    if (tail[at + 4] === 2 && at + 24 + tail.readUInt32LE(at + 8) === tailLength) return true;
+  }
+  return false;
 }
 
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = {

@@ -123,3 +123,27 @@ describe('Tracker API', () => {
     expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(3434343);
   });
 });
+
+describe('a disk that fills during capture', () => {
+  const mountPoint = join(scratchDirectory(), 'small-disk');
+  mkdirSync(mountPoint);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]).status === 0;
+
+  it.skipIf(!mounted)('stops tracing, keeps what was written, says so and exits non-zero; the program itself finishes', async () => {
+    try {
+      const directory = scratchDirectory();
+      writeFileSync(join(directory, 'busy.cjs'), 'const k = []; for (let i = 0; i < 20000; i++) k.push(Buffer.alloc(5000 + i)); console.log("program finished")');
+      const capture = join(mountPoint, 'capture.bin');
+      const result = memview(['run', '-o', capture, join(directory, 'busy.cjs')]);
+      expect(result.stdout).toContain('program finished');
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/No space left on device/);
+      expect(result.stderr).toMatch(/incomplete/);
+      const model = await readModel(capture);
+      expect(model.meta.truncated).toBe(true);
+      expect(model.stats.totalAllocations).toBeGreaterThan(1000);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
+  });
+});
