@@ -10,7 +10,8 @@ function figures(rows: [string, string][]): HTMLElement {
 
 function locations(list: LocationFigure[]): HTMLElement {
   if (list.length === 0) return h('div', { className: 'mv-note' }, 'none recorded');
-  return h('table', {}, h('tbody', {}, ...list.slice(0, 15).map((l) => h('tr', {},
+  return h('table', {}, h('colgroup', {}, h('col', { className: 'c-fn' }), h('col', { className: 'c-loc' }), h('col', { className: 'c-num' }), h('col', { className: 'c-num' })),
+    h('tbody', {}, ...list.slice(0, 15).map((l) => h('tr', {},
     h('td', { className: 'fn', title: l.function }, l.function || '(anonymous)'),
     h('td', { className: 'loc', title: l.file }, l.file ? (l.line ? `${l.file}:${l.line}` : l.file) : ''),
     h('td', { className: 'num' }, formatBytes(l.bytes)),
@@ -34,12 +35,13 @@ export function statsView(model: CaptureModel): HTMLElement {
       ['threads', String(s.threads.length)],
     ])),
     h('section', {}, h('h2', {}, 'Allocators'), figures(allocators.map(([name, f]) => [name, `${formatBytes(f.bytes)} in ${formatCount(f.count)}`]))),
-    h('section', {}, h('h2', {}, 'Allocation sizes'), h('table', {}, h('tbody', {}, ...s.sizeHistogram.map((b) => h('tr', {},
+    h('section', {}, h('h2', {}, 'Allocation sizes'), h('table', {}, h('colgroup', {}, h('col', { className: 'c-range' }), h('col', { className: 'c-bar' }), h('col', { className: 'c-count' })),
+      h('tbody', {}, ...s.sizeHistogram.map((b) => h('tr', {},
       h('td', {}, `${formatBytes(b.minBytes)} – ${formatBytes(b.maxBytes)}`),
-      h('td', {}, h('span', { className: 'mv-bar', style: `width:${Math.max(1, Math.round((160 * b.count) / maxBucket))}px` })),
+      h('td', {}, h('span', { className: 'mv-bar', style: `width:${Math.max(0.5, (100 * b.count) / maxBucket)}%` })),
       h('td', { className: 'num' }, formatCount(b.count))))))),
-    h('section', {}, h('h2', {}, 'Top locations by bytes'), locations(s.topByBytes)),
-    h('section', {}, h('h2', {}, 'Top locations by count'), locations(s.topByCount)),
+    h('section', { className: 'wide' }, h('h2', {}, 'Top locations by bytes'), locations(s.topByBytes)),
+    h('section', { className: 'wide' }, h('h2', {}, 'Top locations by count'), locations(s.topByCount)),
     h('section', {}, h('h2', {}, 'Threads'), figures(s.threads.map((t) => [`${t.name || 'thread'} (${t.id})`, `${formatCount(t.allocations)} allocations`]))),
   ));
 }
