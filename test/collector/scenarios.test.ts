@@ -60,6 +60,27 @@ describe('JavaScript stacks', () => {
   });
 });
 
+describe('native frames', () => {
+  it('are demangled, and carry file:line where the object has debug information', async () => {
+    // The test addon is built with -g; node itself is stripped of debug information.
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      function callsNative() { return native.valloc(777777); }
+      callsNative();
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    let innermost = -1;
+    for (let node = 1; node < model.tree.count; node++) if (model.views.allocated.bytes[node] === 777777) innermost = node;
+    expect(innermost).toBeGreaterThan(0);
+    const frame = model.tree.frame[innermost];
+    expect(model.strings[model.frames.functionName[frame]]).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');
+    expect(model.strings[model.frames.file[frame]]).toMatch(/test_allocators\.cc$/);
+    expect(model.frames.line[frame]).toBeGreaterThan(0);
+    expect(pathOf(model, innermost).slice(-2)).toEqual(['callsNative', '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)']);
+  });
+});
+
 describe('peak (high-water mark)', () => {
   it('is the moment of highest memory, with frees before and after it', async () => {
     const run = traceScript(`

@@ -30,6 +30,15 @@ bool ElfSymbols::load(const char* path) {
             header->e_shoff + static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr) <= file_size;
   if (ok) {
     const Elf64_Shdr* sections = reinterpret_cast<const Elf64_Shdr*>(file + header->e_shoff);
+    if (header->e_shstrndx < header->e_shnum) {
+      const Elf64_Shdr& names = sections[header->e_shstrndx];
+      for (int i = 0; i < header->e_shnum && names.sh_offset + names.sh_size <= file_size; i++) {
+        if (sections[i].sh_name < names.sh_size &&
+            strcmp(reinterpret_cast<const char*>(file + names.sh_offset + sections[i].sh_name), ".debug_line") == 0) {
+          has_line_info_ = true;
+        }
+      }
+    }
     const Elf64_Shdr* table = nullptr;
     for (int pass = 0; pass < 2 && !table; pass++) {
       uint32_t wanted = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;

@@ -15,6 +15,8 @@ class ElfSymbols {
   bool load(const char* path);
   /** The function containing `address` (an address in the file's own virtual address space). */
   const char* find(uint64_t address) const;
+  /** True when the file carries DWARF line tables (.debug_line), so addr2line can give file:line. */
+  bool has_line_info() const { return has_line_info_; }
 
  private:
   struct Symbol {
@@ -24,6 +26,7 @@ class ElfSymbols {
   };
   std::vector<Symbol> symbols_;
   std::string names_;
+  bool has_line_info_ = false;
 };
 
 }  // namespace memview
