@@ -13,6 +13,9 @@ interface CommandModule {
 const commands: Record<string, () => Promise<CommandModule>> = {
   run: () => import('./commands/run.js'),
   stats: () => import('./commands/stats.js'),
+  summary: () => import('./commands/summary.js'),
+  tree: () => import('./commands/tree.js'),
+  export: () => import('./commands/export.js'),
   report: () => import('./commands/report.js'),
   flamegraph: () => import('./commands/flamegraph.js'),
   viewer: () => import('./commands/viewer.js'),

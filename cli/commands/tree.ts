@@ -1,0 +1,134 @@
+// `memview tree FILE`: the call tree of the peak (or leaks, or temporary allocations) as text: under
+// each node its heaviest N callees, the rest summarised on one line ("… 12 more, 3.4 MiB"); node's
+// own JavaScript (module loading, `node:` scripts) is folded into its callers unless asked for.
+import { formatBytes, formatCount, formatDuration, formatPercent, frameLocation, frameName } from '../../viewer/model/frame-text.js';
+import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
+import { buildViewTree, defaultViewOptions, threadNodes, type ViewTree } from '../../viewer/model/view-tree.js';
+import { parseOptions } from '../parse-options.js';
+import { UsageError } from '../usage-error.js';
+import { openCapture } from '../terminal/open-capture.js';
+import { paletteFor, terminalColumns, type Palette } from '../terminal/style.js';
+import { truncateEnd, truncatePath } from '../terminal/text.js';
+import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, viewLabels, viewOptions, type ReportedView } from '../terminal/view-choice.js';
+
+export const summary = 'the call tree of the peak (or leaks) as text, heaviest branches first';
+
+const usage = 'memview tree [--biggest N] [--min-percent P] [--show-internals] [--leaks | --temporary-allocations[=N]] FILE';
+
+const help = `usage: ${usage}
+
+Prints the call tree from the outermost frames down to the allocators' callers. Under each
+node the N heaviest callees are shown; the others are summarised on one line.
+
+Options:
+  -b, --biggest N                   callees shown under each node (default 5)
+      --min-percent P               callees under P% of the whole are summarised too (default 1)
+      --show-internals              keep node's own JavaScript frames (hidden by default)
+      --leaks                       what was still live at the end instead of at the peak
+      --temporary-allocations[=N]   allocations freed before N more on their thread (default N=1)
+  -h, --help                        show this help`;
+
+const options = {
+  biggest: { type: 'string', short: 'b' },
+  'min-percent': { type: 'string' },
+  'show-internals': { type: 'boolean' },
+  ...viewOptions,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const DEFAULT_BIGGEST = 5;
+const DEFAULT_MIN_PERCENT = 1;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(normaliseOptionalValues(argv), options, usage);
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  const file = oneCaptureFile(positionals, usage);
+  const biggest = values.biggest === undefined ? DEFAULT_BIGGEST : positiveInteger(values.biggest, '--biggest', usage);
+  const minPercent = values['min-percent'] === undefined ? DEFAULT_MIN_PERCENT : Number(values['min-percent']);
+  if (!(minPercent >= 0 && minPercent <= 100)) throw new UsageError(`--min-percent wants a number from 0 to 100, not '${values['min-percent']}'`, usage);
+  const { view, temporaryThreshold } = chooseView(values, usage);
+  const model = await openCapture(file, { temporaryThreshold });
+  console.log(treeText(model, {
+    file, view, biggest, minFraction: minPercent / 100, showInternals: values['show-internals'] === true,
+    columns: terminalColumns(), palette: paletteFor(),
+  }));
+  return 0;
+}
+
+export interface TreeOptions {
+  file: string;
+  view: ReportedView;
+  biggest: number;
+  minFraction: number;
+  showInternals: boolean;
+  columns: number;
+  palette: Palette;
+}
+
+export function treeText(model: CaptureModel, options: TreeOptions): string {
+  const p = options.palette;
+  // One thread needs no thread level.
+  const mergeThreads = threadNodes(model).length <= 1;
+  const tree = buildViewTree(model, { ...defaultViewOptions, view: options.view, hideInternals: !options.showInternals, mergeThreads });
+  const rootBytes = tree.totalBytes[0];
+  const when = options.view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
+  const lines = [p.bold(`${options.file}: ${formatBytes(rootBytes)} in ${formatCount(tree.totalCount[0])} allocations ${viewLabels[options.view]}${when}`)];
+  if (tree.totalBytes[0] === 0 && tree.totalCount[0] === 0) {
+    lines.push('nothing to show: no allocations in this view');
+    return lines.join('\n');
+  }
+  const children = childLists(tree);
+  const minBytes = rootBytes * options.minFraction;
+
+  const describe = (node: number, prefix: string): string => {
+    const figures = `${formatBytes(tree.totalBytes[node]).padStart(9)} ${formatPercent(tree.totalBytes[node], rootBytes).padStart(6)}  `;
+    const frame = tree.frame[node];
+    const name = frameName(model, frame);
+    const location = frameLocation(model, frame);
+    const room = options.columns - prefix.length - figures.length;
+    const shownName = truncateEnd(name, Math.max(8, Math.min(name.length, room - (location ? 14 : 0))));
+    const locationRoom = room - shownName.length - 2;
+    const shownLocation = location && locationRoom >= 12 ? truncatePath(location, locationRoom) : '';
+    const kind = frame >= 0 ? model.frames.kind[frame] : -1;
+    const styledName = kind === FrameKind.UserJs ? p.bold(shownName) : kind === FrameKind.Thread ? p.yellow(shownName) : kind === FrameKind.NodeInternal || kind === FrameKind.V8 ? p.dim(shownName) : shownName;
+    return `${p.dim(prefix)}${figures}${styledName}${shownLocation ? `  ${p.cyan(shownLocation)}` : ''}`;
+  };
+
+  lines.push(describe(0, ''));
+  const walk = (node: number, indent: string) => {
+    const kids = children[node]
+      .filter((child) => tree.totalBytes[child] > 0 || tree.totalCount[child] > 0)
+      .sort((a, b) => tree.totalBytes[b] - tree.totalBytes[a] || tree.totalCount[b] - tree.totalCount[a] || a - b);
+    const shown = kids.filter((child, i) => i < options.biggest && tree.totalBytes[child] >= minBytes);
+    const rest = kids.slice(shown.length);
+    const restBytes = rest.reduce((total, child) => total + tree.totalBytes[child], 0);
+    const selfBytes = tree.selfBytes[node];
+    const entries = shown.length + (rest.length > 0 ? 1 : 0) + (selfBytes > 0 && kids.length > 0 ? 1 : 0);
+    let at = 0;
+    const branch = () => (++at === entries ? ['└─ ', '   '] : ['├─ ', '│  ']);
+    if (selfBytes > 0 && kids.length > 0) {
+      const [here] = branch();
+      lines.push(`${p.dim(indent + here)}${formatBytes(selfBytes).padStart(9)} ${formatPercent(selfBytes, rootBytes).padStart(6)}  ${p.dim('(own)')}`);
+    }
+    for (const child of shown) {
+      const [here, below] = branch();
+      lines.push(describe(child, indent + here));
+      walk(child, indent + below);
+    }
+    if (rest.length > 0) {
+      const [here] = branch();
+      lines.push(`${p.dim(indent + here)}${p.dim(`… ${formatCount(rest.length)} more, ${formatBytes(restBytes)}`)}`);
+    }
+  };
+  walk(0, '');
+  return lines.join('\n');
+}
+
+function childLists(tree: ViewTree): number[][] {
+  const children: number[][] = Array.from({ length: tree.count }, () => []);
+  for (let i = 1; i < tree.count; i++) children[tree.parent[i]].push(i);
+  return children;
+}

@@ -1,0 +1,68 @@
+// Reading a capture for a command: the fast wasm engine (in a worker), falling back to the reference
+// reader if the engine itself fails; a progress bar on a terminal; every way it can go wrong turned
+// into one line naming the file (a UserFacingError, exit status 1).
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { CaptureError, readCaptureFile } from '../../collector/lib/reader/index.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
+import { UserFacingError } from '../usage-error.js';
+import { ProgressBar } from './progress.js';
+
+export interface OpenOptions {
+  temporaryThreshold?: number;
+  /** Warn on stderr when the capture has no trailer (default true). */
+  warnTruncated?: boolean;
+}
+
+const fileProblems: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'is a directory, not a capture file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+export async function openCapture(file: string, options: OpenOptions = {}): Promise<CaptureModel> {
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+  } catch (error) {
+    throw explain(file, error);
+  }
+  const progress = new ProgressBar(`decoding ${basename(file)}`);
+  const onProgress = (done: number, total: number) => progress.update(done, total);
+  let model: CaptureModel;
+  try {
+    model = await decodeWithEngine(file, options.temporaryThreshold ?? 1, onProgress);
+  } catch (engineError) {
+    if (engineError instanceof CaptureError) {
+      progress.finish();
+      throw explain(file, engineError);
+    }
+    if (process.env.MEMVIEW_DEBUG === '1') console.error('memview: the wasm decoder failed, using the reference reader:', engineError);
+    try {
+      model = await readCaptureFile(file, { temporaryThreshold: options.temporaryThreshold ?? 1, onProgress });
+    } catch (error) {
+      progress.finish();
+      throw explain(file, error);
+    }
+  }
+  progress.finish();
+  if (model.meta.truncated && options.warnTruncated !== false) {
+    console.error(`memview: warning: ${file} has no trailer (the process was killed?); figures cover what was written`);
+  }
+  return model;
+}
+
+async function decodeWithEngine(file: string, temporaryThreshold: number, onProgress: (done: number, total: number) => void): Promise<CaptureModel> {
+  const { decodeCaptureFile } = await import('../../wasm/host/node-engine.js');
+  return decodeCaptureFile(file, { temporaryThreshold, onProgress });
+}
+
+function explain(file: string, error: unknown): Error {
+  if (error instanceof UserFacingError) return error;
+  if (error instanceof CaptureError) return new UserFacingError(`${file}: ${error.message}`);
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined && code in fileProblems) return new UserFacingError(`${file}: ${fileProblems[code]}`);
+  if (code !== undefined) return new UserFacingError(`${file}: ${(error as Error).message}`);
+  return error instanceof Error ? error : new Error(String(error));
+}

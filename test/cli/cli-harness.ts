@@ -1,0 +1,50 @@
+// Runs `memview` in-process (main() with console captured) or as a real process (bin/memview.js,
+// the compiled CLI), and keeps scratch files in one temporary directory.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { vi } from 'vitest';
+import { main } from '../../cli/main.js';
+
+export const repositoryRoot = resolve(import.meta.dirname, '../..');
+export const memviewBin = join(repositoryRoot, 'bin', 'memview.js');
+export const scratch = mkdtempSync(join(tmpdir(), 'memview-cli-'));
+
+export function scratchFile(name: string, bytes?: Uint8Array | string): string {
+  const path = join(scratch, name);
+  if (bytes !== undefined) writeFileSync(path, bytes);
+  return path;
+}
+
+export interface Outcome { status: number; stdout: string; stderr: string }
+
+export async function memview(...argv: string[]): Promise<Outcome> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => { stdout.push(parts.join(' ')); });
+  const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => { stderr.push(parts.join(' ')); });
+  try {
+    const status = await main(argv);
+    return { status, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
+/** The environment for traced children: no NODE_EXTRA_CA_CERTS (the preload must not see it). */
+export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const environment = { ...process.env, ...extra };
+  delete environment.NODE_EXTRA_CA_CERTS;
+  delete environment.NODE_OPTIONS;
+  return environment;
+}
+
+/** The compiled CLI as a separate process. */
+export function memviewProcess(argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Outcome {
+  const result = spawnSync(process.execPath, [memviewBin, ...argv], {
+    cwd: options.cwd ?? scratch, env: childEnvironment(options.env), encoding: 'utf8', timeout: 60_000,
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}

@@ -1,0 +1,134 @@
+// Mistakes get one clear line: a usage mistake exits 2 with the closest flag and the usage; a missing,
+// corrupt or cut capture exits 1 naming the file (a capture without its trailer still reports, with
+// a warning). Long decodes show a progress bar on a terminal only.
+import { describe, expect, it } from 'vitest';
+import { ProgressBar, progressLine } from '../../cli/terminal/progress.js';
+import { coloursWanted, terminalColumns } from '../../cli/terminal/style.js';
+import { truncatePath } from '../../cli/terminal/text.js';
+import { memview, memviewProcess, scratchFile } from './cli-harness.js';
+import { knownCapture } from './known-capture.js';
+
+const commands = ['summary', 'tree', 'export --format collapsed'];
+
+describe('usage mistakes', () => {
+  it('an unknown flag names the closest one and prints the usage, exit status 2', async () => {
+    const path = scratchFile('usage.bin', knownCapture().toBytes());
+    const summary = await memview('summary', '--row', '3', path);
+    expect(summary.status).toBe(2);
+    expect(summary.stderr).toMatch(/^memview: unknown option '--row' \(did you mean '--rows'\?\)\nusage: memview summary /);
+    const tree = await memview('tree', '--show-internal', path);
+    expect(tree.stderr).toMatch(/did you mean '--show-internals'/);
+    const exported = await memview('export', '--format', 'pprof', '--leak', path);
+    expect(exported.stderr).toMatch(/did you mean '--leaks'/);
+  });
+
+  it('bad values and exclusive options are usage mistakes', async () => {
+    const path = scratchFile('values.bin', knownCapture().toBytes());
+    expect((await memview('summary', '--sort', 'size', path)).stderr).toMatch(/--sort takes bytes, count, own, not 'size'/);
+    expect((await memview('summary', '--rows', '0', path)).status).toBe(2);
+    expect((await memview('tree', '--leaks', '--temporary-allocations', path)).stderr).toMatch(/exclusive/);
+    expect((await memview('summary')).stderr).toMatch(/missing the capture file/);
+  });
+});
+
+describe('unreadable captures', () => {
+  for (const command of commands) {
+    it(`${command}: a missing file, random bytes and a cut header each give one line naming the file, exit status 1`, async () => {
+      const argv = command.split(' ');
+      const missing = await memview(...argv, scratchFile('nowhere.bin'));
+      expect(missing).toMatchObject({ status: 1, stdout: '' });
+      expect(missing.stderr).toMatch(/^memview: .*nowhere\.bin: no such file$/);
+      const random = await memview(...argv, scratchFile('random.bin', Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251)));
+      expect(random.status).toBe(1);
+      expect(random.stderr).toMatch(/^memview: .*random\.bin: not a memview capture[^\n]*$/);
+      const header = await memview(...argv, scratchFile('header.bin', knownCapture().toBytes().subarray(0, 10)));
+      expect(header.status).toBe(1);
+      expect(header.stderr).toMatch(/^memview: .*header\.bin: capture header is cut short[^\n]*$/);
+      const directory = await memview(...argv, scratchFile(''));
+      expect(directory.stderr).toMatch(/is a directory/);
+    });
+  }
+
+  it('a capture cut in the middle still reports what it holds, with a warning', async () => {
+    const bytes = knownCapture().toBytes({ trailer: false });
+    const path = scratchFile('cut.bin', bytes);
+    const { status, stdout, stderr } = await memview('summary', path);
+    expect(status).toBe(0);
+    expect(stderr).toMatch(/^memview: warning: .*cut\.bin has no trailer/);
+    expect(stdout).toMatch(/load/);
+  });
+
+  it('a damaged chunk is one line with its offset; MEMVIEW_DEBUG=1 adds the stack', () => {
+    const bytes = knownCapture().toBytes({ codec: 'stored' });
+    bytes[bytes.length - 40] ^= 0xff;
+    const path = scratchFile('damaged.bin', bytes);
+    const plain = memviewProcess(['summary', path]);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr.trim().split('\n')).toHaveLength(1);
+    expect(plain.stderr).toMatch(/^memview: .*damaged\.bin: /);
+    expect(plain.stderr).not.toMatch(/\n\s+at /);
+    const debug = memviewProcess(['summary', path], { env: { MEMVIEW_DEBUG: '1' } });
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('terminal output', () => {
+  it('a progress line shows percent, bytes, rate and time left within the width', () => {
+    const line = progressLine('decoding big.bin', 50 << 20, 200 << 20, 2, 100);
+    expect(line).toMatch(/^decoding big\.bin \[#+\.+\]  25%  50\.0 MiB\/200 MiB  25\.0 MiB\/s  ETA 6s$/);
+    expect(line.length).toBeLessThan(100);
+    expect(progressLine('x', 1, 2, 1, 60).length).toBeLessThan(60);
+  });
+
+  it('the bar is drawn on a terminal, throttled, and cleared at the end; nothing when not a terminal', () => {
+    let now = 0;
+    const written: string[] = [];
+    const stream = { isTTY: true, columns: 80, write: (text: string) => { written.push(text); return true; } };
+    const bar = new ProgressBar('decoding', stream, true, () => now);
+    bar.update(1, 100);
+    now = 1000; bar.update(10, 100);
+    now = 1050; bar.update(20, 100);
+    now = 1200; bar.update(30, 100);
+    bar.finish();
+    expect(written).toHaveLength(3);
+    expect(written[0]).toMatch(/^\rdecoding \[.*\]  10%/);
+    expect(written[2]).toBe('\r\x1b[K');
+    const quiet: string[] = [];
+    const piped = new ProgressBar('decoding', { write: (text: string) => { quiet.push(text); return true; } }, false, () => now);
+    now = 5000; piped.update(1, 2); piped.finish();
+    expect(quiet).toEqual([]);
+  });
+
+  it('a piped run prints no progress and no colour', () => {
+    const path = scratchFile('piped.bin', knownCapture().toBytes());
+    const result = memviewProcess(['summary', path]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).not.toMatch(/\x1b/);
+  });
+
+  it('colours only on a terminal with NO_COLOR unset or empty; 100 columns when piped', () => {
+    const saved = process.env.NO_COLOR;
+    try {
+      delete process.env.NO_COLOR;
+      expect(coloursWanted({ isTTY: true })).toBe(true);
+      expect(coloursWanted({ isTTY: false })).toBe(false);
+      process.env.NO_COLOR = '1';
+      expect(coloursWanted({ isTTY: true })).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.NO_COLOR; else process.env.NO_COLOR = saved;
+    }
+    expect(terminalColumns({ isTTY: true, columns: 132 })).toBe(132);
+    const savedColumns = process.env.COLUMNS;
+    delete process.env.COLUMNS;
+    expect(terminalColumns({ isTTY: false })).toBe(100);
+    if (savedColumns !== undefined) process.env.COLUMNS = savedColumns;
+  });
+
+  it('paths lose whole leading directories first', () => {
+    expect(truncatePath('/home/me/project/src/server.js:10:3', 24)).toBe('…/src/server.js:10:3');
+    expect(truncatePath('/a/very-long-file-name-indeed.js:1', 12)).toBe('…indeed.js:1');
+    expect(truncatePath('/short.js', 20)).toBe('/short.js');
+  });
+});
