@@ -11,6 +11,38 @@
 
 namespace memview {
 
+// .debug_aranges: sets of (address, length) pairs, one set per compile unit (DWARF 2-5, 64-bit
+// addresses, 32-bit DWARF only).
+void ElfSymbols::read_address_ranges(const uint8_t* data, size_t size) {
+  size_t offset = 0;
+  while (offset + 16 <= size) {
+    uint32_t unit_length;
+    memcpy(&unit_length, data + offset, 4);
+    if (unit_length == 0 || unit_length >= 0xfffffff0u || offset + 4 + unit_length > size) return;
+    size_t unit_end = offset + 4 + unit_length;
+    uint8_t address_size = data[offset + 10];
+    if (address_size != 8) return;
+    // Tuples start at a multiple of twice the address size from the start of the unit.
+    size_t cursor = offset + 16;
+    while (cursor + 16 <= unit_end) {
+      uint64_t start, length;
+      memcpy(&start, data + cursor, 8);
+      memcpy(&length, data + cursor + 8, 8);
+      cursor += 16;
+      if (start == 0 && length == 0) break;
+      described_ranges_.emplace_back(start, start + length);
+    }
+    offset = unit_end;
+  }
+}
+
+bool ElfSymbols::has_line_info(uint64_t address) const {
+  for (const auto& [start, end] : described_ranges_) {
+    if (address >= start && address < end) return true;
+  }
+  return false;
+}
+
 bool ElfSymbols::load(const char* path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -34,8 +66,9 @@ bool ElfSymbols::load(const char* path) {
       const Elf64_Shdr& names = sections[header->e_shstrndx];
       for (int i = 0; i < header->e_shnum && names.sh_offset + names.sh_size <= file_size; i++) {
         if (sections[i].sh_name < names.sh_size &&
-            strcmp(reinterpret_cast<const char*>(file + names.sh_offset + sections[i].sh_name), ".debug_line") == 0) {
-          has_line_info_ = true;
+            strcmp(reinterpret_cast<const char*>(file + names.sh_offset + sections[i].sh_name), ".debug_aranges") == 0 &&
+            sections[i].sh_offset + sections[i].sh_size <= file_size) {
+          read_address_ranges(file + sections[i].sh_offset, sections[i].sh_size);
         }
       }
     }

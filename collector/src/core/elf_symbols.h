@@ -15,10 +15,15 @@ class ElfSymbols {
   bool load(const char* path);
   /** The function containing `address` (an address in the file's own virtual address space). */
   const char* find(uint64_t address) const;
-  /** True when the file carries DWARF line tables (.debug_line), so addr2line can give file:line. */
-  bool has_line_info() const { return has_line_info_; }
+  /**
+   * True when DWARF describes `address` (a range of .debug_aranges covers it), so addr2line can give
+   * its file:line. Debian's node has a little DWARF for a few objects: asking addr2line about every
+   * other pc would cost a second for nothing.
+   */
+  bool has_line_info(uint64_t address) const;
 
  private:
+  void read_address_ranges(const uint8_t* data, size_t size);
   struct Symbol {
     uint64_t start;
     uint64_t size;
@@ -26,7 +31,7 @@ class ElfSymbols {
   };
   std::vector<Symbol> symbols_;
   std::string names_;
-  bool has_line_info_ = false;
+  std::vector<std::pair<uint64_t, uint64_t>> described_ranges_;  // [start, end) from .debug_aranges
 };
 
 }  // namespace memview

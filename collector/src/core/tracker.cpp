@@ -550,8 +550,12 @@ void write_symbols_locked() {
     entry->pcs.push_back(pc);
   });
   for (auto& [module, entry] : by_module) {
+    std::vector<uint64_t> described;
+    for (uint64_t pc : entry->pcs) {
+      if (entry->symbols.has_line_info(pc - 1 - module->load_bias)) described.push_back(pc);
+    }
     std::unordered_map<uint64_t, SourceLine> lines;
-    if (entry->symbols.has_line_info()) lines = source_lines(*module, entry->pcs);
+    if (!described.empty()) lines = source_lines(*module, described);
     for (uint64_t pc : entry->pcs) {
       const char* mangled = entry->symbols.find(pc - 1 - module->load_bias);
       auto line = lines.find(pc);
