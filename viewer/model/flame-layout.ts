@@ -103,7 +103,7 @@ export function layoutFlame(tree: ViewTree, metric: WidthMetric, minWidth = 0): 
     const stackNode = new Int32Array(visible);
     const stackDepth = new Int32Array(visible);
     const stackStart = new Float64Array(visible);
-    const openSlots = new Int32Array(maxStack(tree, first) + 2); // slots whose subtree end is not known yet
+    const openSlots = new Int32Array(visible + 1); // slots whose subtree end is not known yet
     let open = 0;
     let top = 0;
     stackNode[0] = 0;
@@ -136,18 +136,6 @@ export function layoutFlame(tree: ViewTree, metric: WidthMetric, minWidth = 0): 
   }
   layoutTimings.walkMs = performance.now() - t0 - layoutTimings.sortMs;
   return { length: visible, node, depth, start, width, subtreeEnd, maxDepth, total: visible ? value[0] : 0 };
-}
-
-/** Depth of the deepest node + 1: the most slots that can be open at once in the preorder walk. */
-function maxStack(tree: ViewTree, first: Int32Array): number {
-  const depth = new Int32Array(tree.count);
-  let max = 0;
-  for (let i = 1; i < tree.count; i++) {
-    depth[i] = depth[tree.parent[i]] + 1;
-    if (depth[i] > max) max = depth[i];
-  }
-  void first;
-  return max + 1;
 }
 
 /** The preorder slot under a point given in value units and depth, or -1. */

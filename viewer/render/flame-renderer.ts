@@ -49,13 +49,18 @@ export class FlameRenderer {
   readonly atlas: GlyphAtlas;
   readonly rects: QuadBatch;
   readonly glyphs: QuadBatch;
+  // Per row, a run of adjacent slivers (< 2 device px) being merged into one rectangle.
+  private runStart = new Float64Array(64);
+  private runEnd = new Float64Array(64);
+  private runColour = new Uint32Array(64);
+  private runOpen = new Uint8Array(64);
   /** Figures of the last frame, for benchmarks and tests. */
   lastRectCount = 0;
   lastGlyphCount = 0;
 
   constructor(resolution: number, initialRects = 1 << 15, initialGlyphs = 1 << 14) {
     this.atlas = new GlyphAtlas(11, resolution);
-    this.rects = new QuadBatch(initialRects, this.atlas.texture, this.atlas.solidUV);
+    this.rects = new QuadBatch(initialRects, null, this.atlas.solidUV);
     this.glyphs = new QuadBatch(initialGlyphs, this.atlas.texture, this.atlas.solidUV);
     // Rectangles are opaque: no blending saves fill rate on software rasterisers (SwiftShader).
     this.rects.mesh.state.blend = false;
@@ -77,6 +82,18 @@ export class FlameRenderer {
     const charWidth = atlas.charWidth;
     const minLabelWidth = charWidth * 3 + 6;
     const glyphTop = (rowHeight - 1 - atlas.lineHeight) / 2;
+    // Slivers narrower than two device pixels are merged with their neighbours on the same row:
+    // at that size no one tells them apart, and a software rasteriser pays per primitive.
+    const sliver = 2 / res;
+    if (this.runOpen.length <= layout.maxDepth) {
+      const size = layout.maxDepth + 64;
+      this.runStart = new Float64Array(size);
+      this.runEnd = new Float64Array(size);
+      this.runColour = new Uint32Array(size);
+      this.runOpen = new Uint8Array(size);
+    }
+    const runStart = this.runStart, runEnd = this.runEnd, runColour = this.runColour, runOpen = this.runOpen;
+    runOpen.fill(0);
     let i = 0;
     const length = layout.length;
     while (i < length) {
@@ -95,13 +112,27 @@ export class FlameRenderer {
         let colour = fill[i];
         if (matched) colour = matched[i] ? matchColour : dim(colour);
         if (i === scene.hoverSlot) colour = lighten(colour);
+        const d = depth[i];
+        if (shown < sliver) {
+          if (runOpen[d] && x0 <= runEnd[d] + minWidth && (colour === matchColour) === (runColour[d] === matchColour)) {
+            runEnd[d] = x1;
+          } else {
+            if (runOpen[d]) rects.rect(runStart[d], y, runEnd[d] - runStart[d], rowHeight - 1, runColour[d]);
+            runOpen[d] = 1;
+            runStart[d] = x0;
+            runEnd[d] = x1;
+            runColour[d] = colour;
+          }
+          i++;
+          continue;
+        }
         rects.rect(x0, y, drawn, rowHeight - 1, colour);
         if (shown >= minLabelWidth) {
           const text = scene.label(i);
           const fits = Math.floor((shown - 6) / charWidth);
           const n = text.length <= fits ? text.length : fits - 1;
           let gx = Math.round((Math.max(x0, 0) + 3) * res) / res;
-          const gy = y + glyphTop;
+          const gy = Math.round((y + glyphTop) * res) / res;
           for (let c = 0; c < n; c++, gx += charWidth) {
             const s = atlas.slot(text.charCodeAt(c));
             if (s !== 0) glyphs.quad(gx, gy, charWidth, atlas.lineHeight, atlas.u0(s), atlas.v0(s), atlas.u1(s), atlas.v1(s), textColour);
@@ -113,6 +144,9 @@ export class FlameRenderer {
         }
       }
       i++;
+    }
+    for (let d = 0; d <= layout.maxDepth; d++) {
+      if (runOpen[d]) rects.rect(runStart[d], d * rowHeight - scrollY, runEnd[d] - runStart[d], rowHeight - 1, runColour[d]);
     }
     this.drawOutline(scene, view, scale);
     this.lastRectCount = rects.count;

@@ -43,6 +43,9 @@ export class GlyphAtlas {
     ctx.fillRect(bx, by, cellW, cellH);
     this.solidUV = [(bx + cellW / 2) / canvas.width, (by + cellH / 2) / canvas.height];
     this.texture = Texture.from(canvas);
+    // Glyphs are drawn at the atlas's own scale on whole device pixels: nearest sampling is exact
+    // and far cheaper than linear filtering for a software rasteriser.
+    this.texture.source.scaleMode = 'nearest';
   }
 
   /** Slot of a UTF-16 code unit: printable ASCII as is, the ellipsis, anything else as '?'. */

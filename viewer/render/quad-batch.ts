@@ -20,9 +20,9 @@ void main() {
   vColor = aColor;
 }`;
 
-// The atlas holds white glyphs (coverage in alpha) and one opaque white block for plain quads;
-// output is premultiplied, as pixi's normal blend mode expects.
-const fragment = `
+// Glyphs: the atlas holds white glyphs (coverage in alpha); output is premultiplied, as pixi's
+// normal blend mode expects.
+const texturedFragment = `
 in vec2 vUV;
 in vec4 vColor;
 uniform sampler2D uTexture;
@@ -30,6 +30,15 @@ out vec4 finalColor;
 void main() {
   float coverage = texture(uTexture, vUV).a;
   finalColor = vec4(vColor.rgb, 1.0) * (vColor.a * coverage);
+}`;
+
+// Solid quads never touch the texture: a software rasteriser pays for every texel fetched.
+const solidFragment = `
+in vec2 vUV;
+in vec4 vColor;
+out vec4 finalColor;
+void main() {
+  finalColor = vColor;
 }`;
 
 const floatsPerVertex = 5; // x, y, u, v, rgba (the colour's 4 bytes live in the 5th float slot)
@@ -48,14 +57,14 @@ export class QuadBatch {
   private solidU: number;
   private solidV: number;
 
-  constructor(capacity: number, texture: Texture, solidUV: [number, number], private readonly maxCapacity = 1 << 21) {
+  /** `texture` null: solid quads only (`rect`); otherwise textured quads (`quad`) from that atlas. */
+  constructor(capacity: number, texture: Texture | null, solidUV: [number, number], private readonly maxCapacity = 1 << 21) {
     this.capacity = capacity;
     [this.solidU, this.solidV] = solidUV;
     ({ floats: this.floats, words: this.words, buffer: this.buffer, geometry: this.geometry } = QuadBatch.allocate(capacity));
-    const shader = new Shader({
-      glProgram: new GlProgram({ vertex, fragment, name: 'memview-quads' }),
-      resources: { uTexture: texture.source },
-    });
+    const shader = texture
+      ? new Shader({ glProgram: new GlProgram({ vertex, fragment: texturedFragment, name: 'memview-glyphs' }), resources: { uTexture: texture.source } })
+      : new Shader({ glProgram: new GlProgram({ vertex, fragment: solidFragment, name: 'memview-rects' }), resources: {} });
     this.mesh = new Mesh({ geometry: this.geometry, shader });
     this.mesh.eventMode = 'none';
     this.mesh.visible = false;
