@@ -14,7 +14,6 @@
 // its size to the tuple (site, allocation bucket, free bucket); blocks freed in their own bucket
 // can never count and are not kept. What is still live at the end is read from the live table.
 
-import { U64Index, disposeU64Index } from "./u64-index";
 import { siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
 
 export const RANGE_BUCKETS: u32 = 512;
@@ -50,13 +49,20 @@ let rangeOutboxCapacity: usize = 0;
 export const RANGE_RECORD_BUCKET: u32 = 1; // u32 tag, u32 bucket, f64 max tracked, f64 time ms, u32 n, u32 0, then n × (u32 site, u32 count, f64 bytes)
 export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pairwise, width doubled
 
-// Leak tuples: (site, allocation bucket, free bucket) → bytes, count.
-const TUPLE_SIZE: usize = 24;
-let tupleIndex: U64Index | null = null;
+// Leak tuples: (site, allocation bucket, free bucket) → bytes, count. Frees in the current
+// bucket gather in a small hash table keyed by (site, allocation bucket), hot in cache whatever
+// the length of the run; when the bucket closes, its entries are appended to the tuple log.
+const TUPLE_SIZE: usize = 24; // u64 key (site << 32 | allocation bucket << 16 | free bucket), f64 bytes, f64 count
 let tuples: usize = 0;
 export let tupleCount: u32 = 0;
 let tupleCapacity: u32 = 0;
 
+const FREE_SLOT_SIZE: usize = 32; // u64 key + 1 (0 = empty), f64 bytes, f64 count, u32 unused
+let freeSlots: usize = 0;
+let freeSlotMask: u32 = 0;
+let freeSlotShift: u64 = 0;
+let freeSlotCount: u32 = 0;
+let freeSlotsUsed: usize = 0; // u32 slot numbers in use, to flush and clear only those
 export function rangeInit(): void {
   rangeSiteCapacity = 1024;
   rangeSites = heap.alloc(<usize>rangeSiteCapacity * RANGE_SITE_SIZE);
@@ -73,10 +79,20 @@ export function rangeInit(): void {
   rangeOutboxCapacity = 1 << 16;
   rangeOutboxStart = heap.alloc(rangeOutboxCapacity);
   rangeOutboxLength = 0;
-  tupleIndex = new U64Index(10);
   tupleCapacity = 1024;
   tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
   tupleCount = 0;
+  allocateFreeSlots(10);
+}
+
+function allocateFreeSlots(bits: u32): void {
+  const capacity = <usize>1 << bits;
+  freeSlots = heap.alloc(capacity * FREE_SLOT_SIZE);
+  memory.fill(freeSlots, 0, capacity * FREE_SLOT_SIZE);
+  freeSlotsUsed = heap.alloc(capacity * 4);
+  freeSlotMask = <u32>capacity - 1;
+  freeSlotShift = 64 - <u64>bits;
+  freeSlotCount = 0;
 }
 
 /** Makes room for the range state of site `site` (called when a site is created). */
@@ -156,6 +172,7 @@ function reserveOutbox(bytes: usize): void {
 
 /** Writes the current bucket's snapshot delta and starts a new list generation. */
 export function closeBucket(): void {
+  flushFrees();
   reserveOutbox(32 + <usize>changedCount * 16);
   let at = rangeOutboxStart + rangeOutboxLength;
   store<u32>(at, RANGE_RECORD_BUCKET);
@@ -203,52 +220,94 @@ function halve(): void {
   rangeWidthShift++;
   currentBucket >>>= 1;
   // Re-key the leak tuples at the coarser width; tuples whose two buckets merge can never count.
-  const oldIndex = tupleIndex!;
-  const oldTuples = tuples;
-  const oldCount = tupleCount;
-  tupleIndex = new U64Index(10);
-  tupleCapacity = 1024;
-  tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
-  tupleCount = 0;
-  for (let i: u32 = 0; i < oldCount; i++) {
-    const tuple = oldTuples + <usize>i * TUPLE_SIZE;
+  let kept: u32 = 0;
+  for (let i: u32 = 0; i < tupleCount; i++) {
+    const tuple = tuples + <usize>i * TUPLE_SIZE;
     const key = load<u64>(tuple);
     const allocated = <u32>((key >>> 16) & 0xffff) >>> 1;
     const freedOld = <u32>(key & 0xffff);
     const freed = freedOld == NEVER_FREED ? NEVER_FREED : freedOld >>> 1;
     if (allocated == freed) continue;
-    addTuple(<u32>(key >>> 32), allocated, freed, load<f64>(tuple, 8), load<f64>(tuple, 16));
+    const target = tuples + <usize>kept * TUPLE_SIZE;
+    store<u64>(target, (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed);
+    store<f64>(target, load<f64>(tuple, 8), 8);
+    store<f64>(target, load<f64>(tuple, 16), 16);
+    kept++;
   }
-  disposeU64Index(oldIndex);
-  heap.free(oldTuples);
+  tupleCount = kept;
 }
 
-function addTuple(site: u32, allocatedBucket: u32, freedBucket: u32, bytes: f64, count: f64): void {
-  const key = (<u64>site << 32) | (<u64>allocatedBucket << 16) | <u64>freedBucket;
-  const index = tupleIndex!;
-  let slot = index.get(key);
-  if (slot < 0) {
-    if (tupleCount == tupleCapacity) {
-      tupleCapacity *= 2;
-      tuples = heap.realloc(tuples, <usize>tupleCapacity * TUPLE_SIZE);
-    }
-    slot = <i32>tupleCount;
-    const tuple = tuples + <usize>slot * TUPLE_SIZE;
-    store<u64>(tuple, key);
-    store<f64>(tuple, 0, 8);
-    store<f64>(tuple, 0, 16);
-    index.insert(key, tupleCount);
-    tupleCount++;
+function appendTuple(key: u64, bytes: f64, count: f64): void {
+  if (tupleCount == tupleCapacity) {
+    tupleCapacity *= 2;
+    tuples = heap.realloc(tuples, <usize>tupleCapacity * TUPLE_SIZE);
   }
-  const tuple = tuples + <usize>slot * TUPLE_SIZE;
-  store<f64>(tuple, load<f64>(tuple, 8) + bytes, 8);
-  store<f64>(tuple, load<f64>(tuple, 16) + count, 16);
+  const tuple = tuples + <usize>tupleCount * TUPLE_SIZE;
+  store<u64>(tuple, key);
+  store<f64>(tuple, bytes, 8);
+  store<f64>(tuple, count, 16);
+  tupleCount++;
+}
+
+/** Adds to the current bucket's (site, allocation bucket) entry. */
+function addFree(site: u32, allocatedBucket: u32, bytes: f64, count: f64): void {
+  const key = ((<u64>site << 16) | <u64>allocatedBucket) + 1;
+  let slot = <u32>((key * 0x9E3779B97F4A7C15) >>> freeSlotShift);
+  while (true) {
+    const entry = freeSlots + <usize>slot * FREE_SLOT_SIZE;
+    const stored = load<u64>(entry);
+    if (stored == key) {
+      store<f64>(entry, load<f64>(entry, 8) + bytes, 8);
+      store<f64>(entry, load<f64>(entry, 16) + count, 16);
+      return;
+    }
+    if (stored == 0) {
+      store<u64>(entry, key);
+      store<f64>(entry, bytes, 8);
+      store<f64>(entry, count, 16);
+      store<u32>(freeSlotsUsed + (<usize>freeSlotCount << 2), slot);
+      freeSlotCount++;
+      if (freeSlotCount * 2 > freeSlotMask) growFreeSlots();
+      return;
+    }
+    slot = (slot + 1) & freeSlotMask;
+  }
+}
+
+function growFreeSlots(): void {
+  const oldSlots = freeSlots;
+  const oldUsed = freeSlotsUsed;
+  const oldCount = freeSlotCount;
+  allocateFreeSlots(<u32>(64 - freeSlotShift) + 1);
+  for (let i: u32 = 0; i < oldCount; i++) {
+    const old = oldSlots + <usize>load<u32>(oldUsed + (<usize>i << 2)) * FREE_SLOT_SIZE;
+    const key = load<u64>(old);
+    let slot = <u32>((key * 0x9E3779B97F4A7C15) >>> freeSlotShift);
+    while (load<u64>(freeSlots + <usize>slot * FREE_SLOT_SIZE) != 0) slot = (slot + 1) & freeSlotMask;
+    memory.copy(freeSlots + <usize>slot * FREE_SLOT_SIZE, old, FREE_SLOT_SIZE);
+    store<u32>(freeSlotsUsed + (<usize>i << 2), slot);
+  }
+  freeSlotCount = oldCount;
+  heap.free(oldSlots);
+  heap.free(oldUsed);
+}
+
+/** Moves the current bucket's frees to the tuple log and empties the table. */
+function flushFrees(): void {
+  for (let i: u32 = 0; i < freeSlotCount; i++) {
+    const entry = freeSlots + <usize>load<u32>(freeSlotsUsed + (<usize>i << 2)) * FREE_SLOT_SIZE;
+    const siteAndBucket = load<u64>(entry) - 1;
+    appendTuple(((siteAndBucket >>> 16) << 32) | ((siteAndBucket & 0xffff) << 16) | <u64>currentBucket,
+      load<f64>(entry, 8), load<f64>(entry, 16));
+    store<u64>(entry, 0);
+  }
+  freeSlotCount = 0;
 }
 
 /** Memory allocated at allocatedMs, `bytes` of it freed now (count 1 when that ends the allocation). */
 @inline export function rangeNoteFree(site: u32, allocatedMs: u32, bytes: f64, count: f64): void {
   const allocatedBucket = rangeBucketOf(allocatedMs);
-  if (allocatedBucket < currentBucket) addTuple(site, allocatedBucket, currentBucket, bytes, count);
+  if (allocatedBucket < currentBucket) addFree(site, allocatedBucket, bytes, count);
 }
 
 /** Adds every tuple allocated in [first, last] and freed after last into per-site (bytes, count) f64 pairs. */

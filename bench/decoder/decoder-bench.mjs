@@ -1,0 +1,155 @@
+// Decoder engine benchmarks: events/s of the decode+aggregate loop (a cache-resident live set;
+// 1M live allocations at random addresses) and LZ4 block decompression MB/s, measured on the
+// compiled engine (wasm/build/decoder.wasm) driven as the host drives it: chunk payload copied
+// into wasm memory, checksum, decode in 2 MiB steps, outbox drained. Usage:
+//   node bench/decoder/decoder-bench.mjs [--quick] [--write-results]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CaptureWriter, writeWorkload } from './synthetic-events.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const quick = process.argv.includes('--quick');
+const STEP_BUDGET_BYTES = 2 << 20;
+
+async function instantiate() {
+  const bytes = readFileSync(`${root}wasm/build/decoder.wasm`);
+  const { instance } = await WebAssembly.instantiate(bytes, {
+    env: { abort: () => { throw new Error('engine abort'); } },
+  });
+  return instance.exports;
+}
+
+function buildCapture(workload) {
+  const chunks = [];
+  const writer = new CaptureWriter((chunk) => chunks.push(chunk.slice()));
+  writeWorkload(writer, workload);
+  return { chunks, events: writer.events, bytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
+}
+
+/** Decodes the chunks with a fresh engine instance; returns seconds spent. */
+function decode(engine, chunks) {
+  engine.init(1);
+  const started = process.hrtime.bigint();
+  for (let i = 1; i < chunks.length; i++) {
+    const chunk = chunks[i];
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const kind = chunk[4];
+    const storedSize = view.getUint32(8, true);
+    const rawSize = view.getUint32(12, true);
+    const checksum = view.getUint32(16, true);
+    const input = engine.inputBuffer(storedSize) >>> 0;
+    new Uint8Array(engine.memory.buffer, input, storedSize).set(chunk.subarray(24));
+    if (kind === 2) continue;
+    if (engine.beginChunk(chunk[5], storedSize, rawSize, checksum) !== 0) throw new Error('beginChunk failed');
+    for (;;) {
+      const status = engine.step(STEP_BUDGET_BYTES);
+      engine.outboxReset();
+      if (status === 0) break;
+      if (status < 0) throw new Error(`engine error ${status}`);
+    }
+  }
+  engine.finish();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+async function eventsPerSecond(name, workload, runs) {
+  const capture = buildCapture(workload);
+  const times = [];
+  for (let run = 0; run < runs; run++) {
+    const engine = await instantiate(); // fresh memory each run: the live table grows from empty
+    times.push(decode(engine, capture.chunks));
+  }
+  const best = Math.min(...times);
+  const result = {
+    name,
+    events: capture.events,
+    captureMB: capture.bytes / 1e6,
+    firstRunMEventsPerS: capture.events / times[0] / 1e6,
+    bestMEventsPerS: capture.events / best / 1e6,
+    bestMBPerS: capture.bytes / best / 1e6,
+  };
+  console.log(`${name}: ${capture.events.toLocaleString()} events, ${result.captureMB.toFixed(0)} MB: `
+    + `best ${result.bestMEventsPerS.toFixed(1)} M events/s (${result.bestMBPerS.toFixed(0)} MB/s), first run ${result.firstRunMEventsPerS.toFixed(1)} M events/s`);
+  return result;
+}
+
+async function lz4MegabytesPerSecond(name, data, runs) {
+  const frame = new Uint8Array(execFileSync('/usr/bin/lz4', ['-q', '-B7', '-BI', '--no-frame-crc', '-c'],
+    { input: data, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'ignore'] }));
+  const blocks = lz4Blocks(frame);
+  const engine = await instantiate();
+  engine.init(1);
+  let best = Infinity;
+  let outputBytes = 0;
+  for (let run = 0; run < runs; run++) {
+    outputBytes = 0;
+    let seconds = 0;
+    for (const block of blocks) {
+      const input = engine.inputBuffer(block.length) >>> 0;
+      new Uint8Array(engine.memory.buffer, input, block.length).set(block);
+      const started = process.hrtime.bigint();
+      const written = engine.lz4DecompressInput(block.length, 4 << 20);
+      seconds += Number(process.hrtime.bigint() - started) / 1e9;
+      if (written < 0) throw new Error('lz4 failed');
+      outputBytes += written;
+    }
+    best = Math.min(best, seconds);
+  }
+  const result = { name, inputMB: data.length / 1e6, ratio: data.length / frame.length, MBPerS: outputBytes / best / 1e6 };
+  console.log(`LZ4 ${name}: ${result.inputMB.toFixed(0)} MB, ratio ${result.ratio.toFixed(2)}: ${result.MBPerS.toFixed(0)} MB/s decompressed`);
+  return result;
+}
+
+function lz4Blocks(frame) {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const flags = frame[4];
+  let at = 6 + ((flags & 0x08) ? 8 : 0) + ((flags & 0x01) ? 4 : 0) + 1;
+  const blocks = [];
+  for (;;) {
+    const size = view.getUint32(at, true);
+    at += 4;
+    if (size === 0) break;
+    if ((size & 0x80000000) === 0) blocks.push(frame.subarray(at, at + size));
+    at += (size & 0x7fffffff) + ((flags & 0x10) ? 4 : 0);
+  }
+  return blocks;
+}
+
+const runs = quick ? 2 : 4;
+const results = [];
+results.push(await eventsPerSecond('cache-resident live set (4096 live, 200 stacks)',
+  { live: 4096, pairs: quick ? 5e6 : 25e6, randomAddresses: false, stackCount: 200, seed: 1 }, runs));
+results.push(await eventsPerSecond('1M live allocations at random addresses',
+  { live: 1 << 20, pairs: quick ? 4e6 : 12e6, randomAddresses: true, stackCount: 5000, seed: 2 }, runs));
+
+const eventPayload = buildCapture({ live: 1 << 16, pairs: 3e6, randomAddresses: true, stackCount: 5000, seed: 3 });
+const payloadBytes = new Uint8Array(Buffer.concat(eventPayload.chunks.map((chunk) => chunk.subarray(24))));
+const lz4Results = [
+  await lz4MegabytesPerSecond('capture records (random addresses)', payloadBytes.subarray(0, 48 << 20), runs),
+  await lz4MegabytesPerSecond('node binary', new Uint8Array(readFileSync(process.execPath)).subarray(0, 64 << 20), runs),
+];
+
+if (process.argv.includes('--write-results')) {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const lines = [
+    '# Decoder engine benchmark results',
+    '',
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpu} (${os.cpus().length} cores), `
+      + `Node ${process.version}, one core, by \`node bench/decoder/decoder-bench.mjs --write-results\`.`,
+    'Events are ALLOC/FREE records; the loop includes copying each chunk into wasm memory, the FNV-1a checksum, '
+      + 'decoding in 2 MiB steps, every accumulator, and draining the outbox.',
+    '',
+    '| workload | events | capture MB | best M events/s | first run M events/s | MB/s |',
+    '|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.name} | ${r.events.toLocaleString('en')} | ${r.captureMB.toFixed(0)} | ${r.bestMEventsPerS.toFixed(1)} | ${r.firstRunMEventsPerS.toFixed(1)} | ${r.bestMBPerS.toFixed(0)} |`),
+    '',
+    '| LZ4 block decompression | input MB | ratio | MB/s (decompressed) |',
+    '|---|---|---|---|',
+    ...lz4Results.map((r) => `| ${r.name} | ${r.inputMB.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.MBPerS.toFixed(0)} |`),
+    '',
+  ];
+  const extra = existsSync(`${root}bench/decoder/RESULTS.extra.md`) ? readFileSync(`${root}bench/decoder/RESULTS.extra.md`, 'utf8') : '';
+  writeFileSync(`${root}bench/decoder/RESULTS.md`, lines.join('\n') + extra);
+}

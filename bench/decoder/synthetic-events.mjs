@@ -1,0 +1,192 @@
+// A fast writer of synthetic captures for the decoder benchmarks: records go straight into a
+// byte buffer (no per-event objects), chunks are closed at ~1 MiB like the collector's, stored
+// uncompressed (the LZ4 figure is measured on its own). Follows docs/capture-format.md.
+
+const CHUNK_RAW_BYTES = 1 << 20;
+const SLACK = 64;
+
+export function fnv1a32(bytes) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  return hash >>> 0;
+}
+
+export class CaptureWriter {
+  constructor(onChunk) {
+    this.onChunk = onChunk; // receives each finished chunk (header + payload) as a Uint8Array
+    this.buffer = new Uint8Array(CHUNK_RAW_BYTES + SLACK);
+    this.length = 0;
+    this.addressBase = 0;
+    this.stackBase = 0;
+    this.pcBase = 0;
+    this.thread = 1;
+    this.events = 0;
+    this.chunkOffsets = [];
+    this.fileOffset = 16;
+    this.lastTimeNs = 0;
+    onChunk(fileHeader());
+    this.beginChunk();
+  }
+
+  beginChunk() {
+    this.addressBase = 0;
+    this.stackBase = 0;
+    this.pcBase = 0;
+    this.record1(6, this.thread);
+    this.record1(7, this.lastTimeNs);
+  }
+
+  varint(value) {
+    const buffer = this.buffer;
+    let at = this.length;
+    while (value >= 128) {
+      buffer[at++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    buffer[at++] = value;
+    this.length = at;
+  }
+
+  zigzag(value) {
+    this.varint(value >= 0 ? value * 2 : -value * 2 - 1);
+  }
+
+  record1(code, value) {
+    this.buffer[this.length++] = code;
+    this.varint(value);
+  }
+
+  maybeEndChunk() {
+    if (this.length >= CHUNK_RAW_BYTES - 64) {
+      this.endChunk();
+      this.beginChunk();
+    }
+  }
+
+  alloc(address, size, stackId) {
+    this.buffer[this.length++] = 0x11;
+    this.zigzag(address - this.addressBase);
+    this.addressBase = address;
+    this.varint(size);
+    this.zigzag(stackId - this.stackBase);
+    this.stackBase = stackId;
+    this.events++;
+    this.maybeEndChunk();
+  }
+
+  free(address) {
+    this.buffer[this.length++] = 0x12;
+    this.zigzag(address - this.addressBase);
+    this.addressBase = address;
+    this.events++;
+    this.maybeEndChunk();
+  }
+
+  time(timeNs, rssBytes) {
+    this.lastTimeNs = timeNs;
+    this.record1(7, timeNs);
+    this.record1(8, rssBytes);
+    this.maybeEndChunk();
+  }
+
+  /** Defines `count` stack nodes, each a child of a random earlier one; returns their ids 1..count. */
+  stacks(count, random) {
+    for (let id = 1; id <= count; id++) {
+      const parent = id === 1 ? 0 : Math.floor(random() * id);
+      this.buffer[this.length++] = 9;
+      this.varint(id - parent);
+      const pc = 0x400000 + Math.floor(random() * 0x100000);
+      this.zigzag(pc - this.pcBase);
+      this.pcBase = pc;
+      this.maybeEndChunk();
+    }
+  }
+
+  endChunk() {
+    if (this.length === 0) return;
+    const payload = this.buffer.subarray(0, this.length);
+    const chunk = chunkBytes(1, payload);
+    this.chunkOffsets.push(this.fileOffset);
+    this.fileOffset += chunk.length;
+    this.onChunk(chunk);
+    this.length = 0;
+  }
+
+  finish() {
+    this.endChunk();
+    const trailer = [];
+    const push = (value) => {
+      while (value >= 128) {
+        trailer.push((value % 128) | 0x80);
+        value = Math.floor(value / 128);
+      }
+      trailer.push(value);
+    };
+    push(this.chunkOffsets.length);
+    for (const offset of this.chunkOffsets) {
+      push(offset);
+      push(0);
+    }
+    push(this.events);
+    push(this.lastTimeNs);
+    this.onChunk(chunkBytes(2, Uint8Array.from(trailer)));
+  }
+}
+
+function fileHeader() {
+  const header = new Uint8Array(16);
+  header.set(new TextEncoder().encode('MEMVIEW'), 0);
+  header[8] = 1;
+  return header;
+}
+
+function chunkBytes(kind, payload) {
+  const chunk = new Uint8Array(24 + payload.length);
+  chunk.set([0x4d, 0x56, 0x43, 0x4b, kind, 0], 0);
+  const view = new DataView(chunk.buffer);
+  view.setUint32(8, payload.length, true);
+  view.setUint32(12, payload.length, true);
+  view.setUint32(16, fnv1a32(payload), true);
+  chunk.set(payload, 24);
+  return chunk;
+}
+
+/** xorshift-style PRNG returning [0, 1). */
+export function seededRandom(seed) {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 4294967296;
+  };
+}
+
+/**
+ * Writes a workload: `live` addresses kept live (random or dense), then `pairs` free+alloc pairs
+ * each replacing one random live block. A TIME+RSS sample every 8192 events.
+ */
+export function writeWorkload(writer, { live, pairs, randomAddresses, stackCount, seed }) {
+  const random = seededRandom(seed);
+  writer.stacks(stackCount, random);
+  const addresses = new Float64Array(live);
+  const newAddress = (slot) => randomAddresses
+    ? 0x100000000 + Math.floor(random() * 0x3fffffff) * 16 + Math.floor(random() * 0x4000) * 0x400000000
+    : 0x100000000 + slot * 64;
+  let timeNs = 0;
+  for (let slot = 0; slot < live; slot++) {
+    addresses[slot] = newAddress(slot);
+    writer.alloc(addresses[slot], 16 + (slot & 255), 1 + (slot % stackCount));
+    if ((writer.events & 8191) === 0) writer.time((timeNs += 1e6), 1e8);
+  }
+  for (let i = 0; i < pairs; i++) {
+    const slot = Math.floor(random() * live);
+    writer.free(addresses[slot]);
+    addresses[slot] = randomAddresses ? newAddress(slot) : addresses[slot];
+    writer.alloc(addresses[slot], 16 + (i & 1023), 1 + ((i * 7) % stackCount));
+    if ((writer.events & 8191) === 0) writer.time((timeNs += 1e6), 1e8);
+  }
+  writer.finish();
+}
