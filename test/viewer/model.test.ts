@@ -6,6 +6,9 @@ import { searchLayout } from '../../viewer/model/search.js';
 import { decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
 import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
 import type { CaptureModel } from '../../viewer/model/types.js';
+import { functionTable } from '../../viewer/model/function-table.js';
+import { pruneModel } from '../../viewer/model/prune.js';
+import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
 
 const model = makeKnownModel();
 const nameOf = (m: CaptureModel, tree: { frame: Int32Array }, node: number) => frameName(m, tree.frame[node]);
@@ -160,5 +163,50 @@ describe('quick layout', () => {
       expect(quick.start[i]).toBe(full.start[j]);
       expect(quick.depth[i]).toBe(full.depth[j]);
     }
+  });
+});
+
+describe('function table', () => {
+  it('gives each function its own and total bytes, counting recursion once', () => {
+    // root → a → b → a (recursive) with 1 MiB allocated in the inner a and 2 MiB in b.
+    const tree = {
+      count: 4, parent: Int32Array.from([-1, 0, 1, 2]), frame: Int32Array.from([-1, 0, 1, 0]),
+      selfBytes: Float64Array.from([0, 0, 2 * MiB, 1 * MiB]), selfCount: Float64Array.from([0, 0, 2, 1]),
+      totalBytes: Float64Array.from([3 * MiB, 3 * MiB, 3 * MiB, 1 * MiB]), totalCount: Float64Array.from([3, 3, 3, 1]),
+    };
+    const rows = new Map(functionTable(tree).map((r) => [r.frame, r]));
+    expect(rows.get(0)).toMatchObject({ ownBytes: 1 * MiB, totalBytes: 3 * MiB, ownCount: 1, totalCount: 3 });
+    expect(rows.get(1)).toMatchObject({ ownBytes: 2 * MiB, totalBytes: 3 * MiB });
+  });
+});
+
+describe('pruning for the report budget', () => {
+  it('folds small call paths into their callers and keeps every total', () => {
+    const big = makeSyntheticModel(30_000, 5);
+    const pruned = pruneModel(big, 1e-3);
+    expect(pruned.tree.count).toBeLessThan(big.tree.count / 4);
+    for (const view of ['peak', 'leaks', 'temporary', 'allocated'] as const) {
+      const before = buildViewTree(big, { ...defaultViewOptions, view });
+      const after = buildViewTree(pruned, { ...defaultViewOptions, view });
+      expect(after.totalBytes[0]).toBe(before.totalBytes[0]);
+      expect(after.totalCount[0]).toBe(before.totalCount[0]);
+    }
+    for (let i = 1; i < pruned.tree.count; i++) expect(pruned.tree.parent[i]).toBeLessThan(i);
+    expect(pruned.strings.length).toBeLessThan(big.strings.length);
+  });
+});
+
+describe('temporal ranges', () => {
+  it('a selection snaps outwards to the nearest precomputed cuts', () => {
+    const metrics = toSparse({ bytes: Float64Array.from([0, 5, 0]), count: Float64Array.from([0, 1, 0]) });
+    expect(Array.from(metrics.node)).toEqual([1]);
+    expect(Array.from(fromSparse(metrics, 3).bytes)).toEqual([0, 5, 0]);
+    const ranges = [];
+    for (let from = 0; from < 4; from++) for (let to = from + 1; to <= 4; to++) ranges.push({ from, to, peak: metrics, leaks: metrics });
+    const temporal = { boundsMs: Float64Array.from([0, 10, 20, 30, 40]), ranges };
+    expect(snapRange(temporal, 12, 18)).toMatchObject({ from: 1, to: 2 });
+    expect(snapRange(temporal, 10, 20)).toMatchObject({ from: 1, to: 2 });
+    expect(snapRange(temporal, 5, 35)).toMatchObject({ from: 0, to: 4 });
+    expect(snapRange(temporal, 39, 40)).toMatchObject({ from: 3, to: 4 });
   });
 });

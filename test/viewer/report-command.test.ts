@@ -88,3 +88,18 @@ describe('memview report', () => {
     expect(html).not.toContain("'unsafe-eval'");
   });
 });
+
+describe('report size', () => {
+  it('stays under 5 MB for a very large capture, with exact totals', async () => {
+    const { makeSyntheticModel } = await import('../../viewer/model/synthetic.js');
+    const { buildReportHtml, viewerTemplate } = await import('../../cli/commands/report.js');
+    const model = makeSyntheticModel(600_000, 9);
+    const html = await buildReportHtml(await viewerTemplate(), { model, initialView: 'peak', temporal: null, memviewVersion: 'test' });
+    expect(Buffer.byteLength(html)).toBeLessThanOrEqual(5 * 1024 * 1024);
+    const payload = await decodePayload<ReportPayload>(fromBase64(/<template id="memview-payload">([^<]*)</.exec(html)![1]));
+    expect(payload.foldedBelow).toBeGreaterThan(0);
+    const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+    expect(sum(payload.model.views.peak.bytes)).toBe(sum(model.views.peak.bytes));
+    expect(payload.model.tree.count).toBeLessThan(model.tree.count);
+  }, 120_000);
+});
