@@ -194,22 +194,30 @@ export async function buildReportHtml(template: string, payload: ReportPayload, 
   return withCsp(template).replace(marker, () => `<template id="${payloadElementId}">${encoded}</template>`);
 }
 
-/** Adds a CSP meta tag that allows exactly the page's own inline scripts and no network at all. */
-export function withCsp(html: string): string {
-  const hashes = (tag: 'script') => [...html.matchAll(new RegExp(`<${tag}\\b[^>]*>([\\s\\S]*?)</${tag}>`, 'g'))]
+/**
+ * The page's Content-Security-Policy: its own inline scripts (by hash) and nothing from anywhere
+ * else. `decoder` adds what the static viewer's decoder needs: compiling its inlined wasm, and the
+ * Web Worker and wasm bytes it starts from blob:/data: URLs.
+ */
+export function contentSecurityPolicy(html: string, { decoder = false } = {}): string {
+  const scriptHashes = [...html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g)]
     .map((m) => `'sha256-${createHash('sha256').update(m[1], 'utf8').digest('base64')}'`).join(' ');
-  const policy = [
+  return [
     "default-src 'none'",
-    `script-src ${hashes('script')}`,
+    `script-src ${scriptHashes}${decoder ? " 'wasm-unsafe-eval' blob:" : ''}`,
     // Styles cannot run code; the viewer sets style attributes, which hashes would forbid.
     "style-src 'unsafe-inline'",
     'img-src data: blob:',
     'worker-src blob:',
-    "connect-src 'none'",
+    decoder ? 'connect-src data: blob:' : "connect-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
-  const meta = `<meta http-equiv="Content-Security-Policy" content="${policy}">`;
+}
+
+/** Adds the CSP as a meta tag (a report opened from file:// has no HTTP headers). */
+export function withCsp(html: string): string {
+  const meta = `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(html)}">`;
   return html.replace(/<head>/i, () => `<head>\n${meta}`);
 }
 

@@ -3,27 +3,16 @@
 import { createServer, type Server } from 'node:http';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
-import { viewerTemplate } from './report.js';
+import { contentSecurityPolicy, viewerTemplate } from './report.js';
 
 export const summary = 'serve the static viewer (open raw captures in the browser) on 127.0.0.1';
 
 const usage = 'memview viewer [--port P]';
 
-/** The static page's policy: its own inline code, wasm compilation for the decoder, no network. */
-export const viewerCsp = [
-  "default-src 'none'",
-  "script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval' blob:",
-  "style-src 'unsafe-inline'",
-  'img-src data: blob:',
-  'worker-src blob: data:',
-  "connect-src data: blob:",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
-
 /** Serves the viewer page on 127.0.0.1 (never another interface); port 0 picks a free one. */
 export async function startViewerServer(port: number): Promise<{ server: Server; url: string }> {
   const page = await viewerTemplate();
+  const policy = contentSecurityPolicy(page, { decoder: true });
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -36,7 +25,7 @@ export async function startViewerServer(port: number): Promise<{ server: Server;
     }
     response.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': viewerCsp,
+      'content-security-policy': policy,
       'x-content-type-options': 'nosniff',
       'cache-control': 'no-store',
     });
