@@ -30,7 +30,7 @@ async function payloadOf(path: string): Promise<{ html: string; payload: ReportP
   return { html, payload: await decodePayload<ReportPayload>(fromBase64(match![1])) };
 }
 
-describe('memview report', () => {
+describe('memview report', { timeout: 60_000 }, () => {
   it('writes memview-<name>.html beside the capture and prints its path', async () => {
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     expect(await report([capturePath])).toBe(0);

@@ -16,7 +16,7 @@ type Handle = {
   slotRect(slot: number): { x: number; y: number; width: number; height: number } | null;
 };
 
-describe.skipIf(!hasChromium)('report page', () => {
+describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];

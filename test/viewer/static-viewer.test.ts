@@ -13,7 +13,7 @@ if (!hasChromium) console.warn('SKIPPED: static viewer browser tests need /usr/b
 type Handle = { layout: { total: number }; slotOfName(name: string): number; slotRect(slot: number): { x: number; y: number; width: number; height: number } | null };
 const memview = (page: Page) => page.evaluate(() => (window as unknown as { memview: Handle }).memview.layout.total);
 
-describe.skipIf(!hasChromium)('static viewer', () => {
+describe.skipIf(!hasChromium)('static viewer', { timeout: 60_000 }, () => {
   let browser: Browser;
   let server: Server;
   let url: string;

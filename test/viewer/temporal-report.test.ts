@@ -12,7 +12,7 @@ import { artifactsDir, buildViewer, hasChromium, launchChromium } from './browse
 
 if (!hasChromium) console.warn('SKIPPED: temporal report browser test needs /usr/bin/chromium (apt-get install chromium)');
 
-describe.skipIf(!hasChromium)('temporal report', () => {
+describe.skipIf(!hasChromium)('temporal report', { timeout: 60_000 }, () => {
   let browser: Browser;
   let dir: string;
   beforeAll(async () => {
