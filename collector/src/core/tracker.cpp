@@ -100,8 +100,35 @@ uint32_t g_trie_generation = 1;
 uint64_t g_event_count = 0;
 uint32_t g_string_count = 0;
 std::unordered_map<std::string, uint32_t>* g_strings = nullptr;
-// Live JIT code objects: start -> end. Used to notice when V8 reuses the memory of discarded code.
+// Every JIT code range reported so far (start -> end), live or discarded: new code overlapping one
+// means V8 reused the memory, and the pcs already interned there named another function.
 std::map<uint64_t, uint64_t>* g_code_ranges = nullptr;
+
+// Reused code ranges and their salt. A pc inside one is interned as pc + (salt << 48) (user-space
+// pcs fit in 47 bits), so stacks through the new code get new trie nodes, resolved by readers
+// against the new code, while the nodes of the old code keep their names. Sorted, disjoint.
+struct SaltedRange {
+  uint64_t start;
+  uint64_t end;
+  uint64_t salt;
+};
+SaltedRange* g_salted = nullptr;
+size_t g_salted_count = 0;
+size_t g_salted_capacity = 0;
+uint64_t g_next_salt = 1;
+constexpr uint64_t kMaxSalt = 0xFFFF;
+
+inline uint64_t trie_key(uint64_t pc) {
+  if (g_salted_count == 0) return pc;
+  size_t low = 0, high = g_salted_count;
+  while (low < high) {
+    size_t middle = (low + high) / 2;
+    if (g_salted[middle].end <= pc) low = middle + 1;
+    else high = middle;
+  }
+  if (low < g_salted_count && g_salted[low].start <= pc) return pc + (g_salted[low].salt << 48);
+  return pc;
+}
 
 uint64_t g_start_ns = 0;
 uint64_t g_own_text_start = 0, g_own_text_end = 0;
@@ -229,9 +256,66 @@ inline void switch_thread_locked(uint32_t tid) {
   }
 }
 
+void reset_trie_locked();
+
+void salt_range_locked(uint64_t start, uint64_t end) {
+  if (g_next_salt > kMaxSalt) {
+    reset_trie_locked();  // salts ran out: start the trie afresh, which forgets every salt
+    return;
+  }
+  if (g_salted_count + 2 > g_salted_capacity) {
+    size_t capacity = g_salted_capacity ? g_salted_capacity * 2 : 256;
+    SaltedRange* grown = static_cast<SaltedRange*>(raw_allocate(capacity * sizeof(SaltedRange)));
+    if (g_salted_count) memcpy(grown, g_salted, g_salted_count * sizeof(SaltedRange));
+    if (g_salted) raw_release(g_salted, g_salted_capacity * sizeof(SaltedRange));
+    g_salted = grown;
+    g_salted_capacity = capacity;
+  }
+  // Cut [start, end) out of the existing salted ranges, then insert it with a fresh salt.
+  size_t write = 0;
+  SaltedRange pieces[2];
+  for (size_t read = 0; read < g_salted_count; read++) {
+    SaltedRange range = g_salted[read];
+    if (range.end <= start || range.start >= end) {
+      g_salted[write++] = range;
+      continue;
+    }
+    int count = 0;
+    if (range.start < start) pieces[count++] = {range.start, start, range.salt};
+    if (range.end > end) pieces[count++] = {end, range.end, range.salt};
+    for (int i = 0; i < count; i++) g_salted[write++] = pieces[i];  // at most one extra: capacity has room
+  }
+  g_salted_count = write;
+  size_t position = 0;
+  while (position < g_salted_count && g_salted[position].start < start) position++;
+  memmove(g_salted + position + 1, g_salted + position, (g_salted_count - position) * sizeof(SaltedRange));
+  g_salted[position] = {start, end, g_next_salt++};
+  g_salted_count++;
+  g_trie_generation++;  // per-thread caches may hold the unsalted pcs
+}
+
+// New code at [start, end): if it overlaps any code seen before, V8 reused that memory.
+void note_code_range_locked(uint64_t start, uint64_t end) {
+  auto overlap = g_code_ranges->upper_bound(start);
+  if (overlap != g_code_ranges->begin()) --overlap;
+  bool reused = false;
+  while (overlap != g_code_ranges->end() && overlap->first < end) {
+    if (overlap->second > start) {
+      overlap = g_code_ranges->erase(overlap);
+      reused = true;
+    } else {
+      ++overlap;
+    }
+  }
+  (*g_code_ranges)[start] = end;
+  if (reused) salt_range_locked(start, end);
+}
+
 void reset_trie_locked() {
   g_trie->reset();
   g_trie_generation++;
+  g_salted_count = 0;
+  g_next_salt = 1;
   reserve_locked(8);
   g_encoder.cursor.byte(format::type_byte(format::kStackReset, 0));
 }
@@ -312,7 +396,7 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
 
 inline uint32_t trie_child_locked(uint32_t node, uint64_t pc) {
   bool created;
-  uint32_t child = g_trie->child(node, pc, &created);
+  uint32_t child = g_trie->child(node, trie_key(pc), &created);
   if (created) {
     ByteCursor& out = g_encoder.cursor;
     out.byte(format::type_byte(format::kStack, 0));
@@ -934,22 +1018,7 @@ void memview_code_added(uint64_t start, uint64_t size, int code_type, const char
   ReentrancyGuard guard;
   lock();
   if (g_tracing) {
-    uint64_t end = start + size;
-    // Code overlapping known code means V8 reused memory of discarded code: the pcs cached in the
-    // trie may now name another function.
-    auto overlap = g_code_ranges->upper_bound(start);
-    if (overlap != g_code_ranges->begin()) --overlap;
-    bool reused = false;
-    while (overlap != g_code_ranges->end() && overlap->first < end) {
-      if (overlap->second > start) {
-        overlap = g_code_ranges->erase(overlap);
-        reused = true;
-      } else {
-        ++overlap;
-      }
-    }
-    (*g_code_ranges)[start] = end;
-    if (reused) reset_trie_locked();
+    note_code_range_locked(start, start + size);
     uint32_t name_id = intern_string_locked(name, name_length);
     uint32_t script_id = intern_string_locked(script, script_length);
     reserve_locked(64);
@@ -980,13 +1049,9 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   ReentrancyGuard guard;
   lock();
   if (g_tracing) {
+    // The old range stays known (its pcs are interned); the new one is checked for reuse.
     auto found = g_code_ranges->find(from);
-    if (found != g_code_ranges->end()) {
-      uint64_t size = found->second - from;
-      g_code_ranges->erase(found);
-      (*g_code_ranges)[to] = to + size;
-    }
-    reset_trie_locked();
+    if (found != g_code_ranges->end()) note_code_range_locked(to, to + (found->second - from));
     reserve_locked(32);
     g_encoder.cursor.byte(format::type_byte(format::kCode, format::kCodeMove));
     g_encoder.cursor.varint(from);
