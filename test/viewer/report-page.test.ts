@@ -158,4 +158,30 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     expect(problems).toEqual([]);
     expect(requests).toEqual([]);
   });
+
+  it('wheel zooms around the pointer, dragging pans, and width can be allocation counts', async () => {
+    const canvas = (await page.locator('.mv-flame').boundingBox())!;
+    const loadWidth = () => page.evaluate(() => { const m = (window as unknown as { memview: Handle }).memview; return m.slotRect(m.slotOfName('load'))!.width; });
+    const before = await loadWidth();
+    await page.mouse.move(canvas.x + 200, canvas.y + 60);
+    await page.mouse.wheel(0, -400);
+    await page.waitForTimeout(150);
+    expect(await loadWidth()).toBeGreaterThan(before * 1.5);
+    const range = () => page.evaluate(() => (window as unknown as { memview: { valueRange: [number, number] } }).memview.valueRange);
+    const [start, end] = await range();
+    await page.mouse.move(canvas.x + 600, canvas.y + 60);
+    await page.mouse.down();
+    await page.mouse.move(canvas.x + 400, canvas.y + 60, { steps: 4 }); // drag left: look further right
+    await page.mouse.up();
+    await page.waitForTimeout(150);
+    const [start2, end2] = await range();
+    expect(start2 - start).toBeCloseTo(((end - start) * 200) / canvas.width, -3);
+    expect(end2 - start2).toBeCloseTo(end - start, -3);
+    await page.keyboard.press('Escape');
+    await page.locator('select[aria-label=width]').selectOption('count');
+    await page.waitForTimeout(150);
+    expect(await page.evaluate(() => (window as unknown as { memview: Handle }).memview.layout.total)).toBe(9); // 1 + 4 + 2 + 2 allocations live at the peak
+    await page.screenshot({ path: join(artifactsDir, 'report-count.png') });
+    await page.locator('select[aria-label=width]').selectOption('bytes');
+  });
 });

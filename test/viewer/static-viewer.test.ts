@@ -88,6 +88,19 @@ describe.skipIf(!hasChromium)('static viewer', { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it('opens a capture dropped on the page', async () => {
+    const page = await openPage();
+    const bytes = Array.from(knownCapture());
+    await page.evaluate((data) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(data)], 'dropped.bin'));
+      document.querySelector('.mv-open')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+    expect(await memview(page)).toBe(15 * MiB);
+    await page.close();
+  });
+
   it('says clearly when a file is not a capture', async () => {
     const page = await openPage();
     await page.setInputFiles('input[type=file]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are not the bytes you are looking for') });

@@ -297,6 +297,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     get layout() { return layout; },
     get tree() { return tree; },
     get zoomSlot() { return flame.zoomSlot; },
+    get valueRange() { return flame.valueRange; },
     get searchTotal() { return result?.total ?? 0; },
     frameTimes: flame.frameTimes,
     flameView: flame,

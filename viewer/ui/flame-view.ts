@@ -65,6 +65,11 @@ export class FlameView {
     else this.requestRender();
   }
 
+  /** The value range across the width, [start, end). */
+  get valueRange(): [number, number] {
+    return [this.view.startValue, this.view.endValue];
+  }
+
   get layout(): FlameLayout | null {
     return this.scene?.layout ?? null;
   }
