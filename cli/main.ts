@@ -16,6 +16,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   summary: () => import('./commands/summary.js'),
   tree: () => import('./commands/tree.js'),
   export: () => import('./commands/export.js'),
+  attach: () => import('./commands/attach.js'),
+  detach: () => import('./commands/detach.js'),
   report: () => import('./commands/report.js'),
   flamegraph: () => import('./commands/flamegraph.js'),
   viewer: () => import('./commands/viewer.js'),

@@ -55,14 +55,13 @@ export async function run(argv: string[]): Promise<number> {
   const output = resolve(values.output ?? `memview-attach.${pid}.bin`);
   if (existsSync(output) && !values.force) throw new UserFacingError(`${values.output ?? output} exists; use -f to overwrite it`);
   try {
-    assertCollectorBuilt();
-  } catch (error) {
-    throw new UserFacingError((error as Error).message);
-  }
-  const trackerPath = compiledTrackerPath();
-
-  try {
     checkTarget(pid);
+    try {
+      assertCollectorBuilt();
+    } catch (error) {
+      throw new UserFacingError((error as Error).message);
+    }
+    const trackerPath = compiledTrackerPath();
     const { session, openedByUs } = await openInspector(pid, port, timeoutMs);
     try {
       await session.evaluate(startTrackerExpression({

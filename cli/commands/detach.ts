@@ -26,8 +26,8 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = Number(values.timeout ?? '5') * 1000;
   try {
     checkTarget(pid);
-    const { session } = await openInspector(pid, port, timeoutMs);
-    const outcome = await stopTracking(session);
+    const { session, openedByUs } = await openInspector(pid, port, timeoutMs);
+    const outcome = await stopTracking(session, openedByUs);
     if (!outcome.attached) throw new UserFacingError(`process ${pid} is not being traced by memview attach`);
     console.error(`memview: stopped tracing process ${pid}; the capture is ${outcome.output}`);
     return 0;

@@ -1,0 +1,177 @@
+// `memview attach PID` / `memview detach PID` against real node processes: a target that allocates
+// a Buffer of a known size on a timer and counts how many it made while memview's Tracker was in
+// it; the capture holds exactly those allocations (±1 at the edges).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listInspectorTargets } from '../../collector/lib/attach-inspector.js';
+import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
+import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-reader.js';
+import { ChunkKind } from '../../collector/lib/reader/format.js';
+import { readCaptureFile } from '../../collector/lib/reader/index.js';
+import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
+import { childEnvironment, memviewProcess, scratch } from './cli-harness.js';
+
+const ALLOCATION_SIZE = 1_000_003;
+const targetScript = join(scratch, 'attach-target.cjs');
+writeFileSync(targetScript, `
+let made = 0, whileAttached = 0;
+const kept = [];
+setInterval(function tick() {
+  kept.push(Buffer.alloc(${ALLOCATION_SIZE}));
+  if (kept.length > 5) kept.shift();
+  made++;
+  if (globalThis.__memviewTracker) whileAttached++;
+}, 10);
+process.on('SIGTERM', () => { console.log(JSON.stringify({ made, whileAttached })); process.exit(0); });
+console.log('ready');
+`);
+
+const started: ChildProcess[] = [];
+afterAll(() => { for (const child of started) if (child.exitCode === null) child.kill('SIGKILL'); });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+interface Target { child: ChildProcess; output: () => string }
+
+async function startTarget(port: number): Promise<Target> {
+  const child = spawn(process.execPath, [`--inspect-port=${port}`, targetScript], { env: childEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (part) => { stdout += part; });
+  child.stderr!.resume();
+  await new Promise<void>((done, fail) => {
+    const check = setInterval(() => { if (stdout.includes('ready')) { clearInterval(check); done(); } }, 20);
+    child.once('exit', () => { clearInterval(check); fail(new Error('target exited early')); });
+  });
+  return { child, output: () => stdout };
+}
+
+async function stopTarget(target: Target): Promise<{ made: number; whileAttached: number }> {
+  const exited = new Promise((done) => target.child.once('exit', done));
+  target.child.kill('SIGTERM');
+  await exited;
+  return JSON.parse(target.output().trim().split('\n').pop()!);
+}
+
+/** Allocations of exactly `sizeBytes` in a capture, straight from its records. */
+async function allocationsOfSize(path: string, sizeBytes: number): Promise<number> {
+  let count = 0;
+  const sink = new Proxy({}, {
+    get: (_, name) => (name === 'alloc'
+      ? (_thread: number, _kind: number, _address: number, size: number) => { if (size === sizeBytes) count++; }
+      : () => {}),
+  }) as RecordSink;
+  const stream = new ByteStream(createReadStream(path));
+  await readCaptureHeader(stream);
+  for await (const chunk of readChunks(stream)) if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink);
+  return count;
+}
+
+describe('memview attach', () => {
+  it('captures exactly the allocations the process made while attached for --duration', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    await new Promise((done) => setTimeout(done, 200)); // some allocations before attaching
+    const capture = join(scratch, 'attached.bin');
+    const attach = memviewProcess(['attach', '-f', '-o', capture, '--port', String(port), '--duration', '1.5', String(target.child.pid)]);
+    expect(attach.status, attach.stderr).toBe(0);
+    expect(attach.stderr).toMatch(/tracing process \d+ into .*attached\.bin for 1\.5 s/);
+    expect(attach.stderr).toMatch(/wrote .*attached\.bin/);
+    await new Promise((done) => setTimeout(done, 200)); // and some after
+    const counts = await stopTarget(target);
+    expect(counts.whileAttached).toBeGreaterThan(50);
+    expect(counts.made).toBeGreaterThan(counts.whileAttached);
+    const captured = await allocationsOfSize(capture, ALLOCATION_SIZE);
+    expect(Math.abs(captured - counts.whileAttached)).toBeLessThanOrEqual(1);
+    const model = await readCaptureFile(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.strings).toContain('tick');
+    // The inspector memview opened is closed again.
+    expect(await listInspectorTargets(port)).toBeUndefined();
+  }, 30_000);
+
+  it('without --duration keeps tracing until memview detach', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    const capture = join(scratch, 'detached.bin');
+    const pid = String(target.child.pid);
+    const attach = memviewProcess(['attach', '-f', '-o', capture, '--port', String(port), pid]);
+    expect(attach.status, attach.stderr).toBe(0);
+    expect(attach.stderr).toMatch(new RegExp(`stop with 'memview detach ${pid}'`));
+    const again = memviewProcess(['attach', '-f', '-o', capture, '--port', String(port), pid]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already attached/);
+    await new Promise((done) => setTimeout(done, 700));
+    const detach = memviewProcess(['detach', '--port', String(port), pid]);
+    expect(detach.status, detach.stderr).toBe(0);
+    expect(detach.stderr).toMatch(/stopped tracing process \d+; the capture is .*detached\.bin/);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(await listInspectorTargets(port)).toBeUndefined();
+    const twice = memviewProcess(['detach', '--port', String(port), pid]);
+    expect(twice.status).toBe(1);
+    expect(twice.stderr).toMatch(/not being traced by memview attach/);
+    const counts = await stopTarget(target);
+    expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
+  }, 30_000);
+});
+
+describe('memview attach refuses clearly', () => {
+  it('no such process', async () => {
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((done) => gone.once('exit', done));
+    const result = memviewProcess(['attach', String(gone.pid)]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`memview: cannot attach to process ${gone.pid}: no process ${gone.pid}`);
+  });
+
+  it('a process that is not node (SIGUSR1 would kill it)', async () => {
+    const sleeper = spawn('sleep', ['30']);
+    started.push(sleeper);
+    await new Promise((done) => setTimeout(done, 100));
+    const result = memviewProcess(['attach', String(sleeper.pid)]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/is not node/);
+    expect(sleeper.exitCode).toBeNull();
+  });
+
+  it.runIf(process.getuid?.() === 0)('another user’s process', async () => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { uid: 65534, gid: 65534, env: childEnvironment() });
+    started.push(other);
+    await new Promise((done) => setTimeout(done, 200));
+    const result = memviewProcess(['attach', String(other.pid)]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/belongs to another user \(uid 65534\)/);
+  });
+
+  it('an inspector that cannot open (its port is taken) is a timeout with a reason', async () => {
+    const port = await freePort();
+    const squatter: Server = createServer(() => {});
+    await new Promise<void>((done) => squatter.listen(port, '127.0.0.1', done));
+    try {
+      const target = await startTarget(port);
+      const result = memviewProcess(['attach', '--port', String(port), '--timeout', '1.5', '-o', join(scratch, 'never.bin'), String(target.child.pid)]);
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim()).toMatch(/^memview: cannot attach to process \d+: process \d+ did not open its inspector on 127\.0\.0\.1:\d+ within 1\.5 s/);
+      expect(existsSync(join(scratch, 'never.bin'))).toBe(false);
+      expect(target.child.exitCode).toBeNull();
+      await stopTarget(target);
+    } finally {
+      squatter.close();
+    }
+  }, 20_000);
+
+  it('a bad pid is a usage mistake', async () => {
+    const result = memviewProcess(['attach', 'abc']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/'abc' is not a process id/);
+  });
+});
