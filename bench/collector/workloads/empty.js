@@ -1,0 +1,1 @@
+// Nothing: the fixed cost of starting node (and the tracer) and writing the capture.
