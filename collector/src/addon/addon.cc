@@ -8,6 +8,7 @@
 #include <v8.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -57,6 +58,16 @@ struct PendingLines {
 };
 std::mutex g_pending_mutex;
 std::unordered_map<uint64_t, PendingLines*>* g_pending = new std::unordered_map<uint64_t, PendingLines*>();
+
+// Builtins as V8 lists them (inside node's own text) while a handler is being installed. With short
+// builtin calls V8 runs a copy of them next to each isolate's JIT code, which no event names: the
+// copies are named from this list, shifted.
+struct BuiltinCode {
+  uint64_t start;
+  uint64_t size;
+  std::string name;
+};
+thread_local std::vector<BuiltinCode>* t_listed_builtins = nullptr;
 
 class InsideMemview {
  public:
@@ -153,6 +164,10 @@ void on_code_event(const v8::JitCodeEvent* event) {
       // which is all an interpreted frame can report.
       int function_line = 0, function_column = 0;
       parse_trailing_line_column(event->name.str, event->name.len, &function_line, &function_column);
+      if (t_listed_builtins && event->name.len > 8 && memcmp(event->name.str, "Builtin:", 8) == 0) {
+        t_listed_builtins->push_back({reinterpret_cast<uint64_t>(event->code_start), event->code_len,
+                                      std::string(event->name.str, event->name.len)});
+      }
       int code_type = event->code_type == v8::JitCodeEvent::WASM_CODE ? 2 : 1;
       g_core.code_added(reinterpret_cast<uint64_t>(event->code_start), event->code_len, code_type, event->name.str,
                         event->name.len, script_name.data(), script_name.size(), function_line, function_column, positions.data(),
@@ -190,10 +205,69 @@ Napi::Value IsTracing(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), g_core_found && g_core.is_tracing());
 }
 
+struct Mapping {
+  uint64_t start;
+  uint64_t end;
+  uint64_t file_offset;
+  std::string path;
+};
+
+std::vector<Mapping> executable_file_mappings() {
+  std::vector<Mapping> mappings;
+  FILE* maps = fopen("/proc/self/maps", "r");
+  if (!maps) return mappings;
+  char line[4096];
+  while (fgets(line, sizeof(line), maps)) {
+    unsigned long start, end, offset;
+    char permissions[8], path[3000] = "";
+    if (sscanf(line, "%lx-%lx %7s %lx %*s %*s %2999s", &start, &end, permissions, &offset, path) >= 4 &&
+        permissions[2] == 'x' && path[0] == '/') {
+      mappings.push_back({start, end, offset, path});
+    }
+  }
+  fclose(maps);
+  return mappings;
+}
+
+// V8 may run its builtins from a second mapping of node's own file placed next to the JIT code
+// (short builtin calls), which no code event names. Such a copy is found in /proc/self/maps as
+// another executable mapping of the same file at the builtins' file offset; the builtins listed at
+// their original addresses are then named once more at the copy.
+void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
+  if (builtins.empty()) return;
+  uint64_t first = UINT64_MAX, last = 0;
+  for (const BuiltinCode& builtin : builtins) {
+    first = std::min(first, builtin.start);
+    last = std::max(last, builtin.start + builtin.size);
+  }
+  std::vector<Mapping> mappings = executable_file_mappings();
+  const Mapping* original = nullptr;
+  for (const Mapping& mapping : mappings) {
+    if (first >= mapping.start && first < mapping.end) original = &mapping;
+  }
+  if (!original) return;
+  uint64_t first_file_offset = first - original->start + original->file_offset;
+  for (const Mapping& mapping : mappings) {
+    if (&mapping == original || mapping.path != original->path) continue;
+    if (first_file_offset < mapping.file_offset || first_file_offset >= mapping.file_offset + (mapping.end - mapping.start)) continue;
+    uint64_t copy_first = mapping.start + (first_file_offset - mapping.file_offset);
+    if (copy_first + (last - first) > mapping.end) continue;
+    InsideMemview inside;
+    for (const BuiltinCode& builtin : builtins) {
+      g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(),
+                        "", 0, 0, 0, nullptr, 0);
+    }
+  }
+}
+
 Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   if (g_core_found && isolate) {
+    std::vector<BuiltinCode> builtins;
+    t_listed_builtins = &builtins;
     isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, on_code_event);
+    t_listed_builtins = nullptr;
+    name_builtin_copies(builtins);
     // Stacks interned before the existing code was listed hold pcs that had no name yet.
     g_core.reset_stacks();
   }

@@ -1,0 +1,116 @@
+// Follows a capture while the traced program still writes it (`memview live`): new bytes are read
+// as they reach the file (the collector flushes a chunk at least every 250 ms), decoded chunk by
+// chunk with the reference reader's pieces into one CaptureAggregator, and `snapshot()` turns what
+// has been read so far into a CaptureModel whose "leaks" view is what is live right now.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { CaptureModel } from '../../viewer/model/types.js';
+import { ByteStream } from './reader/byte-stream.js';
+import { CaptureAggregator } from './reader/capture-aggregator.js';
+import { readCaptureHeader, readChunks, type CaptureHeader } from './reader/chunk-reader.js';
+import { ChunkKind } from './reader/format.js';
+import { decodeRecords, type RecordSink } from './reader/record-decoder.js';
+
+const POLL_INTERVAL_MS = 100;
+const READ_PIECE_BYTES = 1 << 20;
+
+export interface LiveFigures {
+  /** Time of the last TIME record, ms since the capture started. */
+  timeMs: number;
+  rssBytes: number;
+  /** Chunks decoded so far. */
+  chunks: number;
+  /** The trailer was read: the program stopped tracing. */
+  ended: boolean;
+}
+
+export class CaptureTail {
+  private readonly aggregator: CaptureAggregator;
+  private readonly sink: RecordSink;
+  private header: CaptureHeader | undefined;
+  private stopping = false;
+  private readonly done: Promise<void>;
+  readonly figures: LiveFigures = { timeMs: 0, rssBytes: 0, chunks: 0, ended: false };
+  /** Set when reading failed (a damaged capture); the tail stops. */
+  error: Error | undefined;
+
+  constructor(readonly path: string, temporaryThreshold = 1) {
+    this.aggregator = new CaptureAggregator(temporaryThreshold);
+    const aggregator = this.aggregator;
+    const figures = this.figures;
+    // Forward every record; note the latest time and RSS on the way.
+    this.sink = new Proxy(aggregator, {
+      get(target, name, receiver) {
+        if (name === 'time') return (timeNs: number) => { figures.timeMs = timeNs / 1e6; target.time(timeNs); };
+        if (name === 'rss') return (rssBytes: number) => { figures.rssBytes = rssBytes; target.rss(rssBytes); };
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as RecordSink;
+    this.done = this.follow().catch((error: Error) => { this.error = error; });
+  }
+
+  /** Reads what is left in the file, then stops following it. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.done;
+  }
+
+  get started(): boolean {
+    return this.header !== undefined;
+  }
+
+  /** Everything read so far as a model; its `leaks` view is the memory live now. */
+  snapshot(): CaptureModel | undefined {
+    if (!this.header) return undefined;
+    return this.aggregator.finish({
+      formatVersion: this.header.formatVersion, flags: this.header.flags, truncated: !this.figures.ended, endTimeNs: undefined,
+    });
+  }
+
+  private async follow(): Promise<void> {
+    const stream = new ByteStream(this.growingFile());
+    this.header = await readCaptureHeader(stream);
+    for await (const chunk of readChunks(stream)) {
+      if (chunk.kind === ChunkKind.Trailer) {
+        this.figures.ended = true;
+        this.stopping = true;
+        continue;
+      }
+      decodeRecords(chunk.payload, this.sink);
+      this.figures.chunks++;
+    }
+  }
+
+  /** The file's bytes as they are written; waits for the file to appear and to grow until stopped. */
+  private async *growingFile(): AsyncGenerator<Uint8Array> {
+    let file: FileHandle | undefined;
+    try {
+      while (!file) {
+        try {
+          file = await open(this.path, 'r');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || this.stopping) throw error;
+          await sleep(POLL_INTERVAL_MS);
+        }
+      }
+      let position = 0;
+      for (;;) {
+        const buffer = new Uint8Array(READ_PIECE_BYTES);
+        const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+        if (bytesRead > 0) {
+          position += bytesRead;
+          yield buffer.subarray(0, bytesRead);
+          continue;
+        }
+        if (this.stopping) return;
+        await sleep(POLL_INTERVAL_MS);
+      }
+    } finally {
+      await file?.close();
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
