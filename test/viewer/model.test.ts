@@ -210,3 +210,16 @@ describe('temporal ranges', () => {
     expect(snapRange(temporal, 39, 40)).toMatchObject({ from: 3, to: 4 });
   });
 });
+
+describe('hidden frames with nothing shown above them', () => {
+  it('are gathered in a "(hidden frames)" node under their thread, callees staying under the thread', () => {
+    const tree = buildViewTree(model, { ...defaultViewOptions, hideNative: true });
+    const names = (parent: number) => Object.keys(childrenByName(tree, model, parent)).sort();
+    const worker = Array.from({ length: tree.count }, (_, i) => i).find((i) => nameOf(model, tree, i) === 'thread libuv-worker')!;
+    expect(names(worker)).toEqual(['(hidden frames)']);
+    expect(childrenByName(tree, model, worker)['(hidden frames)']).toBe(2 * MiB);
+    const inverted = buildViewTree(model, { ...defaultViewOptions, hideNative: true, inverted: true });
+    expect(childrenByName(inverted, model, 0)['(hidden frames)']).toBe(2 * MiB);
+    expect(inverted.totalBytes[0]).toBe(17 * MiB);
+  });
+});

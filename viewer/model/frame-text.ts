@@ -12,6 +12,7 @@ export const frameKindNames: Record<FrameKind, string> = {
 };
 
 export function frameName(model: CaptureModel, frame: number): string {
+  if (frame === -2) return '(hidden frames)'; // view-tree.ts hiddenFramesFrame
   if (frame < 0) return 'all';
   const name = model.strings[model.frames.functionName[frame]];
   if (model.frames.kind[frame] === FrameKind.Thread) return /^thread\b/.test(name) ? name : `thread ${name || '?'}`;

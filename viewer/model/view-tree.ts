@@ -24,7 +24,13 @@ export const defaultViewOptions: ViewOptions = {
   inverted: false,
 };
 
-/** A derived tree; `frame` indexes the model's FrameTable (-1 for the root). */
+/**
+ * Frame id of the node that holds what hidden frames allocated when no shown frame is above them
+ * (directly under the root or a thread): without it those bytes would be an unlabelled gap.
+ */
+export const hiddenFramesFrame = -2;
+
+/** A derived tree; `frame` indexes the model's FrameTable (-1 for the root, -2 for hidden frames). */
 export interface ViewTree {
   count: number;
   parent: Int32Array;
@@ -86,25 +92,42 @@ export function buildViewTree(model: CaptureModel, options: ViewOptions, metrics
     shown = finish(tree.parent.slice(0, n), tree.frame.slice(0, n), Float64Array.from(source.bytes.subarray(0, n)), Float64Array.from(source.count.subarray(0, n)));
   } else {
     const builder = new TreeBuilder(frames.count);
-    const mapped = new Int32Array(n);
+    // attach[i]: the new node under which i's callees go; selfTo[i]: the one that gets i's bytes.
+    // They differ only for hidden frames right under the root or a thread, whose bytes go to a
+    // "(hidden frames)" node there while their shown callees stay under the thread.
+    const attach = new Int32Array(n);
+    const selfTo = new Int32Array(n);
+    const topLevel = new Set<number>([0]);
+    const hiddenUnder = new Map<number, number>();
     const selfBytes: number[] = [0];
     const selfCount: number[] = [0];
-    mapped[0] = 0;
     for (let i = 1; i < n; i++) {
-      const up = mapped[tree.parent[i]];
-      if (up < 0) { mapped[i] = -1; continue; } // inside a thread that is not picked
+      const up = attach[tree.parent[i]];
+      if (up < 0) { attach[i] = selfTo[i] = -1; continue; } // inside a thread that is not picked
       const f = tree.frame[i];
       const k = f >= 0 ? kind[f] : FrameKind.Native;
-      let id: number;
       if (isThreadNode(i)) {
-        if (options.threadNode >= 0 && i !== options.threadNode) { mapped[i] = -1; continue; }
-        id = options.mergeThreads ? up : builder.child(up, f);
+        if (options.threadNode >= 0 && i !== options.threadNode) { attach[i] = selfTo[i] = -1; continue; }
+        attach[i] = selfTo[i] = options.mergeThreads ? up : builder.child(up, f);
+        topLevel.add(attach[i]);
       } else if ((options.hideInternals && k === FrameKind.NodeInternal) || (options.hideNative && (k === FrameKind.Native || k === FrameKind.V8))) {
-        id = up;
+        attach[i] = up;
+        let target = up;
+        if (topLevel.has(up)) {
+          let hidden = hiddenUnder.get(up);
+          if (hidden === undefined) {
+            hidden = builder.parent.length;
+            builder.parent.push(up);
+            builder.frame.push(hiddenFramesFrame);
+            hiddenUnder.set(up, hidden);
+          }
+          target = hidden;
+        }
+        selfTo[i] = target;
       } else {
-        id = builder.child(up, f);
+        attach[i] = selfTo[i] = builder.child(up, f);
       }
-      mapped[i] = id;
+      const id = selfTo[i];
       while (selfBytes.length <= id) { selfBytes.push(0); selfCount.push(0); }
       selfBytes[id] += source.bytes[i];
       selfCount[id] += source.count[i];
@@ -121,6 +144,7 @@ export function buildViewTree(model: CaptureModel, options: ViewOptions, metrics
  */
 export function invertTree(tree: ViewTree, model: CaptureModel): ViewTree {
   const builder = new TreeBuilder(model.frames.count);
+  const hiddenUnder = new Map<number, number>();
   const selfBytes: number[] = [0];
   const selfCount: number[] = [0];
   const kind = model.frames.kind;
@@ -129,7 +153,18 @@ export function invertTree(tree: ViewTree, model: CaptureModel): ViewTree {
     let at = 0;
     for (let j = i; j > 0; j = tree.parent[j]) {
       const f = tree.frame[j];
-      if (f >= 0 && kind[f] === FrameKind.Thread) continue;
+      if (f === hiddenFramesFrame) {
+        let hidden = hiddenUnder.get(at);
+        if (hidden === undefined) {
+          hidden = builder.parent.length;
+          builder.parent.push(at);
+          builder.frame.push(hiddenFramesFrame);
+          hiddenUnder.set(at, hidden);
+        }
+        at = hidden;
+        continue;
+      }
+      if (kind[f] === FrameKind.Thread) continue;
       at = builder.child(at, f);
     }
     while (selfBytes.length <= builder.parent.length) { selfBytes.push(0); selfCount.push(0); }

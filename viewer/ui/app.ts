@@ -1,7 +1,7 @@
 // The viewer page for one model: header, toolbar, memory chart, and the flame graph / table /
 // stats tabs. All state changes go through `update`, which recomputes what depends on them.
 import { FrameKind, type CaptureModel, type NodeMetrics } from '../model/types.js';
-import { buildViewTree, defaultViewOptions, threadNodes, type ViewName, type ViewOptions, type ViewTree } from '../model/view-tree.js';
+import { buildViewTree, defaultViewOptions, hiddenFramesFrame, threadNodes, type ViewName, type ViewOptions, type ViewTree } from '../model/view-tree.js';
 import { ancestry, hitTest, layoutFlame, type FlameLayout, type WidthMetric } from '../model/flame-layout.js';
 import { searchLayout, type SearchResult } from '../model/search.js';
 import { functionTable } from '../model/function-table.js';
@@ -164,7 +164,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     const value = state.metric === 'bytes' ? bytes : count;
     tooltip.replaceChildren(
       h('div', { className: 'mv-tt-name' }, frameName(model, frame)),
-      h('div', { className: 'mv-tt-loc' }, frameLocation(model, frame) || (frame >= 0 ? frameKindNames[model.frames.kind[frame] as FrameKind] : '')),
+      h('div', { className: 'mv-tt-loc' }, frameLocation(model, frame) || (frame >= 0 ? frameKindNames[model.frames.kind[frame] as FrameKind] : frame === hiddenFramesFrame ? 'frames hidden by the toggles, with no shown caller' : '')),
       h('div', {}, `${formatBytes(bytes)} in ${formatCount(count)} allocation${count === 1 ? '' : 's'} — ${formatPercent(value, total)} of ${state.metric === 'bytes' ? formatBytes(total) : formatCount(total) + ' allocations'}`),
       h('div', {}, `own: ${formatBytes(tree.selfBytes[node])} in ${formatCount(tree.selfCount[node])}`));
     tooltip.style.display = 'block';
