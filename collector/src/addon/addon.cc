@@ -265,7 +265,11 @@ Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
   if (g_core_found && isolate) {
     std::vector<BuiltinCode> builtins;
     t_listed_builtins = &builtins;
-    isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, on_code_event);
+    {
+      // V8 allocates while it lists the existing code for memview: not the program's memory.
+      InsideMemview inside;
+      isolate->SetJitCodeEventHandler(v8::kJitCodeEventEnumExisting, on_code_event);
+    }
     t_listed_builtins = nullptr;
     name_builtin_copies(builtins);
     // Stacks interned before the existing code was listed hold pcs that had no name yet.
