@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   export: () => import('./commands/export.js'),
   attach: () => import('./commands/attach.js'),
   detach: () => import('./commands/detach.js'),
+  live: () => import('./commands/live.js'),
   report: () => import('./commands/report.js'),
   flamegraph: () => import('./commands/flamegraph.js'),
   viewer: () => import('./commands/viewer.js'),

@@ -1,0 +1,164 @@
+// `memview live app.js`: run a program traced (as `memview run` does) and show, refreshed four times a
+// second, what is live now per function and per thread, the heap, tracked memory and RSS. The
+// program's own output goes to a log file so it cannot tear the screen; q quits (and stops it).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CaptureTail } from '../../collector/lib/live-tail.js';
+import { parseOptions } from '../parse-options.js';
+import { UsageError, UserFacingError } from '../usage-error.js';
+import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
+import { paletteFor, terminalColumns } from '../terminal/style.js';
+
+export const summary = 'run a program and watch its live memory per function and thread, refreshed as it runs';
+
+const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...]';
+
+const help = `usage: ${usage}
+       memview live [options] -- command [args...]
+
+Runs the program traced and shows what is live now: per function (native and node-internal
+frames count for the function of the program that called them), per thread, and the heap,
+tracked memory and RSS. The program's stdout and stderr go to a log file (shown on screen);
+its stdin is closed. Keys: q quit (stops the program), s sort by bytes/count, t/T next/previous thread.
+
+Options:
+  -o, --output FILE   capture path (default memview-live-<script>.<pid>.bin; kept afterwards)
+  -f, --force         overwrite an existing capture
+      --log FILE      where the program's output goes (default <capture>.log)
+      --native        keep the C/C++ frames between JavaScript frames
+  -h, --help          show this help`;
+
+const options = {
+  output: { type: 'string', short: 'o' },
+  force: { type: 'boolean', short: 'f' },
+  log: { type: 'string' },
+  native: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const REFRESH_INTERVAL_MS = 250;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, passthrough } = parseOptions(argv, options, usage, { stopAtFirstPositional: true });
+  if (values.help) {
+    console.log(help);
+    return 0;
+  }
+  if (passthrough.length === 0) throw new UsageError('nothing to run: give a script or -- command', usage);
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    throw new UserFacingError('memview live needs a terminal (use memview run to trace without one)');
+  }
+  const explicitCommand = argv.includes('--');
+  if (!explicitCommand && (!existsSync(passthrough[0]) || !statSync(passthrough[0]).isFile())) {
+    throw new UserFacingError(`cannot find the script '${passthrough[0]}'`);
+  }
+  const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
+  const capturePath = resolve(values.output ?? `memview-live-${stem}.${process.pid}.bin`);
+  if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
+  const logPath = resolve(values.log ?? `${capturePath}.log`);
+
+  // `memview run` does the tracing; its own messages and the program's output go to the log.
+  const logFd = openSync(logPath, 'w');
+  const memviewBin = fileURLToPath(new URL('../../../bin/memview.js', import.meta.url));
+  const runArguments = [memviewBin, 'run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
+  const child = spawn(process.execPath, runArguments, { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  let exitDescription: string | undefined;
+  const exited = new Promise<void>((done) => {
+    child.once('exit', (code, signal) => {
+      exitDescription = signal ? `the program was stopped by ${signal}` : `the program exited with status ${code}`;
+      done();
+    });
+    child.once('error', (error) => { exitDescription = `cannot start the program: ${error.message}`; done(); });
+  });
+
+  const tail = new CaptureTail(capturePath);
+  const state: LiveState = { sortBy: 'bytes', threadIndex: -1, command: passthrough.join(' '), logPath };
+  const screen = new FullScreen();
+  const palette = paletteFor();
+  let threadCount = 0;
+  const draw = () => {
+    const model = tail.snapshot();
+    if (model) threadCount = liveThreads(model).length;
+    state.exitDescription = exitDescription;
+    screen.draw(liveScreen(model, tail.figures, state, terminalColumns(), process.stdout.rows || 24, palette));
+  };
+
+  let failedToStart = false;
+  screen.enter();
+  try {
+    await new Promise<void>((quit) => {
+      // A program that ends before writing any capture (memview run refused, the script failed
+      // at once) leaves nothing to watch: say so and show its output.
+      void exited.then(() => setTimeout(() => {
+        if (!tail.started && !existsSync(capturePath)) { failedToStart = true; onKey('q'); }
+      }, 300));
+      const timer = setInterval(draw, REFRESH_INTERVAL_MS);
+      draw();
+      const onKey = (key: string) => {
+        if (key === 'q' || key === '\x03' || key === '\x1b') {
+          clearInterval(timer);
+          process.stdin.off('data', onKey);
+          quit();
+        } else if (key === 's') state.sortBy = state.sortBy === 'bytes' ? 'count' : 'bytes';
+        else if (key === 't') state.threadIndex = state.threadIndex + 1 >= threadCount ? -1 : state.threadIndex + 1;
+        else if (key === 'T') state.threadIndex = state.threadIndex <= -1 ? threadCount - 1 : state.threadIndex - 1;
+        draw();
+      };
+      process.stdin.setRawMode(true);
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', onKey);
+      process.stdin.resume();
+      process.on('SIGTERM', () => onKey('q'));
+    });
+  } finally {
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+    screen.leave();
+  }
+
+  if (child.exitCode === null && child.signalCode === null) {
+    console.error('memview: stopping the program (SIGINT)…');
+    child.kill('SIGINT');
+    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((done) => setTimeout(() => done(false), 5000))]);
+    if (!stopped) child.kill('SIGKILL');
+    await exited;
+    exitDescription = 'memview live stopped the program';
+  }
+  await tail.stop();
+  if (failedToStart) {
+    const output = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
+    throw new UserFacingError(`${exitDescription ?? 'the program ended'} before writing a capture${output ? `; its output:\n${output}` : ` (output in ${logPath})`}`);
+  }
+  if (tail.error) console.error(`memview: ${capturePath}: ${tail.error.message}`);
+  if (exitDescription) console.error(`memview: ${exitDescription}`);
+  const note = tail.figures.ended ? '' : ' (no trailer: the program did not exit normally; readers report everything up to its last flush)';
+  console.error(`memview: capture ${capturePath}${note}`);
+  console.error(`memview: program output ${logPath}`);
+  return 0;
+}
+
+/** The alternate screen, cursor hidden; everything restored on leave (also on a crash or exit). */
+class FullScreen {
+  private active = false;
+  private readonly restore = () => this.leave();
+
+  enter(): void {
+    process.stdout.write('\x1b[?1049h\x1b[?25l');
+    this.active = true;
+    process.once('exit', this.restore);
+  }
+
+  draw(lines: string[]): void {
+    process.stdout.write(`\x1b[H${lines.map((line) => `${line}\x1b[K`).join('\r\n')}\x1b[J`);
+  }
+
+  leave(): void {
+    if (!this.active) return;
+    this.active = false;
+    process.off('exit', this.restore);
+    process.stdout.write('\x1b[?25h\x1b[?1049l');
+  }
+}
