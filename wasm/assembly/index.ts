@@ -31,7 +31,7 @@ let rawCapacity: usize = 0;
 
 /** Resets every accumulator for a new capture. */
 export function init(temporaryThreshold: u32): void {
-  liveInit(16);
+  liveInit(10);
   mappedRangesInit();
   outboxInit();
   sitesInit();

@@ -16,7 +16,7 @@
 
 import { siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
 
-export const RANGE_BUCKETS: u32 = 512;
+export const RANGE_BUCKETS: u32 = 256;
 export const NEVER_FREED: u32 = 0xffff;
 
 // Per-site range state, parallel to the site records.
@@ -49,11 +49,18 @@ let rangeOutboxCapacity: usize = 0;
 export const RANGE_RECORD_BUCKET: u32 = 1; // u32 tag, u32 bucket, f64 max tracked, f64 time ms, u32 n, u32 0, then n × (u32 site, u32 count, f64 bytes)
 export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pairwise, width doubled
 
+import { U64Index, disposeU64Index } from "./u64-index";
+
 // Leak tuples: (site, allocation bucket, free bucket) → bytes, count. Frees in the current
 // bucket gather in a small hash table keyed by (site, allocation bucket), hot in cache whatever
-// the length of the run; when the bucket closes, its entries are appended to the tuple log.
+// the length of the run; when the bucket closes, its entries are appended to the tuple log. The
+// log is compacted (equal tuples summed) when buckets merge and whenever it has doubled since the
+// last compaction, so it stays within about twice the number of distinct tuples (at most
+// sites × buckets² / 2) however long the run.
 const TUPLE_SIZE: usize = 24; // u64 key (site << 32 | allocation bucket << 16 | free bucket), f64 bytes, f64 count
 let tuples: usize = 0;
+let tuplesAfterCompaction: u32 = 0;
+const COMPACTION_MIN_TUPLES: u32 = 1 << 20;
 export let tupleCount: u32 = 0;
 let tupleCapacity: u32 = 0;
 
@@ -82,6 +89,7 @@ export function rangeInit(): void {
   tupleCapacity = 1024;
   tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
   tupleCount = 0;
+  tuplesAfterCompaction = 0;
   allocateFreeSlots(10);
 }
 
@@ -93,6 +101,7 @@ function allocateFreeSlots(bits: u32): void {
   freeSlotMask = <u32>capacity - 1;
   freeSlotShift = 64 - <u64>bits;
   freeSlotCount = 0;
+  if (tupleCount > COMPACTION_MIN_TUPLES && tupleCount > 2 * tuplesAfterCompaction) compactTuples(false);
 }
 
 /** Makes room for the range state of site `site` (called when a site is created). */
@@ -219,22 +228,43 @@ function halve(): void {
   rangeOutboxLength += 8;
   rangeWidthShift++;
   currentBucket >>>= 1;
-  // Re-key the leak tuples at the coarser width; tuples whose two buckets merge can never count.
-  let kept: u32 = 0;
-  for (let i: u32 = 0; i < tupleCount; i++) {
-    const tuple = tuples + <usize>i * TUPLE_SIZE;
-    const key = load<u64>(tuple);
-    const allocated = <u32>((key >>> 16) & 0xffff) >>> 1;
-    const freedOld = <u32>(key & 0xffff);
-    const freed = freedOld == NEVER_FREED ? NEVER_FREED : freedOld >>> 1;
-    if (allocated == freed) continue;
-    const target = tuples + <usize>kept * TUPLE_SIZE;
-    store<u64>(target, (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed);
-    store<f64>(target, load<f64>(tuple, 8), 8);
-    store<f64>(target, load<f64>(tuple, 16), 16);
-    kept++;
+  compactTuples(true);
+}
+
+/**
+ * Sums equal tuples of the log into one entry each; with `halveBuckets`, first re-keys them to the
+ * coarser width, dropping those whose two buckets merge (they can never count).
+ */
+function compactTuples(halveBuckets: bool): void {
+  const index = new U64Index(12);
+  const oldTuples = tuples;
+  const oldCount = tupleCount;
+  tupleCapacity = max<u32>(1024, oldCount);
+  tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
+  tupleCount = 0;
+  for (let i: u32 = 0; i < oldCount; i++) {
+    const tuple = oldTuples + <usize>i * TUPLE_SIZE;
+    let key = load<u64>(tuple);
+    if (halveBuckets) {
+      const allocated = <u32>((key >>> 16) & 0xffff) >>> 1;
+      const freedOld = <u32>(key & 0xffff);
+      const freed = freedOld == NEVER_FREED ? NEVER_FREED : freedOld >>> 1;
+      if (allocated == freed) continue;
+      key = (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed;
+    }
+    const known = index.get(key);
+    if (known >= 0) {
+      const target = tuples + <usize>known * TUPLE_SIZE;
+      store<f64>(target, load<f64>(target, 8) + load<f64>(tuple, 8), 8);
+      store<f64>(target, load<f64>(target, 16) + load<f64>(tuple, 16), 16);
+    } else {
+      index.insert(key, tupleCount);
+      appendTuple(key, load<f64>(tuple, 8), load<f64>(tuple, 16));
+    }
   }
-  tupleCount = kept;
+  disposeU64Index(index);
+  heap.free(oldTuples);
+  tuplesAfterCompaction = tupleCount;
 }
 
 function appendTuple(key: u64, bytes: f64, count: f64): void {
@@ -302,6 +332,7 @@ function flushFrees(): void {
     store<u64>(entry, 0);
   }
   freeSlotCount = 0;
+  if (tupleCount > COMPACTION_MIN_TUPLES && tupleCount > 2 * tuplesAfterCompaction) compactTuples(false);
 }
 
 /** Memory allocated at allocatedMs, `bytes` of it freed now (count 1 when that ends the allocation). */

@@ -33,8 +33,8 @@ export interface DecodeOptions {
 const STEP_BUDGET_BYTES = 2 << 20;
 
 const latin1 = new TextDecoder('latin1');
-/** The engine keeps at most 512 range buckets. */
-const MAX_RANGE_BUCKET = 511;
+/** The engine keeps at most 256 range buckets (wasm/assembly/range-buckets.ts). */
+const MAX_RANGE_BUCKET = 255;
 
 export class DecodeSession {
   private rangeIndex = new RangeIndex();
