@@ -14,7 +14,7 @@ import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, v
 
 export const summary = 'a table per function: own and total bytes and allocations at the peak, leaked or temporary';
 
-const usage = 'memview summary [--sort bytes|count|own] [--rows N] [--leaks | --temporary-allocations[=N]] FILE';
+const usage = 'memview summary [--sort bytes|count|own] [--rows N] [--show-internals] [--leaks | --temporary-allocations[=N]] FILE';
 
 const help = `usage: ${usage}
 
@@ -25,6 +25,8 @@ One row per function, heaviest first:
 Options:
       --sort KEY                    bytes (total bytes, default), count (total allocations), own (own bytes)
   -n, --rows N                      how many rows (default 20)
+      --show-internals              list node's own JavaScript frames too (by default what they
+                                    allocate counts for the program function that called them)
       --leaks                       what was still live at the end instead of at the peak
       --temporary-allocations[=N]   allocations freed before N more on their thread (default N=1)
   -h, --help                        show this help`;
@@ -32,6 +34,7 @@ Options:
 const options = {
   sort: { type: 'string' },
   rows: { type: 'string', short: 'n' },
+  'show-internals': { type: 'boolean' },
   ...viewOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -55,7 +58,9 @@ export async function run(argv: string[]): Promise<number> {
   const { view, temporaryThreshold } = chooseView(values, usage);
 
   const model = await openCapture(file, { temporaryThreshold });
-  console.log(summaryText(model, { file, view, sortKey, rowLimit, columns: terminalColumns(), palette: paletteFor() }));
+  console.log(summaryText(model, {
+    file, view, sortKey, rowLimit, showInternals: values['show-internals'] === true, columns: terminalColumns(), palette: paletteFor(),
+  }));
   return 0;
 }
 
@@ -64,12 +69,13 @@ export interface SummaryOptions {
   view: ReportedView;
   sortKey: SortKey;
   rowLimit: number;
+  showInternals: boolean;
   columns: number;
   palette: Palette;
 }
 
-export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey): FunctionRow[] {
-  const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true });
+export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey, showInternals: boolean): FunctionRow[] {
+  const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !showInternals });
   const rows = functionTable(tree).filter((row) => row.frame >= 0 && model.frames.kind[row.frame] !== FrameKind.Thread);
   const keys: Record<SortKey, (row: FunctionRow) => number[]> = {
     bytes: (row) => [row.totalBytes, row.ownBytes, row.totalCount],
@@ -87,7 +93,7 @@ export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sort
 export function summaryText(model: CaptureModel, options: SummaryOptions): string {
   const { view, palette: p } = options;
   const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true });
-  const rows = sortedFunctionRows(model, view, options.sortKey);
+  const rows = sortedFunctionRows(model, view, options.sortKey, options.showInternals);
   const lines: string[] = [];
   const when = view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
   const threshold = view === 'temporary' ? ` (freed before ${model.temporaryThreshold} more allocation${model.temporaryThreshold === 1 ? '' : 's'})` : '';

@@ -31,7 +31,7 @@ function tableRows(stdout: string): Record<string, string[]> {
 
 describe('memview summary', () => {
   it('shows own and total bytes and allocations per function at the peak, heaviest total first', async () => {
-    const { status, stdout, stderr } = await memview('summary', capturePath);
+    const { status, stdout, stderr } = await memview('summary', '--show-internals', capturePath);
     expect(status).toBe(0);
     expect(stderr).toBe('');
     expect(stdout).toMatch(/4\.00 MiB in 5 allocations live at the peak, at 0 ms/);
@@ -46,10 +46,15 @@ describe('memview summary', () => {
     expect(order.indexOf('work')).toBeLessThan(order.indexOf('parse'));
   });
 
+  it('folds node internals into their callers unless --show-internals', async () => {
+    const rows = tableRows((await memview('summary', capturePath)).stdout);
+    expect(Object.keys(rows)).toEqual(['main', 'load', 'work', 'parse']);
+  });
+
   it('--sort own puts the allocating functions first; --sort count orders by allocations', async () => {
     const own = Object.keys(tableRows((await memview('summary', '--sort', 'own', capturePath)).stdout));
     expect(own.slice(0, 3)).toEqual(['load', 'work', 'parse']);
-    const count = Object.keys(tableRows((await memview('summary', '--sort=count', capturePath)).stdout));
+    const count = Object.keys(tableRows((await memview('summary', '--sort=count', '--show-internals', capturePath)).stdout));
     expect(count.slice(0, 2)).toEqual(['Module._load', 'main']);
     expect(count.indexOf('work')).toBe(count.length - 1);
   });
@@ -57,7 +62,7 @@ describe('memview summary', () => {
   it('--rows limits the table and says how many more there are', async () => {
     const { stdout } = await memview('summary', '--rows', '2', capturePath);
     expect(Object.keys(tableRows(stdout))).toHaveLength(2);
-    expect(stdout).toMatch(/… 3 more functions \(--rows 5 shows them all\)/);
+    expect(stdout).toMatch(/… 2 more functions \(--rows 4 shows them all\)/);
   });
 
   it('--leaks and --temporary-allocations[=N] report those views', async () => {
@@ -75,7 +80,7 @@ describe('memview summary', () => {
   it('fits the given width, cutting paths from the left and names from the right', () => {
     const long = { ...model, strings: model.strings.map((s) => s === '/app/server.js' ? `/very/long/directory/${'nested/'.repeat(8)}server.js` : s === 'load' ? `load${'X'.repeat(80)}` : s) };
     for (const columns of [60, 80, 100, 140]) {
-      const text = summaryText(long, { file: 'x.bin', view: 'peak', sortKey: 'own', rowLimit: 10, columns, palette: plainPalette });
+      const text = summaryText(long, { file: 'x.bin', view: 'peak', sortKey: 'own', rowLimit: 10, showInternals: false, columns, palette: plainPalette });
       const lines = text.split('\n').slice(1);
       for (const line of lines) expect(line.length).toBeLessThanOrEqual(columns);
       const loadLine = lines.find((line) => line.includes('loadXXX'))!;
