@@ -223,3 +223,15 @@ describe('hidden frames with nothing shown above them', () => {
     expect(inverted.totalBytes[0]).toBe(17 * MiB);
   });
 });
+
+describe('inverted tree of a huge capture', () => {
+  it('keeps every total exact and stays small by not splitting the tiniest entries', () => {
+    const big = makeSyntheticModel(200_000, 11);
+    const straight = buildViewTree(big, defaultViewOptions);
+    const inverted = buildViewTree(big, { ...defaultViewOptions, inverted: true });
+    expect(inverted.totalBytes[0]).toBe(straight.totalBytes[0]);
+    expect(inverted.totalCount[0]).toBe(straight.totalCount[0]);
+    expect(inverted.count).toBeLessThan(straight.count * 2);
+    for (let i = 1; i < inverted.count; i++) expect(inverted.parent[i]).toBeLessThan(i);
+  });
+});

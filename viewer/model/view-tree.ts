@@ -39,6 +39,8 @@ export interface ViewTree {
   selfCount: Float64Array;
   totalBytes: Float64Array;
   totalCount: Float64Array;
+  /** Set when the tree hit its size limit and the deepest call paths were cut short. */
+  truncated?: boolean;
 }
 
 /** Subtree sums of self values; relies on parent[i] < i. */
@@ -49,16 +51,26 @@ export function subtreeTotals(parent: Int32Array, self: Float64Array, count = pa
   return total;
 }
 
-/** Children keyed by (parent, frame), so equal frames under one parent merge into one node. */
+/**
+ * Children keyed by (parent, frame), so equal frames under one parent merge into one node. Past
+ * `maxNodes` it creates no more nodes and answers with the parent itself: the tree loses its
+ * finest detail but no bytes (a JS Map holds at most 2^24 entries; an inverted tree of a million
+ * deep stacks would need more).
+ */
 class TreeBuilder {
   parent: number[] = [-1];
   frame: number[] = [-1];
+  full = false;
   private index = new Map<number, number>();
-  constructor(private frameCount: number) {}
+  constructor(private frameCount: number, private maxNodes = 4_000_000) {}
   child(parentId: number, frameId: number): number {
     const key = parentId * (this.frameCount + 1) + frameId + 1;
     let id = this.index.get(key);
     if (id === undefined) {
+      if (this.parent.length >= this.maxNodes) {
+        this.full = true;
+        return parentId;
+      }
       id = this.parent.length;
       this.parent.push(parentId);
       this.frame.push(frameId);
@@ -134,6 +146,7 @@ export function buildViewTree(model: CaptureModel, options: ViewOptions, metrics
     }
     while (selfBytes.length < builder.parent.length) { selfBytes.push(0); selfCount.push(0); }
     shown = finish(Int32Array.from(builder.parent), Int32Array.from(builder.frame), Float64Array.from(selfBytes), Float64Array.from(selfCount));
+    if (builder.full) shown.truncated = true;
   }
   return options.inverted ? invertTree(shown, model) : shown;
 }
@@ -141,39 +154,67 @@ export function buildViewTree(model: CaptureModel, options: ViewOptions, metrics
 /**
  * The inverted ("bottom-up") tree: the first level under the root holds the innermost frames (where
  * memory was allocated), each with its callers below it. Thread nodes are left out.
+ *
+ * Built level by level: a group is a set of allocation sites whose call paths agree so far, split
+ * by the frame of their next caller. A group worth less than `minFraction` of the total (in bytes
+ * and in count) is not split further, so the work and the tree stay small on huge captures while
+ * every total stays exact.
  */
-export function invertTree(tree: ViewTree, model: CaptureModel): ViewTree {
-  const builder = new TreeBuilder(model.frames.count);
-  const hiddenUnder = new Map<number, number>();
+export function invertTree(tree: ViewTree, model: CaptureModel, minFraction = 1e-4): ViewTree {
+  const kind = model.frames.kind;
+  const parentOf = tree.parent, frameOf = tree.frame;
+  const minBytes = tree.totalBytes[0] * minFraction, minCount = tree.totalCount[0] * minFraction;
+  const isThread = (node: number) => frameOf[node] >= 0 && kind[frameOf[node]] === FrameKind.Thread;
+  // The next node up from `node` whose frame is shown in the inverted tree (0: no more callers).
+  const callerOf = (node: number) => {
+    let up = parentOf[node];
+    while (up > 0 && isThread(up)) up = parentOf[up];
+    return up;
+  };
+  const parent: number[] = [-1];
+  const frame: number[] = [-1];
   const selfBytes: number[] = [0];
   const selfCount: number[] = [0];
-  const kind = model.frames.kind;
+  // Members of a group: allocation site (for its bytes) and the node whose frame comes next.
+  let sites: number[] = [];
+  let next: number[] = [];
   for (let i = 1; i < tree.count; i++) {
     if (tree.selfBytes[i] === 0 && tree.selfCount[i] === 0) continue;
-    let at = 0;
-    for (let j = i; j > 0; j = tree.parent[j]) {
-      const f = tree.frame[j];
-      if (f === hiddenFramesFrame) {
-        let hidden = hiddenUnder.get(at);
-        if (hidden === undefined) {
-          hidden = builder.parent.length;
-          builder.parent.push(at);
-          builder.frame.push(hiddenFramesFrame);
-          hiddenUnder.set(at, hidden);
-        }
-        at = hidden;
-        continue;
-      }
-      if (kind[f] === FrameKind.Thread) continue;
-      at = builder.child(at, f);
-    }
-    while (selfBytes.length <= builder.parent.length) { selfBytes.push(0); selfCount.push(0); }
-    selfBytes[at] += tree.selfBytes[i];
-    selfCount[at] += tree.selfCount[i];
+    const first = isThread(i) ? callerOf(i) : i;
+    sites.push(i);
+    next.push(first);
   }
-  while (selfBytes.length < builder.parent.length) { selfBytes.push(0); selfCount.push(0); }
-  selfBytes.length = selfCount.length = builder.parent.length;
-  return finish(Int32Array.from(builder.parent), Int32Array.from(builder.frame), Float64Array.from(selfBytes), Float64Array.from(selfCount));
+  const queue: { node: number; sites: number[]; next: number[] }[] = [{ node: 0, sites, next }];
+  while (queue.length > 0) {
+    const group = queue.pop()!;
+    ({ sites, next } = group);
+    const byFrame = new Map<number, { sites: number[]; next: number[]; bytes: number; count: number }>();
+    for (let k = 0; k < sites.length; k++) {
+      const site = sites[k], at = next[k];
+      if (at === 0) { selfBytes[group.node] += tree.selfBytes[site]; selfCount[group.node] += tree.selfCount[site]; continue; }
+      const f = frameOf[at];
+      let part = byFrame.get(f);
+      if (!part) { part = { sites: [], next: [], bytes: 0, count: 0 }; byFrame.set(f, part); }
+      part.sites.push(site);
+      part.next.push(callerOf(at));
+      part.bytes += tree.selfBytes[site];
+      part.count += tree.selfCount[site];
+    }
+    for (const [f, part] of byFrame) {
+      const id = parent.length;
+      parent.push(group.node);
+      frame.push(f);
+      if ((minBytes > 0 && part.bytes >= minBytes) || (minCount > 0 && part.count >= minCount)) {
+        selfBytes.push(0);
+        selfCount.push(0);
+        queue.push({ node: id, sites: part.sites, next: part.next });
+      } else {
+        selfBytes.push(part.bytes); // too small to split: its callers are not shown
+        selfCount.push(part.count);
+      }
+    }
+  }
+  return finish(Int32Array.from(parent), Int32Array.from(frame), Float64Array.from(selfBytes), Float64Array.from(selfCount));
 }
 
 /** The thread nodes of the capture tree (children of the root of kind Thread), for the picker. */

@@ -244,7 +244,9 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     } else {
       document.body.dataset.layout = 'full';
     }
-    note.textContent = (state.rangeViews && !metrics ? `${viewLabels[state.options.view]} is not available for a time range; this is the whole run. ` : '') + viewNote(state.options.view, model, !!metrics);
+    note.textContent = (state.rangeViews && !metrics ? `${viewLabels[state.options.view]} is not available for a time range; this is the whole run. ` : '') + viewNote(state.options.view, model, !!metrics)
+      + (tree.truncated ? ' The deepest call paths were cut short to keep this view under 4 million nodes; totals are exact.' : '')
+      + (state.options.inverted ? ' Inverted: allocating functions on top, their callers below (callers of entries under 0.01% of the total are not split).' : '');
     tableStale = true;
     if (state.tab === 'table') refreshTable();
   }
