@@ -64,6 +64,12 @@ describe('V8 code names', () => {
     expect(scriptKind('/app/server.js')).toBe(FrameKind.UserJs);
     expect(scriptKind('file:///app/server.mjs')).toBe(FrameKind.UserJs);
   });
+
+  it('counts memview’s own bridge script as start-up machinery, not the program', () => {
+    expect(scriptKind('/usr/lib/node_modules/memview/collector/register.cjs')).toBe(FrameKind.NodeInternal);
+    expect(scriptKind('/home/me/src/memview/collector/register.cjs')).toBe(FrameKind.NodeInternal);
+    expect(scriptKind('/app/register.cjs')).toBe(FrameKind.UserJs);
+  });
 });
 
 describe('JavaScript frames', () => {

@@ -59,6 +59,8 @@ function looksLikeScript(token: string): boolean {
 /** Which kind of JavaScript a script is: node's own, a dependency's, or the program's. */
 export function scriptKind(file: string): FrameKind {
   if (file.startsWith('node:') || file.startsWith('internal/')) return FrameKind.NodeInternal;
+  // memview's own bridge, loaded with --require before the program: start-up machinery like node's.
+  if (/[\\/]collector[\\/]register\.cjs$/.test(file)) return FrameKind.NodeInternal;
   if (file.includes('/node_modules/') || file.includes('\\node_modules\\')) return FrameKind.NodeModules;
   // node's built-in modules are named without a path ("events", "fs") in older versions.
   if (file !== '' && !file.includes('/') && !file.includes('\\') && !file.includes(':')) {
