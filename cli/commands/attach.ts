@@ -2,7 +2,7 @@
 // opened (SIGUSR1), and code evaluated in it loads memview's Tracker and starts a capture; with
 // --duration the capture is stopped after that long, otherwise `memview detach PID` stops it.
 // Memory allocated before attaching is unknown to the capture; frees of it are ignored by readers.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AttachError, checkTarget, openInspector, startTrackerExpression, stopTracking } from '../../collector/lib/attach-inspector.js';
@@ -10,7 +10,6 @@ import { assertCollectorBuilt } from '../../collector/lib/native-paths.js';
 import { formatBytes } from '../../viewer/model/frame-text.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
-import { statSync } from 'node:fs';
 
 export const summary = 'profile a running node process: memview attach PID [--duration S], memview detach PID';
 

@@ -8,8 +8,7 @@ import { collapsedStacks } from '../export/collapsed.js';
 import { pprofProfile } from '../export/pprof.js';
 import { speedscopeFile } from '../export/speedscope.js';
 import { openCapture } from '../terminal/open-capture.js';
-import { chooseView, normaliseOptionalValues, oneCaptureFile, viewLabels } from '../terminal/view-choice.js';
-import { viewOptions } from '../terminal/view-choice.js';
+import { chooseView, normaliseOptionalValues, oneCaptureFile, viewLabels, viewOptions } from '../terminal/view-choice.js';
 
 export const summary = 'convert a capture for other tools: pprof, speedscope, collapsed stacks (flamegraph.pl, inferno)';
 

@@ -97,7 +97,7 @@ export function summaryText(model: CaptureModel, options: SummaryOptions): strin
   const lines: string[] = [];
   const when = view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
   const threshold = view === 'temporary' ? ` (freed before ${model.temporaryThreshold} more allocation${model.temporaryThreshold === 1 ? '' : 's'})` : '';
-  lines.push(p.bold(`${options.file}: ${formatBytes(tree.totalBytes[0])} in ${formatCount(tree.totalCount[0])} allocations ${viewLabels[view]}${threshold}${when}`));
+  lines.push(p.bold(truncateEnd(`${options.file}: ${formatBytes(tree.totalBytes[0])} in ${formatCount(tree.totalCount[0])} allocations ${viewLabels[view]}${threshold}${when}`, options.columns)));
   if (rows.length === 0) {
     lines.push('', 'nothing to show: no allocations in this view');
     return lines.join('\n');

@@ -75,7 +75,7 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
   const tree = buildViewTree(model, { ...defaultViewOptions, view: options.view, hideInternals: !options.showInternals, mergeThreads });
   const rootBytes = tree.totalBytes[0];
   const when = options.view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
-  const lines = [p.bold(`${options.file}: ${formatBytes(rootBytes)} in ${formatCount(tree.totalCount[0])} allocations ${viewLabels[options.view]}${when}`)];
+  const lines = [p.bold(truncateEnd(`${options.file}: ${formatBytes(rootBytes)} in ${formatCount(tree.totalCount[0])} allocations ${viewLabels[options.view]}${when}`, options.columns))];
   if (tree.totalBytes[0] === 0 && tree.totalCount[0] === 0) {
     lines.push('nothing to show: no allocations in this view');
     return lines.join('\n');
@@ -83,13 +83,22 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
   const children = childLists(tree);
   const minBytes = rootBytes * options.minFraction;
 
-  const describe = (node: number, prefix: string): string => {
+  /** Deep branches keep the right end of their tree lines so every line fits the width. */
+  const fitPrefix = (prefix: string, needed: number): string => {
+    if (prefix.length + needed <= options.columns) return prefix;
+    const keep = options.columns - needed - 1;
+    return keep > 0 ? `…${prefix.slice(prefix.length - keep)}` : '';
+  };
+  const NAME_MIN = 8;
+
+  const describe = (node: number, fullPrefix: string): string => {
     const figures = `${formatBytes(tree.totalBytes[node]).padStart(9)} ${formatPercent(tree.totalBytes[node], rootBytes).padStart(6)}  `;
     const frame = tree.frame[node];
     const name = frameName(model, frame);
     const location = frameLocation(model, frame);
+    const prefix = fitPrefix(fullPrefix, figures.length + Math.min(name.length, NAME_MIN));
     const room = options.columns - prefix.length - figures.length;
-    const shownName = truncateEnd(name, Math.max(8, Math.min(name.length, room - (location ? 14 : 0))));
+    const shownName = truncateEnd(name, Math.max(Math.min(name.length, NAME_MIN), Math.min(name.length, room - (location ? 14 : 0))));
     const locationRoom = room - shownName.length - 2;
     const shownLocation = location && locationRoom >= 12 ? truncatePath(location, locationRoom) : '';
     const kind = frame >= 0 ? model.frames.kind[frame] : -1;
@@ -111,7 +120,8 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
     const branch = () => (++at === entries ? ['└─ ', '   '] : ['├─ ', '│  ']);
     if (selfBytes > 0 && kids.length > 0) {
       const [here] = branch();
-      lines.push(`${p.dim(indent + here)}${formatBytes(selfBytes).padStart(9)} ${formatPercent(selfBytes, rootBytes).padStart(6)}  ${p.dim('(own)')}`);
+      const figures = `${formatBytes(selfBytes).padStart(9)} ${formatPercent(selfBytes, rootBytes).padStart(6)}  `;
+      lines.push(`${p.dim(fitPrefix(indent + here, figures.length + 5))}${figures}${p.dim('(own)')}`);
     }
     for (const child of shown) {
       const [here, below] = branch();
@@ -120,7 +130,8 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
     }
     if (rest.length > 0) {
       const [here] = branch();
-      lines.push(`${p.dim(indent + here)}${p.dim(`… ${formatCount(rest.length)} more, ${formatBytes(restBytes)}`)}`);
+      const text = `… ${formatCount(rest.length)} more, ${formatBytes(restBytes)}`;
+      lines.push(p.dim(`${fitPrefix(indent + here, text.length)}${text}`));
     }
   };
   walk(0, '');

@@ -40,6 +40,14 @@ describe('a real program', () => {
     expect(memviewProcess(['tree', '--show-internals', capture]).stdout).toMatch(/Module\._compile/);
   });
 
+  it('every line of summary and tree fits a narrow terminal, deep branches included', () => {
+    for (const argv of [['tree', '--show-internals', '--min-percent', '0.1'], ['summary', '--show-internals', '-n', '60']]) {
+      const { status, stdout } = memviewProcess([...argv, capture], { env: { COLUMNS: '60' } });
+      expect(status).toBe(0);
+      for (const line of stdout.trimEnd().split('\n')) expect([...line].length, line).toBeLessThanOrEqual(60);
+    }
+  });
+
   it('collapsed stacks add up to the peak, and load’s stacks to 10 MiB and more', async () => {
     const output = join(scratch, 'keeper.folded');
     expect(memviewProcess(['export', '--format', 'collapsed', '-o', output, capture]).status).toBe(0);
