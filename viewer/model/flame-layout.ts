@@ -79,8 +79,6 @@ function sortedChildren(tree: ViewTree, value: Float64Array, minWidth: number): 
   return { first, list };
 }
 
-export const layoutTimings = { sortMs: 0, walkMs: 0 };
-
 /**
  * Lays out every node worth more than nothing, or with `minWidth` (value units) only the nodes at
  * least that wide: a quick first layout for a first paint. Because children are ordered widest
@@ -88,9 +86,7 @@ export const layoutTimings = { sortMs: 0, walkMs: 0 };
  */
 export function layoutFlame(tree: ViewTree, metric: WidthMetric, minWidth = 0): FlameLayout {
   const value = metric === 'bytes' ? tree.totalBytes : tree.totalCount;
-  const t0 = performance.now();
   const { first, list } = sortedChildren(tree, value, minWidth);
-  layoutTimings.sortMs = performance.now() - t0;
   const visible = value[0] > 0 ? first[tree.count] + 1 : 0;
   const node = new Int32Array(visible);
   const depth = new Int32Array(visible);
@@ -134,7 +130,6 @@ export function layoutFlame(tree: ViewTree, metric: WidthMetric, minWidth = 0): 
     }
     while (open > 0) subtreeEnd[openSlots[--open]] = slot;
   }
-  layoutTimings.walkMs = performance.now() - t0 - layoutTimings.sortMs;
   return { length: visible, node, depth, start, width, subtreeEnd, maxDepth, total: visible ? value[0] : 0 };
 }
 
@@ -146,12 +141,6 @@ export function hitTest(layout: FlameLayout, value: number, row: number): number
     if (layout.depth[i] === row) return i;
     i++; // descend: the next slot is the first child
   }
-  return -1;
-}
-
-/** Preorder slot of a ViewTree node, or -1. */
-export function slotOf(layout: FlameLayout, treeNode: number): number {
-  for (let i = 0; i < layout.length; i++) if (layout.node[i] === treeNode) return i;
   return -1;
 }
 

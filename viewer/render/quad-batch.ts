@@ -108,10 +108,6 @@ export class QuadBatch {
     this.count = 0;
   }
 
-  get full(): boolean {
-    return this.count >= this.capacity;
-  }
-
   /** A solid quad; `rgba` is 0xAABBGGRR (little-endian bytes r, g, b, a). */
   rect(x: number, y: number, w: number, h: number, rgba: number): void {
     this.quad(x, y, w, h, this.solidU, this.solidV, this.solidU, this.solidV, rgba);

@@ -117,7 +117,12 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   const threadSelect = h('select', { 'aria-label': 'thread' }, h('option', { value: '-1' }, 'all threads'), ...threads.map((t) => h('option', { value: String(t.node) }, frameName(model, model.tree.frame[t.node]))));
   threadSelect.addEventListener('change', () => update({ threadNode: Number(threadSelect.value) }));
   const searchBox = h('input', { type: 'search', placeholder: 'search functions / files', 'aria-label': 'search' });
-  searchBox.addEventListener('input', () => { state.search = searchBox.value; applySearch(); });
+  // On big trees a search scans every frame: wait for a pause in typing.
+  let searchTimer = 0;
+  searchBox.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(() => { state.search = searchBox.value; applySearch(); }, model.tree.count > 100_000 ? 150 : 0);
+  });
   const tabButtons = (['flame', 'table', 'stats'] as const).map((tab) => {
     const b = h('button', { 'data-tab': tab, 'aria-selected': String(tab === state.tab) }, tab === 'flame' ? 'Flame graph' : tab === 'table' ? 'Table' : 'Stats');
     b.addEventListener('click', () => showTab(tab));
