@@ -152,6 +152,9 @@ if (process.argv.includes('--write-results')) {
     ...lz4Results.map((r) => `| ${r.name} | ${r.inputMB.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.MBPerS.toFixed(0)} |`),
     '',
   ];
-  const extra = existsSync(`${root}bench/decoder/RESULTS.extra.md`) ? readFileSync(`${root}bench/decoder/RESULTS.extra.md`, 'utf8') : '';
-  writeFileSync(`${root}bench/decoder/RESULTS.md`, lines.join('\n') + extra);
+  // Keep any section below the tables (e.g. the big-capture figures) when rewriting them.
+  const resultsPath = `${root}bench/decoder/RESULTS.md`;
+  const previous = existsSync(resultsPath) ? readFileSync(resultsPath, 'utf8') : '';
+  const kept = previous.includes('\n## ') ? previous.slice(previous.indexOf('\n## ')) : '';
+  writeFileSync(resultsPath, lines.join('\n') + kept);
 }

@@ -168,8 +168,9 @@ let rangeOutput: usize = 0;
 let rangeOutputCapacity: usize = 0;
 
 /**
- * Per-site (bytes f64, count f64) of what was allocated in buckets [first, last] and not freed
- * by the end of bucket `last`. Returns the pointer to siteCount pairs.
+ * Per-site (bytes f64, count f64) of what was allocated in leak buckets [first, last] (range
+ * buckets >> LEAK_BUCKET_SHIFT) and not freed by the end of leak bucket `last`. Returns the
+ * pointer to siteCount pairs.
  */
 export function rangeLeaks(first: u32, last: u32): usize {
   const bytes = <usize>siteCount * 16;
@@ -180,7 +181,10 @@ export function rangeLeaks(first: u32, last: u32): usize {
   }
   memory.fill(rangeOutput, 0, bytes);
   rangeAddFreedAfter(first, last, rangeOutput);
-  liveAddAllocatedIn(first, last, rangeWidthShift, rangeOutput);
-  mappingsAddLiveMadeIn(first, last, rangeWidthShift, rangeOutput);
+  liveAddAllocatedIn(first, last, rangeWidthShift + range.LEAK_BUCKET_SHIFT, rangeOutput);
+  mappingsAddLiveMadeIn(first, last, rangeWidthShift + range.LEAK_BUCKET_SHIFT, rangeOutput);
   return rangeOutput;
 }
+
+/** log2 of how many range buckets make one leak bucket. */
+export function leakBucketShift(): u32 { return range.LEAK_BUCKET_SHIFT; }

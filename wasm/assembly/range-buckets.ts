@@ -17,6 +17,11 @@
 import { siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
 
 export const RANGE_BUCKETS: u32 = 256;
+/**
+ * Leak tuples use buckets LEAK_BUCKET_SHIFT times coarser (64 over the run): their number grows
+ * with the square of the bucket count, and this keeps it under 2048 per site.
+ */
+export const LEAK_BUCKET_SHIFT: u32 = 2;
 export const NEVER_FREED: u32 = 0xffff;
 
 // Per-site range state, parallel to the site records.
@@ -327,7 +332,7 @@ function flushFrees(): void {
   for (let i: u32 = 0; i < freeSlotCount; i++) {
     const entry = freeSlots + <usize>load<u32>(freeSlotsUsed + (<usize>i << 2)) * FREE_SLOT_SIZE;
     const siteAndBucket = load<u64>(entry) - 1;
-    appendTuple(((siteAndBucket >>> 16) << 32) | ((siteAndBucket & 0xffff) << 16) | <u64>currentBucket,
+    appendTuple(((siteAndBucket >>> 16) << 32) | ((siteAndBucket & 0xffff) << 16) | <u64>(currentBucket >>> LEAK_BUCKET_SHIFT),
       load<f64>(entry, 8), load<f64>(entry, 16));
     store<u64>(entry, 0);
   }
@@ -337,11 +342,11 @@ function flushFrees(): void {
 
 /** Memory allocated at allocatedMs, `bytes` of it freed now (count 1 when that ends the allocation). */
 @inline export function rangeNoteFree(site: u32, allocatedMs: u32, bytes: f64, count: f64): void {
-  const allocatedBucket = rangeBucketOf(allocatedMs);
-  if (allocatedBucket < currentBucket) addFree(site, allocatedBucket, bytes, count);
+  const allocatedBucket = rangeBucketOf(allocatedMs) >>> LEAK_BUCKET_SHIFT;
+  if (allocatedBucket < (currentBucket >>> LEAK_BUCKET_SHIFT)) addFree(site, allocatedBucket, bytes, count);
 }
 
-/** Adds every tuple allocated in [first, last] and freed after last into per-site (bytes, count) f64 pairs. */
+/** Adds every tuple allocated in leak buckets [first, last] and freed after last into per-site (bytes, count) f64 pairs. */
 export function rangeAddFreedAfter(first: u32, last: u32, output: usize): void {
   for (let i: u32 = 0; i < tupleCount; i++) {
     const tuple = tuples + <usize>i * TUPLE_SIZE;

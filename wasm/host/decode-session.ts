@@ -146,9 +146,14 @@ export class DecodeSession {
     return model;
   }
 
-  /** Width of the time buckets range queries are answered in. */
+  /** Width of the time buckets the peak of a range is answered in. */
   get rangeResolutionMs(): number {
     return 2 ** this.engine.rangeBucketWidthShift();
+  }
+
+  /** Width of the (coarser) time buckets the leaks of a range are answered in. */
+  get leakResolutionMs(): number {
+    return 2 ** (this.engine.rangeBucketWidthShift() + this.engine.leakBucketShift());
   }
 
   /** Peak within [t0Ms, t1Ms] and what was allocated in it and not freed by t1Ms. */
@@ -167,7 +172,8 @@ export class DecodeSession {
         peak.count[this.nodeOfSite[site]] += snapshot.counts[site];
       }
     }
-    const perSite = new Float64Array(this.engine.memory.buffer, this.engine.rangeLeaks(first, last) >>> 0, siteCount * 2);
+    const leakShift = this.engine.leakBucketShift();
+    const perSite = new Float64Array(this.engine.memory.buffer, this.engine.rangeLeaks(first >>> leakShift, last >>> leakShift) >>> 0, siteCount * 2);
     for (let site = 0; site < siteCount; site++) {
       leaks.bytes[this.nodeOfSite[site]] += perSite[site * 2];
       leaks.count[this.nodeOfSite[site]] += perSite[site * 2 + 1];

@@ -45,6 +45,7 @@ export interface DecoderExports {
   rangeOutboxReset(): void;
   rangeBucketWidthShift(): number;
   rangeLeaks(first: number, last: number): number;
+  leakBucketShift(): number;
 }
 
 /** Thrown when the engine aborts: in practice, when wasm memory (4 GiB at most) is exhausted. */
