@@ -13,21 +13,24 @@ import { paletteFor, terminalColumns } from '../terminal/style.js';
 
 export const summary = 'run a program and watch its live memory per function and thread, refreshed as it runs';
 
-const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...]';
+const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...] | memview live --follow capture.bin';
 
 const help = `usage: ${usage}
        memview live [options] -- command [args...]
+       memview live --follow capture.bin
 
 Runs the program traced and shows what is live now: per function (native and node-internal
 frames count for the function of the program that called them), per thread, and the heap,
 tracked memory and RSS. The program's stdout and stderr go to a log file (shown on screen);
 its stdin is closed. Keys: q quit (stops the program), s sort by bytes/count, t/T next/previous thread.
+--follow watches a capture another memview (run, attach) is writing; q then only quits the view.
 
 Options:
   -o, --output FILE   capture path (default memview-live-<script>.<pid>.bin; kept afterwards)
   -f, --force         overwrite an existing capture
       --log FILE      where the program's output goes (default <capture>.log)
       --native        keep the C/C++ frames between JavaScript frames
+      --follow FILE   watch a capture being written by another memview instead of running a program
   -h, --help          show this help`;
 
 const options = {
@@ -35,6 +38,7 @@ const options = {
   force: { type: 'boolean', short: 'f' },
   log: { type: 'string' },
   native: { type: 'boolean' },
+  follow: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -46,43 +50,24 @@ export async function run(argv: string[]): Promise<number> {
     console.log(help);
     return 0;
   }
-  if (passthrough.length === 0) throw new UsageError('nothing to run: give a script or -- command', usage);
+  if (values.follow !== undefined && passthrough.length > 0) throw new UsageError('--follow watches a capture: give no program', usage);
+  if (values.follow === undefined && passthrough.length === 0) throw new UsageError('nothing to run: give a script or -- command', usage);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     throw new UserFacingError('memview live needs a terminal (use memview run to trace without one)');
   }
-  const explicitCommand = argv.includes('--');
-  if (!explicitCommand && (!existsSync(passthrough[0]) || !statSync(passthrough[0]).isFile())) {
-    throw new UserFacingError(`cannot find the script '${passthrough[0]}'`);
-  }
-  const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
-  const capturePath = resolve(values.output ?? `memview-live-${stem}.${process.pid}.bin`);
-  if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
-  const logPath = resolve(values.log ?? `${capturePath}.log`);
-
-  // `memview run` does the tracing; its own messages and the program's output go to the log.
-  const logFd = openSync(logPath, 'w');
-  const memviewBin = fileURLToPath(new URL('../../../bin/memview.js', import.meta.url));
-  const runArguments = [memviewBin, 'run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
-  const child = spawn(process.execPath, runArguments, { stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  let exitDescription: string | undefined;
-  const exited = new Promise<void>((done) => {
-    child.once('exit', (code, signal) => {
-      exitDescription = signal ? `the program was stopped by ${signal}` : `the program exited with status ${code}`;
-      done();
-    });
-    child.once('error', (error) => { exitDescription = `cannot start the program: ${error.message}`; done(); });
-  });
+  const program = values.follow === undefined ? startProgram(argv, passthrough, values) : undefined;
+  const capturePath = program?.capturePath ?? resolve(values.follow!);
+  const logPath = program?.logPath;
 
   const tail = new CaptureTail(capturePath);
-  const state: LiveState = { sortBy: 'bytes', threadIndex: -1, command: passthrough.join(' '), logPath };
+  const state: LiveState = { sortBy: 'bytes', threadIndex: -1, command: program ? passthrough.join(' ') : `following ${capturePath}`, logPath };
   const screen = new FullScreen();
   const palette = paletteFor();
   let threadCount = 0;
   const draw = () => {
     const model = tail.snapshot();
     if (model) threadCount = liveThreads(model).length;
-    state.exitDescription = exitDescription;
+    state.exitDescription = program ? program.exitDescription : tail.figures.ended ? 'the capture ended' : undefined;
     screen.draw(liveScreen(model, tail.figures, state, terminalColumns(), process.stdout.rows || 24, palette));
   };
 
@@ -92,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     await new Promise<void>((quit) => {
       // A program that ends before writing any capture (memview run refused, the script failed
       // at once) leaves nothing to watch: say so and show its output.
-      void exited.then(() => setTimeout(() => {
+      void program?.exited.then(() => setTimeout(() => {
         if (!tail.started && !existsSync(capturePath)) { failedToStart = true; onKey('q'); }
       }, 300));
       const timer = setInterval(draw, REFRESH_INTERVAL_MS);
@@ -119,25 +104,67 @@ export async function run(argv: string[]): Promise<number> {
     screen.leave();
   }
 
-  if (child.exitCode === null && child.signalCode === null) {
-    console.error('memview: stopping the program (SIGINT)…');
-    child.kill('SIGINT');
-    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((done) => setTimeout(() => done(false), 5000))]);
-    if (!stopped) child.kill('SIGKILL');
-    await exited;
-    exitDescription = 'memview live stopped the program';
-  }
+  if (program) await program.stop();
   await tail.stop();
-  if (failedToStart) {
-    const output = readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
-    throw new UserFacingError(`${exitDescription ?? 'the program ended'} before writing a capture${output ? `; its output:\n${output}` : ` (output in ${logPath})`}`);
+  if (failedToStart && program) {
+    const output = readFileSync(program.logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
+    throw new UserFacingError(`${program.exitDescription ?? 'the program ended'} before writing a capture${output ? `; its output:\n${output}` : ` (output in ${program.logPath})`}`);
   }
   if (tail.error) console.error(`memview: ${capturePath}: ${tail.error.message}`);
-  if (exitDescription) console.error(`memview: ${exitDescription}`);
-  const note = tail.figures.ended ? '' : ' (no trailer: the program did not exit normally; readers report everything up to its last flush)';
+  if (program?.exitDescription) console.error(`memview: ${program.exitDescription}`);
+  const note = tail.figures.ended ? '' : ' (no trailer yet: it covers everything up to its last flush)';
   console.error(`memview: capture ${capturePath}${note}`);
-  console.error(`memview: program output ${logPath}`);
+  if (program) console.error(`memview: program output ${program.logPath}`);
   return 0;
+}
+
+interface RunningProgram {
+  capturePath: string;
+  logPath: string;
+  exited: Promise<void>;
+  exitDescription: string | undefined;
+  /** Stops the program (SIGINT, then SIGKILL after 5 s) if it still runs. */
+  stop(): Promise<void>;
+}
+
+/** Starts `memview run` on the program; its own messages and the program's output go to the log. */
+function startProgram(argv: string[], passthrough: string[], values: { output?: string; force?: boolean; log?: string; native?: boolean }): RunningProgram {
+  const explicitCommand = argv.includes('--');
+  if (!explicitCommand && (!existsSync(passthrough[0]) || !statSync(passthrough[0]).isFile())) {
+    throw new UserFacingError(`cannot find the script '${passthrough[0]}'`);
+  }
+  const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
+  const capturePath = resolve(values.output ?? `memview-live-${stem}.${process.pid}.bin`);
+  if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
+  const logPath = resolve(values.log ?? `${capturePath}.log`);
+
+  const logFd = openSync(logPath, 'w');
+  const memviewBin = fileURLToPath(new URL('../../../bin/memview.js', import.meta.url));
+  const runArguments = [memviewBin, 'run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
+  const child = spawn(process.execPath, runArguments, { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const program: RunningProgram = {
+    capturePath,
+    logPath,
+    exitDescription: undefined,
+    exited: new Promise<void>((done) => {
+      child.once('exit', (code, signal) => {
+        program.exitDescription ??= signal ? `the program was stopped by ${signal}` : `the program exited with status ${code}`;
+        done();
+      });
+      child.once('error', (error) => { program.exitDescription = `cannot start the program: ${error.message}`; done(); });
+    }),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      console.error('memview: stopping the program (SIGINT)…');
+      program.exitDescription = 'memview live stopped the program';
+      child.kill('SIGINT');
+      const stopped = await Promise.race([program.exited.then(() => true), new Promise<boolean>((done) => setTimeout(() => done(false), 5000))]);
+      if (!stopped) child.kill('SIGKILL');
+      await program.exited;
+    },
+  };
+  return program;
 }
 
 /** The alternate screen, cursor hidden; everything restored on leave (also on a crash or exit). */

@@ -13,7 +13,8 @@ export interface LiveState {
   /** Index into the thread list; -1 = all threads. */
   threadIndex: number;
   command: string;
-  logPath: string;
+  /** Where the program's output goes; none when following a capture another memview writes. */
+  logPath?: string;
   /** Set once the program has exited. */
   exitDescription?: string;
 }
@@ -34,7 +35,7 @@ export function liveScreen(model: CaptureModel | undefined, figures: LiveFigures
   lines.push(p.bold(fit(`memview live — ${state.command}`)));
   if (!model) {
     lines.push('', fit(state.exitDescription ? `${state.exitDescription} before tracing started` : 'waiting for the program to start tracing…'), '',
-      p.dim(fit(`program output → ${state.logPath}`)), p.dim('q quit'));
+      ...(state.logPath ? [p.dim(fit(`program output → ${state.logPath}`))] : []), p.dim('q quit'));
     return lines;
   }
   const timeline = model.timeline;
@@ -90,7 +91,7 @@ export function liveScreen(model: CaptureModel | undefined, figures: LiveFigures
   if (unattributedBytes > 0) lines.push(p.dim(`${padStart(formatBytes(unattributedBytes), NUMBER_WIDTH)}  outside any function`));
   lines.push('');
   if (state.exitDescription) lines.push(p.yellow(fit(`${state.exitDescription}; the figures are final (q quits)`)));
-  lines.push(p.dim(fit(`program output → ${state.logPath}`)));
+  if (state.logPath) lines.push(p.dim(fit(`program output → ${state.logPath}`)));
   lines.push(p.dim(fit('q quit   s sort by bytes/count   t next thread   T previous thread')));
   return lines;
 }

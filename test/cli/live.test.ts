@@ -78,6 +78,43 @@ describe.runIf(hasTmux)('memview live in a terminal', () => {
   }, 60_000);
 });
 
+describe.runIf(hasTmux)('memview live --follow', () => {
+  it('watches a capture another memview writes, until its trailer', async () => {
+    const script = join(scratch, 'grow.cjs');
+    writeFileSync(script, [
+      'const kept = [];',
+      'let n = 0;',
+      'const timer = setInterval(function grow() { kept.push(Buffer.alloc(1 << 20, 1)); if (++n === 12) { clearInterval(timer); setTimeout(() => {}, 1500); } }, 100);',
+    ].join('\n'));
+    const capture = join(scratch, 'followed.bin');
+    const followSession = `${session}-follow`;
+    tmux('new-session', '-d', '-s', followSession, '-x', '110', '-y', '24', 'env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS bash --norc --noprofile');
+    try {
+      tmux('send-keys', '-t', followSession, `cd ${scratch} && PS1='$ ' && clear && (${process.execPath} ${memviewBin} run -q -f -o ${capture} ${script} > /dev/null 2>&1 &) && ${process.execPath} ${memviewBin} live --follow ${capture}; echo "FOLLOW-EXIT=$?"`, 'Enter');
+      const pane = () => tmux('capture-pane', '-t', followSession, '-p');
+      const deadline = Date.now() + 20_000;
+      let text = pane();
+      while (!/the capture ended/.test(text) && Date.now() < deadline) {
+        await sleep(200);
+        text = pane();
+      }
+      expect(text).toMatch(/memview live — following .*followed\.bin/);
+      expect(text).toMatch(/12\.0 MiB +\d+ +grow +.*grow\.cjs:3/);
+      expect(text).toMatch(/the capture ended; the figures are final/);
+      expect(text).not.toMatch(/program output →/);
+      tmux('send-keys', '-t', followSession, 'q');
+      const end = Date.now() + 10_000;
+      while (!/FOLLOW-EXIT=0/.test(text) && Date.now() < end) {
+        await sleep(150);
+        text = pane();
+      }
+      expect(text).toMatch(/memview: capture .*followed\.bin\n/);
+    } finally {
+      tmux('kill-session', '-t', followSession);
+    }
+  }, 60_000);
+});
+
 describe('the live screen', () => {
   it('lists what is live per function with native frames folded into their JavaScript caller', async () => {
     const model = await readCaptureFile(scratchFile('live-known.bin', knownCapture().toBytes()));
