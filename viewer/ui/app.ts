@@ -116,7 +116,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   const threads = threadNodes(model);
   const threadSelect = h('select', { 'aria-label': 'thread' }, h('option', { value: '-1' }, 'all threads'), ...threads.map((t) => h('option', { value: String(t.node) }, frameName(model, model.tree.frame[t.node]))));
   threadSelect.addEventListener('change', () => update({ threadNode: Number(threadSelect.value) }));
-  const searchBox = h('input', { type: 'search', placeholder: 'search functions / files', 'aria-label': 'search' });
+  const searchBox = h('input', { type: 'search', placeholder: 'search functions / files  ( / )', 'aria-label': 'search' });
   // On big trees a search scans every frame: wait for a pause in typing.
   let searchTimer = 0;
   searchBox.addEventListener('input', () => {
@@ -149,6 +149,12 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   const main = h('div', { className: 'mv-main' }, flamePanel, table.element, stats);
   const tooltip = h('div', { className: 'mv-tooltip', role: 'tooltip' });
   root.replaceChildren(header, toolbar, note, timeline.element, main, tooltip);
+  const program = meta.commandLine.find((word, k) => k > 0 && !word.startsWith('-')) ?? meta.commandLine[0] ?? '';
+  document.title = `memview — ${program.split('/').pop() || 'capture'} (pid ${meta.pid})`;
+  // "/" jumps to the search box, as in many viewers.
+  document.addEventListener('keydown', (e) => {
+    if (e.key === '/' && document.activeElement?.tagName !== 'INPUT') { e.preventDefault(); searchBox.focus(); }
+  });
 
   const label = (slot: number) => frameName(model, tree.frame[layout.node[slot]]);
   const initStart = performance.now();

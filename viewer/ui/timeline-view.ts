@@ -18,6 +18,8 @@ export class TimelineView {
     this.element = h('div', { className: 'mv-timeline' }, this.canvas, this.label);
     new ResizeObserver(() => this.draw()).observe(this.element);
     if (onRange) this.listen();
+    this.canvas.addEventListener('pointermove', (e) => this.showReadout(e.clientX - this.canvas.getBoundingClientRect().left));
+    this.canvas.addEventListener('pointerleave', () => this.updateLabel());
     this.updateLabel();
   }
 
@@ -43,6 +45,17 @@ export class TimelineView {
   }
 
   private message = '';
+
+  /** While the pointer is over the chart (and not choosing a range): the figures at that time. */
+  private showReadout(x: number): void {
+    if (this.dragFrom !== null || this.message) return;
+    const { timeMs, trackedBytes, heapBytes, rssBytes } = this.timeline;
+    if (timeMs.length === 0) return;
+    const at = this.msAt(x);
+    let lo = 0, hi = timeMs.length - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (timeMs[mid] < at) lo = mid + 1; else hi = mid; }
+    this.label.textContent = `${formatDuration(timeMs[lo])}: tracked ${formatBytes(trackedBytes[lo])}, heap ${formatBytes(heapBytes[lo])}, RSS ${formatBytes(rssBytes[lo])}`;
+  }
 
   /** A line shown instead of the range hint (e.g. why ranges are unavailable). */
   setMessage(text: string): void {
