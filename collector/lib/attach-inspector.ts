@@ -307,6 +307,11 @@ export function startTrackerExpression(options: { trackerPath: string; trackerUr
   }
   const tracker = new trackerModule.Tracker({ output: ${json(options.output)}, native: ${options.native}, force: ${options.force} });
   await tracker.start();
+  // A program that exits while attached stops tracing on 'exit', before node's teardown frees
+  // everything, as register.cjs does under memview run (stop() runs synchronously).
+  const stopAtExit = () => { if (globalThis.__memviewTracker === tracker) { delete globalThis.__memviewTracker; tracker.stop(); } };
+  process.once('exit', stopAtExit);
+  tracker.__memviewStopAtExit = stopAtExit;
   globalThis.__memviewTracker = tracker;
   globalThis.__memviewOpenedInspector = ${options.openedInspector} || globalThis.__memviewOpenedInspector === true;
   return tracker.output;
@@ -320,6 +325,7 @@ export const stopTrackerExpression = `(async () => {
   if (!tracker) return { attached: false, openedInspector };
   delete globalThis.__memviewTracker;
   delete globalThis.__memviewOpenedInspector;
+  if (tracker.__memviewStopAtExit) process.off('exit', tracker.__memviewStopAtExit);
   await tracker.stop();
   return { attached: true, output: tracker.output, openedInspector };
 })()`;

@@ -122,6 +122,19 @@ describe('memview attach', () => {
     const counts = await stopTarget(target);
     expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
   }, 30_000);
+
+  it('a program that exits while attached still ends its capture with a trailer', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    const capture = join(scratch, 'exited.bin');
+    const attach = memviewProcess(['attach', '-f', '-o', capture, '--port', String(port), String(target.child.pid)]);
+    expect(attach.status, attach.stderr).toBe(0);
+    await new Promise((done) => setTimeout(done, 500));
+    const counts = await stopTarget(target); // exits through process.exit(0)
+    const model = await readCaptureFile(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
+  }, 30_000);
 });
 
 describe('memview attach refuses clearly', () => {
