@@ -49,7 +49,22 @@ export function normaliseArgs(argv: string[]): string[] {
 export function parseReportArgs(argv: string[], usageLine: string, defaultPrefix: string): ReportRequest | null {
   const { values, positionals } = parseOptions(normaliseArgs(argv), reportOptions, usageLine);
   if (values.help) {
-    console.log(`usage: ${usageLine}`);
+    console.log([
+      usageLine,
+      '',
+      'Writes one self-contained HTML file (default: memview-<capture>.html beside the capture) that',
+      'works offline: flame graph, memory over time, table and stats. It embeds the aggregated',
+      'model, never the raw capture, and stays under 5 MB.',
+      '',
+      'Options:',
+      '  -o, --output FILE                  where to write the report',
+      '      --open                         open it in the default browser',
+      '      --leaks                        open on what was never freed',
+      '      --temporary-allocations[=N]    open on allocations freed within N later allocations (default 1)',
+      '      --temporal                     let the page choose a time range (precomputed ranges)',
+      '      --confidential                 keep only the program name of the command line',
+      '  -h, --help                         show this help',
+    ].join('\n'));
     return null;
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one capture file, got ${positionals.length}` : 'missing the capture file', usageLine);

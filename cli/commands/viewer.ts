@@ -43,7 +43,12 @@ export async function startViewerServer(port: number): Promise<{ server: Server;
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseOptions(argv, { port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } }, usage, { allowPositionals: false });
   if (values.help) {
-    console.log(`usage: ${usage}`);
+    console.log([
+      usage,
+      '',
+      'Serves the viewer page on http://127.0.0.1:P/ (default port 8765; 0 picks a free one). The page',
+      'opens a raw capture from your disk and decodes it in the browser; nothing is uploaded.',
+    ].join('\n'));
     return 0;
   }
   const port = values.port === undefined ? 8765 : Number(values.port);
