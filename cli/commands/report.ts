@@ -52,7 +52,7 @@ export function parseReportArgs(argv: string[], usageLine: string, defaultPrefix
     console.log([
       usageLine,
       '',
-      'Writes one self-contained HTML file (default: memview-<capture>.html beside the capture) that',
+      `Writes one self-contained HTML file (default: ${defaultPrefix}<capture>.html beside the capture) that`,
       'works offline: flame graph, memory over time, table and stats. It embeds the aggregated',
       'model, never the raw capture, and stays under 5 MB.',
       '',
