@@ -64,10 +64,17 @@ export async function run(argv: string[]): Promise<number> {
   const screen = new FullScreen();
   const palette = paletteFor();
   let threadCount = 0;
+  // A snapshot costs a pass over the whole call tree: take one only when new chunks came in.
+  let model: ReturnType<CaptureTail['snapshot']>;
+  let modelChunks = -1;
   const draw = () => {
-    const model = tail.snapshot();
-    if (model) threadCount = liveThreads(model).length;
-    state.exitDescription = program ? program.exitDescription : tail.figures.ended ? 'the capture ended' : undefined;
+    if (tail.figures.chunks !== modelChunks || (!model && tail.started)) {
+      model = tail.snapshot();
+      modelChunks = tail.figures.chunks;
+      if (model) threadCount = liveThreads(model).length;
+    }
+    state.exitDescription = tail.error ? `cannot read the capture: ${tail.error.message}`
+      : program ? program.exitDescription : tail.figures.ended ? 'the capture ended' : undefined;
     screen.draw(liveScreen(model, tail.figures, state, terminalColumns(), process.stdout.rows || 24, palette));
   };
 
@@ -86,7 +93,9 @@ export async function run(argv: string[]): Promise<number> {
         if (key === 'q' || key === '\x03' || key === '\x1b') {
           clearInterval(timer);
           process.stdin.off('data', onKey);
+          process.stdout.off('resize', draw);
           quit();
+          return;
         } else if (key === 's') state.sortBy = state.sortBy === 'bytes' ? 'count' : 'bytes';
         else if (key === 't') state.threadIndex = state.threadIndex + 1 >= threadCount ? -1 : state.threadIndex + 1;
         else if (key === 'T') state.threadIndex = state.threadIndex <= -1 ? threadCount - 1 : state.threadIndex - 1;
@@ -96,7 +105,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stdin.setEncoding('utf8');
       process.stdin.on('data', onKey);
       process.stdin.resume();
-      process.on('SIGTERM', () => onKey('q'));
+      process.stdout.on('resize', draw);
+      process.once('SIGTERM', () => onKey('q'));
     });
   } finally {
     process.stdin.setRawMode(false);
@@ -110,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
     const output = readFileSync(program.logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
     throw new UserFacingError(`${program.exitDescription ?? 'the program ended'} before writing a capture${output ? `; its output:\n${output}` : ` (output in ${program.logPath})`}`);
   }
-  if (tail.error) console.error(`memview: ${capturePath}: ${tail.error.message}`);
+  if (tail.error) throw new UserFacingError(`${capturePath}: ${tail.error.message}`);
   if (program?.exitDescription) console.error(`memview: ${program.exitDescription}`);
   const note = tail.figures.ended ? '' : ' (no trailer yet: it covers everything up to its last flush)';
   console.error(`memview: capture ${capturePath}${note}`);

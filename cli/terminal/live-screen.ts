@@ -34,7 +34,7 @@ export function liveScreen(model: CaptureModel | undefined, figures: LiveFigures
   const fit = (text: string) => truncateEnd(text, columns);
   lines.push(p.bold(fit(`memview live — ${state.command}`)));
   if (!model) {
-    lines.push('', fit(state.exitDescription ? `${state.exitDescription} before tracing started` : 'waiting for the program to start tracing…'), '',
+    lines.push('', fit(state.exitDescription ?? 'waiting for the program to start tracing…'), '',
       ...(state.logPath ? [p.dim(fit(`program output → ${state.logPath}`))] : []), p.dim('q quit'));
     return lines;
   }
