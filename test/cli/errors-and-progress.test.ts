@@ -1,7 +1,8 @@
 // Mistakes get one clear line: a usage mistake exits 2 with the closest flag and the usage; a missing,
 // corrupt or cut capture exits 1 naming the file (a capture without its trailer still reports, with
 // a warning). Long decodes show a progress bar on a terminal only.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { SyntheticCapture } from '../support/synthetic-capture.js';
 import { ProgressBar, progressLine } from '../../cli/terminal/progress.js';
 import { coloursWanted, terminalColumns } from '../../cli/terminal/style.js';
 import { truncatePath } from '../../cli/terminal/text.js';
@@ -98,6 +99,35 @@ describe('terminal output', () => {
     const piped = new ProgressBar('decoding', { write: (text: string) => { quiet.push(text); return true; } }, false, () => now);
     now = 5000; piped.update(1, 2); piped.finish();
     expect(quiet).toEqual([]);
+  });
+
+  it('decoding shows the bar on a terminal stderr and clears it before the report', async () => {
+    const capture = new SyntheticCapture();
+    capture.meta('pid', '1').meta('mainThreadId', '1');
+    const stack = capture.stack([capture.jsFunction('JS:~churn /app/x.js:1:1', '/app/x.js', 1, 1)]);
+    capture.thread(1).time(0, 1000);
+    for (let i = 0; i < 40; i++) capture.alloc(0x1000 * (i + 1), 100, stack).endChunk();
+    const path = scratchFile('chunky.bin', capture.toBytes());
+    const runWithStderr = async (isTTY: boolean) => {
+      const written: string[] = [];
+      let now = 0;
+      vi.spyOn(Date, 'now').mockImplementation(() => (now += 250));
+      const write = vi.spyOn(process.stderr, 'write').mockImplementation((text: string | Uint8Array) => { written.push(String(text)); return true; });
+      const saved = process.stderr.isTTY;
+      process.stderr.isTTY = isTTY;
+      try {
+        expect((await memview('summary', path)).status).toBe(0);
+      } finally {
+        process.stderr.isTTY = saved;
+        write.mockRestore();
+        vi.mocked(Date.now).mockRestore();
+      }
+      return written;
+    };
+    const onTerminal = await runWithStderr(true);
+    expect(onTerminal.some((text) => /^\rdecoding chunky\.bin \[#*\.*\] +\d+%  .*\/s  ETA /.test(text))).toBe(true);
+    expect(onTerminal[onTerminal.length - 1]).toBe('\r\x1b[K');
+    expect(await runWithStderr(false)).toEqual([]);
   });
 
   it('a piped run prints no progress and no colour', () => {
