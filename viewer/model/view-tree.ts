@@ -52,31 +52,64 @@ export function subtreeTotals(parent: Int32Array, self: Float64Array, count = pa
 }
 
 /**
- * Children keyed by (parent, frame), so equal frames under one parent merge into one node. Past
- * `maxNodes` it creates no more nodes and answers with the parent itself: the tree loses its
- * finest detail but no bytes (a JS Map holds at most 2^24 entries; an inverted tree of a million
- * deep stacks would need more).
+ * Children keyed by (parent, frame), so equal frames under one parent merge into one node: an
+ * open-addressing hash table on typed arrays (a JS Map is several times slower here and holds at
+ * most 2^24 entries). Past `maxNodes` it creates no more nodes and answers with the parent itself:
+ * the tree loses its finest detail but no bytes.
  */
 class TreeBuilder {
   parent: number[] = [-1];
   frame: number[] = [-1];
   full = false;
-  private index = new Map<number, number>();
-  constructor(private frameCount: number, private maxNodes = 4_000_000) {}
+  private slotParent = new Int32Array(1 << 16);
+  private slotFrame = new Int32Array(1 << 16);
+  private slotNode = new Int32Array(1 << 16).fill(-1);
+  private used = 0;
+  constructor(private maxNodes = 4_000_000) {}
+
   child(parentId: number, frameId: number): number {
-    const key = parentId * (this.frameCount + 1) + frameId + 1;
-    let id = this.index.get(key);
-    if (id === undefined) {
-      if (this.parent.length >= this.maxNodes) {
-        this.full = true;
-        return parentId;
-      }
-      id = this.parent.length;
-      this.parent.push(parentId);
-      this.frame.push(frameId);
-      this.index.set(key, id);
+    let mask = this.slotNode.length - 1;
+    let h = (Math.imul(parentId, 0x9e3779b1) ^ Math.imul(frameId + 3, 0x85ebca77)) & mask;
+    for (;;) {
+      const node = this.slotNode[h];
+      if (node < 0) break;
+      if (this.slotParent[h] === parentId && this.slotFrame[h] === frameId) return node;
+      h = (h + 1) & mask;
     }
+    if (this.parent.length >= this.maxNodes) {
+      this.full = true;
+      return parentId;
+    }
+    const id = this.parent.length;
+    this.parent.push(parentId);
+    this.frame.push(frameId);
+    if (++this.used * 2 > this.slotNode.length) {
+      this.rehash();
+      mask = this.slotNode.length - 1;
+      h = (Math.imul(parentId, 0x9e3779b1) ^ Math.imul(frameId + 3, 0x85ebca77)) & mask;
+      while (this.slotNode[h] >= 0) h = (h + 1) & mask;
+    }
+    this.slotParent[h] = parentId;
+    this.slotFrame[h] = frameId;
+    this.slotNode[h] = id;
     return id;
+  }
+
+  private rehash(): void {
+    const oldParent = this.slotParent, oldFrame = this.slotFrame, oldNode = this.slotNode;
+    const size = oldNode.length * 2;
+    this.slotParent = new Int32Array(size);
+    this.slotFrame = new Int32Array(size);
+    this.slotNode = new Int32Array(size).fill(-1);
+    const mask = size - 1;
+    for (let k = 0; k < oldNode.length; k++) {
+      if (oldNode[k] < 0) continue;
+      let h = (Math.imul(oldParent[k], 0x9e3779b1) ^ Math.imul(oldFrame[k] + 3, 0x85ebca77)) & mask;
+      while (this.slotNode[h] >= 0) h = (h + 1) & mask;
+      this.slotParent[h] = oldParent[k];
+      this.slotFrame[h] = oldFrame[k];
+      this.slotNode[h] = oldNode[k];
+    }
   }
 }
 
@@ -103,7 +136,7 @@ export function buildViewTree(model: CaptureModel, options: ViewOptions, metrics
   if (identity) {
     shown = finish(tree.parent.slice(0, n), tree.frame.slice(0, n), Float64Array.from(source.bytes.subarray(0, n)), Float64Array.from(source.count.subarray(0, n)));
   } else {
-    const builder = new TreeBuilder(frames.count);
+    const builder = new TreeBuilder();
     // attach[i]: the new node under which i's callees go; selfTo[i]: the one that gets i's bytes.
     // They differ only for hidden frames right under the root or a thread, whose bytes go to a
     // "(hidden frames)" node there while their shown callees stay under the thread.
