@@ -14,7 +14,7 @@ import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, v
 
 export const summary = 'a table per function: own and total bytes and allocations at the peak, leaked or temporary';
 
-const usage = 'memview summary [--sort bytes|count|own] [--rows N] [--show-internals] [--leaks | --temporary-allocations[=N]] FILE';
+const usage = 'memview summary [--sort bytes|count|own] [--rows N] [--show-internals] [--hide-native] [--leaks | --temporary-allocations[=N]] FILE';
 
 const help = `usage: ${usage}
 
@@ -27,6 +27,7 @@ Options:
   -n, --rows N                      how many rows (default 20)
       --show-internals              list node's own JavaScript frames too (by default what they
                                     allocate counts for the program function that called them)
+      --hide-native                 leave out C/C++ and V8 frames the same way
       --leaks                       what was still live at the end instead of at the peak
       --temporary-allocations[=N]   allocations freed before N more on their thread (default N=1)
   -h, --help                        show this help`;
@@ -35,6 +36,7 @@ const options = {
   sort: { type: 'string' },
   rows: { type: 'string', short: 'n' },
   'show-internals': { type: 'boolean' },
+  'hide-native': { type: 'boolean' },
   ...viewOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -59,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const model = await openCapture(file, { temporaryThreshold });
   console.log(summaryText(model, {
-    file, view, sortKey, rowLimit, showInternals: values['show-internals'] === true, columns: terminalColumns(), palette: paletteFor(),
+    file, view, sortKey, rowLimit, showInternals: values['show-internals'] === true, hideNative: values['hide-native'] === true, columns: terminalColumns(), palette: paletteFor(),
   }));
   return 0;
 }
@@ -70,12 +72,13 @@ export interface SummaryOptions {
   sortKey: SortKey;
   rowLimit: number;
   showInternals: boolean;
+  hideNative?: boolean;
   columns: number;
   palette: Palette;
 }
 
-export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey, showInternals: boolean): FunctionRow[] {
-  const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !showInternals });
+export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey, showInternals: boolean, hideNative = false): FunctionRow[] {
+  const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !showInternals, hideNative });
   const rows = functionTable(tree).filter((row) => row.frame >= 0 && model.frames.kind[row.frame] !== FrameKind.Thread);
   const keys: Record<SortKey, (row: FunctionRow) => number[]> = {
     bytes: (row) => [row.totalBytes, row.ownBytes, row.totalCount],
@@ -93,7 +96,7 @@ export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sort
 export function summaryText(model: CaptureModel, options: SummaryOptions): string {
   const { view, palette: p } = options;
   const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true });
-  const rows = sortedFunctionRows(model, view, options.sortKey, options.showInternals);
+  const rows = sortedFunctionRows(model, view, options.sortKey, options.showInternals, options.hideNative);
   const lines: string[] = [];
   const when = view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
   const threshold = view === 'temporary' ? ` (freed before ${model.temporaryThreshold} more allocation${model.temporaryThreshold === 1 ? '' : 's'})` : '';
@@ -132,5 +135,9 @@ export function summaryText(model: CaptureModel, options: SummaryOptions): strin
   if (rows.length > shown.length) {
     lines.push(p.dim(`… ${formatCount(rows.length - shown.length)} more functions (--rows ${rows.length} shows them all)`));
   }
+  // With frames left out, a stack made only of them belongs to no listed function.
+  const shownTree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !options.showInternals, hideNative: options.hideNative === true });
+  const unlisted = shownTree.selfBytes[0] + functionTable(shownTree).filter((row) => row.frame < 0).reduce((total, row) => total + row.ownBytes, 0);
+  if (unlisted > 0) lines.push(p.dim(`${formatBytes(unlisted)} ${viewLabels[view]} in stacks with no listed function`));
   return lines.join('\n');
 }

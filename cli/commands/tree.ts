@@ -13,7 +13,7 @@ import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, v
 
 export const summary = 'the call tree of the peak (or leaks) as text, heaviest branches first';
 
-const usage = 'memview tree [--biggest N] [--min-percent P] [--show-internals] [--leaks | --temporary-allocations[=N]] FILE';
+const usage = 'memview tree [--biggest N] [--min-percent P] [--show-internals] [--hide-native] [--leaks | --temporary-allocations[=N]] FILE';
 
 const help = `usage: ${usage}
 
@@ -24,6 +24,7 @@ Options:
   -b, --biggest N                   callees shown under each node (default 5)
       --min-percent P               callees under P% of the whole are summarised too (default 1)
       --show-internals              keep node's own JavaScript frames (hidden by default)
+      --hide-native                 fold C/C++ and V8 frames into their JavaScript callers
       --leaks                       what was still live at the end instead of at the peak
       --temporary-allocations[=N]   allocations freed before N more on their thread (default N=1)
   -h, --help                        show this help`;
@@ -32,6 +33,7 @@ const options = {
   biggest: { type: 'string', short: 'b' },
   'min-percent': { type: 'string' },
   'show-internals': { type: 'boolean' },
+  'hide-native': { type: 'boolean' },
   ...viewOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -53,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   const model = await openCapture(file, { temporaryThreshold });
   console.log(treeText(model, {
     file, view, biggest, minFraction: minPercent / 100, showInternals: values['show-internals'] === true,
-    columns: terminalColumns(), palette: paletteFor(),
+    hideNative: values['hide-native'] === true, columns: terminalColumns(), palette: paletteFor(),
   }));
   return 0;
 }
@@ -64,6 +66,7 @@ export interface TreeOptions {
   biggest: number;
   minFraction: number;
   showInternals: boolean;
+  hideNative?: boolean;
   columns: number;
   palette: Palette;
 }
@@ -72,7 +75,7 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
   const p = options.palette;
   // One thread needs no thread level.
   const mergeThreads = threadNodes(model).length <= 1;
-  const tree = buildViewTree(model, { ...defaultViewOptions, view: options.view, hideInternals: !options.showInternals, mergeThreads });
+  const tree = buildViewTree(model, { ...defaultViewOptions, view: options.view, hideInternals: !options.showInternals, hideNative: options.hideNative === true, mergeThreads });
   const rootBytes = tree.totalBytes[0];
   const when = options.view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
   const lines = [p.bold(truncateEnd(`${options.file}: ${formatBytes(rootBytes)} in ${formatCount(tree.totalCount[0])} allocations ${viewLabels[options.view]}${when}`, options.columns))];

@@ -40,6 +40,14 @@ describe('a real program', () => {
     expect(memviewProcess(['tree', '--show-internals', capture]).stdout).toMatch(/Module\._compile/);
   });
 
+  it('--hide-native folds the allocator frames into load()', () => {
+    const tree = memviewProcess(['tree', '--hide-native', capture]);
+    expect(tree.stdout).not.toMatch(/node::/);
+    expect(tree.stdout).toMatch(/10\.0 MiB +\d+\.\d% +load +.*keeper\.cjs:2/);
+    const summary = memviewProcess(['summary', '--hide-native', '--sort', 'own', capture]);
+    expect(summary.stdout).toMatch(/\n +10\.0 MiB +\d+ +10\.0 MiB +\d+ +load /);
+  });
+
   it('every line of summary and tree fits a narrow terminal, deep branches included', () => {
     for (const argv of [['tree', '--show-internals', '--min-percent', '0.1'], ['summary', '--show-internals', '-n', '60']]) {
       const { status, stdout } = memviewProcess([...argv, capture], { env: { COLUMNS: '60' } });
