@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AttachError, checkTarget, openInspector, startTrackerExpression, stopTracking } from '../../collector/lib/attach-inspector.js';
+import { AttachError, checkTarget, openInspector, startTrackerExpression, stopTracking, type InspectorSession } from '../../collector/lib/attach-inspector.js';
 import { assertCollectorBuilt } from '../../collector/lib/native-paths.js';
 import { formatBytes } from '../../viewer/model/frame-text.js';
 import { parseOptions } from '../parse-options.js';
@@ -54,22 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   const output = resolve(values.output ?? `memview-attach.${pid}.bin`);
   if (existsSync(output) && !values.force) throw new UserFacingError(`${values.output ?? output} exists; use -f to overwrite it`);
   try {
-    checkTarget(pid);
-    try {
-      assertCollectorBuilt();
-    } catch (error) {
-      throw new UserFacingError((error as Error).message);
-    }
-    const trackerPath = compiledTrackerPath();
-    const { session, openedByUs } = await openInspector(pid, port, timeoutMs);
-    try {
-      await session.evaluate(startTrackerExpression({
-        trackerPath, trackerUrl: pathToFileURL(trackerPath).href, output, native: values.native === true, force: values.force === true, openedInspector: openedByUs,
-      }));
-    } catch (error) {
-      session.close();
-      throw error;
-    }
+    const session = await startTrackerIn(pid, { output, port, timeoutMs, native: values.native === true, force: values.force === true });
     if (durationMs === undefined) {
       session.close();
       console.error(`memview: tracing process ${pid} into ${output}; stop with 'memview detach ${pid}'`);
@@ -84,6 +69,38 @@ export async function run(argv: string[]): Promise<number> {
     if (error instanceof AttachError) throw new UserFacingError(`cannot attach to process ${pid}: ${error.message}`);
     throw error;
   }
+}
+
+export interface AttachOptions {
+  output: string;
+  port: number;
+  timeoutMs: number;
+  native: boolean;
+  force: boolean;
+}
+
+/**
+ * Starts a Tracker in process `pid` writing `options.output`; returns the open inspector session
+ * (stopTracking(session) ends the capture). Throws AttachError or UserFacingError.
+ */
+export async function startTrackerIn(pid: number, options: AttachOptions): Promise<InspectorSession> {
+  checkTarget(pid);
+  try {
+    assertCollectorBuilt();
+  } catch (error) {
+    throw new UserFacingError((error as Error).message);
+  }
+  const trackerPath = compiledTrackerPath();
+  const { session, openedByUs } = await openInspector(pid, options.port, options.timeoutMs);
+  try {
+    await session.evaluate(startTrackerExpression({
+      trackerPath, trackerUrl: pathToFileURL(trackerPath).href, output: options.output, native: options.native, force: options.force, openedInspector: openedByUs,
+    }));
+  } catch (error) {
+    session.close();
+    throw error;
+  }
+  return session;
 }
 
 export function processId(positionals: string[], usageLine: string): number {

@@ -5,24 +5,28 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AttachError, stopTracking, type InspectorSession } from '../../collector/lib/attach-inspector.js';
 import { CaptureTail } from '../../collector/lib/live-tail.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
 import { paletteFor, terminalColumns } from '../terminal/style.js';
+import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
 export const summary = 'run a program and watch its live memory per function and thread, refreshed as it runs';
 
-const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...] | memview live --follow capture.bin';
+const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...] | --attach PID [--port P] | --follow capture.bin';
 
 const help = `usage: ${usage}
        memview live [options] -- command [args...]
+       memview live [-o capture.bin] [-f] [--native] --attach PID [--port P]
        memview live --follow capture.bin
 
 Runs the program traced and shows what is live now: per function (native and node-internal
 frames count for the function of the program that called them), per thread, and the heap,
 tracked memory and RSS. The program's stdout and stderr go to a log file (shown on screen);
 its stdin is closed. Keys: q quit (stops the program), s sort by bytes/count, t/T next/previous thread.
+--attach traces a running node process as memview attach does, and q detaches (the process goes on).
 --follow watches a capture another memview (run, attach) is writing; q then only quits the view.
 
 Options:
@@ -30,6 +34,8 @@ Options:
   -f, --force         overwrite an existing capture
       --log FILE      where the program's output goes (default <capture>.log)
       --native        keep the C/C++ frames between JavaScript frames
+      --attach PID    watch a running node process (memview attach) instead of starting a program
+      --port P        with --attach: its inspector port (default 9229)
       --follow FILE   watch a capture being written by another memview instead of running a program
   -h, --help          show this help`;
 
@@ -39,6 +45,8 @@ const options = {
   log: { type: 'string' },
   native: { type: 'boolean' },
   follow: { type: 'string' },
+  attach: { type: 'string' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -50,17 +58,34 @@ export async function run(argv: string[]): Promise<number> {
     console.log(help);
     return 0;
   }
-  if (values.follow !== undefined && passthrough.length > 0) throw new UsageError('--follow watches a capture: give no program', usage);
-  if (values.follow === undefined && passthrough.length === 0) throw new UsageError('nothing to run: give a script or -- command', usage);
+  const sources = [passthrough.length > 0, values.follow !== undefined, values.attach !== undefined].filter(Boolean).length;
+  if (sources === 0) throw new UsageError('nothing to watch: give a script, -- command, --attach PID or --follow FILE', usage);
+  if (sources > 1) throw new UsageError('give one of: a program to run, --attach PID, --follow FILE', usage);
+  if (values.port !== undefined && values.attach === undefined) throw new UsageError('--port goes with --attach', usage);
+  const pid = values.attach === undefined ? undefined : processId([values.attach], usage);
+  const port = inspectorPort(values.port, usage);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     throw new UserFacingError('memview live needs a terminal (use memview run to trace without one)');
   }
-  const program = values.follow === undefined ? startProgram(argv, passthrough, values) : undefined;
-  const capturePath = program?.capturePath ?? resolve(values.follow!);
+  let attached: InspectorSession | undefined;
+  let capturePath: string;
+  if (pid !== undefined) {
+    capturePath = resolve(values.output ?? `memview-live-attach.${pid}.bin`);
+    if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
+    try {
+      attached = await startTrackerIn(pid, { output: capturePath, port, timeoutMs: 5000, native: values.native === true, force: values.force === true });
+    } catch (error) {
+      if (error instanceof AttachError) throw new UserFacingError(`cannot attach to process ${pid}: ${error.message}`);
+      throw error;
+    }
+  }
+  const program = passthrough.length > 0 ? startProgram(argv, passthrough, values) : undefined;
+  capturePath = program?.capturePath ?? (pid !== undefined ? capturePath! : resolve(values.follow!));
   const logPath = program?.logPath;
 
   const tail = new CaptureTail(capturePath);
-  const state: LiveState = { sortBy: 'bytes', threadIndex: -1, command: program ? passthrough.join(' ') : `following ${capturePath}`, logPath };
+  const title = program ? passthrough.join(' ') : pid !== undefined ? `process ${pid} (attached; q detaches)` : `following ${capturePath}`;
+  const state: LiveState = { sortBy: 'bytes', threadIndex: -1, command: title, logPath };
   const screen = new FullScreen();
   const palette = paletteFor();
   let threadCount = 0;
@@ -74,7 +99,8 @@ export async function run(argv: string[]): Promise<number> {
       if (model) threadCount = liveThreads(model).length;
     }
     state.exitDescription = tail.error ? `cannot read the capture: ${tail.error.message}`
-      : program ? program.exitDescription : tail.figures.ended ? 'the capture ended' : undefined;
+      : program ? program.exitDescription
+      : tail.figures.ended ? (pid !== undefined ? 'the process exited' : 'the capture ended') : undefined;
     screen.draw(liveScreen(model, tail.figures, state, terminalColumns(), process.stdout.rows || 24, palette));
   };
 
@@ -115,6 +141,15 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   if (program) await program.stop();
+  if (attached) {
+    try {
+      await stopTracking(attached);
+      console.error(`memview: detached from process ${pid}`);
+    } catch (error) {
+      // The process exited while watched: its Tracker stopped at exit.
+      if (!(error instanceof AttachError)) throw error;
+    }
+  }
   await tail.stop();
   if (failedToStart && program) {
     const output = readFileSync(program.logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');

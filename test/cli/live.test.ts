@@ -1,14 +1,15 @@
 // `memview live` in a real terminal (tmux): the screen shows a known allocation site with its live
 // bytes while the program runs, keys switch thread and sort, the program's output goes to the log
 // rather than the screen, and q stops the program and gives the terminal back.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { liveScreen } from '../../cli/terminal/live-screen.js';
 import { plainPalette } from '../../cli/terminal/style.js';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
-import { memviewBin, scratch, scratchFile } from './cli-harness.js';
+import { childEnvironment, memviewBin, scratch, scratchFile } from './cli-harness.js';
 import { knownCapture, MiB } from './known-capture.js';
 
 const hasTmux = (() => {
@@ -111,6 +112,45 @@ describe.runIf(hasTmux)('memview live --follow', () => {
       expect(text).toMatch(/memview: capture .*followed\.bin\n/);
     } finally {
       tmux('kill-session', '-t', followSession);
+    }
+  }, 60_000);
+});
+
+describe.runIf(hasTmux)('memview live --attach', () => {
+  it('watches a running node process and detaches on q, leaving it running', async () => {
+    const script = join(scratch, 'running.cjs');
+    writeFileSync(script, 'const kept = []; setInterval(function tick() { kept.push(Buffer.alloc(1 << 20)); if (kept.length > 8) kept.shift(); }, 20);');
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((done) => server.close(done));
+    const target = spawn(process.execPath, [`--inspect-port=${port}`, script], { env: childEnvironment(), stdio: 'ignore' });
+    const attachSession = `${session}-attach`;
+    try {
+      await sleep(300);
+      const capture = join(scratch, 'live-attached.bin');
+      tmux('new-session', '-d', '-s', attachSession, '-x', '110', '-y', '24', 'env -u NODE_EXTRA_CA_CERTS -u NODE_OPTIONS bash --norc --noprofile');
+      tmux('send-keys', '-t', attachSession, `cd ${scratch} && PS1='$ ' && clear && ${process.execPath} ${memviewBin} live -f -o ${capture} --attach ${target.pid} --port ${port}; echo "ATTACH-EXIT=$?"`, 'Enter');
+      const pane = () => tmux('capture-pane', '-t', attachSession, '-p');
+      const until = async (pattern: RegExp) => {
+        const deadline = Date.now() + 20_000;
+        let text = pane();
+        while (!pattern.test(text) && Date.now() < deadline) { await sleep(150); text = pane(); }
+        return text;
+      };
+      const watching = await until(/MiB +\d+ +tick +.*running\.cjs:1/);
+      expect(watching).toMatch(/memview live — process \d+ \(attached; q detaches\)/);
+      expect(watching).toMatch(/MiB +\d+ +tick +.*running\.cjs:1/);
+      tmux('send-keys', '-t', attachSession, 'q');
+      const after = await until(/ATTACH-EXIT=0/);
+      expect(after).toMatch(/memview: detached from process \d+/);
+      expect(target.exitCode).toBeNull();
+      const model = await readCaptureFile(capture);
+      expect(model.meta.truncated).toBe(false);
+      expect(model.strings).toContain('tick');
+    } finally {
+      target.kill('SIGKILL');
+      try { tmux('kill-session', '-t', attachSession); } catch { /* gone */ }
     }
   }, 60_000);
 });
