@@ -86,7 +86,8 @@ function sortedChildren(tree: ViewTree, value: Float64Array, minWidth: number): 
  */
 export function layoutFlame(tree: ViewTree, metric: WidthMetric, minWidth = 0): FlameLayout {
   const value = metric === 'bytes' ? tree.totalBytes : tree.totalCount;
-  const { first, list } = sortedChildren(tree, value, minWidth);
+  if (minWidth > 0) return layoutWideNodes(tree, value, metric, minWidth);
+  const { first, list } = sortedChildren(tree, value, 0);
   const visible = value[0] > 0 ? first[tree.count] + 1 : 0;
   const node = new Int32Array(visible);
   const depth = new Int32Array(visible);
@@ -131,6 +132,39 @@ export function layoutFlame(tree: ViewTree, metric: WidthMetric, minWidth = 0): 
     while (open > 0) subtreeEnd[openSlots[--open]] = slot;
   }
   return { length: visible, node, depth, start, width, subtreeEnd, maxDepth, total: visible ? value[0] : 0 };
+}
+
+/**
+ * The quick layout: copy the nodes at least `minWidth` wide (a connected top of the tree, since a
+ * node is never wider than its parent) into a small tree in one pass, and lay that out.
+ */
+function layoutWideNodes(tree: ViewTree, value: Float64Array, metric: WidthMetric, minWidth: number): FlameLayout {
+  const kept: number[] = [0];
+  const compact = new Int32Array(tree.count);
+  for (let i = 1; i < tree.count; i++) {
+    if (value[i] >= minWidth) { compact[i] = kept.length; kept.push(i); }
+  }
+  const k = kept.length;
+  const small: ViewTree = {
+    count: k,
+    parent: new Int32Array(k),
+    frame: new Int32Array(k),
+    selfBytes: new Float64Array(k),
+    selfCount: new Float64Array(k),
+    totalBytes: new Float64Array(k),
+    totalCount: new Float64Array(k),
+  };
+  small.parent[0] = -1;
+  for (let j = 0; j < k; j++) {
+    const i = kept[j];
+    if (j > 0) small.parent[j] = compact[tree.parent[i]];
+    small.frame[j] = tree.frame[i];
+    small.totalBytes[j] = tree.totalBytes[i];
+    small.totalCount[j] = tree.totalCount[i];
+  }
+  const layout = layoutFlame(small, metric);
+  for (let slot = 0; slot < layout.length; slot++) layout.node[slot] = kept[layout.node[slot]];
+  return layout;
 }
 
 /** The preorder slot under a point given in value units and depth, or -1. */

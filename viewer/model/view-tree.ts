@@ -134,7 +134,8 @@ export function buildViewTree(model: CaptureModel, options: ViewOptions, metrics
   const identity = !options.hideInternals && !options.hideNative && !options.mergeThreads && options.threadNode < 0;
   let shown: ViewTree;
   if (identity) {
-    shown = finish(tree.parent.slice(0, n), tree.frame.slice(0, n), Float64Array.from(source.bytes.subarray(0, n)), Float64Array.from(source.count.subarray(0, n)));
+    // The capture's own arrays, not copies: a ViewTree is never written to.
+    shown = finish(tree.parent.subarray(0, n), tree.frame.subarray(0, n), source.bytes.subarray(0, n), source.count.subarray(0, n));
   } else {
     const builder = new TreeBuilder();
     // attach[i]: the new node under which i's callees go; selfTo[i]: the one that gets i's bytes.
