@@ -13,7 +13,7 @@ import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen
 import { paletteFor, terminalColumns } from '../terminal/style.js';
 import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
-export const summary = 'run a program and watch its live memory per function and thread, refreshed as it runs';
+export const summary = 'watch live memory per function and thread as a program runs (or --attach PID, --follow FILE)';
 
 const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...] | --attach PID [--port P] | --follow capture.bin';
 
