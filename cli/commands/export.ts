@@ -8,6 +8,7 @@ import { collapsedStacks } from '../export/collapsed.js';
 import { pprofProfile } from '../export/pprof.js';
 import { speedscopeFile } from '../export/speedscope.js';
 import { openCapture } from '../terminal/open-capture.js';
+import { writeStdout } from '../terminal/stdout.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, viewLabels, viewOptions } from '../terminal/view-choice.js';
 
 export const summary = 'convert a capture for other tools: pprof, speedscope, collapsed stacks (flamegraph.pl, inferno)';
@@ -65,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   else output = collapsedStacks(model, metrics, values.count ? 'count' : 'bytes');
 
   if (values.output === undefined) {
-    await new Promise<void>((done, fail) => process.stdout.write(output, (error) => (error ? fail(error) : done())));
+    await writeStdout(output);
     return 0;
   }
   try {

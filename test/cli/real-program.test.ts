@@ -4,7 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
-import { memviewProcess, scratch } from './cli-harness.js';
+import { spawnSync } from 'node:child_process';
+import { memviewBin, memviewProcess, scratch } from './cli-harness.js';
 
 const MiB = 1 << 20;
 let capture: string;
@@ -54,6 +55,12 @@ describe('a real program', () => {
       expect(status).toBe(0);
       for (const line of stdout.trimEnd().split('\n')) expect([...line].length, line).toBeLessThanOrEqual(60);
     }
+  });
+
+  it('an export to a reader that stops early ends quietly', () => {
+    const pipeline = spawnSync('bash', ['-c', `"${process.execPath}" "${memviewBin}" export --format collapsed "${capture}" | (exec 0<&-; sleep 0.5); echo "status=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(pipeline.stdout).toMatch(/status=0/);
+    expect(pipeline.stderr).not.toMatch(/EPIPE|node:events/);
   });
 
   it('collapsed stacks add up to the peak, and load’s stacks to 10 MiB and more', async () => {
