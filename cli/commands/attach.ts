@@ -5,7 +5,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { AttachError, checkTarget, openInspector, startTrackerExpression, stopTracking, type InspectorSession } from '../../collector/lib/attach-inspector.js';
+import {
+  AttachError, checkTarget, closeInspectorExpression, openInspector, startTrackerExpression, stopTracking, type InspectorSession,
+} from '../../collector/lib/attach-inspector.js';
 import { assertCollectorBuilt } from '../../collector/lib/native-paths.js';
 import { formatBytes } from '../../viewer/model/frame-text.js';
 import { parseOptions } from '../parse-options.js';
@@ -97,6 +99,8 @@ export async function startTrackerIn(pid: number, options: AttachOptions): Promi
       trackerPath, trackerUrl: pathToFileURL(trackerPath).href, output: options.output, native: options.native, force: options.force, openedInspector: openedByUs,
     }));
   } catch (error) {
+    // Leave the process as it was: close the inspector again if memview opened it.
+    if (openedByUs) await session.evaluate(closeInspectorExpression).catch(() => undefined);
     session.close();
     throw error;
   }

@@ -12,7 +12,7 @@ import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-
 import { ChunkKind } from '../../collector/lib/reader/format.js';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
 import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
-import { childEnvironment, memviewProcess, scratch } from './cli-harness.js';
+import { childEnvironment, memviewBin, memviewProcess, scratch } from './cli-harness.js';
 
 const ALLOCATION_SIZE = 1_000_003;
 const targetScript = join(scratch, 'attach-target.cjs');
@@ -26,7 +26,7 @@ setInterval(function tick() {
   if (globalThis.__memviewTracker) whileAttached++;
 }, 10);
 process.on('SIGTERM', () => { console.log(JSON.stringify({ made, whileAttached })); process.exit(0); });
-console.log('ready');
+console.log('ready', process.pid);
 `);
 
 const started: ChildProcess[] = [];
@@ -181,6 +181,28 @@ describe('memview attach refuses clearly', () => {
       squatter.close();
     }
   }, 20_000);
+
+  it('a process memview run already traces, and the inspector is closed again', async () => {
+    const port = await freePort();
+    const run = spawn(process.execPath, [memviewBin, 'run', '-q', '-f', '-o', join(scratch, 'run-traced.bin'), targetScript], {
+      env: { ...childEnvironment(), NODE_OPTIONS: `--inspect-port=${port}` }, stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    started.push(run);
+    let stdout = '';
+    run.stdout!.setEncoding('utf8').on('data', (part) => { stdout += part; });
+    const deadline = Date.now() + 15_000;
+    while (!/ready (\d+)/.test(stdout) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+    const pid = /ready (\d+)/.exec(stdout)![1];
+    try {
+      const result = memviewProcess(['attach', '--port', String(port), '-o', join(scratch, 'second.bin'), pid]);
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim()).toBe(`memview: cannot attach to process ${pid}: this process is already traced (it runs under \`memview run\`); a Tracker cannot start a second capture`);
+      await new Promise((done) => setTimeout(done, 300));
+      expect(await listInspectorTargets(port)).toBeUndefined();
+    } finally {
+      process.kill(Number(pid), 'SIGKILL');
+    }
+  }, 30_000);
 
   it('a bad pid is a usage mistake', async () => {
     const result = memviewProcess(['attach', 'abc']);
