@@ -8,11 +8,16 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'vite';
 import { viteSingleFile } from 'vite-plugin-singlefile';
 import { describe, expect, it } from 'vitest';
-import { hasChromium, launchChromium } from '../viewer/browser-helpers.js';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { randomCapture } from './random-capture.js';
 import { referenceDecode } from './decode-bytes.js';
 
 const browserEngine = new URL('../../wasm/host/browser-engine.ts', import.meta.url).pathname;
+// Debian's chromium, driven by playwright-core (never a downloaded browser).
+const chromiumPath = process.env.MEMVIEW_CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(chromiumPath);
+const launchChromium = () => chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
 
 async function buildTestPage(): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'memview-browser-decoder-'));

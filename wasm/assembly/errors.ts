@@ -1,5 +1,5 @@
 // Why decoding stopped. The engine returns these codes (negative) to the host, which turns them
-// into one sentence with the file offset and chunk index (wasm/host/decode-error.ts).
+// into one sentence with the file offset and chunk index (wasm/host/decode-session.ts).
 // Keep in step with ENGINE_ERROR_TEXT in wasm/host/engine-errors.ts.
 
 export const ERROR_NONE: i32 = 0;
