@@ -30,7 +30,9 @@ export interface AppInput {
 
 export function prepareFlameView(): Promise<FlameView> {
   const view = new FlameView();
-  return view.init().then(() => view);
+  return view.init().then(() => view, (error: unknown) => {
+    throw new Error(`the flame graph needs WebGL, which this browser did not provide (${error instanceof Error ? error.message : String(error)})`);
+  });
 }
 
 const viewLabels: Record<ViewName, string> = {

@@ -18,6 +18,7 @@ async function boot(): Promise<void> {
   }
   try {
     const flame = prepareFlameView(); // WebGL set-up overlaps decoding
+    flame.catch(() => {}); // reported by startApp, which awaits it
     const payload = await decodePayload<ReportPayload>(fromBase64(embedded));
     performance.mark('memview:model-ready');
     await startApp(root, { model: payload.model, initialView: payload.initialView, temporal: payload.temporal, rangeSource: null, foldedBelow: payload.foldedBelow, flame });
