@@ -8,7 +8,7 @@ import { ByteStream } from './reader/byte-stream.js';
 import { CaptureAggregator } from './reader/capture-aggregator.js';
 import { readCaptureHeader, readChunks, type CaptureHeader } from './reader/chunk-reader.js';
 import { ChunkKind } from './reader/format.js';
-import { decodeRecords, type RecordSink } from './reader/record-decoder.js';
+import { decodeRecords } from './reader/record-decoder.js';
 
 const POLL_INTERVAL_MS = 100;
 const READ_PIECE_BYTES = 1 << 20;
@@ -24,8 +24,7 @@ export interface LiveFigures {
 }
 
 export class CaptureTail {
-  private readonly aggregator: CaptureAggregator;
-  private readonly sink: RecordSink;
+  private readonly aggregator: LiveAggregator;
   private header: CaptureHeader | undefined;
   private stopping = false;
   private readonly done: Promise<void>;
@@ -34,18 +33,7 @@ export class CaptureTail {
   error: Error | undefined;
 
   constructor(readonly path: string, temporaryThreshold = 1) {
-    this.aggregator = new CaptureAggregator(temporaryThreshold);
-    const aggregator = this.aggregator;
-    const figures = this.figures;
-    // Forward every record; note the latest time and RSS on the way.
-    this.sink = new Proxy(aggregator, {
-      get(target, name, receiver) {
-        if (name === 'time') return (timeNs: number) => { figures.timeMs = timeNs / 1e6; target.time(timeNs); };
-        if (name === 'rss') return (rssBytes: number) => { figures.rssBytes = rssBytes; target.rss(rssBytes); };
-        const value = Reflect.get(target, name, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as RecordSink;
+    this.aggregator = new LiveAggregator(temporaryThreshold, this.figures);
     this.done = this.follow().catch((error: Error) => { this.error = error; });
   }
 
@@ -76,7 +64,7 @@ export class CaptureTail {
         this.stopping = true;
         continue;
       }
-      decodeRecords(chunk.payload, this.sink);
+      decodeRecords(chunk.payload, this.aggregator);
       this.figures.chunks++;
     }
   }
@@ -108,6 +96,23 @@ export class CaptureTail {
     } finally {
       await file?.close();
     }
+  }
+}
+
+/** The reference aggregation, noting the latest time and RSS on the way. */
+class LiveAggregator extends CaptureAggregator {
+  constructor(temporaryThreshold: number, private readonly figures: LiveFigures) {
+    super(temporaryThreshold);
+  }
+
+  override time(timeNs: number): void {
+    this.figures.timeMs = timeNs / 1e6;
+    super.time(timeNs);
+  }
+
+  override rss(rssBytes: number): void {
+    this.figures.rssBytes = rssBytes;
+    super.rss(rssBytes);
   }
 }
 
