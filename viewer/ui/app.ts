@@ -110,15 +110,15 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   viewSelect.addEventListener('change', () => update({ view: viewSelect.value as ViewName }));
   const metricSelect = h('select', { 'aria-label': 'width' }, h('option', { value: 'bytes' }, 'width: bytes'), h('option', { value: 'count' }, 'width: allocations'));
   metricSelect.addEventListener('change', () => { state.metric = metricSelect.value as WidthMetric; recompute(); });
-  const toggle = (label: string, key: 'hideInternals' | 'hideNative' | 'mergeThreads' | 'inverted') => {
+  const toggle = (label: string, key: 'hideInternals' | 'hideNative' | 'mergeThreads' | 'inverted', title: string) => {
     const box = h('input', { type: 'checkbox', 'data-toggle': key });
     box.addEventListener('change', () => update({ [key]: box.checked }));
-    return h('label', {}, box, label);
+    return h('label', { title }, box, label);
   };
   const threads = threadNodes(model);
   const threadSelect = h('select', { 'aria-label': 'thread' }, h('option', { value: '-1' }, 'all threads'), ...threads.map((t) => h('option', { value: String(t.node) }, frameName(model, model.tree.frame[t.node]))));
   threadSelect.addEventListener('change', () => update({ threadNode: Number(threadSelect.value) }));
-  const searchBox = h('input', { type: 'search', placeholder: 'search functions / files  ( / )', 'aria-label': 'search' });
+  const searchBox = h('input', { type: 'search', placeholder: 'search functions, files  (/)', title: 'search function names and file paths; press / to get here', 'aria-label': 'search' });
   // On big trees a search scans every frame: wait for a pause in typing.
   let searchTimer = 0;
   searchBox.addEventListener('input', () => {
@@ -133,7 +133,10 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   const toolbar = h('div', { className: 'mv-toolbar' },
     h('div', { className: 'mv-tabs' }, ...tabButtons),
     viewSelect, metricSelect,
-    toggle('inverted', 'inverted'), toggle('hide node internals', 'hideInternals'), toggle('hide native', 'hideNative'), toggle('merge threads', 'mergeThreads'),
+    toggle('inverted', 'inverted', 'allocating functions on top, their callers below'),
+    toggle('hide internals', 'hideInternals', "hide node's own JavaScript and module loading; their allocations go to the caller"),
+    toggle('hide native', 'hideNative', 'hide C/C++ and V8 frames; their allocations go to the JavaScript caller'),
+    toggle('merge threads', 'mergeThreads', 'one tree for all threads'),
     threads.length > 1 ? threadSelect : null,
     searchBox);
   const note = h('div', { className: 'mv-note mv-view-note' });
