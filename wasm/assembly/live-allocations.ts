@@ -82,6 +82,36 @@ export function liveInsert(address: u64): usize {
   }
 }
 
+/** Set by liveFindOrInsert: the address was already live (its slot is returned unchanged). */
+export let liveExisted: bool = false;
+
+/**
+ * The slot of address: its live entry (liveExisted = true), or a new slot claimed for it, in one
+ * probe. Returns 0 when the table is full at its largest size.
+ */
+@inline export function liveFindOrInsert(address: u64): usize {
+  if (liveCount >= liveGrowAt) {
+    if (!liveGrow()) return 0;
+  }
+  const key = address + 1;
+  let slot = liveSlotOf(key);
+  while (true) {
+    const entry = liveSlotAddress(slot);
+    const stored = load<u64>(entry);
+    if (stored == key) {
+      liveExisted = true;
+      return entry;
+    }
+    if (stored == 0) {
+      store<u64>(entry, key);
+      liveCount++;
+      liveExisted = false;
+      return entry;
+    }
+    slot = (slot + 1) & liveMask;
+  }
+}
+
 /** Removes the entry at slot address `entry` and closes the gap (backward shift). */
 export function liveRemove(entry: usize): void {
   let hole = <u32>((entry - liveSlots) >>> 5);

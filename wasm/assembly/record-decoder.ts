@@ -14,7 +14,7 @@ import {
   ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
 import {
-  liveFind, liveInsert, liveMask, liveRemove, liveSlotAddress, liveSlotOf, LIVE_SITE, LIVE_SIZE, LIVE_THREAD, LIVE_THREAD_SEQUENCE, LIVE_TIME_MS,
+  liveExisted, liveFind, liveFindOrInsert, liveInsert, liveMask, liveRemove, liveSlotAddress, liveSlotOf, LIVE_SITE, LIVE_SIZE, LIVE_THREAD, LIVE_THREAD_SEQUENCE, LIVE_TIME_MS,
 } from "./live-allocations";
 import { mappedBytes, mappedRangesAdd, mappedRangesRemove } from "./mapped-ranges";
 import { outboxCopy } from "./outbox";
@@ -197,6 +197,12 @@ function readStringRef(): bool {
 @inline function releaseHeapBlock(address: u64): void {
   const entry = liveFind(address);
   if (entry == 0) return;
+  accountRelease(entry);
+  liveRemove(entry);
+}
+
+/** The figures of freeing the block in live slot `entry` (the slot itself is left as it is). */
+@inline function accountRelease(entry: usize): void {
   const site = load<u32>(entry, LIVE_SITE);
   const size = <f64>load<u64>(entry, LIVE_SIZE);
   siteChangeLive(site, -size, -1);
@@ -208,15 +214,32 @@ function readStringRef(): bool {
     siteAddTemporary(site, size);
   }
   rangeNoteFree(site, load<u32>(entry, LIVE_TIME_MS), size, 1);
-  liveRemove(entry);
+}
+
+/**
+ * An ALLOC: a block still live at the address is freed first (its free was not seen), then the
+ * new block takes the same slot, all in one probe. Returns false when the live set no longer fits.
+ */
+@inline function allocateAt(address: u64, size: u64, site: u32, kind: u32): bool {
+  const entry = liveFindOrInsert(address);
+  if (entry == 0) return false;
+  if (liveExisted) accountRelease(entry);
+  fillHeapBlock(entry, size, site, kind);
+  return true;
 }
 
 /** Returns false when the live set no longer fits. */
 @inline function allocateHeapBlock(address: u64, size: u64, site: u32, kind: u32): bool {
-  const threadIndex = thread();
-  const sequence = threadNextHeapSequence(threadIndex);
   const entry = liveInsert(address);
   if (entry == 0) return false;
+  fillHeapBlock(entry, size, site, kind);
+  return true;
+}
+
+/** Records a new heap block in its (claimed) live slot and counts it everywhere. */
+@inline function fillHeapBlock(entry: usize, size: u64, site: u32, kind: u32): void {
+  const threadIndex = thread();
+  const sequence = threadNextHeapSequence(threadIndex);
   store<u64>(entry, size, LIVE_SIZE);
   store<u32>(entry, site, LIVE_SITE);
   store<u32>(entry, threadIndex, LIVE_THREAD);
@@ -227,7 +250,6 @@ function readStringRef(): bool {
   totals.heapBytes += sizeBytes;
   observeGrowth();
   countAllocation(threadIndex, kind, size, site);
-  return true;
 }
 
 @inline function countAllocation(threadIndex: u32, kind: u32, size: u64, site: u32): void {
@@ -266,10 +288,7 @@ export function decoderStep(budgetBytes: usize): i32 {
         if (argument == 0 || argument > format.ALLOCATOR_OPERATOR_NEW_ARRAY) { error = ERROR_BAD_FIELD; break; }
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
         if (address == UNTRACKABLE_ADDRESS) { error = ERROR_BAD_FIELD; break; }
-        const site = siteOf(stackNode);
-        // A live address handed out again: its free was not seen, so treat it as freed.
-        releaseHeapBlock(address);
-        if (!allocateHeapBlock(address, size, site, argument)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
+        if (!allocateAt(address, size, siteOf(stackNode), argument)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
         break;
       }
       case format.RECORD_FREE: {
@@ -496,9 +515,9 @@ function decodeHeapRun(stop: usize): i32 {
     const event = heapRun + <usize>i * HEAP_EVENT_SIZE;
     const address = load<u64>(event, HEAP_EVENT_ADDRESS);
     const kind = load<u32>(event, HEAP_EVENT_KIND);
-    // ALLOC at a live address: its free was not seen, so it is freed first. FREE: just freed.
-    releaseHeapBlock(address);
-    if (kind != 0 && !allocateHeapBlock(address, load<u64>(event, HEAP_EVENT_SIZE_BYTES), load<u32>(event, HEAP_EVENT_SITE), kind)) {
+    if (kind == 0) {
+      releaseHeapBlock(address);
+    } else if (!allocateAt(address, load<u64>(event, HEAP_EVENT_SIZE_BYTES), load<u32>(event, HEAP_EVENT_SITE), kind)) {
       return heapRunError(rawStart + <usize>load<u32>(heapRunStarts + (<usize>i << 2)), ERROR_LIVE_SET_TOO_LARGE);
     }
   }
