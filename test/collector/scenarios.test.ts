@@ -210,6 +210,24 @@ describe('processes', () => {
   });
 });
 
+describe('memory over time', () => {
+  it('samples time and RSS at the chosen interval, so RSS can be read beside the heap', async () => {
+    const run = traceScript(`
+      const kept = [];
+      const timer = setInterval(() => kept.push(Buffer.alloc(256 * 1024)), 5);
+      setTimeout(() => clearInterval(timer), 400);
+    `, { runArguments: ['--sample-interval', '5'] });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const { timeMs, rssBytes, heapBytes } = model.timeline;
+    // ~400 ms at one sample per 5 ms: at least half of them, whatever the machine's load.
+    expect(timeMs.length).toBeGreaterThanOrEqual(40);
+    expect(Math.max(...rssBytes)).toBeGreaterThan(20 * MiB);
+    expect(Math.max(...heapBytes)).toBeGreaterThan(15 * MiB);
+    expect(model.stats.peakRssBytes).toBe(Math.max(...rssBytes));
+  });
+});
+
 describe('endings', () => {
   it('a program killed with SIGKILL leaves a capture readable up to its last flush, marked truncated', async () => {
     const run = traceScript(`
