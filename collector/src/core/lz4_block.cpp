@@ -56,7 +56,7 @@ inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t lite
 }  // namespace
 
 size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch) {
-  constexpr int kMaxAttempts = 8;
+  constexpr int kMaxAttempts = 4;
   uint8_t* out = output;
   const uint8_t* anchor = input;
   if (input_size >= kMatchFindLimit + 1) {
