@@ -23,6 +23,18 @@ if (addon && addon.loadCore() && addon.isTracing()) {
     // Stop before node tears the environment down: teardown frees every ArrayBuffer and handle,
     // and "still live at exit" should mean what the program held, not what survived teardown.
     process.on('exit', () => addon.stop('exit'));
+    // A program stopped with Ctrl-C or `kill` would end without a trailer (no symbols, read as
+    // truncated). Unless the program listens for the signal itself, finish the capture, then let
+    // the signal do what it would have done.
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+      const finishCapture = () => {
+        if (process.listenerCount(signal) > 1) return;  // the program handles it
+        addon.stop(signal);
+        process.removeListener(signal, finishCapture);
+        process.kill(process.pid, signal);
+      };
+      process.on(signal, finishCapture);
+    }
   } else {
     const name = workerThreads.threadName || (workerThreads.workerData && workerThreads.workerData.name);
     addon.setThreadName(name ? `worker ${workerThreads.threadId} (${name})` : `worker ${workerThreads.threadId}`);

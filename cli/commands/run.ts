@@ -136,7 +136,8 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`memview: no capture was written to ${capturePath}`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
-  if (!outcome.signal && !endsWithTrailer(capturePath)) {
+  const complete = endsWithTrailer(capturePath);
+  if (!outcome.signal && !complete) {
     // The program ended normally but the collector could not finish the capture (it said why,
     // e.g. the disk filled): the capture is readable up to the failure, but incomplete.
     console.error(`memview: the capture ${capturePath} is incomplete; it holds the events written before tracing stopped`);
@@ -144,9 +145,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values.quiet) {
     const size = formatBytes(statSync(capturePath).size);
-    const ending = outcome.signal
-      ? ` (the program was killed by ${outcome.signal}; the capture holds everything up to its last flush)`
-      : '';
+    const ending = !outcome.signal
+      ? ''
+      : complete
+        ? ` (the program ended on ${outcome.signal})`
+        : ` (the program was killed by ${outcome.signal}; the capture holds everything up to its last flush)`;
     console.error(`memview: wrote ${capturePath} (${size})${ending}`);
     console.error(`memview: see it with 'memview stats ${capturePath}' or 'memview ${capturePath}'`);
   }

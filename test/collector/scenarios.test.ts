@@ -1,9 +1,13 @@
 // What a user profiling a real Node.js program relies on: JavaScript functions own the memory
 // they allocate, threads are told apart, the peak is the true high-water mark, and a program that
 // exits oddly still leaves a readable capture.
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bytesUnder, pathOf, readEvents, readModel, traceScript } from './trace-helpers.js';
+import {
+  bytesUnder, cleanEnvironment, cliPath, pathOf, readEvents, readModel, scratchDirectory, testAddonPath, traceScript,
+} from './trace-helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -278,5 +282,32 @@ describe('endings', () => {
     expect(model.stats.totalAllocations).toBeGreaterThan(100);
     expect(model.meta.commandLine.some((argument) => argument.endsWith('program.cjs'))).toBe(true);
     expect(model.meta.nodeVersion).toBe(process.version);
+  });
+});
+
+describe('signals', () => {
+  it('Ctrl-C (SIGINT) of a program that does not handle it still leaves a complete capture, and the signal\'s exit status', async () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'server.cjs'), `
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(3030303);
+      console.log('ready');
+      setInterval(() => Buffer.alloc(1000), 10);
+    `);
+    const capture = join(directory, 'server.bin');
+    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, join(directory, 'server.cjs')], {
+      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }),
+    });
+    let stderr = '';
+    launcher.stderr.on('data', (data) => { stderr += data; });
+    await new Promise<void>((ready) => launcher.stdout.on('data', (data) => { if (String(data).includes('ready')) ready(); }));
+    await new Promise((settle) => setTimeout(settle, 300));
+    launcher.kill('SIGINT');
+    const status = await new Promise((done) => launcher.once('exit', (code) => done(code)));
+    expect(status).toBe(130);
+    expect(stderr).toMatch(/ended on SIGINT/);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.allocators.valloc.bytes).toBe(3030303);
   });
 });
