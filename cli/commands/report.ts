@@ -11,8 +11,8 @@ import { UsageError, UserFacingError } from '../usage-error.js';
 import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
 import type { ViewName } from '../../viewer/model/view-tree.js';
 import { encodePayload, toBase64 } from '../../viewer/model/payload-codec.js';
-import { payloadElementId, toSparse, type ReportPayload, type SparseRangeViews, type TemporalRanges } from '../../viewer/model/report-payload.js';
-import { pruneModel } from '../../viewer/model/prune.js';
+import { payloadElementId, remapSparse, toSparse, type ReportPayload, type SparseRangeViews, type TemporalRanges } from '../../viewer/model/report-payload.js';
+import { pruneModelMapped } from '../../viewer/model/prune.js';
 
 export const summary = 'write a self-contained HTML report (flame graph, memory over time, table, stats)';
 
@@ -199,10 +199,20 @@ async function memviewVersion(): Promise<string> {
  */
 export async function buildReportHtml(template: string, payload: ReportPayload, budgetBytes = maxReportBytes): Promise<string> {
   let encoded = toBase64(await encodePayload(payload));
-  // Keep the report under its budget: fold away the smallest call paths until it fits.
-  for (let keepFraction = 1e-5; encoded.length > budgetBytes - template.length - 4096 && keepFraction < 0.5; keepFraction *= 4) {
-    const model = pruneModel(payload.model, keepFraction);
-    encoded = toBase64(await encodePayload({ ...payload, model, temporal: null, foldedBelow: keepFraction }));
+  // Keep the report under its budget: fold away the smallest call paths until it fits; a temporal
+  // report's ranges fold with them, and are dropped (with a warning) only if nothing else helps.
+  const room = budgetBytes - template.length - 4096;
+  for (let keepFraction = 1e-5; encoded.length > room && keepFraction < 0.5; keepFraction *= 4) {
+    const { model, newId } = pruneModelMapped(payload.model, keepFraction);
+    const temporal = payload.temporal && {
+      boundsMs: payload.temporal.boundsMs,
+      ranges: payload.temporal.ranges.map((r) => ({ ...r, peak: remapSparse(r.peak, newId, model.tree.count), leaks: remapSparse(r.leaks, newId, model.tree.count) })),
+    };
+    encoded = toBase64(await encodePayload({ ...payload, model, temporal, foldedBelow: keepFraction }));
+    if (encoded.length > room && temporal && keepFraction * 4 >= 0.5) {
+      console.error('memview: the time ranges do not fit in a 5 MB report; this report shows the whole run only');
+      encoded = toBase64(await encodePayload({ ...payload, model, temporal: null, foldedBelow: keepFraction }));
+    }
   }
   const marker = `<template id="${payloadElementId}"></template>`;
   if (!template.includes(marker)) throw new UserFacingError('the built viewer has no payload slot; rebuild it with npm run build:viewer');

@@ -102,4 +102,23 @@ describe('report size', () => {
     expect(sum(payload.model.views.peak.bytes)).toBe(sum(model.views.peak.bytes));
     expect(payload.model.tree.count).toBeLessThan(model.tree.count);
   }, 120_000);
+
+  it('a temporal report that must be pruned keeps its ranges, folded onto the pruned tree', async () => {
+    const { makeSyntheticModel } = await import('../../viewer/model/synthetic.js');
+    const { buildReportHtml, viewerTemplate } = await import('../../cli/commands/report.js');
+    const { toSparse } = await import('../../viewer/model/report-payload.js');
+    const model = makeSyntheticModel(150_000, 4);
+    const ranges = [];
+    for (let from = 0; from < 4; from++) for (let to = from + 1; to <= 4; to++) ranges.push({ from, to, peak: toSparse(model.views.peak), leaks: toSparse(model.views.leaks) });
+    const temporal = { boundsMs: Float64Array.from({ length: 5 }, (_, k) => k * 500), ranges };
+    const html = await buildReportHtml(await viewerTemplate(), { model, initialView: 'peak', temporal, memviewVersion: 'test' });
+    expect(Buffer.byteLength(html)).toBeLessThanOrEqual(5 * 1024 * 1024);
+    const payload = await decodePayload<ReportPayload>(fromBase64(/<template id="memview-payload">([^<]*)</.exec(html)![1]));
+    expect(payload.temporal).not.toBeNull();
+    expect(payload.foldedBelow).toBeGreaterThan(0);
+    const range = payload.temporal!.ranges[0];
+    const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+    expect(sum(range.peak.bytes)).toBe(sum(model.views.peak.bytes));
+    expect(Math.max(...range.peak.node)).toBeLessThan(payload.model.tree.count);
+  }, 180_000);
 });

@@ -5,6 +5,11 @@ import type { CaptureModel, NodeMetrics } from './types.js';
 import { subtreeTotals } from './view-tree.js';
 
 export function pruneModel(model: CaptureModel, keepFraction: number): CaptureModel {
+  return pruneModelMapped(model, keepFraction).model;
+}
+
+/** pruneModel, also giving each old call-tree node's new index (its own, or its kept ancestor's). */
+export function pruneModelMapped(model: CaptureModel, keepFraction: number): { model: CaptureModel; newId: Int32Array } {
   const { tree } = model;
   const n = tree.count;
   const keep = new Uint8Array(n);
@@ -60,5 +65,5 @@ export function pruneModel(model: CaptureModel, keepFraction: number): CaptureMo
   }
   for (let i = 0; i < kept; i++) if (frame[i] >= 0) frame[i] = frameMap[frame[i]];
   const views = Object.fromEntries(viewNames.map((name) => [name, fold(model.views[name])])) as CaptureModel['views'];
-  return { ...model, strings, frames, tree: { count: kept, parent, frame }, views };
+  return { model: { ...model, strings, frames, tree: { count: kept, parent, frame }, views }, newId };
 }

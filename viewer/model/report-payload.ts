@@ -49,6 +49,27 @@ export function fromSparse(sparse: SparseMetrics, nodeCount: number): NodeMetric
   return { bytes, count };
 }
 
+/** Moves sparse metrics onto a pruned tree (`newId` from pruneModelMapped), summing what merges. */
+export function remapSparse(sparse: SparseMetrics, newId: Int32Array, newCount: number): SparseMetrics {
+  const bytes = new Float64Array(newCount), count = new Float64Array(newCount);
+  const seen = new Uint8Array(newCount);
+  let distinct = 0;
+  for (let k = 0; k < sparse.node.length; k++) {
+    const id = newId[sparse.node[k]];
+    if (!seen[id]) { seen[id] = 1; distinct++; }
+    bytes[id] += sparse.bytes[k];
+    count[id] += sparse.count[k];
+  }
+  const out = { node: new Int32Array(distinct), bytes: new Float64Array(distinct), count: new Float64Array(distinct) };
+  for (let id = 0, j = 0; id < newCount; id++) {
+    if (!seen[id]) continue;
+    out.node[j] = id;
+    out.bytes[j] = bytes[id];
+    out.count[j++] = count[id];
+  }
+  return out;
+}
+
 /** The precomputed range covering [t0Ms, t1Ms]: the nearest cuts at or outside the selection. */
 export function snapRange(temporal: TemporalRanges, t0Ms: number, t1Ms: number): SparseRangeViews | undefined {
   const b = temporal.boundsMs;
