@@ -59,11 +59,13 @@ struct ThreadState {
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
   uint32_t cache_nodes[kMaxFrames];
-  // Without --native the innermost native frame is appended to the JavaScript frames: the last
-  // such (prefix node, pc) -> node lookup, since a loop allocates from the same place.
-  uint32_t innermost_prefix_node;
-  uint64_t innermost_pc;
-  uint32_t innermost_node;
+  // Without --native the innermost native frame is appended to the JavaScript frames: a few recent
+  // (prefix node, pc) -> node lookups, since a loop allocates from the same few places (new
+  // ArrayBuffer alone calls the allocator from four).
+  static constexpr int kInnermostWays = 8;
+  uint32_t innermost_prefix_node[kInnermostWays];
+  uint64_t innermost_pc[kInnermostWays];
+  uint32_t innermost_node[kInnermostWays];
   bool name_written;
 };
 
@@ -358,7 +360,7 @@ ThreadState* thread_state() {
   state->stack_high = state->stack_low + stack_size;
   state->cache_generation = 0;
   state->cache_depth = 0;
-  state->innermost_prefix_node = UINT32_MAX;
+  for (int way = 0; way < ThreadState::kInnermostWays; way++) state->innermost_prefix_node[way] = UINT32_MAX;
   state->name_written = false;
   t_state = state;
   pthread_setspecific(g_thread_key, state);
@@ -414,7 +416,7 @@ inline uint32_t trie_child_locked(uint32_t node, uint64_t pc) {
 uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count) {
   if (state->cache_generation != g_trie_generation) {
     state->cache_depth = 0;
-    state->innermost_prefix_node = UINT32_MAX;
+    for (int way = 0; way < ThreadState::kInnermostWays; way++) state->innermost_prefix_node[way] = UINT32_MAX;
     state->cache_generation = g_trie_generation;
   }
   int common = 0;
@@ -429,11 +431,12 @@ uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count)
   }
   state->cache_depth = count;
   if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) {
-    if (state->innermost_prefix_node == node && state->innermost_pc == pcs[0]) return state->innermost_node;
-    state->innermost_prefix_node = node;
-    state->innermost_pc = pcs[0];
+    int way = static_cast<int>((pcs[0] ^ (pcs[0] >> 7) ^ node) & (ThreadState::kInnermostWays - 1));
+    if (state->innermost_prefix_node[way] == node && state->innermost_pc[way] == pcs[0]) return state->innermost_node[way];
+    state->innermost_prefix_node[way] = node;
+    state->innermost_pc[way] = pcs[0];
     node = trie_child_locked(node, pcs[0]);
-    state->innermost_node = node;
+    state->innermost_node[way] = node;
   }
   return node;
 }
