@@ -127,12 +127,13 @@ describe('Tracker API', () => {
 describe('a disk that fills during capture', () => {
   const mountPoint = join(scratchDirectory(), 'small-disk');
   mkdirSync(mountPoint);
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]).status === 0;
+  // Room for the first chunk (at most 1 MiB) and not for the rest of the program's events.
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', mountPoint]).status === 0;
 
   it.skipIf(!mounted)('stops tracing, keeps what was written, says so and exits non-zero; the program itself finishes', async () => {
     try {
       const directory = scratchDirectory();
-      writeFileSync(join(directory, 'busy.cjs'), 'const k = []; for (let i = 0; i < 20000; i++) k.push(Buffer.alloc(5000 + i)); console.log("program finished")');
+      writeFileSync(join(directory, 'busy.cjs'), 'let b; for (let i = 0; i < 600000; i++) b = Buffer.allocUnsafeSlow(100 + ((i * 7919) % 5000)); console.log("program finished")');
       const capture = join(mountPoint, 'capture.bin');
       const result = memview(['run', '-o', capture, join(directory, 'busy.cjs')]);
       expect(result.stdout).toContain('program finished');
