@@ -16,6 +16,9 @@ const quick = argv.includes('--quick');
 const onlyIndex = argv.indexOf('--only');
 const only = onlyIndex >= 0 ? argv[onlyIndex + 1]?.split(',') : undefined;
 const skipCollector = argv.includes('--skip-collector');
+// --from-results: write BENCHMARKS.md again from bench/collector/results.json (e.g. after editing
+// bench/collector/FINDINGS.md) without running anything.
+const fromResults = argv.includes('--from-results');
 
 function machine() {
   let model = cpus()[0]?.model ?? 'unknown CPU';
@@ -43,20 +46,29 @@ function collectorState() {
   return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` with ${changed} uncommitted change(s) under collector/src` : ''}; memview_preload.node built ${built}`;
 }
 
-const started = new Date();
-const measuredCollector = collectorState();
-const loadBefore = loadavg();
-const host = machine();
+let started = new Date();
+let measuredCollector = collectorState();
+let loadBefore = loadavg();
+let host = machine();
 let collector;
-if (!skipCollector) {
-  collector = await runCollectorBench({ quick, only });
-  writeFileSync(join(root, 'bench', 'collector', 'results.json'), JSON.stringify({ date: started.toISOString(), machine: host, ...collector }, null, 1) + '\n');
+let loadAfter;
+const resultsPath = join(root, 'bench', 'collector', 'results.json');
+if (fromResults) {
+  const saved = JSON.parse(readFileSync(resultsPath, 'utf8'));
+  ({ machine: host, measuredCollector, loadBefore, loadAfter } = saved);
+  started = new Date(saved.date);
+  collector = saved;
+} else {
+  if (!skipCollector) collector = await runCollectorBench({ quick, only });
+  loadAfter = loadavg();
+  if (collector) {
+    writeFileSync(resultsPath, JSON.stringify({ date: started.toISOString(), quick, machine: host, measuredCollector, loadBefore, loadAfter, ...collector }, null, 1) + '\n');
+  }
 }
-const loadAfter = loadavg();
 
 // The other benchmarks, when someone has added them.
 const others = [];
-for (const name of ['decoder', 'viewer']) {
+for (const name of fromResults ? [] : ['decoder', 'viewer']) {
   const script = join(root, 'bench', name, 'run.js');
   if (!existsSync(script)) continue;
   console.error(`[bench] node bench/${name}/run.js${quick ? ' --quick' : ''}`);
@@ -68,11 +80,11 @@ for (const name of ['decoder', 'viewer']) {
 const lines = [];
 lines.push('# Benchmarks');
 lines.push('');
-lines.push(`Produced by \`npm run bench${quick ? ' -- --quick' : ''}\` (bench/run.js) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
+lines.push(`Produced by \`npm run bench${quick || collector?.quick ? ' -- --quick' : ''}\` (bench/run.js) on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`);
 lines.push('');
 lines.push(`- machine: ${host.cpu}, ${host.cores} cores, ${host.memoryGiB.toFixed(1)} GiB; ${host.kernel}; node ${host.node}`);
 lines.push(`- collector measured: ${measuredCollector}${collector ? ` (the benchmark ran a snapshot of the launcher and of the collector built ${collector.collectorBuilt.slice(0, 19).replace('T', ' ')} UTC)` : ''}`);
-lines.push(`- load average (1/5/15 min) before: ${loadBefore.map((value) => value.toFixed(2)).join(' / ')}, after: ${loadAfter.map((value) => value.toFixed(2)).join(' / ')} — the machine is shared; runs are interleaved and medians are used, but wall-time ratios still move by tens of percent from one run of the benchmark to the next`);
+lines.push(`- load average (1/5/15 min) before: ${(loadBefore ?? []).map((value) => value.toFixed(2)).join(' / ')}, after: ${(loadAfter ?? []).map((value) => value.toFixed(2)).join(' / ')} — the machine is shared; runs are interleaved and medians are used, but wall-time ratios still move by tens of percent from one run of the benchmark to the next`);
 lines.push('');
 if (collector) {
   lines.push('## Collector');
@@ -93,10 +105,12 @@ for (const name of ['decoder', 'viewer']) {
   const resultsLink = existsSync(join(root, 'bench', name, 'RESULTS.md')) ? `[bench/${name}/RESULTS.md](bench/${name}/RESULTS.md)` : undefined;
   if (run) {
     lines.push(`- ${name}: \`node bench/${name}/run.js\` ${run.status === 0 ? 'ran' : `FAILED (exit ${run.status})`} in ${Math.round(run.seconds)} s; results: ${resultsLink ?? 'none written'}`);
+  } else if (fromResults && existsSync(join(root, 'bench', name, 'run.js'))) {
+    lines.push(`- ${name}: \`node bench/${name}/run.js\` (not run by \`--from-results\`); results: ${resultsLink ?? 'none written'}`);
   } else {
     lines.push(`- ${name}: no bench/${name}/run.js yet${resultsLink ? `; earlier results: ${resultsLink}` : ''}`);
   }
 }
 lines.push('');
 writeFileSync(join(root, 'BENCHMARKS.md'), lines.join('\n'));
-console.error(`[bench] wrote BENCHMARKS.md (${Math.round((Date.now() - started.getTime()) / 1000)} s)`);
+console.error(fromResults ? '[bench] wrote BENCHMARKS.md from bench/collector/results.json' : `[bench] wrote BENCHMARKS.md (${Math.round((Date.now() - started.getTime()) / 1000)} s)`);

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { captureCensus } from './capture-census.js';
 import { heaptrackAvailable, heaptrackBinary, heaptrackOutput, heaptrackPrint, heaptrackReplay } from './heaptrack.js';
 import { generateTypeScriptProject } from './workloads/tsc-project.js';
 
@@ -63,7 +64,7 @@ export function childEnvironment(nodeOptions) {
 }
 
 /** What `memview run` adds to NODE_OPTIONS (cli/commands/run.ts), for the diagnostic heaptrack run. */
-const memviewNodeOptions = () => `--require ${join(snapshotCollector, 'register.cjs')} --interpreted-frames-native-stack`;
+const memviewNodeOptions = () => `--require ${join(snapshotCollector, 'register.cjs')} --require ${join(here, 'mimic-register.cjs')} --interpreted-frames-native-stack`;
 
 /**
  * Frames through which V8 allocates because memview watches the isolate (its JIT code event
@@ -136,9 +137,15 @@ function commandFor(mode, workload, output) {
 }
 
 /** Runs one command, in its own process group (killed whole on timeout); wall and CPU seconds. */
-function timedRun(command, args, { timeoutSeconds, scratch, nodeOptions }) {
+function timedRun(command, args, { timeoutSeconds, scratch, nodeOptions, extraEnvironment }) {
   const timeFile = join(scratch, 'time.txt');
   rmSync(timeFile, { force: true });
+  // Variables such as LD_PRELOAD go through env(1) so that they reach only the measured program,
+  // not /usr/bin/time.
+  if (extraEnvironment) {
+    args = [...Object.entries(extraEnvironment).map(([key, value]) => `${key}=${value}`), command, ...args];
+    command = '/usr/bin/env';
+  }
   const [file, argv] = timeBinary ? [timeBinary, ['-f', '%e %U %S %M', '-o', timeFile, command, ...args]] : [command, args];
   return new Promise((done) => {
     const started = process.hrtime.bigint();
@@ -271,8 +278,18 @@ export async function runCollectorBench({ quick = false, only, log = (line) => c
     for (const workload of selected) {
       const result = results[workload.name];
       result.memviewReadErrors = [];
+      const memviewOk = result.runs.memview.filter((run) => run.ok);
       for (const run of result.runs.memview) {
         if (!run.ok) continue;
+        // What the file is made of (thread switches...): every storm capture, the last of the others.
+        if (workload.kind === 'storm' || run === memviewOk[memviewOk.length - 1]) {
+          try {
+            const census = await captureCensus(run.file);
+            run.census = { threadSwitches: census.threadSwitches, records: census.records, compression: census.compression, threads: Object.keys(census.threads).length };
+          } catch (error) {
+            run.census = { error: String(error?.message ?? error) };
+          }
+        }
         try {
           const stats = (await readCaptureFile(run.file)).stats;
           run.stats = {
@@ -298,6 +315,26 @@ export async function runCollectorBench({ quick = false, only, log = (line) => c
         }
       }
       for (const run of result.runs.native) if (run.file) rmSync(run.file, { force: true });
+      // The tracing core alone: the preload library started from the environment, without the
+      // launcher's node options (no register script, no JIT code event handler, no
+      // --interpreted-frames-native-stack), so the program runs as it does under heaptrack.
+      {
+        const output = join(scratch, `${workload.name}.core.bin`);
+        const [command, args] = commandFor('untraced', workload);
+        const run = await timedRun(command, args, {
+          timeoutSeconds, scratch,
+          extraEnvironment: { LD_PRELOAD: join(snapshotCollector, 'build', 'Release', 'memview_preload.node'), MEMVIEW_OUTPUT: output, MEMVIEW_NATIVE: '0' },
+        });
+        if (run.ok && existsSync(output)) {
+          try {
+            const stats = (await readCaptureFile(output)).stats;
+            result.core = { calls: mallocFamilyCount(stats), peakBytes: stats.peakHeapBytes, wall: run.wall, cpu: run.cpu };
+          } catch (error) {
+            result.memviewReadErrors.push(`core-only capture: ${error?.message ?? error}`);
+          }
+        }
+        rmSync(output, { force: true });
+      }
       // heaptrack once more with the node options memview adds (its register script, without its
       // code event handler since tracing is off, and --interpreted-frames-native-stack).
       if (withHeaptrack && workload.kind !== 'storm') {
@@ -382,6 +419,9 @@ function summarize(result) {
 
 // ---- the report -------------------------------------------------------------------------------
 
+/** libstdc++'s emergency exception pool: malloc'ed by its static initializer before memview starts. */
+const PRE_START_BYTES = 72704;
+
 const TARGET = { realistic: { memview: 1.3, native: 1.8 }, storm: { memview: 3, native: 3 } };
 
 const fmt = {
@@ -447,11 +487,28 @@ export function collectorMarkdown(bench) {
     lines.push(`| ${row.name} | ${['malloc', 'calloc', 'realloc', 'posix_memalign', 'new', 'new[]', 'mmap'].map((kind) => fmt.count(a[kind])).join(' | ')} | ${fmt.bytes(row.memviewLeaked)} | ${fmt.count(row.heaptrackFrees)} | ${fmt.bytes(row.heaptrackLeaked)} |`);
   }
   lines.push('');
+  if (rows.some((row) => row.core)) {
+    lines.push('### The tracing core alone against heaptrack');
+    lines.push('');
+    lines.push('One more run per workload with only `LD_PRELOAD=memview_preload.node MEMVIEW_OUTPUT=...` — no launcher, no register script, no JIT code event handler, no `--interpreted-frames-native-stack` — so that node does exactly what it does under heaptrack; compared with heaptrack\'s medians. ' +
+      `The last column adds ${fmt.count(PRE_START_BYTES)} bytes to memview's peak: the one allocation memview cannot see (see the findings).`);
+    lines.push('');
+    lines.push('| workload | core CPU ratio (1 run) | core calls | heaptrack calls | diff | ≤ 1% | heaptrack spread | core peak heap | heaptrack peak (spread) | diff | ≤ 1% | diff with the pre-start block |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const row of rows) {
+      if (!row.core) continue;
+      const calls = row.core.calls / row.heaptrackCalls - 1;
+      const peak = row.core.peakBytes / row.heaptrackPeak - 1;
+      const within = (value) => (Number.isFinite(value) ? Math.abs(value) <= 0.01 : undefined);
+      lines.push(`| ${row.name} | ${fmt.ratio(row.core.cpu / row.untracedCpu)} | ${fmt.count(row.core.calls)} | ${fmt.count(row.heaptrackCalls)} | ${fmt.percent(calls)} | ${verdict(within(calls))} | ${fmt.percent(row.heaptrackCallsSpread)} | ${fmt.bytes(row.core.peakBytes)} | ${fmt.bytes(row.heaptrackPeak)} (${fmt.percent(row.heaptrackPeakSpread)}) | ${fmt.percent(peak)} | ${verdict(within(peak))} | ${fmt.percent((row.core.peakBytes + PRE_START_BYTES) / row.heaptrackPeak - 1)} |`);
+    }
+    lines.push('');
+  }
   if (rows.some((row) => row.heaptrackWithFlags || row.observerInduced !== undefined)) {
     lines.push('### Where the call-count difference comes from');
     lines.push('');
     lines.push('`memview run` changes the traced program: it adds `--require collector/register.cjs --interpreted-frames-native-stack` to NODE_OPTIONS and installs a V8 JIT code event handler. ' +
-      '"heaptrack + memview\'s flags" runs heaptrack once more with those node options (the register script loads the addon but, tracing being off, installs no handler). ' +
+      '"heaptrack + memview\'s flags" runs heaptrack once more with those node options plus bench/collector/mimic-register.cjs, which does what the register script does when tracing is on (it loads worker_threads and adds an exit listener) except installing the handler. ' +
       '"through the handler" counts, in the last memview --native capture, the allocations whose stack passes through memview.node or V8\'s code-event logging (ExistingCodeLogger, CodeEventLogger, LogFunctionCompilation...). ' +
       'The last column is memview\'s count without those, against heaptrack with the same flags: what is left for the collector itself to explain.');
     lines.push('');
@@ -463,6 +520,24 @@ export function collectorMarkdown(bench) {
       const residual = flags && row.observerInduced !== undefined && row.nativeCalls
         ? (row.memviewCalls - row.observerInduced * (row.memviewCalls / row.nativeCalls)) / flags.calls - 1 : undefined;
       lines.push(`| ${row.name} | ${fmt.count(row.memviewCalls)} | ${fmt.count(row.heaptrackCalls)} | ${fmt.count(flags?.calls)} | ${fmt.percent(flags ? flags.calls / row.heaptrackCalls - 1 : undefined)} | ${fmt.count(row.nativeCalls)} | ${fmt.count(row.observerInduced)} | ${fmt.percent(residual)} | ${fmt.bytes(flags?.peakBytes)} | ${fmt.percent(flags ? row.memviewPeak / flags.peakBytes - 1 : undefined)} |`);
+    }
+    lines.push('');
+  }
+  if (rows.some((row) => row.runs.memview.some((run) => run.census && !run.census.error))) {
+    lines.push('### What the capture files are made of');
+    lines.push('');
+    lines.push('From a census of the records of memview captures (bench/collector/capture-census.js): the last capture of each workload, and every storm capture. ' +
+      'A THREAD record is written whenever the thread of consecutive events changes; each switch also breaks the address deltas and the LZ4 matches.');
+    lines.push('');
+    lines.push('| workload | run | file | events (alloc + free + realloc) | bytes per event | thread switches | threads | LZ4 ratio |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const row of rows) {
+      row.runs.memview.forEach((run, index) => {
+        if (!run.census || run.census.error) return;
+        const records = run.census.records;
+        const events = (records.alloc ?? 0) + (records.free ?? 0) + (records.realloc ?? 0);
+        lines.push(`| ${row.name} | ${index + 1} | ${fmt.bytes(run.fileBytes)} | ${fmt.count(events)} | ${(run.fileBytes / events).toFixed(2)} | ${fmt.count(run.census.threadSwitches)} | ${run.census.threads} | ${run.census.compression.toFixed(1)} |`);
+      });
     }
     lines.push('');
   }
@@ -482,6 +557,16 @@ export function collectorMarkdown(bench) {
     for (const failure of failures) lines.push(`- ${failure}`);
     lines.push('');
   }
+  lines.push('<details><summary>Every run (wall seconds; CPU seconds in brackets)</summary>');
+  lines.push('');
+  lines.push('| workload | untraced | memview | memview --native | heaptrack |');
+  lines.push('|---|---|---|---|---|');
+  for (const row of rows) {
+    lines.push(`| ${row.name} | ${MODES.map((mode) => row.runs[mode].map((run) => (run.ok ? `${run.wall.toFixed(2)} (${run.cpu?.toFixed(2) ?? '?'})` : 'failed')).join(', ') || '—').join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push('</details>');
+  lines.push('');
   lines.push('### Workloads');
   lines.push('');
   for (const row of rows) lines.push(`- **${row.name}** — ${row.what}: \`${row.command}\``);
