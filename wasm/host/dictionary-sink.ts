@@ -3,17 +3,12 @@
 // exactly as the reference reader does: its FrameResolver turns pcs into frames when each stack
 // node is defined, its CallTreeBuilder maps each announced site (thread, stack id) to a call-tree
 // node. The engine's per-site figures are later summed into those nodes.
-import { CallTreeBuilder } from '../../collector/lib/reader/call-tree-builder.js';
-import { FrameResolver } from '../../collector/lib/reader/frame-resolver.js';
-import type { CodeAdd, ModuleRecord, RecordSink } from '../../collector/lib/reader/record-decoder.js';
+import { CaptureDictionaries } from '../../collector/lib/reader/capture-dictionaries.js';
+import type { RecordSink } from '../../collector/lib/reader/record-decoder.js';
 
-export class DictionarySink implements RecordSink {
-  readonly frameResolver = new FrameResolver();
-  readonly callTree = new CallTreeBuilder(this.frameResolver);
+export class DictionarySink extends CaptureDictionaries implements RecordSink {
   /** Provisional call-tree node of each engine site, by site index. */
   readonly siteNodes: number[] = [];
-  readonly metaValues = new Map<string, string>();
-  readonly threadNames = new Map<number, string>();
   /** Thread ids in order of first appearance (THREAD record, thread name, or first allocation). */
   readonly threadOrder = new Set<number>();
 
@@ -24,44 +19,6 @@ export class DictionarySink implements RecordSink {
   }
 
   thread(threadId: number): void {
-    this.threadOrder.add(threadId);
-  }
-
-  stack(parentDistance: number, pc: number): void {
-    this.callTree.defineStack(parentDistance, pc);
-  }
-
-  stackReset(): void {
-    this.callTree.resetStacks();
-  }
-
-  codeAdd(code: CodeAdd): void {
-    this.frameResolver.addCode(code);
-  }
-
-  codeMove(from: number, to: number): void {
-    this.frameResolver.moveCode(from, to);
-  }
-
-  string(text: string): void {
-    this.frameResolver.captureStrings.add(text);
-  }
-
-  module(module: ModuleRecord): void {
-    this.frameResolver.addModule(module);
-  }
-
-  symbol(pc: number, functionRef: number, fileRef: number, line: number): void {
-    this.frameResolver.addSymbol(pc, functionRef, fileRef, line);
-  }
-
-  metaValue(keyRef: number, valueRef: number): void {
-    const strings = this.frameResolver.captureStrings;
-    this.metaValues.set(strings.get(keyRef), strings.get(valueRef));
-  }
-
-  threadName(threadId: number, nameRef: number): void {
-    this.threadNames.set(threadId, this.frameResolver.captureStrings.get(nameRef));
     this.threadOrder.add(threadId);
   }
 

@@ -2,7 +2,7 @@
 // view needs (peak, leaks, temporary, allocated), the timeline and the stats; `finish` turns them
 // into a CaptureModel. Clarity over speed: this is the oracle the wasm decoder is tested against.
 import type { CaptureMeta, CaptureModel, NodeMetrics, ThreadInfo, AllocatorFigure } from '../../../viewer/model/types.js';
-import { CallTreeBuilder } from './call-tree-builder.js';
+import { CaptureDictionaries } from './capture-dictionaries.js';
 import { PayloadError } from './capture-error.js';
 import { ALLOCATOR_NAMES, FLAG_NATIVE_FRAMES, MAX_DEALLOCATOR_KIND, MAX_HEAP_ALLOCATOR_KIND, MMAP_KIND, REALLOC_KIND } from './format.js';
 import { FrameResolver, ModelStrings } from './frame-resolver.js';
@@ -10,7 +10,7 @@ import { GrowableFloat64Array } from './growable-array.js';
 import { LiveHeap } from './live-heap.js';
 import { LiveMappings } from './live-mappings.js';
 import { PeakTracker } from './peak-tracker.js';
-import type { CodeAdd, ModuleRecord, RecordSink } from './record-decoder.js';
+import type { RecordSink } from './record-decoder.js';
 import { SizeHistogram } from './size-histogram.js';
 import { TemporaryCounter } from './temporary-counter.js';
 import { TimelineBuilder } from './timeline-builder.js';
@@ -38,9 +38,7 @@ export interface CaptureEnd {
   endTimeNs: number | undefined;
 }
 
-export class CaptureAggregator implements RecordSink {
-  private readonly frameResolver = new FrameResolver();
-  private readonly callTree = new CallTreeBuilder(this.frameResolver);
+export class CaptureAggregator extends CaptureDictionaries implements RecordSink {
   private readonly peak = new PeakTracker();
   private readonly liveHeap = new LiveHeap();
   private readonly liveMappings = new LiveMappings();
@@ -50,8 +48,6 @@ export class CaptureAggregator implements RecordSink {
   private readonly timeline = new TimelineBuilder();
   private readonly sizeHistogram = new SizeHistogram();
   private readonly allocatorFigures = new Map<number, AllocatorFigure>();
-  private readonly metaValues = new Map<string, string>();
-  private readonly threadNames = new Map<number, string>();
   /** Allocations per thread, in order of first appearance. */
   private readonly threadAllocations = new Map<number, number>();
   private lastTimeNs = 0;
@@ -59,6 +55,7 @@ export class CaptureAggregator implements RecordSink {
   private peakRssBytes = 0;
 
   constructor(readonly temporaryThreshold: number) {
+    super();
     this.temporaryCounter = new TemporaryCounter(temporaryThreshold);
   }
 
@@ -153,45 +150,6 @@ export class CaptureAggregator implements RecordSink {
     this.timeline.rss(rssBytes);
   }
 
-  // --- dictionaries ----------------------------------------------------------------------------
-
-  stack(parentDistance: number, pc: number): void {
-    this.callTree.defineStack(parentDistance, pc);
-  }
-
-  stackReset(): void {
-    this.callTree.resetStacks();
-  }
-
-  codeAdd(code: CodeAdd): void {
-    this.frameResolver.addCode(code);
-  }
-
-  codeMove(from: number, to: number): void {
-    this.frameResolver.moveCode(from, to);
-  }
-
-  string(text: string): void {
-    this.frameResolver.captureStrings.add(text);
-  }
-
-  module(module: ModuleRecord): void {
-    this.frameResolver.addModule(module);
-  }
-
-  symbol(pc: number, functionRef: number, fileRef: number, line: number): void {
-    this.frameResolver.addSymbol(pc, functionRef, fileRef, line);
-  }
-
-  metaValue(keyRef: number, valueRef: number): void {
-    const strings = this.frameResolver.captureStrings;
-    this.metaValues.set(strings.get(keyRef), strings.get(valueRef));
-  }
-
-  threadName(threadId: number, nameRef: number): void {
-    this.threadNames.set(threadId, this.frameResolver.captureStrings.get(nameRef));
-    this.thread(threadId);
-  }
 
   // --- the model -------------------------------------------------------------------------------
 
