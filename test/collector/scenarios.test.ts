@@ -274,6 +274,19 @@ describe('endings', () => {
     expect(model.stats.allocators.valloc.bytes).toBe(1111111);
   });
 
+  it('sees allocations made before memview\'s own library is initialised (libstdc++\'s emergency pool)', async () => {
+    const run = traceScript('');
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    let libstdcxxBytes = 0;
+    for (let node = 1; node < model.tree.count; node++) {
+      const file = model.strings[model.frames.file[model.tree.frame[node]]];
+      if (file.includes('libstdc++')) libstdcxxBytes += model.views.allocated.bytes[node];
+    }
+    // The pool is allocated by libstdc++'s static initialiser, before any other library's constructor.
+    expect(libstdcxxBytes).toBeGreaterThanOrEqual(64 * 1024);
+  });
+
   it('a program that allocates nothing of its own still gives a complete capture of start-up', async () => {
     const run = traceScript('');
     expect(run.status, run.stderr).toBe(0);

@@ -12,7 +12,14 @@ extern __thread int t_inside_memview __attribute__((tls_model("initial-exec")));
 /** True while tracing; read on every hooked call before anything else. */
 extern volatile bool g_tracing;
 
-inline bool should_trace() { return __builtin_expect(g_tracing && !t_inside_memview, 0); }
+/** Whether the environment (MEMVIEW_OUTPUT...) has been looked at; see preload/startup.cpp. */
+extern bool g_environment_checked;
+void start_from_environment();
+
+inline bool should_trace() {
+  if (__builtin_expect(!g_environment_checked, 0)) start_from_environment();
+  return __builtin_expect(g_tracing && !t_inside_memview, 0);
+}
 
 class ReentrancyGuard {
  public:

@@ -1,5 +1,7 @@
 // Starts tracing when the library is preloaded by `memview run`, from the environment the
-// launcher set, and stops it (writing the trailer) when the process exits normally.
+// launcher set, and stops it (writing the trailer) when the process exits normally. Tracing starts
+// at the first hooked call, which can come before this library's constructor: libstdc++'s own
+// static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -7,14 +9,20 @@
 
 #include "../core/tracker.h"
 
-namespace {
+namespace memview {
 
+bool g_environment_checked = false;
+
+namespace {
 bool env_flag(const char* name) {
   const char* value = getenv(name);
   return value && value[0] == '1';
 }
+}  // namespace
 
-__attribute__((constructor)) void start_from_environment() {
+void start_from_environment() {
+  if (g_environment_checked) return;
+  g_environment_checked = true;  // first: starting allocates, and those calls come back here
   const char* output = getenv("MEMVIEW_OUTPUT");
   if (!output || !output[0]) return;
   memview::ReentrancyGuard guard;
@@ -51,6 +59,9 @@ __attribute__((constructor)) void start_from_environment() {
   }
 }
 
-__attribute__((destructor)) void stop_at_exit() { memview::stop_tracing("exit"); }
-
+namespace {
+__attribute__((constructor)) void start_at_load() { start_from_environment(); }
+__attribute__((destructor)) void stop_at_exit() { stop_tracing("exit"); }
 }  // namespace
+
+}  // namespace memview
