@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs
 import { basename, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AttachError, stopTracking, type InspectorSession } from '../../collector/lib/attach-inspector.js';
+import { receiveCapture, type CaptureReceiver } from '../../collector/lib/capture-relay.js';
 import { CaptureTail } from '../../collector/lib/live-tail.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
@@ -15,11 +16,12 @@ import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
 export const summary = 'watch live memory per function and thread as a program runs (or --attach PID, --follow FILE)';
 
-const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...] | --attach PID [--port P] | --follow capture.bin';
+const usage = 'memview live [-o capture.bin] [-f] [--log FILE] [--native] script.js [args...] | --attach PID [--port P] | --port P | --follow capture.bin';
 
 const help = `usage: ${usage}
        memview live [options] -- command [args...]
        memview live [-o capture.bin] [-f] [--native] --attach PID [--port P]
+       memview live [-o capture.bin] --port P
        memview live --follow capture.bin
 
 Runs the program traced and shows what is live now: per function (native and node-internal
@@ -27,6 +29,8 @@ frames count for the function of the program that called them), per thread, and 
 tracked memory and RSS. The program's stdout and stderr go to a log file (shown on screen);
 its stdin is closed. Keys: q quit (stops the program), s sort by bytes/count, t/T next/previous thread.
 --attach traces a running node process as memview attach does, and q detaches (the process goes on).
+--port P alone watches a program started elsewhere with 'memview run --live-remote --port P'
+(127.0.0.1 only), keeping the capture it receives; q then only quits the view.
 --follow watches a capture another memview (run, attach) is writing; q then only quits the view.
 
 Options:
@@ -35,7 +39,8 @@ Options:
       --log FILE      where the program's output goes (default <capture>.log)
       --native        keep the C/C++ frames between JavaScript frames
       --attach PID    watch a running node process (memview attach) instead of starting a program
-      --port P        with --attach: its inspector port (default 9229)
+      --port P        alone: watch 'memview run --live-remote --port P' (received into -o FILE);
+                      with --attach: the process's inspector port (default 9229)
       --follow FILE   watch a capture being written by another memview instead of running a program
   -h, --help          show this help`;
 
@@ -58,10 +63,11 @@ export async function run(argv: string[]): Promise<number> {
     console.log(help);
     return 0;
   }
-  const sources = [passthrough.length > 0, values.follow !== undefined, values.attach !== undefined].filter(Boolean).length;
-  if (sources === 0) throw new UsageError('nothing to watch: give a script, -- command, --attach PID or --follow FILE', usage);
-  if (sources > 1) throw new UsageError('give one of: a program to run, --attach PID, --follow FILE', usage);
-  if (values.port !== undefined && values.attach === undefined) throw new UsageError('--port goes with --attach', usage);
+  // --port alone watches a `memview run --live-remote --port P`; with --attach it is the inspector's.
+  const remote = values.port !== undefined && values.attach === undefined;
+  const sources = [passthrough.length > 0, values.follow !== undefined, values.attach !== undefined, remote].filter(Boolean).length;
+  if (sources === 0) throw new UsageError('nothing to watch: give a script, -- command, --attach PID, --port P or --follow FILE', usage);
+  if (sources > 1) throw new UsageError('give one of: a program to run, --attach PID, --port P, --follow FILE', usage);
   const pid = values.attach === undefined ? undefined : processId([values.attach], usage);
   const port = inspectorPort(values.port, usage);
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
@@ -79,12 +85,25 @@ export async function run(argv: string[]): Promise<number> {
       throw error;
     }
   }
+  let receiver: CaptureReceiver | undefined;
+  if (remote) {
+    capturePath = resolve(values.output ?? `memview-live-remote.${port}.${process.pid}.bin`);
+    if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
+    try {
+      receiver = await receiveCapture(port, capturePath);
+    } catch (error) {
+      throw new UserFacingError(`cannot connect to a live capture on 127.0.0.1:${port}: ${(error as Error).message} (start one with 'memview run --live-remote --port ${port} app.js')`);
+    }
+  }
   const program = passthrough.length > 0 ? startProgram(argv, passthrough, values) : undefined;
-  capturePath = program?.capturePath ?? (pid !== undefined ? capturePath! : resolve(values.follow!));
+  capturePath = program?.capturePath ?? (pid !== undefined || remote ? capturePath! : resolve(values.follow!));
   const logPath = program?.logPath;
 
   const tail = new CaptureTail(capturePath);
-  const title = program ? passthrough.join(' ') : pid !== undefined ? `process ${pid} (attached; q detaches)` : `following ${capturePath}`;
+  const title = program ? passthrough.join(' ')
+    : pid !== undefined ? `process ${pid} (attached; q detaches)`
+    : remote ? `127.0.0.1:${port} (received into ${capturePath})`
+    : `following ${capturePath}`;
   const state: LiveState = { sortBy: 'bytes', threadIndex: -1, command: title, logPath };
   const screen = new FullScreen();
   const palette = paletteFor();
@@ -150,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!(error instanceof AttachError)) throw error;
     }
   }
+  receiver?.close();
   await tail.stop();
   if (failedToStart && program) {
     const output = readFileSync(program.logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');

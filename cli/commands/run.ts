@@ -3,13 +3,14 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
+import { serveGrowingCapture, type CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 
 export const summary = 'profile a program: memview run [options] script.js [args] | -- command [args]';
 
-const usage = 'memview run [-o capture.bin] [-f] [--native] [--follow-fork] [--sample-interval MS] script.js [args...]\n' +
+const usage = 'memview run [-o capture.bin] [-f] [--native] [--follow-fork] [--sample-interval MS] [--live-remote --port P] script.js [args...]\n' +
   '       memview run [options] -- command [args...]';
 
 const help = `${usage}
@@ -23,6 +24,9 @@ Options:
       --native             keep the C/C++ frames between JavaScript frames (hybrid stacks)
       --follow-fork        also trace child processes, into <capture>.<childpid>
       --sample-interval MS RSS and time sampling interval (default 10)
+      --live-remote        serve the capture as it is written on 127.0.0.1 (--port),
+                           for 'memview live --port P' in another terminal
+      --port P             the port for --live-remote
   -q, --quiet              do not print where the capture went
   -h, --help               show this help
 
@@ -34,6 +38,8 @@ const options = {
   native: { type: 'boolean' },
   'follow-fork': { type: 'boolean' },
   'sample-interval': { type: 'string' },
+  'live-remote': { type: 'boolean' },
+  port: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -65,6 +71,13 @@ export async function run(argv: string[]): Promise<number> {
   const sampleIntervalMs = values['sample-interval'] === undefined ? 10 : Number(values['sample-interval']);
   if (!Number.isInteger(sampleIntervalMs) || sampleIntervalMs < 1 || sampleIntervalMs > 60000) {
     throw new UsageError(`--sample-interval must be a whole number of milliseconds (1-60000), not '${values['sample-interval']}'`, usage);
+  }
+
+  const livePort = values.port === undefined ? undefined : Number(values.port);
+  if (values['live-remote'] && livePort === undefined) throw new UsageError('--live-remote needs --port P', usage);
+  if (livePort !== undefined && !values['live-remote']) throw new UsageError('--port goes with --live-remote', usage);
+  if (livePort !== undefined && !(Number.isInteger(livePort) && livePort > 0 && livePort < 65536)) {
+    throw new UsageError(`--port must be a TCP port number, not '${values.port}'`, usage);
   }
 
   let command: string;
@@ -115,7 +128,20 @@ export async function run(argv: string[]): Promise<number> {
     '--interpreted-frames-native-stack',
   ].filter(Boolean).join(' ');
 
+  let liveServer: CaptureServer | undefined;
+  let capturePathOnceStarted: string | undefined;
+  if (livePort !== undefined) {
+    liveServer = serveGrowingCapture(() => capturePathOnceStarted, livePort);
+    try {
+      await liveServer.listening;
+    } catch (error) {
+      throw new UserFacingError(`cannot serve the live capture on 127.0.0.1:${livePort}: ${(error as Error).message}`);
+    }
+    if (!values.quiet) console.error(`memview: serving the capture live on 127.0.0.1:${livePort} (watch it with 'memview live --port ${livePort}')`);
+  }
+
   const child = spawn(command, commandArguments, { stdio: 'inherit', env: environment });
+  if (child.pid !== undefined) capturePathOnceStarted = outputTemplate.replace('%p', String(child.pid));
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const forwarders: [NodeJS.Signals, () => void][] = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, forward(signal)]);
   for (const [signal, handler] of forwarders) process.on(signal, handler);
@@ -125,6 +151,7 @@ export async function run(argv: string[]): Promise<number> {
     child.once('exit', (code, signal) => done({ code, signal }));
   });
   for (const [signal, handler] of forwarders) process.off(signal, handler);
+  await liveServer?.finish();
 
   if (outcome.error) {
     const reason = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : outcome.error.message;
