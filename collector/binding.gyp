@@ -19,7 +19,9 @@
         "src/core/accessible_ranges.cpp",
         "src/core/module_map.cpp",
         "src/core/got_patch.cpp",
-        "src/core/elf_symbols.cpp"
+        "src/core/elf_symbols.cpp",
+        "src/core/reused_code.cpp",
+        "src/core/native_symbols.cpp"
       ],
       "cflags_cc": ["-ftls-model=initial-exec"],
       "libraries": ["-ldl", "-lpthread"]

@@ -1,12 +1,9 @@
 #include "tracker.h"
 
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -16,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,14 +20,13 @@
 #include "accessible_ranges.h"
 #include "byte_sink.h"
 #include "chunk_writer.h"
-#include "elf_symbols.h"
+#include "native_symbols.h"
 #include "module_map.h"
 #include "native_pc_set.h"
 #include "raw_memory.h"
 #include "record_format.h"
+#include "reused_code.h"
 #include "stack_trie.h"
-
-extern char** environ;
 
 namespace memview {
 
@@ -102,35 +97,7 @@ uint32_t g_trie_generation = 1;
 uint64_t g_event_count = 0;
 uint32_t g_string_count = 0;
 std::unordered_map<std::string, uint32_t>* g_strings = nullptr;
-// Every JIT code range reported so far (start -> end), live or discarded: new code overlapping one
-// means V8 reused the memory, and the pcs already interned there named another function.
-std::map<uint64_t, uint64_t>* g_code_ranges = nullptr;
-
-// Reused code ranges and their salt. A pc inside one is interned as pc + (salt << 48) (user-space
-// pcs fit in 47 bits), so stacks through the new code get new trie nodes, resolved by readers
-// against the new code, while the nodes of the old code keep their names. Sorted, disjoint.
-struct SaltedRange {
-  uint64_t start;
-  uint64_t end;
-  uint64_t salt;
-};
-SaltedRange* g_salted = nullptr;
-size_t g_salted_count = 0;
-size_t g_salted_capacity = 0;
-uint64_t g_next_salt = 1;
-constexpr uint64_t kMaxSalt = 0xFFFF;
-
-inline uint64_t trie_key(uint64_t pc) {
-  if (g_salted_count == 0) return pc;
-  size_t low = 0, high = g_salted_count;
-  while (low < high) {
-    size_t middle = (low + high) / 2;
-    if (g_salted[middle].end <= pc) low = middle + 1;
-    else high = middle;
-  }
-  if (low < g_salted_count && g_salted[low].start <= pc) return pc + (g_salted[low].salt << 48);
-  return pc;
-}
+ReusedCode* g_code = nullptr;
 
 uint64_t g_start_ns = 0;
 uint64_t g_own_text_start = 0, g_own_text_end = 0;
@@ -260,64 +227,24 @@ inline void switch_thread_locked(uint32_t tid) {
 
 void reset_trie_locked();
 
-void salt_range_locked(uint64_t start, uint64_t end) {
-  if (g_next_salt > kMaxSalt) {
-    reset_trie_locked();  // salts ran out: start the trie afresh, which forgets every salt
-    return;
-  }
-  if (g_salted_count + 2 > g_salted_capacity) {
-    size_t capacity = g_salted_capacity ? g_salted_capacity * 2 : 256;
-    SaltedRange* grown = static_cast<SaltedRange*>(raw_allocate(capacity * sizeof(SaltedRange)));
-    if (g_salted_count) memcpy(grown, g_salted, g_salted_count * sizeof(SaltedRange));
-    if (g_salted) raw_release(g_salted, g_salted_capacity * sizeof(SaltedRange));
-    g_salted = grown;
-    g_salted_capacity = capacity;
-  }
-  // Cut [start, end) out of the existing salted ranges, then insert it with a fresh salt.
-  size_t write = 0;
-  SaltedRange pieces[2];
-  for (size_t read = 0; read < g_salted_count; read++) {
-    SaltedRange range = g_salted[read];
-    if (range.end <= start || range.start >= end) {
-      g_salted[write++] = range;
-      continue;
-    }
-    int count = 0;
-    if (range.start < start) pieces[count++] = {range.start, start, range.salt};
-    if (range.end > end) pieces[count++] = {end, range.end, range.salt};
-    for (int i = 0; i < count; i++) g_salted[write++] = pieces[i];  // at most one extra: capacity has room
-  }
-  g_salted_count = write;
-  size_t position = 0;
-  while (position < g_salted_count && g_salted[position].start < start) position++;
-  memmove(g_salted + position + 1, g_salted + position, (g_salted_count - position) * sizeof(SaltedRange));
-  g_salted[position] = {start, end, g_next_salt++};
-  g_salted_count++;
-  g_trie_generation++;  // per-thread caches may hold the unsalted pcs
-}
-
-// New code at [start, end): if it overlaps any code seen before, V8 reused that memory.
+// New code at [start, end), added or moved there.
 void note_code_range_locked(uint64_t start, uint64_t end) {
-  auto overlap = g_code_ranges->upper_bound(start);
-  if (overlap != g_code_ranges->begin()) --overlap;
-  bool reused = false;
-  while (overlap != g_code_ranges->end() && overlap->first < end) {
-    if (overlap->second > start) {
-      overlap = g_code_ranges->erase(overlap);
-      reused = true;
-    } else {
-      ++overlap;
-    }
+  switch (g_code->note_code(start, end)) {
+    case ReusedCode::Outcome::kNew:
+      break;
+    case ReusedCode::Outcome::kSalted:
+      g_trie_generation++;  // per-thread caches may hold the unsalted pcs
+      break;
+    case ReusedCode::Outcome::kOutOfSalts:
+      reset_trie_locked();
+      break;
   }
-  (*g_code_ranges)[start] = end;
-  if (reused) salt_range_locked(start, end);
 }
 
 void reset_trie_locked() {
   g_trie->reset();
   g_trie_generation++;
-  g_salted_count = 0;
-  g_next_salt = 1;
+  g_code->forget_salts();
   reserve_locked(8);
   g_encoder.cursor.byte(format::type_byte(format::kStackReset, 0));
 }
@@ -398,7 +325,7 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
 
 inline uint32_t trie_child_locked(uint32_t node, uint64_t pc) {
   bool created;
-  uint32_t child = g_trie->child(node, trie_key(pc), &created);
+  uint32_t child = g_trie->child(node, g_code->key(pc), &created);
   if (created) {
     ByteCursor& out = g_encoder.cursor;
     out.byte(format::type_byte(format::kStack, 0));
@@ -563,105 +490,17 @@ void* writer_main(void*) {
 
 // ---- symbols at the end -----------------------------------------------------------------------
 
-struct SourceLine {
-  std::string file;
-  uint32_t line;
-};
-
-// file:line for pcs of one object with DWARF line tables, from binutils' addr2line (run once per
-// object at the end; a missing addr2line only means no file:line). posix_spawn, not fork: fork
-// would run memview's own atfork handlers while this thread holds the tracker's lock.
-std::unordered_map<uint64_t, SourceLine> source_lines(const ModuleInfo& module, const std::vector<uint64_t>& pcs) {
-  std::unordered_map<uint64_t, SourceLine> lines;
-  std::vector<std::string> arguments = {"addr2line", "-e", module.path};
-  char address[32];
-  for (uint64_t pc : pcs) {
-    snprintf(address, sizeof(address), "0x%llx", static_cast<unsigned long long>(pc - 1 - module.load_bias));
-    arguments.push_back(address);
-  }
-  std::vector<char*> argv;
-  for (std::string& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  // addr2line must not be traced itself: drop memview's variables from its environment.
-  std::vector<char*> environment;
-  for (char** variable = environ; *variable; variable++) {
-    if (strncmp(*variable, "LD_PRELOAD=", 11) != 0 && strncmp(*variable, "MEMVIEW_", 8) != 0) environment.push_back(*variable);
-  }
-  environment.push_back(nullptr);
-  int pipe_ends[2];
-  if (pipe2(pipe_ends, O_CLOEXEC) != 0) return lines;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_ends[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t child;
-  int spawned = posix_spawnp(&child, "addr2line", &actions, nullptr, argv.data(), environment.data());
-  posix_spawn_file_actions_destroy(&actions);
-  close(pipe_ends[1]);
-  if (spawned != 0) {
-    close(pipe_ends[0]);
-    return lines;
-  }
-  FILE* output = fdopen(pipe_ends[0], "r");
-  char text[4096];
-  size_t index = 0;
-  while (output && index < pcs.size() && fgets(text, sizeof(text), output)) {
-    char* colon = strrchr(text, ':');
-    if (colon && text[0] != '?') {
-      *colon = 0;
-      uint32_t line = static_cast<uint32_t>(strtoul(colon + 1, nullptr, 10));
-      if (line > 0) lines[pcs[index]] = {text, line};
-    }
-    index++;
-  }
-  if (output) fclose(output);
-  else close(pipe_ends[0]);
-  waitpid(child, nullptr, 0);
-  return lines;
-}
-
 void write_symbols_locked() {
-  struct ModuleSymbols {
-    ElfSymbols symbols;
-    std::vector<uint64_t> pcs;
-  };
-  std::unordered_map<const ModuleInfo*, ModuleSymbols*> by_module;
-  g_native_pcs->for_each([&](uint64_t pc) {
-    const ModuleInfo* module = g_modules->module_of(pc - 1);
-    if (!module) return;
-    ModuleSymbols*& entry = by_module[module];
-    if (!entry) {
-      entry = new ModuleSymbols();
-      entry->symbols.load(module->path);
-    }
-    entry->pcs.push_back(pc);
+  symbolize_native_pcs(*g_native_pcs, *g_modules, [](uint64_t pc, const char* function, const char* file, uint32_t line) {
+    uint32_t name_id = function ? intern_string_locked(function) : 0;
+    uint32_t file_id = file ? intern_string_locked(file) : 0;
+    reserve_locked(48);
+    g_encoder.cursor.byte(format::type_byte(format::kSymbol, 0));
+    g_encoder.cursor.varint(pc);
+    g_encoder.cursor.varint(name_id);
+    g_encoder.cursor.varint(file_id);
+    g_encoder.cursor.varint(line);
   });
-  for (auto& [module, entry] : by_module) {
-    std::vector<uint64_t> described;
-    for (uint64_t pc : entry->pcs) {
-      if (entry->symbols.has_line_info(pc - 1 - module->load_bias)) described.push_back(pc);
-    }
-    std::unordered_map<uint64_t, SourceLine> lines;
-    if (!described.empty()) lines = source_lines(*module, described);
-    for (uint64_t pc : entry->pcs) {
-      const char* mangled = entry->symbols.find(pc - 1 - module->load_bias);
-      auto line = lines.find(pc);
-      if (!mangled && line == lines.end()) continue;
-      int status = 0;
-      char* demangled = mangled ? abi::__cxa_demangle(mangled, nullptr, nullptr, &status) : nullptr;
-      const char* name = status == 0 && demangled ? demangled : mangled;
-      uint32_t name_id = name ? intern_string_locked(name) : 0;
-      free(demangled);
-      uint32_t file_id = line != lines.end() ? intern_string_locked(line->second.file.c_str()) : 0;
-      reserve_locked(48);
-      g_encoder.cursor.byte(format::type_byte(format::kSymbol, 0));
-      g_encoder.cursor.varint(pc);
-      g_encoder.cursor.varint(name_id);
-      g_encoder.cursor.varint(file_id);
-      g_encoder.cursor.varint(line != lines.end() ? line->second.line : 0);
-    }
-    delete entry;
-  }
 }
 
 // ---- start / stop / fork ----------------------------------------------------------------------
@@ -939,7 +778,7 @@ int start_tracing(const StartOptions& options) {
     g_accessible = new (raw_allocate(sizeof(AccessibleRanges))) AccessibleRanges();
     g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap();
     g_strings = new std::unordered_map<std::string, uint32_t>();
-    g_code_ranges = new std::map<uint64_t, uint64_t>();
+    g_code = new ReusedCode();
   }
   g_modules->refresh([](const ModuleInfo&) {});
   find_own_text();
@@ -1053,8 +892,8 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   lock();
   if (g_tracing) {
     // The old range stays known (its pcs are interned); the new one is checked for reuse.
-    auto found = g_code_ranges->find(from);
-    if (found != g_code_ranges->end()) note_code_range_locked(to, to + (found->second - from));
+    uint64_t length = g_code->length_of(from);
+    if (length > 0) note_code_range_locked(to, to + length);
     reserve_locked(32);
     g_encoder.cursor.byte(format::type_byte(format::kCode, format::kCodeMove));
     g_encoder.cursor.varint(from);
