@@ -70,6 +70,18 @@ Napi::Value Mprotect(const Napi::CallbackInfo& info) {
                                                 info[2].As<Napi::Number>().Int32Value()));
 }
 
+// The munmap splitting scenario in one native call, so that no other mapping (V8 growing its heap
+// between two calls from JavaScript) can land in the hole it makes: 10 accessible pages; unmap 2
+// in the middle, then the first page, then pages 1..9 at once.
+Napi::Value MunmapScenario(const Napi::CallbackInfo& info) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  char* start = static_cast<char*>(mmap(nullptr, 10 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  munmap(start + 4 * page, 2 * page);
+  munmap(start, page);
+  munmap(start + page, 9 * page);
+  return result(info.Env(), start);
+}
+
 void* thread_body(void* size) {
   void* block = valloc(reinterpret_cast<size_t>(size));
   return block;  // never freed: the thread exits holding it
@@ -127,6 +139,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("munmap", Napi::Function::New(env, Munmap));
   exports.Set("mprotect", Napi::Function::New(env, Mprotect));
   exports.Set("mremap", Napi::Function::New(env, Mremap));
+  exports.Set("munmapScenario", Napi::Function::New(env, MunmapScenario));
   exports.Set("allocateInExitingThread", Napi::Function::New(env, AllocateInExitingThread));
   exports.Set("forkAndAllocate", Napi::Function::New(env, ForkAndAllocate));
   return exports;

@@ -109,10 +109,7 @@ describe('mapped memory counts what is accessible, not what is reserved', () => 
     const page = ${page};
     const out = {};
     // 10 accessible pages; unmap 2 in the middle, then the first page, then the rest at once.
-    const a = native.mmap(10 * page, PROT_RW);
-    native.munmap(a + BigInt(4 * page), 2 * page);
-    native.munmap(a, page);
-    out.a = Number(a);
+    out.a = Number(native.munmapScenario());
     // A PROT_NONE reservation counts nothing until pages are made accessible.
     const r = native.mmap(64 * page, PROT_NONE);
     native.mprotect(r + BigInt(8 * page), 3 * page, PROT_RW);
@@ -122,7 +119,6 @@ describe('mapped memory counts what is accessible, not what is reserved', () => 
     const g = native.mmap(2 * page, PROT_RW);
     const moved = native.mremap(g, 2 * page, 40 * page);
     out.g = Number(g); out.moved = Number(moved);
-    native.munmap(a + BigInt(page), 9 * page);
     console.log(JSON.stringify(out));
   `);
 
@@ -130,7 +126,8 @@ describe('mapped memory counts what is accessible, not what is reserved', () => 
     expect(run.status, run.stderr).toBe(0);
     const { a } = JSON.parse(run.stdout);
     const { events } = await readEvents(run.capturePath);
-    const mine = events.filter((event) => (event.type === 'map' || event.type === 'unmap') && event.address >= a && event.address < a + 10 * page);
+    // The scenario runs first; later mappings of this script (or of V8) may reuse the freed range.
+    const mine = events.filter((event) => (event.type === 'map' || event.type === 'unmap') && event.address >= a && event.address < a + 10 * page).slice(0, 5);
     expect(mine.map((event) => [event.type, (event.address - a) / page, event.size / page])).toEqual([
       ['map', 0, 10],
       ['unmap', 4, 2],

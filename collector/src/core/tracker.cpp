@@ -54,13 +54,16 @@ struct ThreadState {
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
   uint32_t cache_nodes[kMaxFrames];
-  // Without --native the innermost native frame is appended to the JavaScript frames: a few recent
-  // (prefix node, pc) -> node lookups, since a loop allocates from the same few places (new
-  // ArrayBuffer alone calls the allocator from four).
-  static constexpr int kInnermostWays = 8;
-  uint32_t innermost_prefix_node[kInnermostWays];
-  uint64_t innermost_pc[kInnermostWays];
-  uint32_t innermost_node[kInnermostWays];
+  // Recent trie edges (parent, pc) -> child, direct-mapped: frames below the first change are
+  // mostly edges this thread walked a moment ago (a loop allocating from a few places, two call
+  // paths taking turns), and the global trie is too big to stay in cache. child 0 = empty.
+  struct Edge {
+    uint64_t pc;
+    uint32_t parent;
+    uint32_t child;
+  };
+  static constexpr int kEdgeCacheSize = 512;
+  Edge edge_cache[kEdgeCacheSize];
   bool name_written;
 };
 
@@ -287,7 +290,6 @@ ThreadState* thread_state() {
   state->stack_high = state->stack_low + stack_size;
   state->cache_generation = 0;
   state->cache_depth = 0;
-  for (int way = 0; way < ThreadState::kInnermostWays; way++) state->innermost_prefix_node[way] = UINT32_MAX;
   state->name_written = false;
   t_state = state;
   pthread_setspecific(g_thread_key, state);
@@ -323,9 +325,12 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   return count;
 }
 
-inline uint32_t trie_child_locked(uint32_t node, uint64_t pc) {
+inline uint32_t trie_child_locked(ThreadState* state, uint32_t node, uint64_t pc) {
+  ThreadState::Edge& edge = state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
+  if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
   bool created;
   uint32_t child = g_trie->child(node, g_code->key(pc), &created);
+  edge = {pc, node, child};
   if (created) {
     ByteCursor& out = g_encoder.cursor;
     out.byte(format::type_byte(format::kStack, 0));
@@ -343,7 +348,7 @@ inline uint32_t trie_child_locked(uint32_t node, uint64_t pc) {
 uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count) {
   if (state->cache_generation != g_trie_generation) {
     state->cache_depth = 0;
-    for (int way = 0; way < ThreadState::kInnermostWays; way++) state->innermost_prefix_node[way] = UINT32_MAX;
+    memset(state->edge_cache, 0, sizeof(state->edge_cache));
     state->cache_generation = g_trie_generation;
   }
   int common = 0;
@@ -352,19 +357,12 @@ uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count)
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
   for (int depth = common; depth < count; depth++) {
     uint64_t pc = pcs[count - 1 - depth];
-    if (g_native_frames || !g_modules->contains(pc)) node = trie_child_locked(node, pc);
+    if (g_native_frames || !g_modules->contains(pc)) node = trie_child_locked(state, node, pc);
     state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
   }
   state->cache_depth = count;
-  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) {
-    int way = static_cast<int>((pcs[0] ^ (pcs[0] >> 7) ^ node) & (ThreadState::kInnermostWays - 1));
-    if (state->innermost_prefix_node[way] == node && state->innermost_pc[way] == pcs[0]) return state->innermost_node[way];
-    state->innermost_prefix_node[way] = node;
-    state->innermost_pc[way] = pcs[0];
-    node = trie_child_locked(node, pcs[0]);
-    state->innermost_node[way] = node;
-  }
+  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) node = trie_child_locked(state, node, pcs[0]);
   return node;
 }
 
