@@ -43,8 +43,12 @@ bool ElfSymbols::has_line_info(uint64_t address) const {
   return false;
 }
 
-bool ElfSymbols::load(const char* path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+ElfSymbols::~ElfSymbols() {
+  if (file_) munmap(const_cast<uint8_t*>(file_), file_size_);
+}
+
+bool ElfSymbols::open(const char* path) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat info;
   if (fstat(fd, &info) != 0 || info.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
@@ -55,59 +59,57 @@ bool ElfSymbols::load(const char* path) {
   void* mapped = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (mapped == MAP_FAILED) return false;
-  const uint8_t* file = static_cast<const uint8_t*>(mapped);
-  const Elf64_Ehdr* header = reinterpret_cast<const Elf64_Ehdr*>(file);
-  bool ok = memcmp(header->e_ident, ELFMAG, SELFMAG) == 0 && header->e_ident[EI_CLASS] == ELFCLASS64 &&
-            header->e_shoff != 0 && header->e_shentsize == sizeof(Elf64_Shdr) &&
-            header->e_shoff + static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr) <= file_size;
-  if (ok) {
-    const Elf64_Shdr* sections = reinterpret_cast<const Elf64_Shdr*>(file + header->e_shoff);
-    if (header->e_shstrndx < header->e_shnum) {
-      const Elf64_Shdr& names = sections[header->e_shstrndx];
-      for (int i = 0; i < header->e_shnum && names.sh_offset + names.sh_size <= file_size; i++) {
-        if (sections[i].sh_name < names.sh_size &&
-            strcmp(reinterpret_cast<const char*>(file + names.sh_offset + sections[i].sh_name), ".debug_aranges") == 0 &&
-            sections[i].sh_offset + sections[i].sh_size <= file_size) {
-          read_address_ranges(file + sections[i].sh_offset, sections[i].sh_size);
-        }
-      }
-    }
-    const Elf64_Shdr* table = nullptr;
-    for (int pass = 0; pass < 2 && !table; pass++) {
-      uint32_t wanted = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
-      for (int i = 0; i < header->e_shnum; i++) {
-        if (sections[i].sh_type == wanted && sections[i].sh_size > 0) table = &sections[i];
-      }
-    }
-    if (table && table->sh_link < header->e_shnum && table->sh_offset + table->sh_size <= file_size) {
-      const Elf64_Shdr& strings = sections[table->sh_link];
-      const Elf64_Sym* entries = reinterpret_cast<const Elf64_Sym*>(file + table->sh_offset);
-      size_t count = table->sh_size / sizeof(Elf64_Sym);
-      if (strings.sh_offset + strings.sh_size <= file_size) {
-        const char* string_data = reinterpret_cast<const char*>(file + strings.sh_offset);
-        for (size_t i = 0; i < count; i++) {
-          const Elf64_Sym& entry = entries[i];
-          if (ELF64_ST_TYPE(entry.st_info) != STT_FUNC || entry.st_value == 0 || entry.st_name >= strings.sh_size) continue;
-          uint32_t offset = static_cast<uint32_t>(names_.size());
-          names_.append(string_data + entry.st_name, strnlen(string_data + entry.st_name, strings.sh_size - entry.st_name));
-          names_.push_back('\0');
-          symbols_.push_back({entry.st_value, entry.st_size, offset});
-        }
+  file_ = static_cast<const uint8_t*>(mapped);
+  file_size_ = file_size;
+  const Elf64_Ehdr* header = reinterpret_cast<const Elf64_Ehdr*>(file_);
+  bool valid = memcmp(header->e_ident, ELFMAG, SELFMAG) == 0 && header->e_ident[EI_CLASS] == ELFCLASS64 &&
+               header->e_shoff != 0 && header->e_shentsize == sizeof(Elf64_Shdr) &&
+               header->e_shoff + static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr) <= file_size;
+  if (!valid) return false;
+  const Elf64_Shdr* sections = reinterpret_cast<const Elf64_Shdr*>(file_ + header->e_shoff);
+  if (header->e_shstrndx < header->e_shnum) {
+    const Elf64_Shdr& section_names = sections[header->e_shstrndx];
+    for (int i = 0; i < header->e_shnum && section_names.sh_offset + section_names.sh_size <= file_size; i++) {
+      if (sections[i].sh_name < section_names.sh_size &&
+          strcmp(reinterpret_cast<const char*>(file_ + section_names.sh_offset + sections[i].sh_name), ".debug_aranges") == 0 &&
+          sections[i].sh_offset + sections[i].sh_size <= file_size) {
+        read_address_ranges(file_ + sections[i].sh_offset, sections[i].sh_size);
       }
     }
   }
-  munmap(mapped, file_size);
-  std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) { return a.start < b.start; });
-  return !symbols_.empty();
+  const Elf64_Shdr* table = nullptr;
+  for (int pass = 0; pass < 2 && !table; pass++) {
+    uint32_t wanted = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+    for (int i = 0; i < header->e_shnum; i++) {
+      if (sections[i].sh_type == wanted && sections[i].sh_size > 0) table = &sections[i];
+    }
+  }
+  if (!table || table->sh_link >= header->e_shnum || table->sh_offset + table->sh_size > file_size) return false;
+  const Elf64_Shdr& strings = sections[table->sh_link];
+  if (strings.sh_offset + strings.sh_size > file_size) return false;
+  symbols_ = file_ + table->sh_offset;
+  symbol_count_ = table->sh_size / sizeof(Elf64_Sym);
+  names_ = reinterpret_cast<const char*>(file_ + strings.sh_offset);
+  names_size_ = strings.sh_size;
+  return true;
 }
 
-const char* ElfSymbols::find(uint64_t address) const {
-  auto after = std::upper_bound(symbols_.begin(), symbols_.end(), address,
-                                [](uint64_t value, const Symbol& symbol) { return value < symbol.start; });
-  if (after == symbols_.begin()) return nullptr;
-  const Symbol& symbol = *(after - 1);
-  bool inside = symbol.size > 0 ? address < symbol.start + symbol.size : (after == symbols_.end() || address < after->start);
-  return inside ? names_.data() + symbol.name : nullptr;
+std::vector<const char*> ElfSymbols::names_of(const std::vector<uint64_t>& addresses) const {
+  std::vector<const char*> names(addresses.size(), nullptr);
+  const Elf64_Sym* entries = static_cast<const Elf64_Sym*>(symbols_);
+  for (size_t i = 0; i < symbol_count_; i++) {
+    const Elf64_Sym& entry = entries[i];
+    if (ELF64_ST_TYPE(entry.st_info) != STT_FUNC || entry.st_value == 0 || entry.st_size == 0 ||
+        entry.st_name >= names_size_ || memchr(names_ + entry.st_name, 0, names_size_ - entry.st_name) == nullptr) {
+      continue;
+    }
+    auto inside = std::lower_bound(addresses.begin(), addresses.end(), entry.st_value);
+    for (; inside != addresses.end() && *inside < entry.st_value + entry.st_size; ++inside) {
+      const char*& name = names[static_cast<size_t>(inside - addresses.begin())];
+      if (!name) name = names_ + entry.st_name;
+    }
+  }
+  return names;
 }
 
 }  // namespace memview

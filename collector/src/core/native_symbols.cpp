@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -81,40 +82,34 @@ std::unordered_map<uint64_t, SourceLine> source_lines(const ModuleInfo& module, 
 
 void symbolize_native_pcs(const NativePcSet& native_pcs, const ModuleMap& modules,
                           const std::function<void(uint64_t, const char*, const char*, uint32_t)>& emit) {
-  struct ModuleSymbols {
-    ElfSymbols symbols;
-    std::vector<uint64_t> pcs;
-  };
-  std::unordered_map<const ModuleInfo*, ModuleSymbols*> by_module;
+  std::unordered_map<const ModuleInfo*, std::vector<uint64_t>> pcs_by_module;
   native_pcs.for_each([&](uint64_t pc) {
-    const ModuleInfo* module = modules.module_of(pc - 1);
-    if (!module) return;
-    ModuleSymbols*& entry = by_module[module];
-    if (!entry) {
-      entry = new ModuleSymbols();
-      entry->symbols.load(module->path);
-    }
-    entry->pcs.push_back(pc);
+    if (const ModuleInfo* module = modules.module_of(pc - 1)) pcs_by_module[module].push_back(pc);
   });
-  for (auto& [module, entry] : by_module) {
+  for (auto& [module, pcs] : pcs_by_module) {
+    ElfSymbols symbols;
+    if (!symbols.open(module->path)) continue;
+    std::sort(pcs.begin(), pcs.end());
+    // A pc is a return address: the call is at pc - 1, in the file's own address space.
+    std::vector<uint64_t> addresses;
     std::vector<uint64_t> described;
-    for (uint64_t pc : entry->pcs) {
-      if (entry->symbols.has_line_info(pc - 1 - module->load_bias)) described.push_back(pc);
+    for (uint64_t pc : pcs) {
+      addresses.push_back(pc - 1 - module->load_bias);
+      if (symbols.has_line_info(addresses.back())) described.push_back(pc);
     }
+    std::vector<const char*> names = symbols.names_of(addresses);
     std::unordered_map<uint64_t, SourceLine> lines;
     if (!described.empty()) lines = source_lines(*module, described);
-    for (uint64_t pc : entry->pcs) {
-      const char* mangled = entry->symbols.find(pc - 1 - module->load_bias);
-      auto line = lines.find(pc);
-      if (!mangled && line == lines.end()) continue;
+    for (size_t i = 0; i < pcs.size(); i++) {
+      auto line = lines.find(pcs[i]);
+      if (!names[i] && line == lines.end()) continue;
       int status = 0;
-      char* demangled = mangled ? abi::__cxa_demangle(mangled, nullptr, nullptr, &status) : nullptr;
-      const char* name = status == 0 && demangled ? demangled : mangled;
-      if (line != lines.end()) emit(pc, name, line->second.file.c_str(), line->second.line);
-      else emit(pc, name, nullptr, 0);
+      char* demangled = names[i] ? abi::__cxa_demangle(names[i], nullptr, nullptr, &status) : nullptr;
+      const char* name = status == 0 && demangled ? demangled : names[i];
+      if (line != lines.end()) emit(pcs[i], name, line->second.file.c_str(), line->second.line);
+      else emit(pcs[i], name, nullptr, 0);
       free(demangled);
     }
-    delete entry;
   }
 }
 
