@@ -20,16 +20,6 @@ class StackTrie {
   /** Forgets every node; ids start again at 1 (0 is the empty stack). */
   void reset();
 
-  uint32_t node_count() const { return next_id_ - 1; }
-
-  /** Calls visit(pc) for every node's pc (for symbolising native frames at the end). */
-  template <typename Visitor>
-  void for_each_pc(Visitor&& visit) const {
-    for (size_t i = 0; i <= mask_; i++) {
-      if (slots_[i].id != 0) visit(slots_[i].pc);
-    }
-  }
-
  private:
   struct Slot {
     uint64_t pc;
