@@ -48,8 +48,7 @@ constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
 // frames below the first difference are classified and looked up in the trie.
 struct ThreadState {
   uint32_t tid;
-  uint64_t stack_low;
-  uint64_t stack_high;
+  uint64_t stack_high;  // the walk stops before it: frames above are not this thread's stack
   uint32_t cache_generation;
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
@@ -286,8 +285,7 @@ ThreadState* thread_state() {
     pthread_attr_getstack(&attributes, &stack_address, &stack_size);
     pthread_attr_destroy(&attributes);
   }
-  state->stack_low = reinterpret_cast<uint64_t>(stack_address);
-  state->stack_high = state->stack_low + stack_size;
+  state->stack_high = reinterpret_cast<uint64_t>(stack_address) + stack_size;
   state->cache_generation = 0;
   state->cache_depth = 0;
   state->name_written = false;
