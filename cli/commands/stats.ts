@@ -1,10 +1,11 @@
 // `memview stats FILE`: the headline figures of a capture, for a person (aligned, with units, an
 // ASCII size histogram and the top allocating locations) or, with --json, as one CaptureStats
 // object for scripts (the contract in viewer/model/types.ts).
-import { CaptureError, readCaptureFile, topLocations } from '../../collector/lib/reader/index.js';
+import { topLocations } from '../../collector/lib/reader/index.js';
+import { openCapture } from '../terminal/open-capture.js';
 import type { CaptureModel, CaptureStats, LocationFigure } from '../../viewer/model/types.js';
 import { parseOptions } from '../parse-options.js';
-import { UsageError, UserFacingError } from '../usage-error.js';
+import { UsageError } from '../usage-error.js';
 
 export const summary = 'print a capture’s figures: peak, leaks, allocators, sizes, top locations';
 
@@ -34,16 +35,14 @@ export async function run(argv: string[]): Promise<number> {
   const topCount = positiveInteger(values.top, '-n', DEFAULT_TOP_LOCATIONS);
   const temporaryThreshold = positiveInteger(values['temporary-allocations'], '--temporary-allocations', 1);
 
-  const model = await readOrExplain(file, temporaryThreshold);
+  // The wasm engine (the reference reader if the engine fails); warnings only in the human form.
+  const model = await openCapture(file, { temporaryThreshold, warnTruncated: !values.json });
   const top = topLocations(model.tree, model.frames, model.strings, model.views.allocated, topCount);
   const stats: CaptureStats = { ...model.stats, topByBytes: top.byBytes, topByCount: top.byCount };
 
   if (values.json) {
     console.log(JSON.stringify(stats, null, 2));
   } else {
-    if (stats.truncated) {
-      console.error(`memview: warning: ${file} has no trailer (the process was killed?); figures cover what was written`);
-    }
     console.log(humanReport(file, model, stats, topCount));
   }
   return 0;
@@ -54,25 +53,6 @@ function positiveInteger(text: string | undefined, flag: string, fallback: numbe
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} wants a positive whole number, not '${text}'`, usage);
   return value;
-}
-
-/** Reads the capture, turning every way that can fail into one line naming the file. */
-async function readOrExplain(file: string, temporaryThreshold: number): Promise<CaptureModel> {
-  try {
-    return await readCaptureFile(file, { temporaryThreshold });
-  } catch (error) {
-    if (error instanceof CaptureError) throw new UserFacingError(`${file}: ${error.message}`);
-    const code = (error as NodeJS.ErrnoException).code;
-    const reasons: Record<string, string> = {
-      ENOENT: 'no such file',
-      EISDIR: 'is a directory, not a capture file',
-      EACCES: 'permission denied',
-      EPERM: 'permission denied',
-    };
-    if (code !== undefined && code in reasons) throw new UserFacingError(`${file}: ${reasons[code]}`);
-    if (code !== undefined) throw new UserFacingError(`${file}: ${(error as Error).message}`);
-    throw error;
-  }
 }
 
 function humanReport(file: string, model: CaptureModel, stats: CaptureStats, topCount: number): string {
