@@ -13,7 +13,7 @@ import {
 } from '../../collector/lib/reader/format.js';
 import { fnv1a32 } from '../../collector/lib/reader/fnv1a.js';
 import { decodeRecords } from '../../collector/lib/reader/record-decoder.js';
-import { parseTrailer } from '../../collector/lib/reader/trailer.js';
+import { checkTrailerIndex, parseTrailer } from '../../collector/lib/reader/trailer.js';
 import { instantiateDecoder, type DecoderExports } from './decoder-instance.js';
 import { DictionarySink } from './dictionary-sink.js';
 import { engineErrorText, ERROR_CHECKSUM, recordName } from './engine-errors.js';
@@ -203,16 +203,6 @@ export class DecodeSession {
   }
 }
 
-/** The trailer indexes the data chunks; a mismatch means chunks were lost or misread (as the reference reader checks). */
-function checkTrailerIndex(listed: number[], read: number[]): void {
-  if (listed.length !== read.length) {
-    throw new PayloadError(`trailer lists ${listed.length} data chunks, the file has ${read.length}`, 0);
-  }
-  const first = listed.findIndex((offset, i) => offset !== read[i]);
-  if (first >= 0) {
-    throw new PayloadError(`trailer places data chunk ${first} at offset ${listed[first]}, the file has it at ${read[first]}`, 0);
-  }
-}
 
 function hex32(value: number): string {
   return `0x${value.toString(16).padStart(8, '0')}`;

@@ -9,6 +9,7 @@ import { ALLOCATOR_NAMES, FLAG_NATIVE_FRAMES } from '../../collector/lib/reader/
 import { topLocations } from '../../collector/lib/reader/top-locations.js';
 import type { DecoderExports } from './decoder-instance.js';
 import type { DictionarySink } from './dictionary-sink.js';
+import { parseCommandLine, threadLabel } from '../../collector/lib/reader/meta-text.js';
 
 const NS_PER_MS = 1e6;
 const TOP_LOCATIONS_IN_MODEL = 20;
@@ -200,20 +201,4 @@ function buildMeta(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd
 
 function threadNameOf(sink: DictionarySink, threadId: number, meta: CaptureMeta): string {
   return sink.threadNames.get(threadId) ?? (threadId === meta.mainThreadId && threadId !== 0 ? 'main' : '');
-}
-
-function threadLabel(threadId: number, name: string): string {
-  return name === '' ? `thread ${threadId}` : `thread ${threadId} (${name})`;
-}
-
-/** The `commandLine` META value is a JSON array of strings; anything else is kept as one word. */
-function parseCommandLine(value: string): string[] {
-  if (value === '') return [];
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (Array.isArray(parsed)) return parsed.map(String);
-  } catch {
-    // not JSON: fall through
-  }
-  return [value];
 }

@@ -15,6 +15,7 @@ import { SizeHistogram } from './size-histogram.js';
 import { TemporaryCounter } from './temporary-counter.js';
 import { TimelineBuilder } from './timeline-builder.js';
 import { topLocations } from './top-locations.js';
+import { parseCommandLine, threadLabel } from './meta-text.js';
 
 const NS_PER_MS = 1e6;
 const TOP_LOCATIONS_IN_MODEL = 20;
@@ -245,20 +246,4 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
       truncated: end.truncated,
     };
   }
-}
-
-function threadLabel(threadId: number, name: string): string {
-  return name === '' ? `thread ${threadId}` : `thread ${threadId} (${name})`;
-}
-
-/** The `commandLine` META value is a JSON array of strings; anything else is kept as one word. */
-function parseCommandLine(value: string): string[] {
-  if (value === '') return [];
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (Array.isArray(parsed)) return parsed.map(String);
-  } catch {
-    // not JSON: fall through
-  }
-  return [value];
 }

@@ -10,7 +10,7 @@ import { CaptureError, PayloadError } from './capture-error.js';
 import { readCaptureHeader, readChunks, type Chunk } from './chunk-reader.js';
 import { ChunkKind } from './format.js';
 import { decodeRecords } from './record-decoder.js';
-import { parseTrailer } from './trailer.js';
+import { checkTrailerIndex, parseTrailer } from './trailer.js';
 
 export { CaptureError } from './capture-error.js';
 export { topLocations } from './top-locations.js';
@@ -70,16 +70,6 @@ export async function readCapture(
   });
 }
 
-/** The trailer indexes the data chunks; a mismatch means chunks were lost or misread. */
-function checkTrailerIndex(listed: number[], read: number[]): void {
-  if (listed.length !== read.length) {
-    throw new PayloadError(`trailer lists ${listed.length} data chunks, the file has ${read.length}`, 0);
-  }
-  const first = listed.findIndex((offset, i) => offset !== read[i]);
-  if (first >= 0) {
-    throw new PayloadError(`trailer places data chunk ${first} at offset ${listed[first]}, the file has it at ${read[first]}`, 0);
-  }
-}
 
 /** Runs `decode` and turns a PayloadError it throws into a CaptureError with the file position. */
 function withChunkPosition(chunk: Chunk, decode: () => void): void {

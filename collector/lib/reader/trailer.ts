@@ -23,3 +23,14 @@ export function parseTrailer(payload: Uint8Array): Trailer {
   if (!cursor.atEnd) throw new PayloadError('trailer has bytes after its end time', cursor.position);
   return { dataChunkOffsets, totalEvents, endTimeNs };
 }
+
+/** The trailer indexes the data chunks; a mismatch means chunks were lost or misread. */
+export function checkTrailerIndex(listed: number[], read: number[]): void {
+  if (listed.length !== read.length) {
+    throw new PayloadError(`trailer lists ${listed.length} data chunks, the file has ${read.length}`, 0);
+  }
+  const first = listed.findIndex((offset, i) => offset !== read[i]);
+  if (first >= 0) {
+    throw new PayloadError(`trailer places data chunk ${first} at offset ${listed[first]}, the file has it at ${read[first]}`, 0);
+  }
+}
