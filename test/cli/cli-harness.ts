@@ -1,6 +1,6 @@
 // Runs `memview` in-process (main() with console captured) or as a real process (bin/memview.js,
 // the compiled CLI), and keeps scratch files in one temporary directory.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,3 +48,13 @@ export function memviewProcess(argv: string[], options: { cwd?: string; env?: Re
   });
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** Whether tmux is here to run a terminal program for real (live mode tests). */
+export const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();

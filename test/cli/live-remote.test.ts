@@ -6,16 +6,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { receiveCapture, serveGrowingCapture } from '../../collector/lib/capture-relay.js';
-import { childEnvironment, memviewBin, scratch } from './cli-harness.js';
+import { childEnvironment, hasTmux, memviewBin, scratch } from './cli-harness.js';
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 let nextPort = 20000 + (process.pid % 20000);
 

@@ -9,17 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { liveScreen } from '../../cli/terminal/live-screen.js';
 import { plainPalette } from '../../cli/terminal/style.js';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
-import { childEnvironment, memviewBin, scratch, scratchFile } from './cli-harness.js';
+import { childEnvironment, hasTmux, memviewBin, scratch, scratchFile } from './cli-harness.js';
 import { knownCapture, MiB } from './known-capture.js';
 
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const session = `memview-live-test-${process.pid}`;
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
