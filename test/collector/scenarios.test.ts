@@ -145,6 +145,48 @@ describe('threads', () => {
     expect(bytesUnder(model, 'allocated', 'workerAllocates')).toBeGreaterThanOrEqual(7 * MiB);
   });
 
+  it('counts exactly under concurrency: four workers allocating and freeing at once', async () => {
+    const run = traceScript(`
+      const { Worker } = require('node:worker_threads');
+      const body = \`
+        const native = require(process.env.MEMVIEW_TEST_ADDON);
+        const { parentPort } = require('node:worker_threads');
+        let kept = [];
+        for (let i = 0; i < 20000; i++) {
+          kept.push(native.valloc(1000 + (i % 50)));
+          if (kept.length === 64) { for (const block of kept) native.free(block); kept = []; }
+        }
+        for (const block of kept) native.free(block);
+        parentPort.postMessage('done');
+      \`;
+      let running = 4;
+      for (let w = 0; w < 4; w++) {
+        const worker = new Worker(body, { eval: true });
+        worker.once('message', () => { worker.terminate(); if (--running === 0) console.log('all done'); });
+      }
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('all done');
+    const model = await readModel(run.capturePath);
+    expect(model.stats.allocators.valloc.count).toBe(80000);
+    // Every valloc'd block was freed, in order, whatever thread the allocator handed its address to next.
+    const { events } = await readEvents(run.capturePath);
+    const live = new Map<number, number>();
+    const vallocThreads = new Set<number>();
+    for (const event of events) {
+      if (event.type === 'alloc' && event.kind === 7) {
+        expect(live.has(event.address)).toBe(false);
+        live.set(event.address, event.threadId);
+        vallocThreads.add(event.threadId);
+      } else if (event.type === 'free' && live.has(event.address)) {
+        expect(live.get(event.address)).toBe(event.threadId);
+        live.delete(event.address);
+      }
+    }
+    expect(live.size).toBe(0);
+    expect(vallocThreads.size).toBe(4);
+  });
+
   it('sees allocations made on the libuv thread pool (async scrypt)', async () => {
     const run = traceScript(`
       const crypto = require('node:crypto');
