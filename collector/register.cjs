@@ -14,6 +14,8 @@ function loadAddon() {
   }
 }
 
+const WORKER_NAME_KEY = 'memview:worker-name';
+
 const addon = loadAddon();
 if (addon && addon.loadCore() && addon.isTracing()) {
   addon.watchIsolate();
@@ -36,7 +38,22 @@ if (addon && addon.loadCore() && addon.isTracing()) {
       process.on(signal, finishCapture);
     }
   } else {
-    const name = workerThreads.threadName || (workerThreads.workerData && workerThreads.workerData.name);
+    const name = workerThreads.getEnvironmentData(WORKER_NAME_KEY);
     addon.setThreadName(name ? `worker ${workerThreads.threadId} (${name})` : `worker ${workerThreads.threadId}`);
   }
+  passWorkerNames(workerThreads);
+}
+
+// A worker cannot see the `name` it was created with (Node 20), so each Worker constructor hands
+// it over through the environment data, which a new worker receives as a copy at construction.
+function passWorkerNames(workerThreads) {
+  const OriginalWorker = workerThreads.Worker;
+  workerThreads.Worker = class Worker extends OriginalWorker {
+    constructor(filename, options) {
+      workerThreads.setEnvironmentData(WORKER_NAME_KEY, options && options.name ? String(options.name) : undefined);
+      super(filename, options);
+    }
+  };
+  // `import { Worker } from 'node:worker_threads'` reads the ESM view of the builtin.
+  require('node:module').syncBuiltinESMExports();
 }

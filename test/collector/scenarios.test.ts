@@ -139,7 +139,7 @@ describe('threads', () => {
     `);
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(run.capturePath);
-    const worker = model.stats.threads.find((thread) => /worker/.test(thread.name));
+    const worker = model.stats.threads.find((thread) => /^worker \d+ \(cruncher\)$/.test(thread.name));
     expect(worker, JSON.stringify(model.stats.threads)).toBeDefined();
     expect(worker!.id).not.toBe(model.meta.mainThreadId);
     expect(bytesUnder(model, 'allocated', 'workerAllocates')).toBeGreaterThanOrEqual(7 * MiB);
