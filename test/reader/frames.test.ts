@@ -101,6 +101,23 @@ describe('JavaScript frames', () => {
     });
   });
 
+  it('defined before their code was listed are named by the listing, until the next STACK_RESET', async () => {
+    // What the collector does at start-up: stacks interned while node boots hold pcs of code V8
+    // has not reported yet; the listing of existing code follows, then a STACK_RESET.
+    const capture = new SyntheticCapture().thread(1);
+    capture.alloc(0x1, 1, capture.stack([0x5010]));
+    capture.alloc(0x2, 1, capture.stack([0x7010]));
+    capture.code({ start: 0x5000, sizeBytes: 0x100, name: 'JS:~boot node:internal/main:3:1', script: 'node:internal/main', line: 3, column: 1 });
+    capture.stackReset();
+    // Code reported after the reset does not name a pc defined before it.
+    capture.code({ start: 0x7000, sizeBytes: 0x100, name: 'JS:~late /app/late.js:1:1', script: '/app/late.js', line: 1, column: 1 });
+    const model = await readSynthetic(capture);
+    expect(allocatedFrames(model)).toEqual({
+      'thread 1 > boot': { name: 'boot', file: 'node:internal/main', line: 3, column: 1, kind: FrameKind.NodeInternal },
+      'thread 1 > [unknown 0x7010]': { name: '[unknown 0x7010]', file: '', line: 0, column: 0, kind: FrameKind.Native },
+    });
+  });
+
   it('are named by the code object there when the stack was defined, across moves and reuse', async () => {
     const capture = new SyntheticCapture().thread(1);
     capture.code({ start: 0x5000, sizeBytes: 0x100, name: 'JS:~first /app/a.js:1:1', script: '/app/a.js', line: 1, column: 1 });

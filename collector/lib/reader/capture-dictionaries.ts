@@ -20,6 +20,7 @@ export abstract class CaptureDictionaries {
 
   stackReset(): void {
     this.callTree.resetStacks();
+    this.frameResolver.forgetUnnamedPcs();
   }
 
   codeAdd(code: CodeAdd): void {

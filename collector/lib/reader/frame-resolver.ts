@@ -53,6 +53,13 @@ export class FrameResolver {
   private readonly symbolsByPc = new Map<number, NativeSymbol>();
   private readonly provisionalFrames: ProvisionalFrame[] = [];
   private readonly provisionalIdByKey = new Map<string, number>();
+  /**
+   * pcs that no code object or module covered when their stack node was defined (provisional id
+   * by pc). The first code object covering one before the next STACK_RESET names it: the collector
+   * lists the code that existed when it connected to V8, then resets, so stacks interned while
+   * node booted get their names that way.
+   */
+  private readonly unnamedPcs = new Map<number, number>();
 
   addCode(code: CodeAdd): void {
     const codeName = this.captureStrings.get(code.nameRef);
@@ -73,6 +80,17 @@ export class FrameResolver {
     // A later code object over the same memory replaces the earlier one (V8 reused it).
     this.codeObjects.removeOverlapping(code.start, code.start + code.sizeBytes);
     this.codeObjects.insert(code.start, code.start + code.sizeBytes, codeObject);
+    for (const [pc, id] of this.unnamedPcs) {
+      const callSite = pc - 1;
+      if (callSite < code.start || callSite >= code.start + code.sizeBytes) continue;
+      this.provisionalFrames[id] = { type: 'resolved', frame: callFrame(codeObject, callSite - code.start) };
+      this.unnamedPcs.delete(pc);
+    }
+  }
+
+  /** A STACK_RESET: stacks defined from now on are resolved against the code known then. */
+  forgetUnnamedPcs(): void {
+    this.unnamedPcs.clear();
   }
 
   moveCode(from: number, to: number): void {
@@ -105,20 +123,14 @@ export class FrameResolver {
     // A pc is a return address: the call instruction is the byte before it.
     const callSite = pc - 1;
     const code = this.codeObjects.find(callSite);
-    if (code !== undefined) {
-      const { functionName, file, kind, positions } = code.value;
-      let { line, column } = code.value;
-      const position = lastPositionAtOrBefore(positions, callSite - code.start);
-      // A position with line 0 is code without a source position (e.g. a deopt exit): keep the
-      // function's own line rather than report an unknown one.
-      if (position !== undefined && position.line !== 0) ({ line, column } = position);
-      return this.intern({ type: 'resolved', frame: { functionName, file, line, column, kind } });
-    }
+    if (code !== undefined) return this.intern({ type: 'resolved', frame: callFrame(code.value, callSite - code.start) });
     const segment = this.moduleSegments.find(callSite);
     if (segment !== undefined) {
       return this.intern({ type: 'native', pc, modulePath: segment.value.path, loadBias: segment.value.loadBias });
     }
-    return this.intern({ type: 'unknown', pc });
+    const id = this.intern({ type: 'unknown', pc });
+    if (this.provisionalFrames[id].type === 'unknown') this.unnamedPcs.set(pc, id);
+    return id;
   }
 
   threadFrame(threadId: number): number {
@@ -222,6 +234,17 @@ export class ModelStrings {
     }
     return index;
   }
+}
+
+/** The frame of a call at `pcOffset` into a code object. */
+function callFrame(code: CodeObject, pcOffset: number): FrameDescription {
+  const { functionName, file, kind, positions } = code;
+  let { line, column } = code;
+  const position = lastPositionAtOrBefore(positions, pcOffset);
+  // A position with line 0 is code without a source position (e.g. a deopt exit): keep the
+  // function's own line rather than report an unknown one.
+  if (position !== undefined && position.line !== 0) ({ line, column } = position);
+  return { functionName, file, line, column, kind };
 }
 
 function lastPositionAtOrBefore(positions: CodePosition[], pcOffset: number): CodePosition | undefined {
