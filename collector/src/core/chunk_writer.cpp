@@ -101,7 +101,10 @@ void ChunkWriter::drain() {
 void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   if (failure_) return;
   uint8_t* payload = compressed_ + format::kChunkHeaderSize;
-  size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, lz4_scratch_);
+  size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, lz4_scratch_, match_attempts_);
+  // Searching harder pays on repetitive event streams; on near-random ones (threads freeing
+  // concurrently scramble the addresses) it costs twice the time for ~5%: adapt to the last chunk.
+  match_attempts_ = stored * 2 > buffer.used ? 1 : 4;
   uint8_t codec = format::kCodecLz4Block;
   if (stored >= buffer.used) {
     memcpy(payload, buffer.data, buffer.used);

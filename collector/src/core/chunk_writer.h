@@ -51,6 +51,7 @@ class ChunkWriter {
   size_t buffers_mapped_ = 0;
   uint8_t* compressed_ = nullptr;
   struct Lz4Scratch* lz4_scratch_ = nullptr;
+  int match_attempts_ = 4;
   // Chunk index for the trailer: file offset and first event time of every data chunk.
   uint64_t* index_ = nullptr;
   size_t index_count_ = 0;

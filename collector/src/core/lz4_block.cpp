@@ -55,8 +55,8 @@ inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t lite
 
 }  // namespace
 
-size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch) {
-  constexpr int kMaxAttempts = 4;
+size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch,
+                          int max_attempts) {
   uint8_t* out = output;
   const uint8_t* anchor = input;
   if (input_size >= kMatchFindLimit + 1) {
@@ -72,6 +72,9 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
       scratch->head[slot] = index + 1;
     };
     const uint8_t* cursor = input;
+    // Like LZ4's fast mode, step further the longer no match turns up: incompressible stretches
+    // (random addresses) would otherwise cost a chain walk per byte.
+    uint32_t misses = 0;
     while (cursor < match_limit) {
       uint32_t sequence = read32(cursor);
       uint32_t index = static_cast<uint32_t>(cursor - input);
@@ -80,7 +83,7 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
       size_t best_length = 0;
       if (candidate_plus_one != 0) {
         uint32_t candidate = candidate_plus_one - 1;
-        for (int attempt = 0; attempt < kMaxAttempts; attempt++) {
+        for (int attempt = 0; attempt < max_attempts; attempt++) {
           if (index - candidate > 0xFFFF) break;
           const uint8_t* match = input + candidate;
           if (read32(match) == sequence) {
@@ -104,9 +107,10 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
       }
       insert(cursor);
       if (best == nullptr) {
-        cursor++;
+        cursor += 1 + (misses++ >> 5);
         continue;
       }
+      misses = 0;
       // Extend the match backwards over pending literals.
       const uint8_t* start = cursor;
       while (start > anchor && best > input && start[-1] == best[-1]) {

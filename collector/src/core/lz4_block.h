@@ -21,8 +21,10 @@ struct Lz4Scratch {
 
 /**
  * Compresses `input` into `output` (at least lz4_block_bound(input_size) bytes) and returns the
- * compressed size.
+ * compressed size. `max_attempts` is how many earlier positions with the same hash are tried per
+ * position: 4 finds ~10% more on capture data than 1, at about twice the time.
  */
-size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch);
+size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch,
+                          int max_attempts = 4);
 
 }  // namespace memview
