@@ -76,7 +76,9 @@ pthread_key_t g_thread_key;
 
 // ---- shared state, guarded by g_lock ----------------------------------------------------------
 
-std::atomic_flag g_lock = ATOMIC_FLAG_INIT;
+// A test-and-test-and-set spin lock: waiters spin on a plain load, so they do not keep stealing
+// the cache line from the holder (V8's sweeper threads free while the main thread allocates).
+std::atomic<uint32_t> g_lock{0};
 
 struct EncoderState {
   EventBuffer* buffer = nullptr;
@@ -117,12 +119,15 @@ bool g_atfork_registered = false;
 
 inline void lock() {
   int spins = 0;
-  while (g_lock.test_and_set(std::memory_order_acquire)) {
-    if (++spins < 64) __builtin_ia32_pause();
-    else sched_yield();
+  while (g_lock.exchange(1, std::memory_order_acquire) != 0) {
+    while (g_lock.load(std::memory_order_relaxed) != 0) {
+      if (++spins < 64) __builtin_ia32_pause();
+      else sched_yield();
+    }
   }
 }
-inline void unlock() { g_lock.clear(std::memory_order_release); }
+inline bool try_lock() { return g_lock.load(std::memory_order_relaxed) == 0 && g_lock.exchange(1, std::memory_order_acquire) == 0; }
+inline void unlock() { g_lock.store(0, std::memory_order_release); }
 
 uint64_t monotonic_ns() {
   timespec now;
@@ -467,7 +472,7 @@ void* writer_main(void*) {
       uint64_t rss = read_rss_bytes();
       // try, not wait: a producer holding the lock may itself be waiting for this thread to
       // drain buffers.
-      if (!g_lock.test_and_set(std::memory_order_acquire)) {
+      if (try_lock()) {
         if (g_tracing) {
           now = monotonic_ns();
           write_sample_locked(now, rss);
