@@ -25,6 +25,30 @@ describe('JavaScript stacks', () => {
     expect(underLoad).toBeLessThan(10 * MiB + 64 * 1024);
   });
 
+  it('without --native a stack is the JavaScript frames and the innermost native frame only', async () => {
+    // A hot loop: optimized code reaches the allocator through V8 builtins (CallApiCallback...),
+    // which V8 may run from a copy next to its JIT code. Neither copy nor original is JavaScript.
+    const run = traceScript(`
+      function jsOnly() { const kept = []; for (let i = 0; i < 20000; i++) kept.push(Buffer.allocUnsafe(5000)); return kept; }
+      globalThis.kept = jsOnly();
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    let checked = 0;
+    for (let node = 1; node < model.tree.count; node++) {
+      if (model.views.allocated.count[node] === 0) continue;
+      const path = pathOf(model, node);
+      if (!path.includes('jsOnly')) continue;
+      const kinds: number[] = [];
+      for (let current = node; current > 0; current = model.tree.parent[current]) kinds.push(model.frames.kind[model.tree.frame[current]]);
+      // innermost first: at most one native frame (the caller of the allocator), then JavaScript
+      const rest = kinds[0] === 3 ? kinds.slice(1, -1) : kinds.slice(0, -1);
+      expect(rest.filter((kind) => kind > 2), path.join(' > ')).toEqual([]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+
   it('the same function reached by two call paths appears under both callers', async () => {
     const run = traceScript(`
       const kept = [];

@@ -30,6 +30,7 @@ struct CoreApi {
   void (*thread_name)(const char*);
   void (*meta)(const char*, const char*);
   void (*reset_stacks)();
+  void (*native_code_range)(uint64_t, uint64_t);
 };
 
 CoreApi g_core{};
@@ -48,7 +49,8 @@ bool find_core(void* handle) {
          bind(handle, "memview_code_added", &g_core.code_added) &&
          bind(handle, "memview_code_moved", &g_core.code_moved) &&
          bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
-         bind(handle, "memview_reset_stacks", &g_core.reset_stacks);
+         bind(handle, "memview_reset_stacks", &g_core.reset_stacks) &&
+         bind(handle, "memview_native_code_range", &g_core.native_code_range);
 }
 
 // Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
@@ -253,6 +255,8 @@ void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
     uint64_t copy_first = mapping.start + (first_file_offset - mapping.file_offset);
     if (copy_first + (last - first) > mapping.end) continue;
     InsideMemview inside;
+    // Builtins are V8's machinery, not JavaScript: without --native they are not kept.
+    g_core.native_code_range(copy_first, copy_first + (last - first));
     for (const BuiltinCode& builtin : builtins) {
       g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(),
                         "", 0, 0, 0, nullptr, 0);

@@ -88,6 +88,14 @@ void ModuleMap::scan() {
       ranges_[range_count_++] = {modules_[i].segment_start[s], modules_[i].segment_start[s] + modules_[i].segment_length[s]};
     }
   }
+  for (size_t i = 0; i < native_range_count_; i++) ranges_[range_count_++] = native_ranges_[i];
+  std::sort(ranges_, ranges_ + range_count_, [](const Range& a, const Range& b) { return a.start < b.start; });
+}
+
+void ModuleMap::add_native_range(uint64_t start, uint64_t end) {
+  if (native_range_count_ >= kMaxNativeRanges) return;
+  native_ranges_[native_range_count_++] = {start, end};
+  ranges_[range_count_++] = {start, end};
   std::sort(ranges_, ranges_ + range_count_, [](const Range& a, const Range& b) { return a.start < b.start; });
 }
 

@@ -27,7 +27,13 @@ class ModuleMap {
     for (size_t i = before; i < module_count_; i++) on_new(modules_[i]);
   }
 
-  /** True when pc lies in an executable segment of a loaded object. */
+  /**
+   * Marks [start, end) as native code although no loaded object maps it there: V8's copy of its
+   * builtins (a second mapping of node's own file). Kept across refreshes.
+   */
+  void add_native_range(uint64_t start, uint64_t end);
+
+  /** True when pc lies in an executable segment of a loaded object (or a native range). */
   bool contains(uint64_t pc) const {
     size_t low = 0, high = range_count_;
     while (low < high) {
@@ -60,8 +66,11 @@ class ModuleMap {
   };
   ModuleInfo modules_[kMaxModules];
   size_t module_count_ = 0;
-  Range ranges_[kMaxModules * 2];
+  static constexpr size_t kMaxNativeRanges = 16;
+  Range ranges_[kMaxModules * 2 + kMaxNativeRanges];
   size_t range_count_ = 0;
+  Range native_ranges_[kMaxNativeRanges];
+  size_t native_range_count_ = 0;
 };
 
 }  // namespace memview

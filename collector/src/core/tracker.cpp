@@ -903,6 +903,14 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   unlock();
 }
 
+void memview_native_code_range(uint64_t start, uint64_t end) {
+  ReentrancyGuard guard;
+  lock();
+  g_modules->add_native_range(start, end);
+  g_trie_generation++;  // cached stacks classified these pcs as JavaScript
+  unlock();
+}
+
 void memview_reset_stacks() {
   ReentrancyGuard guard;
   lock();

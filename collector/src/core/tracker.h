@@ -75,6 +75,8 @@ __attribute__((visibility("default"))) void memview_code_added(uint64_t start, u
                                                                int line, int column, const uint32_t* positions,
                                                                size_t position_count);
 __attribute__((visibility("default"))) void memview_code_moved(uint64_t from, uint64_t to);
+/** [start, end) holds native code (V8's copy of its builtins): kept only with --native. */
+__attribute__((visibility("default"))) void memview_native_code_range(uint64_t start, uint64_t end);
 /** Forgets interned stacks, so pcs of code that was only now reported are resolved afresh. */
 __attribute__((visibility("default"))) void memview_reset_stacks();
 __attribute__((visibility("default"))) void memview_thread_name(const char* name);
