@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { vi } from 'vitest';
 import { main } from '../../cli/main.js';
+import { cleanEnvironment } from '../collector/trace-helpers.js';
 
 export const repositoryRoot = resolve(import.meta.dirname, '../..');
 export const memviewBin = join(repositoryRoot, 'bin', 'memview.js');
@@ -33,13 +34,8 @@ export async function memview(...argv: string[]): Promise<Outcome> {
   }
 }
 
-/** The environment for traced children: no NODE_EXTRA_CA_CERTS (the preload must not see it). */
-export function childEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const environment = { ...process.env, ...extra };
-  delete environment.NODE_EXTRA_CA_CERTS;
-  delete environment.NODE_OPTIONS;
-  return environment;
-}
+/** The environment for traced children: no NODE_EXTRA_CA_CERTS, NODE_OPTIONS or memview's own variables. */
+export const childEnvironment = cleanEnvironment;
 
 /** The compiled CLI as a separate process. */
 export function memviewProcess(argv: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Outcome {
