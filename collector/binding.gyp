@@ -13,6 +13,7 @@
         "src/preload/hooks.cpp",
         "src/preload/startup.cpp",
         "src/core/tracker.cpp",
+        "src/core/shared_log.cpp",
         "src/core/chunk_writer.cpp",
         "src/core/lz4_block.cpp",
         "src/core/stack_trie.cpp",

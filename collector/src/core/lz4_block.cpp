@@ -120,7 +120,10 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
       }
       out = emit_sequence(out, anchor, static_cast<size_t>(start - anchor), static_cast<size_t>(start - best), best_length);
       const uint8_t* match_end = start + best_length;
-      for (const uint8_t* position = cursor + 1; position < match_end && position < match_limit; position++) insert(position);
+      // In the cheap mode (poorly compressible data) only the match's last positions are indexed,
+      // as LZ4's fast mode does: indexing every byte of every match costs more than it finds.
+      const uint8_t* first_indexed = max_attempts > 1 || best_length < 8 ? cursor + 1 : match_end - 2;
+      for (const uint8_t* position = first_indexed; position < match_end && position < match_limit; position++) insert(position);
       cursor = match_end;
       anchor = cursor;
     }

@@ -82,28 +82,35 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
 void ModuleMap::scan() {
   ScanState state{modules_, &module_count_, kMaxModules};
   dl_iterate_phdr(visit_object, &state);
-  range_count_ = 0;
+  publish_ranges();
+}
+
+void ModuleMap::publish_ranges() {
+  RangeTable* table = published_.load(std::memory_order_relaxed) == &tables_[0] ? &tables_[1] : &tables_[0];
+  size_t count = 0;
   for (size_t i = 0; i < module_count_; i++) {
-    for (size_t s = 0; s < modules_[i].segment_count && range_count_ < kMaxModules * 2; s++) {
-      ranges_[range_count_++] = {modules_[i].segment_start[s], modules_[i].segment_start[s] + modules_[i].segment_length[s]};
+    for (size_t s = 0; s < modules_[i].segment_count && count < kMaxModules * 2; s++) {
+      table->ranges[count++] = {modules_[i].segment_start[s], modules_[i].segment_start[s] + modules_[i].segment_length[s]};
     }
   }
-  for (size_t i = 0; i < native_range_count_; i++) ranges_[range_count_++] = native_ranges_[i];
-  std::sort(ranges_, ranges_ + range_count_, [](const Range& a, const Range& b) { return a.start < b.start; });
+  for (size_t i = 0; i < native_range_count_; i++) table->ranges[count++] = native_ranges_[i];
+  std::sort(table->ranges, table->ranges + count, [](const Range& a, const Range& b) { return a.start < b.start; });
+  table->count = count;
+  published_.store(table, std::memory_order_release);
 }
 
 void ModuleMap::add_native_range(uint64_t start, uint64_t end) {
   if (native_range_count_ >= kMaxNativeRanges) return;
   native_ranges_[native_range_count_++] = {start, end};
-  ranges_[range_count_++] = {start, end};
-  std::sort(ranges_, ranges_ + range_count_, [](const Range& a, const Range& b) { return a.start < b.start; });
+  publish_ranges();
 }
 
 bool ModuleMap::segment_of(uint64_t address, uint64_t* start, uint64_t* end) const {
-  for (size_t i = 0; i < range_count_; i++) {
-    if (ranges_[i].start <= address && address < ranges_[i].end) {
-      *start = ranges_[i].start;
-      *end = ranges_[i].end;
+  const RangeTable* table = published_.load(std::memory_order_acquire);
+  for (size_t i = 0; table && i < table->count; i++) {
+    if (table->ranges[i].start <= address && address < table->ranges[i].end) {
+      *start = table->ranges[i].start;
+      *end = table->ranges[i].end;
       return true;
     }
   }

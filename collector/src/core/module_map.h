@@ -2,6 +2,7 @@
 // hook (a pc in no module is JIT code), and feeds the capture's MODULE records so a reader can
 // name native frames.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -34,14 +35,18 @@ class ModuleMap {
   void add_native_range(uint64_t start, uint64_t end);
 
   /** True when pc lies in an executable segment of a loaded object (or a native range). */
+  // Called without the tracker's lock (every hooked allocation classifies its new frames), so it
+  // reads a published table that a refresh never writes in place.
   bool contains(uint64_t pc) const {
-    size_t low = 0, high = range_count_;
+    const RangeTable* table = published_.load(std::memory_order_acquire);
+    if (table == nullptr) return false;
+    size_t low = 0, high = table->count;
     while (low < high) {
       size_t middle = (low + high) / 2;
-      if (ranges_[middle].end <= pc) low = middle + 1;
+      if (table->ranges[middle].end <= pc) low = middle + 1;
       else high = middle;
     }
-    return low < range_count_ && ranges_[low].start <= pc;
+    return low < table->count && table->ranges[low].start <= pc;
   }
 
   /** The loaded object whose executable segment holds `pc`, or null. */
@@ -67,8 +72,14 @@ class ModuleMap {
   ModuleInfo modules_[kMaxModules];
   size_t module_count_ = 0;
   static constexpr size_t kMaxNativeRanges = 16;
-  Range ranges_[kMaxModules * 2 + kMaxNativeRanges];
-  size_t range_count_ = 0;
+  struct RangeTable {
+    size_t count;
+    Range ranges[kMaxModules * 2 + kMaxNativeRanges];
+  };
+  /** Rebuilds the executable ranges into the table readers are not using and publishes it. */
+  void publish_ranges();
+  RangeTable tables_[2] = {};
+  std::atomic<RangeTable*> published_{nullptr};
   Range native_ranges_[kMaxNativeRanges];
   size_t native_range_count_ = 0;
 };

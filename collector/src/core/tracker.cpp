@@ -3,7 +3,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -13,20 +15,30 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
 #include "accessible_ranges.h"
 #include "byte_sink.h"
 #include "chunk_writer.h"
-#include "native_symbols.h"
 #include "module_map.h"
 #include "native_pc_set.h"
+#include "native_symbols.h"
 #include "raw_memory.h"
 #include "record_format.h"
 #include "reused_code.h"
+#include "shared_log.h"
 #include "stack_trie.h"
+#include "thread_ring.h"
+
+// How events travel (docs/collector.md, "Threads and order"):
+//   hooked thread: walk the stack, intern it (per-thread caches; the trie's lock only for new
+//   edges), take a sequence number, copy a RawEvent into the thread's own ring. No global lock.
+//   rare records (stack nodes, strings, code, modules, mappings, clock): appended under g_lock to
+//   the SharedLog, numbered from the same counter.
+//   writer thread: merges rings and log back into sequence order, encodes the capture records,
+//   compresses chunks and writes them.
 
 namespace memview {
 
@@ -36,10 +48,12 @@ volatile bool g_tracing = false;
 namespace {
 
 constexpr int kMaxFrames = 128;
-// Room reserved in the active buffer before an event: the event itself plus one STACK record per
-// frame in the worst case.
-constexpr size_t kEventReserve = 64 + kMaxFrames * 24;
 constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
+// The writer merges at most this many sequence numbers per pass (the window is 1 MiB).
+constexpr uint64_t kWindow = 1u << 15;
+// Bigger code objects keep their first positions only, so a CODE record fits in a chunk.
+constexpr size_t kMaxCodePositions = 1u << 15;
+constexpr size_t kScratchSize = 1u << 20;
 
 // ---- per-thread state -------------------------------------------------------------------------
 
@@ -48,7 +62,9 @@ constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
 // frames below the first difference are classified and looked up in the trie.
 struct ThreadState {
   uint32_t tid;
+  uint32_t capture_id;  // the capture this thread's name was written to
   uint64_t stack_high;  // the walk stops before it: frames above are not this thread's stack
+  ThreadRing* ring;
   uint32_t cache_generation;
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
@@ -63,45 +79,45 @@ struct ThreadState {
   };
   static constexpr int kEdgeCacheSize = 512;
   Edge edge_cache[kEdgeCacheSize];
-  bool name_written;
 };
 
 __thread ThreadState* t_state __attribute__((tls_model("initial-exec"))) = nullptr;
 // Set once a thread's state has been torn down (thread exit): later events of that thread (its
-// TLS destructors still free memory) are recorded without a stack.
+// TLS destructors still free memory) go through the shared log, without a stack.
 __thread bool t_state_gone __attribute__((tls_model("initial-exec"))) = false;
 __thread uint32_t t_tid __attribute__((tls_model("initial-exec"))) = 0;
 
 pthread_key_t g_thread_key;
 
-// ---- shared state, guarded by g_lock ----------------------------------------------------------
+// ---- shared state -----------------------------------------------------------------------------
 
-// A test-and-test-and-set spin lock: waiters spin on a plain load, so they do not keep stealing
-// the cache line from the holder (V8's sweeper threads free while the main thread allocates).
+// The one sequence: every event and every shared record takes its place in the capture from it.
+// Starts at 1 so that a zeroed window slot never looks like a real event.
+std::atomic<uint64_t> g_seq{1};
+// Every thread's ring, newest first; pushed under g_lock, read by the writer without it.
+std::atomic<ThreadRing*> g_rings{nullptr};
+// False once the writer has stopped: a producer whose ring is full then drops its event instead
+// of waiting for room that will never come.
+std::atomic<bool> g_rings_open{false};
+
+// Guards the trie, the string table, the code table, the module map's refresh, the accessible
+// ranges and the shared log. A test-and-test-and-set spin lock: waiters spin on a plain load.
 std::atomic<uint32_t> g_lock{0};
 
-struct EncoderState {
-  EventBuffer* buffer = nullptr;
-  ByteCursor cursor{nullptr};
-  uint8_t* limit = nullptr;
-  // Delta bases of the format; they restart with every chunk.
-  uint64_t previous_address = 0;
-  uint64_t previous_stack = 0;
-  uint64_t previous_pc = 0;
-  uint32_t current_tid = 0;
-};
-
-EncoderState g_encoder;
-ChunkWriter g_writer;
+SharedLog g_log;
+uint8_t* g_scratch = nullptr;  // shared records are encoded here first (under g_lock)
 StackTrie* g_trie = nullptr;
 NativePcSet* g_native_pcs = nullptr;
 AccessibleRanges* g_accessible = nullptr;
 ModuleMap* g_modules = nullptr;
-uint32_t g_trie_generation = 1;
-uint64_t g_event_count = 0;
+// Per-thread stack caches are valid for one generation (code salted or reclassified, trie reset).
+std::atomic<uint32_t> g_trie_generation{1};
+// Trie node ids are valid for one epoch (a reset renumbers them).
+std::atomic<uint32_t> g_trie_epoch{1};
 uint32_t g_string_count = 0;
 std::unordered_map<std::string, uint32_t>* g_strings = nullptr;
 ReusedCode* g_code = nullptr;
+std::atomic<uint32_t> g_capture_id{0};
 
 uint64_t g_start_ns = 0;
 uint64_t g_own_text_start = 0, g_own_text_end = 0;
@@ -126,8 +142,27 @@ inline void lock() {
     }
   }
 }
-inline bool try_lock() { return g_lock.load(std::memory_order_relaxed) == 0 && g_lock.exchange(1, std::memory_order_acquire) == 0; }
 inline void unlock() { g_lock.store(0, std::memory_order_release); }
+
+// Takes g_lock on first need and releases it at the end of the scope: an event whose stack is all
+// in the thread's caches never touches it.
+class LazyLock {
+ public:
+  explicit LazyLock(bool already_held) : held_(already_held), owned_(false) {}
+  ~LazyLock() {
+    if (owned_) unlock();
+  }
+  void need() {
+    if (!held_) {
+      lock();
+      held_ = owned_ = true;
+    }
+  }
+
+ private:
+  bool held_;
+  bool owned_;
+};
 
 uint64_t monotonic_ns() {
   timespec now;
@@ -140,38 +175,15 @@ uint32_t current_tid() {
   return t_tid;
 }
 
-// ---- encoding (all under g_lock) --------------------------------------------------------------
+inline uint64_t next_seq() { return g_seq.fetch_add(1, std::memory_order_acq_rel); }
 
-void write_time_locked(uint64_t now_ns);
+// ---- shared records (all under g_lock) --------------------------------------------------------
 
-void start_buffer_locked(uint64_t now_ns) {
-  EventBuffer* buffer = g_writer.take_free_buffer();
-  buffer->first_time_ns = now_ns - g_start_ns;
-  buffer->first_event_index = static_cast<uint32_t>(g_event_count);
-  g_encoder.buffer = buffer;
-  g_encoder.cursor.position = buffer->data;
-  g_encoder.limit = buffer->data + kEventBufferSize;
-  g_encoder.previous_address = 0;
-  g_encoder.previous_stack = 0;
-  g_encoder.previous_pc = 0;
-  g_encoder.current_tid = 0;
-  write_time_locked(now_ns);
-}
-
-void rotate_buffer_locked(uint64_t now_ns) {
-  EventBuffer* full = g_encoder.buffer;
-  full->used = static_cast<size_t>(g_encoder.cursor.position - full->data);
-  g_writer.submit(full);
-  start_buffer_locked(now_ns);
-}
-
-inline void reserve_locked(size_t bytes) {
-  if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit, 0)) rotate_buffer_locked(monotonic_ns());
-}
-
-void write_time_locked(uint64_t now_ns) {
-  g_encoder.cursor.byte(format::type_byte(format::kTime, 0));
-  g_encoder.cursor.varint(now_ns - g_start_ns);
+// Encodes one self-contained record into the scratch space; finish_bytes_locked appends it.
+inline ByteCursor begin_bytes_locked() { return ByteCursor{g_scratch}; }
+void finish_bytes_locked(const ByteCursor& cursor) {
+  uint32_t length = static_cast<uint32_t>(cursor.position - g_scratch);
+  memcpy(g_log.append(next_seq(), kSharedBytes, length), g_scratch, length);
 }
 
 uint32_t intern_string_locked(const char* text, size_t length) {
@@ -180,10 +192,11 @@ uint32_t intern_string_locked(const char* text, size_t length) {
   std::string key(text, length);
   auto found = g_strings->find(key);
   if (found != g_strings->end()) return found->second;
-  reserve_locked(length + 16);
-  g_encoder.cursor.byte(format::type_byte(format::kString, 0));
-  g_encoder.cursor.varint(length);
-  g_encoder.cursor.bytes(text, length);
+  ByteCursor out = begin_bytes_locked();
+  out.byte(format::type_byte(format::kString, 0));
+  out.varint(length);
+  out.bytes(text, length);
+  finish_bytes_locked(out);
   uint32_t id = ++g_string_count;
   g_strings->emplace(std::move(key), id);
   return id;
@@ -194,24 +207,25 @@ uint32_t intern_string_locked(const char* text) { return intern_string_locked(te
 void write_meta_locked(const char* key, const char* value) {
   uint32_t key_id = intern_string_locked(key);
   uint32_t value_id = intern_string_locked(value);
-  reserve_locked(32);
-  g_encoder.cursor.byte(format::type_byte(format::kMeta, format::kMetaKeyValue));
-  g_encoder.cursor.varint(key_id);
-  g_encoder.cursor.varint(value_id);
+  ByteCursor out = begin_bytes_locked();
+  out.byte(format::type_byte(format::kMeta, format::kMetaKeyValue));
+  out.varint(key_id);
+  out.varint(value_id);
+  finish_bytes_locked(out);
 }
 
 void write_thread_name_locked(uint32_t tid, const char* name) {
   uint32_t name_id = intern_string_locked(name);
-  reserve_locked(32);
-  g_encoder.cursor.byte(format::type_byte(format::kMeta, format::kMetaThreadName));
-  g_encoder.cursor.varint(tid);
-  g_encoder.cursor.varint(name_id);
+  ByteCursor out = begin_bytes_locked();
+  out.byte(format::type_byte(format::kMeta, format::kMetaThreadName));
+  out.varint(tid);
+  out.varint(name_id);
+  finish_bytes_locked(out);
 }
 
 void write_module_locked(const ModuleInfo& module) {
   uint32_t path_id = intern_string_locked(module.path);
-  reserve_locked(256);
-  ByteCursor& out = g_encoder.cursor;
+  ByteCursor out = begin_bytes_locked();
   out.byte(format::type_byte(format::kModule, 0));
   out.varint(module.load_bias);
   out.varint(path_id);
@@ -222,17 +236,35 @@ void write_module_locked(const ModuleInfo& module) {
     out.varint(module.segment_start[i]);
     out.varint(module.segment_length[i]);
   }
+  finish_bytes_locked(out);
 }
 
-inline void switch_thread_locked(uint32_t tid) {
-  if (g_encoder.current_tid != tid) {
-    g_encoder.cursor.byte(format::type_byte(format::kThread, 0));
-    g_encoder.cursor.varint(tid);
-    g_encoder.current_tid = tid;
-  }
+void write_sample_locked(uint64_t now_ns, uint64_t rss) {
+  SharedTime* time = reinterpret_cast<SharedTime*>(g_log.append(next_seq(), kSharedTime, sizeof(SharedTime)));
+  time->ns_since_start = now_ns - g_start_ns;
+  time->rss_bytes = rss;
 }
 
-void reset_trie_locked();
+void write_map_locked(uint8_t cause, uint64_t start, uint64_t end, uint32_t stack) {
+  SharedMapping* mapping = reinterpret_cast<SharedMapping*>(g_log.append(next_seq(), kSharedMap, sizeof(SharedMapping)));
+  *mapping = {start, end, stack, current_tid(), cause};
+}
+
+void write_unmap_locked(uint8_t cause, uint64_t start, uint64_t end) {
+  SharedMapping* mapping = reinterpret_cast<SharedMapping*>(g_log.append(next_seq(), kSharedUnmap, sizeof(SharedMapping)));
+  *mapping = {start, end, 0, current_tid(), cause};
+}
+
+void reset_trie_locked() {
+  g_trie->reset();
+  // Before the reset's number is taken: an event numbered after it then sees the new epoch.
+  g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
+  g_trie_generation.fetch_add(1, std::memory_order_relaxed);
+  g_code->forget_salts();
+  ByteCursor out = begin_bytes_locked();
+  out.byte(format::type_byte(format::kStackReset, 0));
+  finish_bytes_locked(out);
+}
 
 // New code at [start, end), added or moved there.
 void note_code_range_locked(uint64_t start, uint64_t end) {
@@ -240,7 +272,7 @@ void note_code_range_locked(uint64_t start, uint64_t end) {
     case ReusedCode::Outcome::kNew:
       break;
     case ReusedCode::Outcome::kSalted:
-      g_trie_generation++;  // per-thread caches may hold the unsalted pcs
+      g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // per-thread caches may hold the unsalted pcs
       break;
     case ReusedCode::Outcome::kOutOfSalts:
       reset_trie_locked();
@@ -248,15 +280,7 @@ void note_code_range_locked(uint64_t start, uint64_t end) {
   }
 }
 
-void reset_trie_locked() {
-  g_trie->reset();
-  g_trie_generation++;
-  g_code->forget_salts();
-  reserve_locked(8);
-  g_encoder.cursor.byte(format::type_byte(format::kStackReset, 0));
-}
-
-// ---- stacks -----------------------------------------------------------------------------------
+// ---- threads ----------------------------------------------------------------------------------
 
 void read_thread_comm(uint32_t tid, char* name, size_t size) {
   char path[64];
@@ -271,33 +295,80 @@ void read_thread_comm(uint32_t tid, char* name, size_t size) {
   name[length] = 0;
 }
 
-void destroy_thread_state(void* state) {
+void name_thread_locked(ThreadState* state) {
+  state->capture_id = g_capture_id.load(std::memory_order_relaxed);
+  if (state->tid == static_cast<uint32_t>(g_pid)) {
+    write_thread_name_locked(state->tid, "main");
+  } else {
+    char name[32];
+    read_thread_comm(state->tid, name, sizeof(name));
+    write_thread_name_locked(state->tid, name);
+  }
+}
+
+// A ring for a new thread: one left by a thread that exited (the writer has drained it), or a new
+// one pushed on the registry. Caller holds g_lock.
+ThreadRing* acquire_ring_locked(uint32_t tid) {
+  ThreadRing* ring = g_rings.load(std::memory_order_acquire);
+  for (; ring != nullptr; ring = ring->next) {
+    uint32_t expected = ThreadRing::kFree;
+    if (ring->owner.compare_exchange_strong(expected, ThreadRing::kActive, std::memory_order_acq_rel)) break;
+  }
+  if (ring == nullptr) {
+    ring = new (raw_allocate(sizeof(ThreadRing))) ThreadRing();
+    ring->next = g_rings.load(std::memory_order_relaxed);
+    g_rings.store(ring, std::memory_order_release);
+  }
+  ring->tid = tid;
+  ring->last_seq = g_seq.load(std::memory_order_relaxed);
+  return ring;
+}
+
+void destroy_thread_state(void* memory) {
+  ThreadState* state = static_cast<ThreadState*>(memory);
   t_state = nullptr;
   t_state_gone = true;
+  state->ring->owner.store(ThreadRing::kExited, std::memory_order_release);
   raw_release(state, sizeof(ThreadState));
 }
 
-ThreadState* thread_state() {
-  ThreadState* state = t_state;
-  if (__builtin_expect(state != nullptr, 1)) return state;
+ThreadState* new_thread_state() {
   if (t_state_gone) return nullptr;
-  state = static_cast<ThreadState*>(raw_allocate(sizeof(ThreadState)));
-  state->tid = current_tid();
-  pthread_attr_t attributes;
-  void* stack_address = nullptr;
-  size_t stack_size = 0;
-  if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-    pthread_attr_getstack(&attributes, &stack_address, &stack_size);
-    pthread_attr_destroy(&attributes);
+  ThreadState* state = t_state;
+  if (state == nullptr) {
+    state = static_cast<ThreadState*>(raw_allocate(sizeof(ThreadState)));
+    state->tid = current_tid();
+    pthread_attr_t attributes;
+    void* stack_address = nullptr;
+    size_t stack_size = 0;
+    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
+      pthread_attr_getstack(&attributes, &stack_address, &stack_size);
+      pthread_attr_destroy(&attributes);
+    }
+    state->stack_high = reinterpret_cast<uint64_t>(stack_address) + stack_size;
+    state->cache_generation = 0;
+    state->cache_depth = 0;
+    state->capture_id = 0;
+    lock();
+    state->ring = acquire_ring_locked(state->tid);
+    unlock();
+    t_state = state;
+    pthread_setspecific(g_thread_key, state);
   }
-  state->stack_high = reinterpret_cast<uint64_t>(stack_address) + stack_size;
-  state->cache_generation = 0;
-  state->cache_depth = 0;
-  state->name_written = false;
-  t_state = state;
-  pthread_setspecific(g_thread_key, state);
+  // First event of this thread in this capture: its name goes first.
+  lock();
+  if (g_tracing) name_thread_locked(state);
+  unlock();
   return state;
 }
+
+inline ThreadState* thread_state() {
+  ThreadState* state = t_state;
+  if (__builtin_expect(state != nullptr && state->capture_id == g_capture_id.load(std::memory_order_relaxed), 1)) return state;
+  return new_thread_state();
+}
+
+// ---- stacks ----------------------------------------------------------------------------------
 
 // Walks the frame-pointer chain from here outwards. node, V8's builtins and its JIT code all keep
 // frame pointers, so the walk passes through C++ and JavaScript frames alike. Returns the return
@@ -328,18 +399,16 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   return count;
 }
 
-inline uint32_t trie_child_locked(ThreadState* state, uint32_t node, uint64_t pc) {
+inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyLock& locker) {
   ThreadState::Edge& edge = state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
   if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
+  locker.need();
   bool created;
   uint32_t child = g_trie->child(node, g_code->key(pc), &created);
   edge = {pc, node, child};
   if (created) {
-    ByteCursor& out = g_encoder.cursor;
-    out.byte(format::type_byte(format::kStack, 0));
-    out.varint(child - node);
-    out.zigzag(static_cast<int64_t>(pc - g_encoder.previous_pc));
-    g_encoder.previous_pc = pc;
+    SharedStack* record = reinterpret_cast<SharedStack*>(g_log.append(next_seq(), kSharedStack, sizeof(SharedStack)));
+    *record = {child, node, pc};
     if (g_modules->contains(pc)) g_native_pcs->insert(pc);
   }
   return child;
@@ -348,11 +417,12 @@ inline uint32_t trie_child_locked(ThreadState* state, uint32_t node, uint64_t pc
 // Interns the walked stack (innermost first) and returns its trie node. Without --native only the
 // JavaScript frames (pcs outside every loaded object are JIT code) and the innermost native frame
 // (the caller of the allocator) are stored.
-uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count) {
-  if (state->cache_generation != g_trie_generation) {
+uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker) {
+  uint32_t generation = g_trie_generation.load(std::memory_order_relaxed);
+  if (state->cache_generation != generation) {
     state->cache_depth = 0;
     memset(state->edge_cache, 0, sizeof(state->edge_cache));
-    state->cache_generation = g_trie_generation;
+    state->cache_generation = generation;
   }
   int common = 0;
   int limit = count < state->cache_depth ? count : state->cache_depth;
@@ -360,32 +430,13 @@ uint32_t intern_stack_locked(ThreadState* state, const uint64_t* pcs, int count)
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
   for (int depth = common; depth < count; depth++) {
     uint64_t pc = pcs[count - 1 - depth];
-    if (g_native_frames || !g_modules->contains(pc)) node = trie_child_locked(state, node, pc);
+    if (g_native_frames || !g_modules->contains(pc)) node = trie_child(state, node, pc, locker);
     state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
   }
   state->cache_depth = count;
-  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) node = trie_child_locked(state, node, pcs[0]);
+  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) node = trie_child(state, node, pcs[0], locker);
   return node;
-}
-
-// Everything an event needs before its own record: thread switch, thread name, new stack nodes.
-// Returns the stack id. Caller holds g_lock.
-inline uint32_t begin_event_locked(ThreadState* state, uint64_t* pcs, int count) {
-  reserve_locked(kEventReserve);
-  uint32_t tid = current_tid();
-  if (state && !state->name_written) {
-    state->name_written = true;
-    char name[32];
-    read_thread_comm(tid, name, sizeof(name));
-    if (tid == static_cast<uint32_t>(g_pid)) write_thread_name_locked(tid, "main");
-    else write_thread_name_locked(tid, name);
-    reserve_locked(kEventReserve);
-  }
-  uint32_t stack = state ? intern_stack_locked(state, pcs, count) : 0;
-  switch_thread_locked(tid);
-  g_event_count++;
-  return stack;
 }
 
 struct CapturedStack {
@@ -399,6 +450,127 @@ inline void capture_stack(CapturedStack* stack) {
   stack->count = walk_stack(stack->state, stack->pcs);
 }
 
+// The stack id of a captured stack, and the epoch its ids belong to.
+inline uint32_t stack_id_of(CapturedStack* stack, bool lock_held, uint32_t* epoch) {
+  *epoch = g_trie_epoch.load(std::memory_order_acquire);
+  if (stack->state == nullptr) return 0;
+  LazyLock locker(lock_held);
+  return intern_stack(stack->state, stack->pcs, stack->count, locker);
+}
+
+// ---- publishing events ------------------------------------------------------------------------
+
+// The ring is full: the writer is behind. Waits for room; false when the writer has stopped.
+__attribute__((noinline)) bool wait_for_room(ThreadRing* ring, uint64_t head) {
+  while (head - ring->tail.load(std::memory_order_acquire) >= ThreadRing::kCapacity) {
+    if (!g_rings_open.load(std::memory_order_acquire)) return false;
+    // Sleep rather than spin: on a machine with few cores the spinning would take the time the
+    // writer needs to make room.
+    timespec pause{0, 200000};
+    nanosleep(&pause, nullptr);
+  }
+  return true;
+}
+
+// Numbers the event and hands it to the writer through the thread's ring.
+inline void publish(ThreadState* state, uint8_t op, uint64_t address, uint64_t size, uint32_t stack, uint32_t epoch) {
+  ThreadRing* ring = state->ring;
+  ring->pending.store(ring->last_seq + 1, std::memory_order_relaxed);
+  uint64_t seq = next_seq();  // the release orders the announcement before the number
+  // A trie reset numbered before this event renumbered the nodes this stack was interned as.
+  if (__builtin_expect(g_trie_epoch.load(std::memory_order_relaxed) != epoch, 0)) stack = 0;
+  uint64_t head = ring->head.load(std::memory_order_relaxed);
+  if (__builtin_expect(head - ring->tail.load(std::memory_order_acquire) >= ThreadRing::kCapacity, 0) &&
+      !wait_for_room(ring, head)) {
+    ring->last_seq = seq;
+    ring->pending.store(kNothingPending, std::memory_order_release);
+    return;
+  }
+  RawEvent& event = ring->entries[head & (ThreadRing::kCapacity - 1)];
+  event.seq = seq;
+  event.address = address;
+  event.size_and_op = pack_size_and_op(size, op);
+  event.stack = stack;
+  event.tid = ring->tid;
+  ring->head.store(head + 1, std::memory_order_release);
+  ring->last_seq = seq;
+  ring->pending.store(kNothingPending, std::memory_order_release);
+}
+
+// The same for a thread without a ring (its state is gone: it is exiting). Caller holds g_lock.
+void publish_shared_locked(uint8_t op, uint64_t address, uint64_t size) {
+  RawEvent* event = reinterpret_cast<RawEvent*>(g_log.append(next_seq(), kSharedEvent, sizeof(RawEvent)));
+  event->seq = 0;
+  event->address = address;
+  event->size_and_op = pack_size_and_op(size, op);
+  event->stack = 0;
+  event->tid = current_tid();
+}
+
+uint64_t page_size() {
+  static uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return size;
+}
+inline uint64_t page_floor(uint64_t address) { return address & ~(page_size() - 1); }
+inline uint64_t page_ceil(uint64_t address) { return (address + page_size() - 1) & ~(page_size() - 1); }
+
+// ---- the writer thread: merge, encode ---------------------------------------------------------
+
+// Encoding state; only the writer thread touches it (and stop_tracing once the writer is gone).
+struct Encoder {
+  EventBuffer* buffer = nullptr;
+  ByteCursor cursor{nullptr};
+  uint8_t* limit = nullptr;
+  uint64_t buffer_started_ns = 0;  // monotonic, for the periodic flush
+  // Delta bases of the format; they restart with every chunk.
+  uint64_t previous_address = 0;
+  uint64_t previous_stack = 0;
+  uint64_t previous_pc = 0;
+  uint32_t current_tid = 0;
+  uint64_t last_time_ns = 0;  // of the latest TIME record, ns since start
+  uint64_t event_count = 0;
+  uint64_t emit_base = 0;  // the next sequence number to encode
+  RawEvent* window = nullptr;
+};
+
+ChunkWriter g_writer;
+Encoder g_encoder;
+
+void start_buffer() {
+  EventBuffer* buffer = g_writer.take_free_buffer();
+  buffer->first_time_ns = g_encoder.last_time_ns;
+  buffer->first_event_index = static_cast<uint32_t>(g_encoder.event_count);
+  g_encoder.buffer = buffer;
+  g_encoder.cursor.position = buffer->data;
+  g_encoder.limit = buffer->data + kEventBufferSize;
+  g_encoder.buffer_started_ns = monotonic_ns();
+  g_encoder.previous_address = 0;
+  g_encoder.previous_stack = 0;
+  g_encoder.previous_pc = 0;
+  g_encoder.current_tid = 0;
+  g_encoder.cursor.byte(format::type_byte(format::kTime, 0));
+  g_encoder.cursor.varint(g_encoder.last_time_ns);
+}
+
+void rotate_buffer() {
+  EventBuffer* full = g_encoder.buffer;
+  full->used = static_cast<size_t>(g_encoder.cursor.position - full->data);
+  g_writer.submit(full);
+  start_buffer();
+}
+
+inline void reserve(size_t bytes) {
+  if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit, 0)) rotate_buffer();
+}
+
+inline void switch_thread(uint32_t tid) {
+  if (g_encoder.current_tid != tid) {
+    g_encoder.cursor.byte(format::type_byte(format::kThread, 0));
+    g_encoder.cursor.varint(tid);
+    g_encoder.current_tid = tid;
+  }
+}
+
 inline void write_address(uint64_t address) {
   g_encoder.cursor.zigzag(static_cast<int64_t>(address - g_encoder.previous_address));
   g_encoder.previous_address = address;
@@ -409,31 +581,145 @@ inline void write_stack_id(uint32_t stack) {
   g_encoder.previous_stack = stack;
 }
 
-void write_map_locked(uint8_t cause, uint64_t start, uint64_t end, uint32_t stack) {
-  reserve_locked(40);
-  switch_thread_locked(current_tid());  // the reserve may have started a new chunk
-  g_encoder.cursor.byte(format::type_byte(format::kMap, cause));
-  write_address(start);
-  g_encoder.cursor.varint(end - start);
-  write_stack_id(stack);
+// Encodes events[0] (and events[1] when it completes a realloc); returns how many it used.
+inline int encode_event(const RawEvent* events, bool next_is_known) {
+  const RawEvent& event = events[0];
+  reserve(64);
+  switch_thread(event.tid);
+  g_encoder.event_count++;
+  uint8_t op = event.op();
+  if (op == kOpReallocFree) {
+    // Both halves of a realloc, with nothing in between: one REALLOC record. Otherwise another
+    // thread's event fell between the free and the allocation, and they are written apart.
+    const RawEvent& next = events[1];
+    if (next_is_known && next.seq == event.seq + 1 && next.tid == event.tid &&
+        next.op() == format::type_byte(format::kAlloc, format::kReallocKind)) {
+      g_encoder.cursor.byte(format::type_byte(format::kRealloc, 0));
+      write_address(event.address);
+      g_encoder.cursor.zigzag(static_cast<int64_t>(next.address - event.address));
+      g_encoder.previous_address = next.address;
+      g_encoder.cursor.varint(next.size());
+      write_stack_id(next.stack);
+      return 2;
+    }
+    g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind));
+    write_address(event.address);
+    return 1;
+  }
+  g_encoder.cursor.byte(op);
+  write_address(event.address);
+  if ((op & 0x0f) == format::kAlloc) {
+    g_encoder.cursor.varint(event.size());
+    write_stack_id(event.stack);
+  }
+  return 1;
 }
 
-void write_unmap_locked(uint8_t cause, uint64_t start, uint64_t end) {
-  reserve_locked(32);
-  switch_thread_locked(current_tid());
-  g_encoder.cursor.byte(format::type_byte(format::kUnmap, cause));
-  write_address(start);
-  g_encoder.cursor.varint(end - start);
+void encode_shared(const SharedRecord* record) {
+  const uint8_t* payload = record->payload();
+  switch (record->tag) {
+    case kSharedBytes:
+      reserve(record->length + 16);
+      g_encoder.cursor.bytes(payload, record->length);
+      break;
+    case kSharedStack: {
+      const SharedStack* stack = reinterpret_cast<const SharedStack*>(payload);
+      reserve(32);
+      g_encoder.cursor.byte(format::type_byte(format::kStack, 0));
+      g_encoder.cursor.varint(stack->child - stack->parent);
+      g_encoder.cursor.zigzag(static_cast<int64_t>(stack->pc - g_encoder.previous_pc));
+      g_encoder.previous_pc = stack->pc;
+      break;
+    }
+    case kSharedMap:
+    case kSharedUnmap: {
+      const SharedMapping* mapping = reinterpret_cast<const SharedMapping*>(payload);
+      reserve(48);
+      switch_thread(mapping->tid);
+      bool map = record->tag == kSharedMap;
+      if (map) g_encoder.event_count++;
+      g_encoder.cursor.byte(format::type_byte(map ? format::kMap : format::kUnmap, mapping->cause));
+      write_address(mapping->start);
+      g_encoder.cursor.varint(mapping->end - mapping->start);
+      if (map) write_stack_id(mapping->stack);
+      break;
+    }
+    case kSharedEvent:
+      encode_event(reinterpret_cast<const RawEvent*>(payload), false);
+      break;
+    case kSharedTime: {
+      const SharedTime* time = reinterpret_cast<const SharedTime*>(payload);
+      reserve(32);
+      g_encoder.last_time_ns = time->ns_since_start;
+      g_encoder.cursor.byte(format::type_byte(format::kTime, 0));
+      g_encoder.cursor.varint(time->ns_since_start);
+      if (time->rss_bytes) {
+        g_encoder.cursor.byte(format::type_byte(format::kRss, 0));
+        g_encoder.cursor.varint(time->rss_bytes);
+      }
+      break;
+    }
+  }
 }
 
-uint64_t page_size() {
-  static uint64_t size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  return size;
+// One merge: every event and shared record numbered below a bound known to be complete (no thread
+// is still publishing a smaller number), at most kWindow of them, encoded in order. Returns how
+// many sequence numbers it covered.
+uint64_t merge_pass() {
+  const uint64_t base = g_encoder.emit_base;
+  uint64_t end = g_seq.load(std::memory_order_acquire);
+  ThreadRing* rings = g_rings.load(std::memory_order_acquire);
+  for (ThreadRing* ring = rings; ring != nullptr; ring = ring->next) {
+    uint64_t pending = ring->pending.load(std::memory_order_acquire);
+    if (pending < end) end = pending;
+  }
+  if (end > base + kWindow) end = base + kWindow;
+  if (end <= base) return 0;
+  RawEvent* window = g_encoder.window;
+  for (ThreadRing* ring = rings; ring != nullptr; ring = ring->next) {
+    uint64_t tail = ring->tail.load(std::memory_order_relaxed);
+    uint64_t head = ring->head.load(std::memory_order_acquire);
+    while (tail < head) {
+      const RawEvent& event = ring->entries[tail & (ThreadRing::kCapacity - 1)];
+      if (event.seq >= end) break;
+      if (event.seq >= base) window[event.seq - base] = event;  // older ones predate this capture
+      tail++;
+    }
+    ring->tail.store(tail, std::memory_order_release);
+    if (tail == head && ring->owner.load(std::memory_order_acquire) == ThreadRing::kExited) {
+      uint32_t exited = ThreadRing::kExited;
+      ring->owner.compare_exchange_strong(exited, ThreadRing::kFree, std::memory_order_acq_rel);
+    }
+  }
+  lock();
+  g_log.consume_below(end, [&](const SharedRecord* record) {
+    if (record->seq < base) return;
+    RawEvent& slot = window[record->seq - base];
+    slot.seq = record->seq;
+    slot.address = reinterpret_cast<uint64_t>(record);
+    slot.size_and_op = pack_size_and_op(0, kOpSharedRecord);
+  });
+  unlock();
+  const uint64_t count = end - base;
+  for (uint64_t i = 0; i < count;) {
+    const RawEvent& slot = window[i];
+    if (__builtin_expect(slot.seq != base + i, 0)) {  // dropped after the writer stopped
+      i++;
+      continue;
+    }
+    if (slot.op() == kOpSharedRecord) {
+      encode_shared(reinterpret_cast<const SharedRecord*>(slot.address));
+      i++;
+    } else {
+      i += static_cast<uint64_t>(encode_event(&slot, i + 1 < count));
+    }
+  }
+  g_encoder.emit_base = end;
+  lock();
+  g_log.release_consumed();
+  unlock();
+  return count;
 }
-inline uint64_t page_floor(uint64_t address) { return address & ~(page_size() - 1); }
-inline uint64_t page_ceil(uint64_t address) { return (address + page_size() - 1) & ~(page_size() - 1); }
-
-// ---- the writer thread ------------------------------------------------------------------------
 
 uint64_t read_rss_bytes() {
   int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -448,11 +734,12 @@ uint64_t read_rss_bytes() {
   return strtoull(cursor + 1, nullptr, 10) * page_size();
 }
 
-void write_sample_locked(uint64_t now_ns, uint64_t rss) {
-  reserve_locked(32);
-  write_time_locked(now_ns);
-  g_encoder.cursor.byte(format::type_byte(format::kRss, 0));
-  g_encoder.cursor.varint(rss);
+
+bool any_pending() {
+  for (ThreadRing* ring = g_rings.load(std::memory_order_acquire); ring != nullptr; ring = ring->next) {
+    if (ring->pending.load(std::memory_order_acquire) != kNothingPending) return true;
+  }
+  return false;
 }
 
 void* writer_main(void*) {
@@ -460,32 +747,38 @@ void* writer_main(void*) {
   uint64_t interval_ns = static_cast<uint64_t>(g_sample_interval_ms) * 1000000ull;
   uint64_t next_tick = monotonic_ns() + interval_ns;
   while (!g_writer_stop.load(std::memory_order_acquire)) {
+    uint64_t merged = merge_pass();
     uint64_t now = monotonic_ns();
-    if (now < next_tick) {
-      uint64_t wait = next_tick - now;
-      if (wait > 5000000) wait = 5000000;  // wake often enough to drain full buffers promptly
-      timespec pause{0, static_cast<long>(wait)};
-      nanosleep(&pause, nullptr);
-    } else {
+    if (now >= next_tick) {
       next_tick += interval_ns;
       if (next_tick < now) next_tick = now + interval_ns;
       uint64_t rss = read_rss_bytes();
-      // try, not wait: a producer holding the lock may itself be waiting for this thread to
-      // drain buffers.
-      if (try_lock()) {
-        if (g_tracing) {
-          now = monotonic_ns();
-          write_sample_locked(now, rss);
-          if (now - g_encoder.buffer->first_time_ns - g_start_ns >= kFlushIntervalNs) rotate_buffer_locked(now);
-        }
-        unlock();
-      }
+      lock();
+      if (g_tracing) write_sample_locked(monotonic_ns(), rss);
+      unlock();
     }
+    if (now - g_encoder.buffer_started_ns >= kFlushIntervalNs) rotate_buffer();
     g_writer.drain();
-    if (g_writer.failure() && g_tracing) {
-      g_tracing = false;  // disk full or gone: stop tracing, keep what was written
+    if (g_writer.failure() && g_tracing) g_tracing = false;  // disk full or gone: stop, keep what was written
+    if (merged < kWindow / 4) {
+      // Little to do: rings hold ~6 ms of the busiest thread's events at this pace.
+      timespec pause{0, 1000000};
+      nanosleep(&pause, nullptr);
     }
   }
+  // Tracing is off: let threads finish the events they were publishing, then merge to the end.
+  uint64_t give_up = monotonic_ns() + 1000000000ull;
+  while (true) {
+    merge_pass();
+    bool done = !any_pending() && g_encoder.emit_base >= g_seq.load(std::memory_order_acquire);
+    if (done) {
+      merge_pass();  // shared records written by the stopping thread after the last pass
+      if (g_encoder.emit_base >= g_seq.load(std::memory_order_acquire)) break;
+    }
+    if (monotonic_ns() > give_up) break;
+    sched_yield();
+  }
+  g_rings_open.store(false, std::memory_order_release);
   return nullptr;
 }
 
@@ -495,12 +788,13 @@ void write_symbols_locked() {
   symbolize_native_pcs(*g_native_pcs, *g_modules, [](uint64_t pc, const char* function, const char* file, uint32_t line) {
     uint32_t name_id = function ? intern_string_locked(function) : 0;
     uint32_t file_id = file ? intern_string_locked(file) : 0;
-    reserve_locked(48);
-    g_encoder.cursor.byte(format::type_byte(format::kSymbol, 0));
-    g_encoder.cursor.varint(pc);
-    g_encoder.cursor.varint(name_id);
-    g_encoder.cursor.varint(file_id);
-    g_encoder.cursor.varint(line);
+    ByteCursor out = begin_bytes_locked();
+    out.byte(format::type_byte(format::kSymbol, 0));
+    out.varint(pc);
+    out.varint(name_id);
+    out.varint(file_id);
+    out.varint(line);
+    finish_bytes_locked(out);
   });
 }
 
@@ -562,9 +856,7 @@ void write_process_meta_locked(bool followed_child) {
   write_meta_locked("commandLine", json.c_str());
 }
 
-void atfork_prepare() {
-  lock();
-}
+void atfork_prepare() { lock(); }
 void atfork_parent() { unlock(); }
 void atfork_child();
 
@@ -578,15 +870,22 @@ int start_locked_state(int fd, bool followed_child) {
   if (error) return error;
   g_pid = getpid();
   g_start_ns = monotonic_ns();
-  g_event_count = 0;
-  g_trie_generation++;
+  g_trie_generation.fetch_add(1, std::memory_order_relaxed);
+  g_capture_id.fetch_add(1, std::memory_order_relaxed);
+  if (g_encoder.window == nullptr) g_encoder.window = static_cast<RawEvent*>(raw_allocate(kWindow * sizeof(RawEvent)));
   lock();
-  start_buffer_locked(g_start_ns);
+  g_log.clear();
+  // Numbers from here on belong to this capture; anything older still in a ring is skipped.
+  g_encoder.emit_base = g_seq.load(std::memory_order_relaxed);
+  g_encoder.last_time_ns = 0;
+  g_encoder.event_count = 0;
+  start_buffer();
   write_process_meta_locked(followed_child);
   g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
   write_sample_locked(monotonic_ns(), read_rss_bytes());
   unlock();
   g_writer_stop.store(false);
+  g_rings_open.store(true, std::memory_order_release);
   if (pthread_create(&g_writer_thread, nullptr, writer_main, nullptr) != 0) return EAGAIN;
   g_writer_running = true;
   g_tracing = true;
@@ -594,17 +893,28 @@ int start_locked_state(int fd, bool followed_child) {
 }
 
 void atfork_child() {
+  // Only the forking thread lives on: the other rings belong to threads that do not exist here.
+  ThreadRing* own = t_state ? t_state->ring : nullptr;
+  if (own) {
+    own->next = nullptr;
+    own->head.store(0, std::memory_order_relaxed);
+    own->tail.store(0, std::memory_order_relaxed);
+    own->pending.store(kNothingPending, std::memory_order_relaxed);
+  }
+  g_rings.store(own, std::memory_order_release);
+  g_log.clear();
   unlock();
   bool was_tracing = g_tracing;
   g_tracing = false;
   g_writer_running = false;  // threads do not survive fork
+  g_rings_open.store(false, std::memory_order_release);
   if (!was_tracing || !g_follow_fork) return;
   ReentrancyGuard guard;
   t_tid = 0;
   if (t_state) {
     t_state->tid = current_tid();
+    t_state->ring->tid = t_state->tid;
     t_state->cache_generation = 0;
-    t_state->name_written = false;
   }
   // A fresh capture for the child: new dictionaries, same accessible mappings (inherited memory).
   char path[4200];
@@ -613,6 +923,7 @@ void atfork_child() {
   if (fd < 0) return;
   new (&g_writer) ChunkWriter();
   g_trie->reset();
+  g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_strings->clear();
   g_string_count = 0;
   g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap();
@@ -626,54 +937,60 @@ void atfork_child() {
 void record_alloc(uint8_t kind, const void* address, size_t size) {
   CapturedStack stack;
   capture_stack(&stack);
-  lock();
-  if (g_tracing) {
-    uint32_t stack_id = begin_event_locked(stack.state, stack.pcs, stack.count);
-    g_encoder.cursor.byte(format::type_byte(format::kAlloc, kind));
-    write_address(reinterpret_cast<uint64_t>(address));
-    g_encoder.cursor.varint(size);
-    write_stack_id(stack_id);
+  uint32_t epoch;
+  uint32_t stack_id = stack_id_of(&stack, false, &epoch);
+  uint8_t op = format::type_byte(format::kAlloc, kind);
+  if (__builtin_expect(stack.state != nullptr, 1)) {
+    publish(stack.state, op, reinterpret_cast<uint64_t>(address), size, stack_id, epoch);
+  } else {
+    lock();
+    if (g_tracing) publish_shared_locked(op, reinterpret_cast<uint64_t>(address), size);
+    unlock();
   }
-  unlock();
 }
 
 void record_free(uint8_t kind, const void* address) {
-  lock();
-  if (g_tracing) {
-    reserve_locked(32);
-    switch_thread_locked(current_tid());
-    g_event_count++;
-    g_encoder.cursor.byte(format::type_byte(format::kFree, kind));
-    write_address(reinterpret_cast<uint64_t>(address));
+  ThreadState* state = thread_state();
+  uint8_t op = format::type_byte(format::kFree, kind);
+  if (__builtin_expect(state != nullptr, 1)) {
+    publish(state, op, reinterpret_cast<uint64_t>(address), 0, 0, g_trie_epoch.load(std::memory_order_relaxed));
+  } else {
+    lock();
+    if (g_tracing) publish_shared_locked(op, reinterpret_cast<uint64_t>(address), 0);
+    unlock();
   }
-  unlock();
 }
 
 extern "C" void* __libc_realloc(void*, size_t);
-extern "C" void __libc_free(void*);
 
 void* traced_realloc(void* old_address, size_t size) {
   CapturedStack stack;
   capture_stack(&stack);
-  // The lock is held across the real call: once realloc returns, the old block may be handed to
-  // another thread, and its allocation must not be written before this free.
-  lock();
-  void* result = __libc_realloc(old_address, size);
-  if (g_tracing && (result != nullptr || size == 0)) {
-    uint32_t stack_id = begin_event_locked(stack.state, stack.pcs, stack.count);
-    if (result == nullptr) {  // realloc(p, 0) frees p
-      g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind));
-      write_address(reinterpret_cast<uint64_t>(old_address));
-    } else {
-      g_encoder.cursor.byte(format::type_byte(format::kRealloc, 0));
-      write_address(reinterpret_cast<uint64_t>(old_address));
-      g_encoder.cursor.zigzag(static_cast<int64_t>(reinterpret_cast<uint64_t>(result) - reinterpret_cast<uint64_t>(old_address)));
-      g_encoder.previous_address = reinterpret_cast<uint64_t>(result);
-      g_encoder.cursor.varint(size);
-      write_stack_id(stack_id);
+  uint32_t epoch;
+  uint32_t stack_id = stack_id_of(&stack, false, &epoch);
+  uint64_t old = reinterpret_cast<uint64_t>(old_address);
+  const uint8_t alloc_op = format::type_byte(format::kAlloc, format::kReallocKind);
+  if (__builtin_expect(stack.state == nullptr, 0)) {
+    // No ring: the lock is held across the call, so nothing can fall between the two halves.
+    lock();
+    void* result = __libc_realloc(old_address, size);
+    if (g_tracing && (result != nullptr || size == 0)) {
+      publish_shared_locked(format::type_byte(format::kFree, format::kFreeKind), old, 0);
+      if (result) publish_shared_locked(alloc_op, reinterpret_cast<uint64_t>(result), size);
     }
+    unlock();
+    return result;
   }
-  unlock();
+  // The free half is numbered before the call (the old block may go to another thread the moment
+  // realloc returns), the allocation after it.
+  publish(stack.state, kOpReallocFree, old, 0, 0, epoch);
+  void* result = __libc_realloc(old_address, size);
+  if (result != nullptr) {
+    publish(stack.state, alloc_op, reinterpret_cast<uint64_t>(result), size, stack_id, epoch);
+  } else if (size != 0) {
+    // Failed: the old block is still the program's. Its size is no longer known exactly.
+    publish(stack.state, alloc_op, old, malloc_usable_size(old_address), stack_id, epoch);
+  }
   return result;
 }
 
@@ -688,7 +1005,8 @@ void* traced_mmap(void* address, size_t length, int protection, int flags, int f
     // A new mapping replaces whatever was there (MAP_FIXED), or fills a hole the kernel chose.
     g_accessible->lose(start, end, [](uint64_t a, uint64_t b) { write_unmap_locked(format::kCauseMmapOver, a, b); });
     if (protection != PROT_NONE) {
-      uint32_t stack_id = begin_event_locked(stack.state, stack.pcs, stack.count);
+      uint32_t epoch;
+      uint32_t stack_id = stack_id_of(&stack, true, &epoch);
       g_accessible->gain(start, end, [stack_id](uint64_t a, uint64_t b) { write_map_locked(format::kCauseMmap, a, b, stack_id); });
     }
   }
@@ -702,7 +1020,6 @@ int traced_munmap(void* address, size_t length) {
   if (g_tracing && result == 0) {
     uint64_t start = page_floor(reinterpret_cast<uint64_t>(address));
     uint64_t end = page_ceil(reinterpret_cast<uint64_t>(address) + length);
-    switch_thread_locked(current_tid());
     g_accessible->lose(start, end, [](uint64_t a, uint64_t b) { write_unmap_locked(format::kCauseMunmap, a, b); });
   }
   unlock();
@@ -721,16 +1038,16 @@ int traced_mprotect(void* address, size_t length, int protection) {
     if (gains) {
       // Only walk the trie when pages actually become accessible (V8 often re-protects).
       uint32_t stack_id = 0;
-      bool stack_written = false;
+      bool stack_known = false;
       g_accessible->gain(start, end, [&](uint64_t a, uint64_t b) {
-        if (!stack_written) {
-          stack_id = begin_event_locked(stack.state, stack.pcs, stack.count);
-          stack_written = true;
+        if (!stack_known) {
+          uint32_t epoch;
+          stack_id = stack_id_of(&stack, true, &epoch);
+          stack_known = true;
         }
         write_map_locked(format::kCauseMprotect, a, b, stack_id);
       });
     } else {
-      switch_thread_locked(current_tid());
       g_accessible->lose(start, end, [](uint64_t a, uint64_t b) { write_unmap_locked(format::kCauseMprotect, a, b); });
     }
   }
@@ -747,12 +1064,12 @@ void* traced_mremap(void* old_address, size_t old_length, size_t new_length, int
     uint64_t old_start = page_floor(reinterpret_cast<uint64_t>(old_address));
     uint64_t old_end = page_ceil(reinterpret_cast<uint64_t>(old_address) + old_length);
     bool was_accessible = g_accessible->any_accessible(old_start, old_end);
-    switch_thread_locked(current_tid());
     g_accessible->lose(old_start, old_end, [](uint64_t a, uint64_t b) { write_unmap_locked(format::kCauseMremap, a, b); });
     if (was_accessible) {
       uint64_t start = reinterpret_cast<uint64_t>(result);
       uint64_t end = page_ceil(start + new_length);
-      uint32_t stack_id = begin_event_locked(stack.state, stack.pcs, stack.count);
+      uint32_t epoch;
+      uint32_t stack_id = stack_id_of(&stack, true, &epoch);
       g_accessible->gain(start, end, [stack_id](uint64_t a, uint64_t b) { write_map_locked(format::kCauseMremap, a, b, stack_id); });
     }
   }
@@ -778,6 +1095,7 @@ int start_tracing(const StartOptions& options) {
     g_native_pcs = new (raw_allocate(sizeof(NativePcSet))) NativePcSet();
     g_accessible = new (raw_allocate(sizeof(AccessibleRanges))) AccessibleRanges();
     g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap();
+    g_scratch = static_cast<uint8_t*>(raw_allocate(kScratchSize));
     g_strings = new std::unordered_map<std::string, uint32_t>();
     g_code = new ReusedCode();
   }
@@ -822,12 +1140,12 @@ void stop_tracing(const char* end_reason) {
     write_meta_locked("endReason", end_reason);
     write_sample_locked(now, read_rss_bytes());
   }
-  rotate_buffer_locked(now);
   unlock();
   g_writer_stop.store(true, std::memory_order_release);
   pthread_join(g_writer_thread, nullptr);
   g_writer_running = false;
-  g_writer.finish(g_event_count, now - g_start_ns);
+  rotate_buffer();
+  g_writer.finish(g_encoder.event_count, now - g_start_ns);
   failure = failure ? failure : g_writer.failure();
   if (failure) {
     fprintf(stderr, "memview: tracing stopped early: writing %s failed: %s; the capture holds the events written before\n",
@@ -864,26 +1182,25 @@ void memview_code_added(uint64_t start, uint64_t size, int code_type, const char
     note_code_range_locked(start, start + size);
     uint32_t name_id = intern_string_locked(name, name_length);
     uint32_t script_id = intern_string_locked(script, script_length);
-    reserve_locked(64);
-    ByteCursor* out = &g_encoder.cursor;
-    out->byte(format::type_byte(format::kCode, format::kCodeAdd));
-    out->varint(start);
-    out->varint(size);
-    out->varint(static_cast<uint64_t>(code_type));
-    out->varint(name_id);
-    out->varint(script_id);
-    out->varint(static_cast<uint64_t>(line > 0 ? line : 0));
-    out->varint(static_cast<uint64_t>(column > 0 ? column : 0));
-    out->varint(position_count);
+    if (position_count > kMaxCodePositions) position_count = kMaxCodePositions;
+    ByteCursor out = begin_bytes_locked();
+    out.byte(format::type_byte(format::kCode, format::kCodeAdd));
+    out.varint(start);
+    out.varint(size);
+    out.varint(static_cast<uint64_t>(code_type));
+    out.varint(name_id);
+    out.varint(script_id);
+    out.varint(static_cast<uint64_t>(line > 0 ? line : 0));
+    out.varint(static_cast<uint64_t>(column > 0 ? column : 0));
+    out.varint(position_count);
     uint32_t previous_offset = 0;
     for (size_t i = 0; i < position_count; i++) {
-      reserve_locked(32);
-      out = &g_encoder.cursor;
-      out->varint(positions[i * 3] - previous_offset);
-      out->varint(positions[i * 3 + 1]);
-      out->varint(positions[i * 3 + 2]);
+      out.varint(positions[i * 3] - previous_offset);
+      out.varint(positions[i * 3 + 1]);
+      out.varint(positions[i * 3 + 2]);
       previous_offset = positions[i * 3];
     }
+    finish_bytes_locked(out);
   }
   unlock();
 }
@@ -895,10 +1212,11 @@ void memview_code_moved(uint64_t from, uint64_t to) {
     // The old range stays known (its pcs are interned); the new one is checked for reuse.
     uint64_t length = g_code->length_of(from);
     if (length > 0) note_code_range_locked(to, to + length);
-    reserve_locked(32);
-    g_encoder.cursor.byte(format::type_byte(format::kCode, format::kCodeMove));
-    g_encoder.cursor.varint(from);
-    g_encoder.cursor.varint(to);
+    ByteCursor out = begin_bytes_locked();
+    out.byte(format::type_byte(format::kCode, format::kCodeMove));
+    out.varint(from);
+    out.varint(to);
+    finish_bytes_locked(out);
   }
   unlock();
 }
@@ -907,7 +1225,7 @@ void memview_native_code_range(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
   lock();
   g_modules->add_native_range(start, end);
-  g_trie_generation++;  // cached stacks classified these pcs as JavaScript
+  g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks classified these pcs as JavaScript
   unlock();
 }
 
@@ -921,12 +1239,8 @@ void memview_reset_stacks() {
 void memview_thread_name(const char* name) {
   ReentrancyGuard guard;
   uint32_t tid = current_tid();
-  ThreadState* state = thread_state();
   lock();
-  if (g_tracing) {
-    write_thread_name_locked(tid, name);
-    if (state) state->name_written = true;
-  }
+  if (g_tracing) write_thread_name_locked(tid, name);
   unlock();
 }
 
