@@ -110,6 +110,43 @@ Napi::Value ForkAndAllocate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), child);
 }
 
+// `threads` native threads each make `iterations` memalign(16, 88) calls, keeping eight blocks
+// and freeing one at random before each call. memalign is an entry point node itself never uses,
+// so the count is exact; run with one malloc arena and no tcache, the threads hand each other
+// their freed blocks all the time, which is the race the capture's order has to get right.
+struct ChurnArguments {
+  int iterations;
+  unsigned seed;
+};
+
+void* churn_thread(void* data) {
+  ChurnArguments* arguments = static_cast<ChurnArguments*>(data);
+  void* kept[8] = {};
+  unsigned seed = arguments->seed;
+  for (int i = 0; i < arguments->iterations; i++) {
+    seed = seed * 1103515245u + 12345u;
+    int slot = static_cast<int>((seed >> 16) & 7);
+    free(kept[slot]);
+    kept[slot] = memalign(16, 88);
+    *static_cast<volatile char*>(kept[slot]) = 1;
+  }
+  for (void* block : kept) free(block);
+  return nullptr;
+}
+
+Napi::Value ChurnAcrossThreads(const Napi::CallbackInfo& info) {
+  int threads = info[0].As<Napi::Number>().Int32Value();
+  int iterations = info[1].As<Napi::Number>().Int32Value();
+  std::vector<pthread_t> handles(threads);
+  std::vector<ChurnArguments> arguments(threads);
+  for (int t = 0; t < threads; t++) {
+    arguments[t] = {iterations, static_cast<unsigned>(t + 1) * 7919u};
+    pthread_create(&handles[t], nullptr, churn_thread, &arguments[t]);
+  }
+  for (pthread_t handle : handles) pthread_join(handle, nullptr);
+  return info.Env().Undefined();
+}
+
 // The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool.
 Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
   Napi::Uint8Array input = info[0].As<Napi::Uint8Array>();
@@ -142,6 +179,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("munmapScenario", Napi::Function::New(env, MunmapScenario));
   exports.Set("allocateInExitingThread", Napi::Function::New(env, AllocateInExitingThread));
   exports.Set("forkAndAllocate", Napi::Function::New(env, ForkAndAllocate));
+  exports.Set("churnAcrossThreads", Napi::Function::New(env, ChurnAcrossThreads));
   return exports;
 }
 

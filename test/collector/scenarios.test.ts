@@ -211,6 +211,46 @@ describe('threads', () => {
     expect(vallocThreads.size).toBe(4);
   });
 
+  it('keeps every address in order when threads hand each other freed blocks (one arena, no tcache)', async () => {
+    const run = traceScript(
+      `
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.churnAcrossThreads(4, 50000);
+    `,
+      { environment: { MALLOC_ARENA_MAX: '1', GLIBC_TUNABLES: 'glibc.malloc.tcache_count=0' } },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const { events } = await readEvents(run.capturePath);
+    // Replay every heap event: an address is never allocated while live, never freed twice,
+    // whichever thread got it from the allocator.
+    const live = new Map<number, number>();
+    let doubleAllocations = 0;
+    let handedToAnotherThread = 0;
+    let churnAllocations = 0;
+    const lastFreedBy = new Map<number, number>();
+    for (const event of events) {
+      if (event.type === 'alloc' || event.type === 'realloc') {
+        if (event.type === 'realloc') live.delete(event.oldAddress!);
+        if (live.has(event.address)) doubleAllocations++;
+        live.set(event.address, event.threadId);
+        if (event.kind === 6) {
+          churnAllocations++;
+          const freer = lastFreedBy.get(event.address);
+          if (freer !== undefined && freer !== event.threadId) handedToAnotherThread++;
+        }
+      } else if (event.type === 'free') {
+        if (live.has(event.address)) {
+          lastFreedBy.set(event.address, event.threadId);
+          live.delete(event.address);
+        }
+      }
+    }
+    expect(doubleAllocations).toBe(0);
+    expect(churnAllocations).toBe(200000);
+    // The scenario really did make threads reuse each other's blocks.
+    expect(handedToAnotherThread).toBeGreaterThan(1000);
+  });
+
   it('sees allocations made on the libuv thread pool (async scrypt)', async () => {
     const run = traceScript(`
       const crypto = require('node:crypto');

@@ -38,7 +38,10 @@ export interface TracedRun {
 }
 
 /** Writes `source` to a script file and runs it under `memview run`. */
-export function traceScript(source: string, options: { runArguments?: string[]; scriptArguments?: string[]; extension?: string } = {}): TracedRun {
+export function traceScript(
+  source: string,
+  options: { runArguments?: string[]; scriptArguments?: string[]; extension?: string; environment?: Record<string, string> } = {},
+): TracedRun {
   const directory = scratchDirectory();
   const scriptPath = join(directory, `program${options.extension ?? '.cjs'}`);
   writeFileSync(scriptPath, source);
@@ -46,7 +49,7 @@ export function traceScript(source: string, options: { runArguments?: string[]; 
   const result = spawnSync(
     process.execPath,
     [cliPath, 'run', '-o', capturePath, ...(options.runArguments ?? []), scriptPath, ...(options.scriptArguments ?? [])],
-    { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 },
+    { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath, ...options.environment }), timeout: 60_000 },
   );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, capturePath, directory };
 }
