@@ -147,12 +147,14 @@ Napi::Value ChurnAcrossThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool.
+// The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool;
+// the optional second argument is its match attempts per position (1 = the single-probe mode).
 Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
   Napi::Uint8Array input = info[0].As<Napi::Uint8Array>();
   std::vector<uint8_t> output(memview::lz4_block_bound(input.ByteLength()));
   std::unique_ptr<memview::Lz4Scratch> scratch(new memview::Lz4Scratch());
-  size_t size = memview::lz4_block_compress(input.Data(), input.ByteLength(), output.data(), scratch.get());
+  int attempts = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : 4;
+  size_t size = memview::lz4_block_compress(input.Data(), input.ByteLength(), output.data(), scratch.get(), attempts);
   return Napi::Buffer<uint8_t>::Copy(info.Env(), output.data(), size);
 }
 

@@ -211,6 +211,37 @@ describe('threads', () => {
     expect(vallocThreads.size).toBe(4);
   });
 
+  it('stacks stay consistent when workers start (each start renumbers the stack trie) while others intern new stacks', async () => {
+    // Every worker start makes the addon list its code and reset the trie; the workers already
+    // running keep allocating from freshly compiled functions, so their stack lookups miss the
+    // caches and race with the resets. Twice, to give the race two chances.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const run = traceScript(`
+        const { Worker } = require('node:worker_threads');
+        const body = \`
+          const native = require(process.env.MEMVIEW_TEST_ADDON);
+          const { parentPort } = require('node:worker_threads');
+          for (let i = 0; i < 300; i++) {
+            const allocate = new Function('native', 'return function site' + i + '() { return native.valloc(2048); }')(native);
+            native.free(allocate());
+          }
+          parentPort.postMessage('done');
+        \`;
+        let running = 6;
+        for (let w = 0; w < 6; w++) {
+          setTimeout(() => {
+            const worker = new Worker(body, { eval: true });
+            worker.once('message', () => { worker.terminate(); if (--running === 0) console.log('all done'); });
+          }, w * 15);
+        }
+      `);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain('all done');
+      const model = await readModel(run.capturePath);
+      expect(model.stats.allocators.valloc.count).toBe(1800);
+    }
+  });
+
   it('keeps every address in order when threads hand each other freed blocks (one arena, no tcache)', async () => {
     const run = traceScript(
       `

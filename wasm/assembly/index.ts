@@ -83,6 +83,27 @@ export function beginChunk(codec: u32, storedSize: u32, rawSize: u32, checksum: 
   return ERROR_NONE;
 }
 
+/**
+ * Starts decoding a chunk whose payload another worker has already checked and decompressed into
+ * the input buffer (the unpacking pipeline, wasm/host/chunk-unpacker.ts).
+ */
+export function beginUnpackedChunk(rawSize: u32): i32 {
+  setErrorLocation(0, 0);
+  decoderBeginChunk(inputStart, rawSize);
+  return ERROR_NONE;
+}
+
+/** Checks the payload in the input buffer and decompresses it into the raw buffer: 0 or an error. */
+export function unpackInput(codec: u32, storedSize: u32, rawSize: u32, checksum: u32): i32 {
+  if (fnv1a32(inputStart, storedSize) != checksum) return ERROR_CHECKSUM;
+  if (codec == format.CODEC_STORED || rawSize == 0) return ERROR_NONE;
+  const raw = rawBuffer(rawSize);
+  const written = lz4DecompressBlock(inputStart, storedSize, raw, rawSize);
+  if (written < 0) return ERROR_LZ4_MALFORMED;
+  if (<u32>written != rawSize) return ERROR_LZ4_SIZE_MISMATCH;
+  return ERROR_NONE;
+}
+
 /** Checks only the checksum of the trailer chunk in the input buffer. */
 export function checkStored(storedSize: u32, checksum: u32): i32 {
   return fnv1a32(inputStart, storedSize) == checksum ? ERROR_NONE : ERROR_CHECKSUM;

@@ -19,11 +19,16 @@ import { DictionarySink } from './dictionary-sink.js';
 import { engineErrorText, ERROR_CHECKSUM, recordName } from './engine-errors.js';
 import { assembleModel } from './model-assembly.js';
 import { RangeIndex } from './range-index.js';
+import type { ChunkUnpacker, UnpackResult } from './chunk-unpacker.js';
 
 export interface DecodeOptions {
   /** A block is temporary when freed before its thread makes this many more allocations (default 1). */
   temporaryThreshold?: number;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Checks and decompresses chunks elsewhere (another worker) while this session aggregates. */
+  unpacker?: ChunkUnpacker;
+  /** Node host: use a second worker for that (default: for files of 32 MB and more). */
+  parallelUnpack?: boolean;
 }
 
 /**
@@ -35,6 +40,54 @@ const STEP_BUDGET_BYTES = 2 << 20;
 const latin1 = new TextDecoder('latin1');
 /** The engine keeps at most 256 range buckets (wasm/assembly/range-buckets.ts). */
 const MAX_RANGE_BUCKET = 255;
+
+/** Chunks framed ahead of the one being decoded, when an unpacker works on them meanwhile. */
+const UNPACK_AHEAD_CHUNKS = 4;
+
+interface FramedChunk {
+  index: number;
+  fileOffset: number;
+  endPosition: number;
+  kind: number;
+  codec: number;
+  storedSize: number;
+  rawSize: number;
+  checksum: number;
+  stored: Uint8Array;
+  unpacked?: Promise<UnpackResult>;
+}
+
+/**
+ * Reads and checks the next chunk's header and payload. Undefined when the file ends, cleanly or
+ * inside the chunk (a truncated capture); throws CaptureError for a header that cannot be right.
+ */
+async function frameChunk(stream: ByteStream, index: number): Promise<FramedChunk | undefined> {
+  const fileOffset = stream.position;
+  const chunkHeader = await stream.read(CHUNK_HEADER_SIZE_BYTES);
+  if (chunkHeader.length < CHUNK_HEADER_SIZE_BYTES) return undefined;
+  const fail = (problem: string): never => {
+    throw new CaptureError(`chunk ${index} at offset ${fileOffset}: ${problem}`, fileOffset, index);
+  };
+  const view = new DataView(chunkHeader.buffer, chunkHeader.byteOffset, chunkHeader.byteLength);
+  const magic = latin1.decode(chunkHeader.subarray(0, 4));
+  if (magic !== CHUNK_MAGIC) fail(`bad chunk magic ${JSON.stringify(magic)} (expected "MVCK")`);
+  const kind = chunkHeader[4];
+  const codec = chunkHeader[5];
+  const storedSize = view.getUint32(8, true);
+  const rawSize = view.getUint32(12, true);
+  const checksum = view.getUint32(16, true);
+  if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
+  if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
+  if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
+  if (rawSize > MAX_CHUNK_RAW_SIZE_BYTES) fail(`raw size ${rawSize} bytes is over the ${MAX_CHUNK_RAW_SIZE_BYTES}-byte limit`);
+  if (codec === ChunkCodec.Stored && storedSize !== rawSize) fail(`stored chunk with stored size ${storedSize} and raw size ${rawSize}`);
+  if (codec === ChunkCodec.Lz4Block && storedSize > rawSize + Math.floor(rawSize / 255) + 16) {
+    fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
+  }
+  const stored = await stream.read(storedSize);
+  if (stored.length < storedSize) return undefined;
+  return { index, fileOffset, endPosition: stream.position, kind, codec, storedSize, rawSize, checksum, stored };
+}
 
 export class DecodeSession {
   private rangeIndex = new RangeIndex();
@@ -64,38 +117,50 @@ export class DecodeSession {
     const dataChunkOffsets: number[] = [];
 
     // Chunks up to the trailer; a chunk cut off by the end of the file ends a truncated capture.
-    for (let index = 0; !trailerSeen; index++) {
-      const fileOffset = stream.position;
-      const chunkHeader = await stream.read(CHUNK_HEADER_SIZE_BYTES);
-      if (chunkHeader.length < CHUNK_HEADER_SIZE_BYTES) break;
+    // Framing runs ahead of decoding by a few chunks when an unpacker checks and decompresses them
+    // on another thread; a framing error is kept in its place and raised in file order.
+    const unpacker = options.unpacker;
+    const depth = unpacker ? UNPACK_AHEAD_CHUNKS : 1;
+    const ahead: Array<{ chunk?: FramedChunk; failure?: unknown }> = [];
+    let framedCount = 0;
+    let framingDone = false;
+    const fill = async () => {
+      while (!framingDone && ahead.length < depth) {
+        try {
+          const chunk = await frameChunk(stream, framedCount++);
+          if (chunk === undefined) {
+            framingDone = true;
+            break;
+          }
+          if (unpacker && chunk.kind === ChunkKind.Data) {
+            chunk.unpacked = unpacker.unpack({ codec: chunk.codec, stored: chunk.stored, rawSize: chunk.rawSize, checksum: chunk.checksum });
+            chunk.unpacked.catch(() => {});  // raised when its turn comes
+          }
+          ahead.push({ chunk });
+          if (chunk.kind === ChunkKind.Trailer) framingDone = true;
+        } catch (failure) {
+          framingDone = true;
+          ahead.push({ failure });
+        }
+      }
+    };
+
+    for (;;) {
+      await fill();
+      const next = ahead.shift();
+      if (next === undefined) break;
+      if (next.failure !== undefined) throw next.failure;
+      const { index, fileOffset, codec, storedSize, rawSize, checksum, stored } = next.chunk!;
       const fail = (problem: string, offset = fileOffset): never => {
         throw new CaptureError(`chunk ${index} at offset ${fileOffset}: ${problem}`, offset, index);
       };
-      const view = new DataView(chunkHeader.buffer, chunkHeader.byteOffset, chunkHeader.byteLength);
-      const magic = latin1.decode(chunkHeader.subarray(0, 4));
-      if (magic !== CHUNK_MAGIC) fail(`bad chunk magic ${JSON.stringify(magic)} (expected "MVCK")`);
-      const kind = chunkHeader[4];
-      const codec = chunkHeader[5];
-      const storedSize = view.getUint32(8, true);
-      const rawSize = view.getUint32(12, true);
-      const checksum = view.getUint32(16, true);
-      if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
-      if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
-      if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
-      if (rawSize > MAX_CHUNK_RAW_SIZE_BYTES) fail(`raw size ${rawSize} bytes is over the ${MAX_CHUNK_RAW_SIZE_BYTES}-byte limit`);
-      if (codec === ChunkCodec.Stored && storedSize !== rawSize) fail(`stored chunk with stored size ${storedSize} and raw size ${rawSize}`);
-      if (codec === ChunkCodec.Lz4Block && storedSize > rawSize + Math.floor(rawSize / 255) + 16) {
-        fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
-      }
-      const stored = await stream.read(storedSize);
-      if (stored.length < storedSize) break;
       const payloadStart = fileOffset + CHUNK_HEADER_SIZE_BYTES;
       const checksumMismatch = () =>
         fail(`checksum mismatch (header ${hex32(checksum)}, payload ${hex32(fnv1a32(stored))})`);
 
-      const input = engine.inputBuffer(storedSize) >>> 0;
-      new Uint8Array(engine.memory.buffer, input, storedSize).set(stored);
-      if (kind === ChunkKind.Trailer) {
+      if (next.chunk!.kind === ChunkKind.Trailer) {
+        const input = engine.inputBuffer(storedSize) >>> 0;
+        new Uint8Array(engine.memory.buffer, input, storedSize).set(stored);
         if (engine.checkStored(storedSize, checksum) !== 0) checksumMismatch();
         try {
           const trailer = parseTrailer(stored);
@@ -106,14 +171,25 @@ export class DecodeSession {
           fail(`${error.message} (file offset ${payloadStart + error.position})`, payloadStart + error.position);
         }
         trailerSeen = true;
-        options.onProgress?.(stream.position, totalBytes);
-        continue;
+        options.onProgress?.(next.chunk!.endPosition, totalBytes);
+        break;
       }
       dataChunkOffsets.push(fileOffset);
 
-      const begun = engine.beginChunk(codec, storedSize, rawSize, checksum);
-      if (begun === ERROR_CHECKSUM) checksumMismatch();
-      if (begun !== 0) fail(`${engineErrorText(begun)} (payload byte 0)`, payloadStart);
+      if (next.chunk!.unpacked) {
+        const unpacked = await next.chunk!.unpacked;
+        if (unpacked.status === ERROR_CHECKSUM) checksumMismatch();
+        if (unpacked.status !== 0) fail(`${engineErrorText(unpacked.status)} (payload byte 0)`, payloadStart);
+        const input = engine.inputBuffer(rawSize) >>> 0;
+        new Uint8Array(engine.memory.buffer, input, rawSize).set(unpacked.raw);
+        engine.beginUnpackedChunk(rawSize);
+      } else {
+        const input = engine.inputBuffer(storedSize) >>> 0;
+        new Uint8Array(engine.memory.buffer, input, storedSize).set(stored);
+        const begun = engine.beginChunk(codec, storedSize, rawSize, checksum);
+        if (begun === ERROR_CHECKSUM) checksumMismatch();
+        if (begun !== 0) fail(`${engineErrorText(begun)} (payload byte 0)`, payloadStart);
+      }
       for (;;) {
         const status = engine.step(STEP_BUDGET_BYTES);
         this.drainOutbox(sink, index, fileOffset);
@@ -127,7 +203,7 @@ export class DecodeSession {
           fail(`${recordName(engine.errorType())} record: ${engineErrorText(status)} (${where.detail})`, where.offset);
         }
       }
-      options.onProgress?.(stream.position, totalBytes);
+      options.onProgress?.(next.chunk!.endPosition, totalBytes);
     }
     if (trailerSeen && !(await stream.atEnd())) {
       throw new CaptureError(`offset ${stream.position}: data after the trailer, which ends a capture`, stream.position, -1);

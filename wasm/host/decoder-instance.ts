@@ -8,6 +8,8 @@ export interface DecoderExports {
   inputBuffer(bytes: number): number;
   beginChunk(codec: number, storedSize: number, rawSize: number, checksum: number): number;
   checkStored(storedSize: number, checksum: number): number;
+  beginUnpackedChunk(rawSize: number): number;
+  unpackInput(codec: number, storedSize: number, rawSize: number, checksum: number): number;
   step(budgetBytes: number): number;
   errorOffset(): number;
   errorType(): number;

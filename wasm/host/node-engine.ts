@@ -43,7 +43,10 @@ export class NodeDecoder {
       this.session = await DecodeSession.create(await compiledDecoder());
       return this.session.decode(fileSource(path), size, options);
     }
-    const reply = await this.request({ type: 'decode', path, temporaryThreshold: options.temporaryThreshold }, options.onProgress);
+    const reply = await this.request(
+      { type: 'decode', path, temporaryThreshold: options.temporaryThreshold, parallelUnpack: options.parallelUnpack },
+      options.onProgress,
+    );
     return (reply as { model: CaptureModel }).model;
   }
 

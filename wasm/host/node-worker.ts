@@ -8,25 +8,35 @@ import { DecodeSession } from './decode-session.js';
 import { compiledDecoder } from './node-wasm.js';
 import { fileSource } from './node-file-source.js';
 import { modelTransferList } from './transfer-list.js';
+import { NodeChunkUnpacker, unpackWorkerScript } from './node-unpacker.js';
+
+/** From this size on, a second worker checks and decompresses chunks while this one aggregates. */
+const PARALLEL_UNPACK_MIN_BYTES = 32 << 20;
 
 let session: DecodeSession | undefined;
 
-parentPort?.on('message', async (message: { type: string; path?: string; temporaryThreshold?: number; t0Ms?: number; t1Ms?: number }) => {
+parentPort?.on('message', async (message: { type: string; path?: string; temporaryThreshold?: number; parallelUnpack?: boolean; t0Ms?: number; t1Ms?: number }) => {
   try {
     if (message.type === 'decode') {
       const path = message.path!;
       const { size } = await stat(path);
       session = await DecodeSession.create(await compiledDecoder());
+      const script = unpackWorkerScript();
+      const parallel = message.parallelUnpack ?? size >= PARALLEL_UNPACK_MIN_BYTES;
+      const unpacker = parallel && script ? new NodeChunkUnpacker(await compiledDecoder(), script) : undefined;
       let lastReport = 0;
-      const model = await session.decode(fileSource(path), size, {
-        temporaryThreshold: message.temporaryThreshold,
-        onProgress: (done, total) => {
-          const now = Date.now();
-          if (now - lastReport < 50 && done < total) return;
-          lastReport = now;
-          parentPort!.postMessage({ type: 'progress', done, total });
-        },
-      });
+      const model = await session
+        .decode(fileSource(path), size, {
+          temporaryThreshold: message.temporaryThreshold,
+          unpacker,
+          onProgress: (done, total) => {
+            const now = Date.now();
+            if (now - lastReport < 50 && done < total) return;
+            lastReport = now;
+            parentPort!.postMessage({ type: 'progress', done, total });
+          },
+        })
+        .finally(() => unpacker?.close());
       parentPort!.postMessage({ type: 'model', model }, modelTransferList(model));
     } else if (message.type === 'rangeViews') {
       if (session === undefined) throw new Error('rangeViews before decode');

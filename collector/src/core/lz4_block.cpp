@@ -53,10 +53,70 @@ inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t lite
   return out;
 }
 
+// The last literals-only sequence.
+uint8_t* emit_last_literals(uint8_t* out, const uint8_t* anchor, size_t literal_length) {
+  uint8_t* token = out++;
+  if (literal_length >= 15) {
+    *token = 15 << 4;
+    out = write_length(out, literal_length - 15);
+  } else {
+    *token = static_cast<uint8_t>(literal_length << 4);
+  }
+  memcpy(out, anchor, literal_length);
+  return out + literal_length;
+}
+
+// One probe per position and no chains, as LZ4's fast mode: for data that compresses poorly
+// (random addresses), where searching harder finds little and costs the writer thread its time.
+size_t compress_single_probe(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch) {
+  uint8_t* out = output;
+  const uint8_t* anchor = input;
+  if (input_size >= kMatchFindLimit + 1) {
+    memset(scratch->head, 0, sizeof(scratch->head));
+    const uint8_t* const match_limit = input + input_size - kMatchFindLimit;
+    const uint8_t* const match_end_limit = input + input_size - kLastLiterals;
+    const uint8_t* cursor = input;
+    uint32_t misses = 0;
+    while (cursor < match_limit) {
+      uint32_t sequence = read32(cursor);
+      uint32_t index = static_cast<uint32_t>(cursor - input);
+      uint32_t slot = hash4(sequence);
+      uint32_t candidate_plus_one = scratch->head[slot];
+      scratch->head[slot] = index + 1;
+      const uint8_t* match = input + candidate_plus_one - 1;
+      if (candidate_plus_one == 0 || index - (candidate_plus_one - 1) > 0xFFFF || read32(match) != sequence) {
+        cursor += 1 + (misses++ >> 5);
+        continue;
+      }
+      misses = 0;
+      const uint8_t* end = cursor + kMinMatch;
+      const uint8_t* match_end = match + kMinMatch;
+      while (end < match_end_limit && *end == *match_end) {
+        end++;
+        match_end++;
+      }
+      const uint8_t* start = cursor;
+      while (start > anchor && match > input && start[-1] == match[-1]) {
+        start--;
+        match--;
+      }
+      out = emit_sequence(out, anchor, static_cast<size_t>(start - anchor), static_cast<size_t>(start - match),
+                          static_cast<size_t>(end - start));
+      // Index a position near the match's end, where the next match often starts.
+      if (end - 2 > cursor && end - 2 < match_limit) scratch->head[hash4(read32(end - 2))] = static_cast<uint32_t>(end - 2 - input) + 1;
+      cursor = end;
+      anchor = cursor;
+    }
+  }
+  out = emit_last_literals(out, anchor, static_cast<size_t>(input + input_size - anchor));
+  return static_cast<size_t>(out - output);
+}
+
 }  // namespace
 
 size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* output, Lz4Scratch* scratch,
                           int max_attempts) {
+  if (max_attempts <= 1) return compress_single_probe(input, input_size, output, scratch);
   uint8_t* out = output;
   const uint8_t* anchor = input;
   if (input_size >= kMatchFindLimit + 1) {
@@ -120,25 +180,12 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
       }
       out = emit_sequence(out, anchor, static_cast<size_t>(start - anchor), static_cast<size_t>(start - best), best_length);
       const uint8_t* match_end = start + best_length;
-      // In the cheap mode (poorly compressible data) only the match's last positions are indexed,
-      // as LZ4's fast mode does: indexing every byte of every match costs more than it finds.
-      const uint8_t* first_indexed = max_attempts > 1 || best_length < 8 ? cursor + 1 : match_end - 2;
-      for (const uint8_t* position = first_indexed; position < match_end && position < match_limit; position++) insert(position);
+      for (const uint8_t* position = cursor + 1; position < match_end && position < match_limit; position++) insert(position);
       cursor = match_end;
       anchor = cursor;
     }
   }
-  // Final literals-only sequence.
-  size_t literal_length = static_cast<size_t>(input + input_size - anchor);
-  uint8_t* token = out++;
-  if (literal_length >= 15) {
-    *token = 15 << 4;
-    out = write_length(out, literal_length - 15);
-  } else {
-    *token = static_cast<uint8_t>(literal_length << 4);
-  }
-  memcpy(out, anchor, literal_length);
-  out += literal_length;
+  out = emit_last_literals(out, anchor, static_cast<size_t>(input + input_size - anchor));
   return static_cast<size_t>(out - output);
 }
 

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -99,6 +100,26 @@ std::atomic<ThreadRing*> g_rings{nullptr};
 // False once the writer has stopped: a producer whose ring is full then drops its event instead
 // of waiting for room that will never come.
 std::atomic<bool> g_rings_open{false};
+
+// Futex words: the writer sleeps on g_writer_kick between passes; a thread whose ring is full
+// kicks it and sleeps on g_room_made, which the writer bumps after a pass when anyone waits.
+std::atomic<uint32_t> g_writer_kick{0};
+std::atomic<uint32_t> g_room_made{0};
+std::atomic<uint32_t> g_room_waiters{0};
+
+void futex_wait(std::atomic<uint32_t>* word, uint32_t seen, long timeout_ns) {
+  timespec timeout{0, timeout_ns};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 0x7fffffff, nullptr, nullptr, 0);
+}
+
+void wake_writer() {
+  g_writer_kick.fetch_add(1, std::memory_order_acq_rel);
+  futex_wake_all(&g_writer_kick);
+}
 
 // Guards the trie, the string table, the code table, the module map's refresh, the accessible
 // ranges and the shared log. A test-and-test-and-set spin lock: waiters spin on a plain load.
@@ -399,10 +420,16 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   return count;
 }
 
-inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyLock& locker) {
+// The child of `node` for `pc`. A miss takes g_lock; if the trie was reset since this stack's
+// interning began (its parent ids are from before), *stale is set and the caller starts again.
+inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyLock& locker, uint32_t epoch, bool* stale) {
   ThreadState::Edge& edge = state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
   if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
   locker.need();
+  if (__builtin_expect(g_trie_epoch.load(std::memory_order_relaxed) != epoch, 0)) {
+    *stale = true;
+    return 0;
+  }
   bool created;
   uint32_t child = g_trie->child(node, g_code->key(pc), &created);
   edge = {pc, node, child};
@@ -414,11 +441,9 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
   return child;
 }
 
-// Interns the walked stack (innermost first) and returns its trie node. Without --native only the
-// JavaScript frames (pcs outside every loaded object are JIT code) and the innermost native frame
-// (the caller of the allocator) are stored.
-uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker) {
-  uint32_t generation = g_trie_generation.load(std::memory_order_relaxed);
+// One attempt at interning; *stale when a reset got in the way.
+uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t epoch, bool* stale) {
+  uint32_t generation = g_trie_generation.load(std::memory_order_acquire);
   if (state->cache_generation != generation) {
     state->cache_depth = 0;
     memset(state->edge_cache, 0, sizeof(state->edge_cache));
@@ -430,13 +455,33 @@ uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLo
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
   for (int depth = common; depth < count; depth++) {
     uint64_t pc = pcs[count - 1 - depth];
-    if (g_native_frames || !g_modules->contains(pc)) node = trie_child(state, node, pc, locker);
+    if (g_native_frames || !g_modules->contains(pc)) {
+      node = trie_child(state, node, pc, locker, epoch, stale);
+      if (*stale) {
+        state->cache_depth = 0;
+        return 0;
+      }
+    }
     state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
   }
   state->cache_depth = count;
-  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) node = trie_child(state, node, pcs[0], locker);
+  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) node = trie_child(state, node, pcs[0], locker, epoch, stale);
   return node;
+}
+
+// Interns the walked stack (innermost first) and returns its trie node; *epoch is the trie epoch
+// the id belongs to. Without --native only the JavaScript frames (pcs outside every loaded object
+// are JIT code) and the innermost native frame (the caller of the allocator) are stored.
+uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t* epoch) {
+  while (true) {
+    *epoch = g_trie_epoch.load(std::memory_order_acquire);
+    bool stale = false;
+    uint32_t node = intern_stack_once(state, pcs, count, locker, *epoch, &stale);
+    if (!stale) return node;
+    // The lock is held now, so no reset can come between this attempt and its end.
+    state->cache_generation = 0;
+  }
 }
 
 struct CapturedStack {
@@ -452,24 +497,34 @@ inline void capture_stack(CapturedStack* stack) {
 
 // The stack id of a captured stack, and the epoch its ids belong to.
 inline uint32_t stack_id_of(CapturedStack* stack, bool lock_held, uint32_t* epoch) {
-  *epoch = g_trie_epoch.load(std::memory_order_acquire);
-  if (stack->state == nullptr) return 0;
+  if (stack->state == nullptr) {
+    *epoch = g_trie_epoch.load(std::memory_order_acquire);
+    return 0;
+  }
   LazyLock locker(lock_held);
-  return intern_stack(stack->state, stack->pcs, stack->count, locker);
+  return intern_stack(stack->state, stack->pcs, stack->count, locker, epoch);
 }
 
 // ---- publishing events ------------------------------------------------------------------------
 
-// The ring is full: the writer is behind. Waits for room; false when the writer has stopped.
+// The ring is full: the writer is behind. Wakes it and sleeps until it has made room (a futex, so
+// neither side spins: on a machine with few cores the spinning would take the writer's time).
+// False when the writer has stopped.
 __attribute__((noinline)) bool wait_for_room(ThreadRing* ring, uint64_t head) {
+  g_room_waiters.fetch_add(1, std::memory_order_acq_rel);
+  bool open = true;
   while (head - ring->tail.load(std::memory_order_acquire) >= ThreadRing::kCapacity) {
-    if (!g_rings_open.load(std::memory_order_acquire)) return false;
-    // Sleep rather than spin: on a machine with few cores the spinning would take the time the
-    // writer needs to make room.
-    timespec pause{0, 200000};
-    nanosleep(&pause, nullptr);
+    if (!g_rings_open.load(std::memory_order_acquire)) {
+      open = false;
+      break;
+    }
+    uint32_t seen = g_room_made.load(std::memory_order_acquire);
+    wake_writer();
+    if (head - ring->tail.load(std::memory_order_acquire) < ThreadRing::kCapacity) break;
+    futex_wait(&g_room_made, seen, 1000000);
   }
-  return true;
+  g_room_waiters.fetch_sub(1, std::memory_order_acq_rel);
+  return open;
 }
 
 // Numbers the event and hands it to the writer through the thread's ring.
@@ -747,7 +802,12 @@ void* writer_main(void*) {
   uint64_t interval_ns = static_cast<uint64_t>(g_sample_interval_ms) * 1000000ull;
   uint64_t next_tick = monotonic_ns() + interval_ns;
   while (!g_writer_stop.load(std::memory_order_acquire)) {
+    uint32_t kicks = g_writer_kick.load(std::memory_order_acquire);
     uint64_t merged = merge_pass();
+    if (g_room_waiters.load(std::memory_order_acquire) != 0) {
+      g_room_made.fetch_add(1, std::memory_order_acq_rel);
+      futex_wake_all(&g_room_made);
+    }
     uint64_t now = monotonic_ns();
     if (now >= next_tick) {
       next_tick += interval_ns;
@@ -760,16 +820,16 @@ void* writer_main(void*) {
     if (now - g_encoder.buffer_started_ns >= kFlushIntervalNs) rotate_buffer();
     g_writer.drain();
     if (g_writer.failure() && g_tracing) g_tracing = false;  // disk full or gone: stop, keep what was written
-    if (merged < kWindow / 4) {
-      // Little to do: rings hold ~6 ms of the busiest thread's events at this pace.
-      timespec pause{0, 1000000};
-      nanosleep(&pause, nullptr);
-    }
+    // Little to do: sleep up to 1 ms (rings hold several ms of the busiest thread's events), or
+    // until a thread with a full ring kicks.
+    if (merged < kWindow / 4) futex_wait(&g_writer_kick, kicks, 1000000);
   }
   // Tracing is off: let threads finish the events they were publishing, then merge to the end.
   uint64_t give_up = monotonic_ns() + 1000000000ull;
   while (true) {
     merge_pass();
+    g_room_made.fetch_add(1, std::memory_order_acq_rel);
+    futex_wake_all(&g_room_made);
     bool done = !any_pending() && g_encoder.emit_base >= g_seq.load(std::memory_order_acquire);
     if (done) {
       merge_pass();  // shared records written by the stopping thread after the last pass
@@ -779,6 +839,8 @@ void* writer_main(void*) {
     sched_yield();
   }
   g_rings_open.store(false, std::memory_order_release);
+  g_room_made.fetch_add(1, std::memory_order_acq_rel);
+  futex_wake_all(&g_room_made);
   return nullptr;
 }
 
@@ -1142,6 +1204,7 @@ void stop_tracing(const char* end_reason) {
   }
   unlock();
   g_writer_stop.store(true, std::memory_order_release);
+  wake_writer();
   pthread_join(g_writer_thread, nullptr);
   g_writer_running = false;
   rotate_buffer();
