@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { serveGrowingCapture, type CaptureServer } from '../../collector/lib/capture-relay.js';
+import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
@@ -131,6 +131,8 @@ export async function run(argv: string[]): Promise<number> {
   let liveServer: CaptureServer | undefined;
   let capturePathOnceStarted: string | undefined;
   if (livePort !== undefined) {
+    // Loaded only for --live-remote: the HTTP server costs every other run start-up time.
+    const { serveGrowingCapture } = await import('../../collector/lib/capture-relay.js');
     liveServer = serveGrowingCapture(() => capturePathOnceStarted, livePort);
     try {
       await liveServer.listening;

@@ -28,9 +28,15 @@ struct SourceLine {
 
 // file:line for pcs of one object with DWARF line tables, from binutils' addr2line (run once per
 // object at the end; a missing addr2line only means no file:line). posix_spawn, not fork: fork
-// would run memview's own atfork handlers while this thread holds the tracker's lock.
-std::unordered_map<uint64_t, SourceLine> source_lines(const ModuleInfo& module, const std::vector<uint64_t>& pcs) {
-  std::unordered_map<uint64_t, SourceLine> lines;
+// would run memview's own atfork handlers. Started before the symbol-table lookups and read after
+// them, so addr2line loads its tables on another core meanwhile.
+struct LineQuery {
+  pid_t child = -1;
+  int output = -1;
+};
+
+LineQuery start_source_lines(const ModuleInfo& module, const std::vector<uint64_t>& pcs) {
+  LineQuery query;
   std::vector<std::string> arguments = {"addr2line", "-e", module.path};
   char address[32];
   for (uint64_t pc : pcs) {
@@ -47,7 +53,7 @@ std::unordered_map<uint64_t, SourceLine> source_lines(const ModuleInfo& module, 
   }
   environment.push_back(nullptr);
   int pipe_ends[2];
-  if (pipe2(pipe_ends, O_CLOEXEC) != 0) return lines;
+  if (pipe2(pipe_ends, O_CLOEXEC) != 0) return query;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_ends[1], STDOUT_FILENO);
@@ -58,9 +64,17 @@ std::unordered_map<uint64_t, SourceLine> source_lines(const ModuleInfo& module, 
   close(pipe_ends[1]);
   if (spawned != 0) {
     close(pipe_ends[0]);
-    return lines;
+    return query;
   }
-  FILE* output = fdopen(pipe_ends[0], "r");
+  query.child = child;
+  query.output = pipe_ends[0];
+  return query;
+}
+
+std::unordered_map<uint64_t, SourceLine> finish_source_lines(LineQuery query, const std::vector<uint64_t>& pcs) {
+  std::unordered_map<uint64_t, SourceLine> lines;
+  if (query.child < 0) return lines;
+  FILE* output = fdopen(query.output, "r");
   char text[4096];
   size_t index = 0;
   while (output && index < pcs.size() && fgets(text, sizeof(text), output)) {
@@ -73,8 +87,8 @@ std::unordered_map<uint64_t, SourceLine> source_lines(const ModuleInfo& module, 
     index++;
   }
   if (output) fclose(output);
-  else close(pipe_ends[0]);
-  waitpid(child, nullptr, 0);
+  else close(query.output);
+  waitpid(query.child, nullptr, 0);
   return lines;
 }
 
@@ -97,9 +111,10 @@ void symbolize_native_pcs(const NativePcSet& native_pcs, const ModuleMap& module
       addresses.push_back(pc - 1 - module->load_bias);
       if (symbols.has_line_info(addresses.back())) described.push_back(pc);
     }
+    LineQuery query;
+    if (!described.empty()) query = start_source_lines(*module, described);
     std::vector<const char*> names = symbols.names_of(addresses);
-    std::unordered_map<uint64_t, SourceLine> lines;
-    if (!described.empty()) lines = source_lines(*module, described);
+    std::unordered_map<uint64_t, SourceLine> lines = finish_source_lines(query, described);
     for (size_t i = 0; i < pcs.size(); i++) {
       auto line = lines.find(pcs[i]);
       if (!names[i] && line == lines.end()) continue;

@@ -19,6 +19,7 @@
 #include <new>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "accessible_ranges.h"
 #include "byte_sink.h"
@@ -158,8 +159,15 @@ inline void lock() {
   int spins = 0;
   while (g_lock.exchange(1, std::memory_order_acquire) != 0) {
     while (g_lock.load(std::memory_order_relaxed) != 0) {
-      if (++spins < 64) __builtin_ia32_pause();
-      else sched_yield();
+      if (++spins < 64) {
+        __builtin_ia32_pause();
+      } else if (spins < 128) {
+        sched_yield();
+      } else {
+        // A long holder (a module refresh, the JIT code listing): sleep rather than spin.
+        timespec pause{0, 50000};
+        nanosleep(&pause, nullptr);
+      }
     }
   }
 }
@@ -846,18 +854,35 @@ void* writer_main(void*) {
 
 // ---- symbols at the end -----------------------------------------------------------------------
 
-void write_symbols_locked() {
-  symbolize_native_pcs(*g_native_pcs, *g_modules, [](uint64_t pc, const char* function, const char* file, uint32_t line) {
-    uint32_t name_id = function ? intern_string_locked(function) : 0;
-    uint32_t file_id = file ? intern_string_locked(file) : 0;
+// Names every native pc the capture's stacks hold. Called once tracing is off, without the lock:
+// loading symbol tables and running addr2line take tens of milliseconds, and threads that still
+// need the lock (the writer, a late code event) should not wait for them.
+void write_symbols() {
+  struct Named {
+    uint64_t pc;
+    std::string function;
+    std::string file;
+    uint32_t line;
+    bool has_function;
+    bool has_file;
+  };
+  std::vector<Named> named;
+  symbolize_native_pcs(*g_native_pcs, *g_modules, [&](uint64_t pc, const char* function, const char* file, uint32_t line) {
+    named.push_back({pc, function ? function : "", file ? file : "", line, function != nullptr, file != nullptr});
+  });
+  lock();
+  for (const Named& symbol : named) {
+    uint32_t name_id = symbol.has_function ? intern_string_locked(symbol.function.c_str()) : 0;
+    uint32_t file_id = symbol.has_file ? intern_string_locked(symbol.file.c_str()) : 0;
     ByteCursor out = begin_bytes_locked();
     out.byte(format::type_byte(format::kSymbol, 0));
-    out.varint(pc);
+    out.varint(symbol.pc);
     out.varint(name_id);
     out.varint(file_id);
-    out.varint(line);
+    out.varint(symbol.line);
     finish_bytes_locked(out);
-  });
+  }
+  unlock();
 }
 
 // ---- start / stop / fork ----------------------------------------------------------------------
@@ -1195,14 +1220,16 @@ void stop_tracing(const char* end_reason) {
   int failure = g_writer.failure();
   lock();
   bool was_tracing = g_tracing;
-  g_tracing = false;
+  g_tracing = false;  // no new stacks from here on: the set of native pcs is final
+  unlock();
   uint64_t now = monotonic_ns();
   if (was_tracing) {
-    write_symbols_locked();
+    write_symbols();
+    lock();
     write_meta_locked("endReason", end_reason);
     write_sample_locked(now, read_rss_bytes());
+    unlock();
   }
-  unlock();
   g_writer_stop.store(true, std::memory_order_release);
   wake_writer();
   pthread_join(g_writer_thread, nullptr);
