@@ -36,7 +36,7 @@
     },
     {
       "target_name": "memview_test_allocators",
-      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp"],
+      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp", "src/core/reused_code.cpp"],
       "cflags_cc": ["-g"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"]

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../src/core/lz4_block.h"
+#include "../src/core/reused_code.h"
 
 namespace {
 
@@ -147,6 +148,26 @@ Napi::Value ChurnAcrossThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The collector's table of reused JIT code: notes each [start, end) of `ranges` in turn, then returns,
+// for each pc of `probes`, the salt its trie key carries (0 = none), and for each range whether it
+// was salted. Tests hold it to a painted reference model.
+Napi::Value ReusedCodeSalts(const Napi::CallbackInfo& info) {
+  Napi::Float64Array ranges = info[0].As<Napi::Float64Array>();
+  Napi::Float64Array probes = info[1].As<Napi::Float64Array>();
+  std::unique_ptr<memview::ReusedCode> code(new memview::ReusedCode());
+  Napi::Float64Array outcomes = Napi::Float64Array::New(info.Env(), ranges.ElementLength() / 2);
+  for (size_t i = 0; i + 1 < ranges.ElementLength(); i += 2) {
+    auto outcome = code->note_code(static_cast<uint64_t>(ranges[i]), static_cast<uint64_t>(ranges[i + 1]));
+    outcomes[i / 2] = outcome == memview::ReusedCode::Outcome::kSalted ? 1 : 0;
+  }
+  Napi::Float64Array salts = Napi::Float64Array::New(info.Env(), probes.ElementLength());
+  for (size_t i = 0; i < probes.ElementLength(); i++) salts[i] = static_cast<double>(code->key(static_cast<uint64_t>(probes[i])) >> 48);
+  Napi::Object result = Napi::Object::New(info.Env());
+  result.Set("outcomes", outcomes);
+  result.Set("salts", salts);
+  return result;
+}
+
 // The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool;
 // the optional second argument is its match attempts per position (1 = the single-probe mode).
 Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
@@ -182,6 +203,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("allocateInExitingThread", Napi::Function::New(env, AllocateInExitingThread));
   exports.Set("forkAndAllocate", Napi::Function::New(env, ForkAndAllocate));
   exports.Set("churnAcrossThreads", Napi::Function::New(env, ChurnAcrossThreads));
+  exports.Set("reusedCodeSalts", Napi::Function::New(env, ReusedCodeSalts));
   return exports;
 }
 

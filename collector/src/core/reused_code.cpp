@@ -39,27 +39,26 @@ void ReusedCode::salt(uint64_t start, uint64_t end) {
     salted_ = grown;
     salted_capacity_ = capacity;
   }
-  // Cut [start, end) out of the existing salted ranges (a range around it splits in two: the
-  // capacity check above left room for that one extra), then insert it with a fresh salt.
-  size_t write = 0;
-  for (size_t read = 0; read < salted_count_; read++) {
-    SaltedRange range = salted_[read];
-    if (range.end <= start || range.start >= end) {
-      salted_[write++] = range;
-      continue;
-    }
-    SaltedRange pieces[2];
-    int count = 0;
-    if (range.start < start) pieces[count++] = {range.start, start, range.salt};
-    if (range.end > end) pieces[count++] = {end, range.end, range.salt};
-    for (int i = 0; i < count; i++) salted_[write++] = pieces[i];
+  // Cut [start, end) out of the salted ranges it overlaps (a range around it splits in two: the
+  // capacity check above left room for that one extra) and put it in their place with a fresh
+  // salt. Binary search for the first overlap: workers and code flushing salt thousands of ranges.
+  size_t first = 0, high = salted_count_;
+  while (first < high) {
+    size_t middle = (first + high) / 2;
+    if (salted_[middle].end <= start) first = middle + 1;
+    else high = middle;
   }
-  salted_count_ = write;
-  size_t position = 0;
-  while (position < salted_count_ && salted_[position].start < start) position++;
-  memmove(salted_ + position + 1, salted_ + position, (salted_count_ - position) * sizeof(SaltedRange));
-  salted_[position] = {start, end, next_salt_++};
-  salted_count_++;
+  size_t last = first;  // one past the last overlapping range
+  while (last < salted_count_ && salted_[last].start < end) last++;
+  SaltedRange replacement[3];
+  int count = 0;
+  if (first < last && salted_[first].start < start) replacement[count++] = {salted_[first].start, start, salted_[first].salt};
+  replacement[count++] = {start, end, next_salt_++};
+  if (first < last && salted_[last - 1].end > end) replacement[count++] = {end, salted_[last - 1].end, salted_[last - 1].salt};
+  size_t removed = last - first;
+  memmove(salted_ + first + count, salted_ + last, (salted_count_ - last) * sizeof(SaltedRange));
+  memcpy(salted_ + first, replacement, count * sizeof(SaltedRange));
+  salted_count_ = salted_count_ - removed + static_cast<size_t>(count);
 }
 
 }  // namespace memview
