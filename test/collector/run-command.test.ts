@@ -124,6 +124,44 @@ describe('Tracker API', () => {
   });
 });
 
+describe('Tracker API, twice in one process', () => {
+  it('a second start() after stop() writes a second, complete capture of its own events only', async () => {
+    const directory = scratchDirectory();
+    const first = join(directory, 'first.bin');
+    const second = join(directory, 'second.bin');
+    const script = join(directory, 'program.mjs');
+    writeFileSync(script, `
+      import { createRequire } from 'node:module';
+      import { Worker } from 'node:worker_threads';
+      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
+      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+      const one = new Tracker({ output: ${JSON.stringify(first)} });
+      await one.start();
+      for (let i = 0; i < 1000; i++) native.free(native.valloc(1111));
+      await one.stop();
+      for (let i = 0; i < 500; i++) native.free(native.valloc(2222));
+      const two = new Tracker({ output: ${JSON.stringify(second)} });
+      await two.start();
+      for (let i = 0; i < 300; i++) native.free(native.valloc(3333));
+      await two.stop();
+    `);
+    const result = spawnSync(process.execPath, [script], {
+      encoding: 'utf8',
+      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: join(process.cwd(), 'collector', 'build', 'Release', 'memview_test_allocators.node') }),
+      timeout: 60_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const one = await readModel(first);
+    const two = await readModel(second);
+    expect(one.stats.allocators.valloc).toEqual({ count: 1000, bytes: 1111 * 1000 });
+    expect(two.stats.allocators.valloc).toEqual({ count: 300, bytes: 3333 * 300 });
+    expect(one.meta.truncated).toBe(false);
+    expect(two.meta.truncated).toBe(false);
+    // The main thread is named in each capture.
+    for (const model of [one, two]) expect(model.stats.threads.some((thread) => thread.name === 'main')).toBe(true);
+  });
+});
+
 describe('a disk that fills during capture', () => {
   const mountPoint = join(scratchDirectory(), 'small-disk');
   mkdirSync(mountPoint);

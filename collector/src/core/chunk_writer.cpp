@@ -29,10 +29,18 @@ void put32(uint8_t* out, uint32_t value) { memcpy(out, &value, 4); }
 
 int ChunkWriter::open(int fd, uint16_t flags) {
   fd_ = fd;
-  compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kEventBufferSize) + format::kChunkHeaderSize));
-  lz4_scratch_ = static_cast<Lz4Scratch*>(raw_allocate(sizeof(Lz4Scratch)));
-  index_capacity_ = 1 << 16;
-  index_ = static_cast<uint64_t*>(raw_allocate(index_capacity_ * sizeof(uint64_t)));
+  // A writer is reused for the next capture of a process (Tracker API): offsets, the chunk index
+  // and any failure belong to the previous file.
+  failure_ = 0;
+  file_offset_ = 0;
+  index_count_ = 0;
+  match_attempts_ = 4;
+  if (compressed_ == nullptr) {
+    compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kEventBufferSize) + format::kChunkHeaderSize));
+    lz4_scratch_ = static_cast<Lz4Scratch*>(raw_allocate(sizeof(Lz4Scratch)));
+    index_capacity_ = 1 << 16;
+    index_ = static_cast<uint64_t*>(raw_allocate(index_capacity_ * sizeof(uint64_t)));
+  }
   uint8_t header[16] = {};
   memcpy(header, format::kMagic, 8);
   header[8] = format::kVersion & 0xff;

@@ -22,6 +22,12 @@ class NativePcSet {
     if (++used_ * 4 > (mask_ + 1) * 3) grow();
   }
 
+  /** Forgets every pc (a new capture starts with no STACK records). */
+  void clear() {
+    for (size_t i = 0; i <= mask_; i++) slots_[i] = 0;
+    used_ = 0;
+  }
+
   template <typename Visitor>
   void for_each(Visitor&& visit) const {
     for (size_t i = 0; i <= mask_; i++)

@@ -943,6 +943,19 @@ void write_process_meta_locked(bool followed_child) {
   write_meta_locked("commandLine", json.c_str());
 }
 
+// A new capture (a restart through the Tracker API, or a followed fork child) has none of the
+// previous capture's strings, stack nodes, code or symbols: every id it uses must be defined in it.
+void reset_capture_dictionaries() {
+  g_trie->reset();
+  g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
+  g_trie_generation.fetch_add(1, std::memory_order_relaxed);
+  g_strings->clear();
+  g_string_count = 0;
+  g_native_pcs->clear();
+  g_code->~ReusedCode();
+  new (g_code) ReusedCode();
+}
+
 void atfork_prepare() { lock(); }
 void atfork_parent() { unlock(); }
 void atfork_child();
@@ -1009,10 +1022,7 @@ void atfork_child() {
   int fd = open_capture(path);
   if (fd < 0) return;
   new (&g_writer) ChunkWriter();
-  g_trie->reset();
-  g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
-  g_strings->clear();
-  g_string_count = 0;
+  reset_capture_dictionaries();
   g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap();
   start_locked_state(fd, true);
 }
@@ -1201,6 +1211,9 @@ int start_tracing(const StartOptions& options) {
   // A fresh module map: every module gets its MODULE record in this capture.
   g_modules->~ModuleMap();
   new (g_modules) ModuleMap();
+  lock();
+  reset_capture_dictionaries();
+  unlock();
   if (!g_redirected && !hooks_are_preloaded()) {
     redirect_loaded_objects();
     g_redirected = true;
