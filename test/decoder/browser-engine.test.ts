@@ -24,10 +24,10 @@ async function buildTestPage(): Promise<string> {
   writeFileSync(join(root, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.ts"></script></body></html>');
   writeFileSync(join(root, 'main.ts'), `
     import { createBrowserDecoder } from ${JSON.stringify(browserEngine)};
-    (window as any).decodeBytes = async (bytes: number[]) => {
+    (window as any).decodeBytes = async (bytes: number[], parallelUnpack = false) => {
       const decoder = createBrowserDecoder();
       const progress: number[] = [];
-      const model = await decoder.decode(new Blob([new Uint8Array(bytes)]), { temporaryThreshold: 1 }, (done) => { progress.push(done); });
+      const model = await decoder.decode(new Blob([new Uint8Array(bytes)]), { temporaryThreshold: 1, parallelUnpack }, (done) => { progress.push(done); });
       const range = await decoder.rangeViews(0, model.meta.durationMs);
       decoder.terminate();
       const sum = (values: Float64Array) => values.reduce((a, b) => a + b, 0);
@@ -61,6 +61,9 @@ describe.skipIf(!hasChromium)('browser engine (Web Worker + comlink, built by Vi
       expect(result.lastProgress).toBe(bytes.length);
       expect(result.peakIsTyped).toBe(true);
       expect(result.rangePeak).toBe(result.peak);
+      // The same with a nested worker checking and decompressing the chunks.
+      const parallel = await page.evaluate((data) => (window as unknown as { decodeBytes(d: number[], p: boolean): Promise<unknown> }).decodeBytes(data, true), [...bytes]);
+      expect(parallel).toEqual(result);
     } finally {
       await browser.close();
     }

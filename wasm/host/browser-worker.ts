@@ -8,6 +8,8 @@ import type { CaptureModel } from '../../viewer/model/types.js';
 import { DecodeSession, type DecodeOptions } from './decode-session.js';
 import type { RangeViews } from './range-views.js';
 import { modelTransferList } from './transfer-list.js';
+import { PARALLEL_UNPACK_MIN_BYTES } from './chunk-unpacker.js';
+import { browserChunkUnpacker } from './browser-unpacker.js';
 
 const BLOB_SLICE_BYTES = 4 << 20;
 
@@ -24,16 +26,21 @@ export const decoderWorkerApi = {
   async decode(blob: Blob, options: Omit<DecodeOptions, 'onProgress'>, onProgress?: (done: number, total: number) => void): Promise<CaptureModel> {
     compiled ??= fetch(decoderWasmUrl).then((response) => response.arrayBuffer()).then((bytes) => WebAssembly.compile(bytes));
     session = await DecodeSession.create(await compiled);
+    const parallel = options.parallelUnpack ?? blob.size >= PARALLEL_UNPACK_MIN_BYTES;
+    const unpacker = parallel ? browserChunkUnpacker(await compiled) : undefined;
     let lastReport = 0;
-    const model = await session.decode(blobSlices(blob), blob.size, {
-      ...options,
-      onProgress: onProgress && ((done, total) => {
-        const now = Date.now();
-        if (now - lastReport < 50 && done < total) return;
-        lastReport = now;
-        void onProgress(done, total);
-      }),
-    });
+    const model = await session
+      .decode(blobSlices(blob), blob.size, {
+        ...options,
+        unpacker,
+        onProgress: onProgress && ((done, total) => {
+          const now = Date.now();
+          if (now - lastReport < 50 && done < total) return;
+          lastReport = now;
+          void onProgress(done, total);
+        }),
+      })
+      .finally(() => unpacker?.close());
     return Comlink.transfer(model, modelTransferList(model));
   },
 

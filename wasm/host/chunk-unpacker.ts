@@ -26,6 +26,9 @@ export interface ChunkUnpacker {
 
 const EMPTY = new Uint8Array(0);
 
+/** From this file size on, the hosts unpack chunks on a second worker unless told otherwise. */
+export const PARALLEL_UNPACK_MIN_BYTES = 32 << 20;
+
 /** Unpacks one chunk with an engine instance of its own (not the one that aggregates). */
 export function unpackWith(engine: DecoderExports, request: UnpackRequest): UnpackResult {
   const { codec, stored, rawSize, checksum } = request;
@@ -46,4 +49,66 @@ export class InProcessUnpacker implements ChunkUnpacker {
   }
 
   async close(): Promise<void> {}
+}
+
+/** A reply from an unpacking worker. */
+export interface UnpackReply {
+  id: number;
+  status?: number;
+  raw?: Uint8Array;
+  failure?: string;
+}
+
+/**
+ * The session's side of an unpacking worker, whatever the host: numbers the requests, sends a copy
+ * of the stored bytes (transferred), and settles each request when its reply comes back.
+ */
+export class RemoteUnpacker implements ChunkUnpacker {
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (result: UnpackResult) => void; reject: (error: Error) => void }>();
+
+  constructor(
+    private readonly send: (message: UnpackRequest & { id: number }, transfer: ArrayBuffer[]) => void,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  unpack(request: UnpackRequest): Promise<UnpackResult> {
+    const id = this.nextId++;
+    // A copy (not Buffer#slice, which is a view): the stored bytes share their ArrayBuffer with the
+    // rest of the file piece, and this one is transferred.
+    const stored = new Uint8Array(request.stored);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.send({ id, codec: request.codec, stored, rawSize: request.rawSize, checksum: request.checksum }, [stored.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Settles the request a reply answers. */
+  receive(reply: UnpackReply): void {
+    const waiter = this.waiting.get(reply.id);
+    if (waiter === undefined) return;
+    this.waiting.delete(reply.id);
+    if (reply.failure !== undefined) waiter.reject(new Error(`unpacking worker: ${reply.failure}`));
+    else waiter.resolve({ status: reply.status!, raw: reply.raw! });
+  }
+
+  /** The worker died: every request still out fails. */
+  fail(error: Error): void {
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** The worker's side: unpacks one request and says what to post back (and transfer). */
+export function answerUnpackRequest(engine: DecoderExports, request: UnpackRequest & { id: number }): { reply: UnpackReply; transfer: ArrayBuffer[] } {
+  try {
+    const result = unpackWith(engine, request);
+    return { reply: { id: request.id, status: result.status, raw: result.raw }, transfer: result.raw.length > 0 ? [result.raw.buffer as ArrayBuffer] : [] };
+  } catch (error) {
+    return { reply: { id: request.id, failure: (error as Error).message }, transfer: [] };
+  }
 }

@@ -8,10 +8,10 @@ import { DecodeSession } from './decode-session.js';
 import { compiledDecoder } from './node-wasm.js';
 import { fileSource } from './node-file-source.js';
 import { modelTransferList } from './transfer-list.js';
-import { NodeChunkUnpacker, unpackWorkerScript } from './node-unpacker.js';
+import { PARALLEL_UNPACK_MIN_BYTES } from './chunk-unpacker.js';
+import { nodeChunkUnpacker, unpackWorkerScript } from './node-unpacker.js';
 
-/** From this size on, a second worker checks and decompresses chunks while this one aggregates. */
-const PARALLEL_UNPACK_MIN_BYTES = 32 << 20;
+
 
 let session: DecodeSession | undefined;
 
@@ -23,7 +23,7 @@ parentPort?.on('message', async (message: { type: string; path?: string; tempora
       session = await DecodeSession.create(await compiledDecoder());
       const script = unpackWorkerScript();
       const parallel = message.parallelUnpack ?? size >= PARALLEL_UNPACK_MIN_BYTES;
-      const unpacker = parallel && script ? new NodeChunkUnpacker(await compiledDecoder(), script) : undefined;
+      const unpacker = parallel && script ? nodeChunkUnpacker(await compiledDecoder(), script) : undefined;
       let lastReport = 0;
       const model = await session
         .decode(fileSource(path), size, {
