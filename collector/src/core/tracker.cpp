@@ -68,6 +68,7 @@ struct ThreadState {
   uint64_t stack_high;  // the walk stops before it: frames above are not this thread's stack
   ThreadRing* ring;
   uint32_t cache_generation;
+  uint32_t cache_epoch;  // the trie epoch the cached node ids belong to
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
   uint32_t cache_nodes[kMaxFrames];
@@ -376,6 +377,7 @@ ThreadState* new_thread_state() {
     }
     state->stack_high = reinterpret_cast<uint64_t>(stack_address) + stack_size;
     state->cache_generation = 0;
+    state->cache_epoch = 0;
     state->cache_depth = 0;
     state->capture_id = 0;
     lock();
@@ -428,14 +430,23 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   return count;
 }
 
+// Why interning gave up on a stack.
+enum class InternAbort { kNone, kStale, kStopped };
+
 // The child of `node` for `pc`. A miss takes g_lock; if the trie was reset since this stack's
-// interning began (its parent ids are from before), *stale is set and the caller starts again.
-inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyLock& locker, uint32_t epoch, bool* stale) {
+// interning began (its parent ids are from before), *abort is kStale and the caller starts again.
+// Once tracing is off no node is created (kStopped): the native pcs are being symbolized, and a
+// restart is about to renumber the trie.
+inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyLock& locker, uint32_t epoch, InternAbort* abort) {
   ThreadState::Edge& edge = state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
   if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
   locker.need();
   if (__builtin_expect(g_trie_epoch.load(std::memory_order_relaxed) != epoch, 0)) {
-    *stale = true;
+    *abort = InternAbort::kStale;
+    return 0;
+  }
+  if (__builtin_expect(!g_tracing, 0)) {
+    *abort = InternAbort::kStopped;
     return 0;
   }
   bool created;
@@ -449,13 +460,15 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
   return child;
 }
 
-// One attempt at interning; *stale when a reset got in the way.
-uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t epoch, bool* stale) {
+// One attempt at interning; *abort says why it gave up, if it did.
+uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t epoch, InternAbort* abort) {
   uint32_t generation = g_trie_generation.load(std::memory_order_acquire);
-  if (state->cache_generation != generation) {
+  // The caches hold node ids of one epoch and keys of one generation: either change empties them.
+  if (state->cache_generation != generation || state->cache_epoch != epoch) {
     state->cache_depth = 0;
     memset(state->edge_cache, 0, sizeof(state->edge_cache));
     state->cache_generation = generation;
+    state->cache_epoch = epoch;
   }
   int common = 0;
   int limit = count < state->cache_depth ? count : state->cache_depth;
@@ -464,8 +477,8 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, L
   for (int depth = common; depth < count; depth++) {
     uint64_t pc = pcs[count - 1 - depth];
     if (g_native_frames || !g_modules->contains(pc)) {
-      node = trie_child(state, node, pc, locker, epoch, stale);
-      if (*stale) {
+      node = trie_child(state, node, pc, locker, epoch, abort);
+      if (*abort != InternAbort::kNone) {
         state->cache_depth = 0;
         return 0;
       }
@@ -474,7 +487,10 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, L
     state->cache_nodes[depth] = node;
   }
   state->cache_depth = count;
-  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) node = trie_child(state, node, pcs[0], locker, epoch, stale);
+  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) {
+    node = trie_child(state, node, pcs[0], locker, epoch, abort);
+    if (*abort != InternAbort::kNone) return 0;
+  }
   return node;
 }
 
@@ -484,11 +500,10 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, L
 uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t* epoch) {
   while (true) {
     *epoch = g_trie_epoch.load(std::memory_order_acquire);
-    bool stale = false;
-    uint32_t node = intern_stack_once(state, pcs, count, locker, *epoch, &stale);
-    if (!stale) return node;
+    InternAbort abort = InternAbort::kNone;
+    uint32_t node = intern_stack_once(state, pcs, count, locker, *epoch, &abort);
+    if (abort != InternAbort::kStale) return node;
     // The lock is held now, so no reset can come between this attempt and its end.
-    state->cache_generation = 0;
   }
 }
 
@@ -538,8 +553,8 @@ __attribute__((noinline)) bool wait_for_room(ThreadRing* ring, uint64_t head) {
 // Numbers the event and hands it to the writer through the thread's ring.
 inline void publish(ThreadState* state, uint8_t op, uint64_t address, uint64_t size, uint32_t stack, uint32_t epoch) {
   ThreadRing* ring = state->ring;
-  ring->pending.store(ring->last_seq + 1, std::memory_order_relaxed);
-  uint64_t seq = next_seq();  // the release orders the announcement before the number
+  ring->pending.store(ring->last_seq + 1, std::memory_order_release);
+  uint64_t seq = next_seq();  // the increment's release orders the announcement before the number
   // A trie reset numbered before this event renumbered the nodes this stack was interned as.
   if (__builtin_expect(g_trie_epoch.load(std::memory_order_relaxed) != epoch, 0)) stack = 0;
   uint64_t head = ring->head.load(std::memory_order_relaxed);
@@ -737,7 +752,17 @@ uint64_t merge_pass() {
     if (pending < end) end = pending;
   }
   if (end > base + kWindow) end = base + kWindow;
-  if (end <= base) return 0;
+  if (end <= base) {
+    // A thread may be waiting for room with an announcement from before this capture began: let
+    // its ring drop what predates the capture, or it could wait forever.
+    for (ThreadRing* ring = rings; ring != nullptr; ring = ring->next) {
+      uint64_t tail = ring->tail.load(std::memory_order_relaxed);
+      uint64_t head = ring->head.load(std::memory_order_acquire);
+      while (tail < head && ring->entries[tail & (ThreadRing::kCapacity - 1)].seq < base) tail++;
+      ring->tail.store(tail, std::memory_order_release);
+    }
+    return 0;
+  }
   RawEvent* window = g_encoder.window;
   for (ThreadRing* ring = rings; ring != nullptr; ring = ring->next) {
     uint64_t tail = ring->tail.load(std::memory_order_relaxed);
@@ -974,6 +999,9 @@ int start_locked_state(int fd, bool followed_child) {
   g_capture_id.fetch_add(1, std::memory_order_relaxed);
   if (g_encoder.window == nullptr) g_encoder.window = static_cast<RawEvent*>(raw_allocate(kWindow * sizeof(RawEvent)));
   lock();
+  // One lock hold for all of it: a thread still interning from before (it finds tracing off and
+  // creates no node) cannot slip a node of the new trie in with a number the log then drops.
+  reset_capture_dictionaries();
   g_log.clear();
   // Numbers from here on belong to this capture; anything older still in a ring is skipped.
   g_encoder.emit_base = g_seq.load(std::memory_order_relaxed);
@@ -1008,21 +1036,23 @@ void atfork_child() {
   g_tracing = false;
   g_writer_running = false;  // threads do not survive fork
   g_rings_open.store(false, std::memory_order_release);
-  if (!was_tracing || !g_follow_fork) return;
-  ReentrancyGuard guard;
+  // This thread has a new id here, whether or not this child is traced now (a Tracker may start
+  // later).
   t_tid = 0;
   if (t_state) {
     t_state->tid = current_tid();
     t_state->ring->tid = t_state->tid;
     t_state->cache_generation = 0;
+    t_state->capture_id = 0;
   }
+  if (!was_tracing || !g_follow_fork) return;
+  ReentrancyGuard guard;
   // A fresh capture for the child: new dictionaries, same accessible mappings (inherited memory).
   char path[4200];
   snprintf(path, sizeof(path), "%s.%d", g_output_path, static_cast<int>(getpid()));
   int fd = open_capture(path);
   if (fd < 0) return;
   new (&g_writer) ChunkWriter();
-  reset_capture_dictionaries();
   g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap();
   start_locked_state(fd, true);
 }
@@ -1186,6 +1216,9 @@ void note_modules_changed() {
 int start_tracing(const StartOptions& options) {
   ReentrancyGuard guard;
   if (g_tracing) return EBUSY;
+  // Tracing ended by itself (a write failed) but nobody stopped it: finish that capture first,
+  // so two writer threads never share the encoder.
+  if (g_writer_running) stop_tracing("restarted");
   if (!g_trie) {
     pthread_key_create(&g_thread_key, destroy_thread_state);
     g_trie = new (raw_allocate(sizeof(StackTrie))) StackTrie();
@@ -1211,9 +1244,6 @@ int start_tracing(const StartOptions& options) {
   // A fresh module map: every module gets its MODULE record in this capture.
   g_modules->~ModuleMap();
   new (g_modules) ModuleMap();
-  lock();
-  reset_capture_dictionaries();
-  unlock();
   if (!g_redirected && !hooks_are_preloaded()) {
     redirect_loaded_objects();
     g_redirected = true;
