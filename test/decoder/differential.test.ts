@@ -13,6 +13,19 @@ async function decodeWithEngine(bytes: Uint8Array, temporaryThreshold?: number) 
 }
 
 describe('engine against the reference reader', () => {
+  // 20k blocks live before the random events: the live table outgrows the core's cache and the
+  // engine switches from applying each record at once to decoding runs and touching their slots
+  // first (wasm/assembly/record-decoder.ts, decodeHeapRun); both must agree with the reference.
+  for (const seed of [101, 102]) {
+    it(`random capture ${seed} with a live set past the cache (lz4, temporary threshold 2)`, async () => {
+      const bytes = randomCapture(seed, { events: 6000, preallocate: 20000, codec: 'lz4' });
+      const reference = await readCapture(piecesOf(bytes, 65536), bytes.length, { temporaryThreshold: 2 });
+      const engine = await decodeWithEngine(bytes, 2);
+      expect(engine.stats.leakedAllocations).toBeGreaterThan(20000);
+      expect(engine).toEqual(reference);
+    });
+  }
+
   for (let seed = 1; seed <= 40; seed++) {
     const codec = seed % 2 === 0 ? 'lz4' : 'stored';
     const threshold = 1 + (seed % 4);

@@ -17,6 +17,8 @@ export function seededRandom(seed: number): () => number {
 
 export interface RandomCaptureOptions {
   events: number;
+  /** Allocations made (and kept) before the random events, to grow the live set. */
+  preallocate?: number;
   codec?: 'stored' | 'lz4';
   trailer?: boolean;
 }
@@ -52,6 +54,11 @@ export function randomCapture(seed: number, options: RandomCaptureOptions): Uint
   let nextAddress = 0x10000;
   let timeNs = 0;
   capture.thread(11).time(0, 4096);
+  for (let i = 0; i < (options.preallocate ?? 0); i++) {
+    const address = (nextAddress += 16 * (1 + Math.floor(random() * 8)));
+    capture.alloc(address, 1 + Math.floor(random() * 500), randomStack(), 1 + Math.floor(random() * 10));
+    live.push(address);
+  }
   for (let i = 0; i < options.events; i++) {
     const roll = random();
     if (roll < 0.03) capture.thread(pick(threads));
