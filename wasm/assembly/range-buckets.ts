@@ -54,7 +54,6 @@ let rangeOutboxCapacity: usize = 0;
 export const RANGE_RECORD_BUCKET: u32 = 1; // u32 tag, u32 bucket, f64 max tracked, f64 time ms, u32 n, u32 0, then n × (u32 site, u32 count, f64 bytes)
 export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pairwise, width doubled
 
-import { U64Index, disposeU64Index } from "./u64-index";
 
 // Leak tuples: (site, allocation bucket, free bucket) → bytes, count. Frees in the current
 // bucket gather in a small hash table keyed by (site, allocation bucket), hot in cache whatever
@@ -240,36 +239,99 @@ function halve(): void {
  * Sums equal tuples of the log into one entry each; with `halveBuckets`, first re-keys them to the
  * coarser width, dropping those whose two buckets merge (they can never count).
  */
+// Compaction sorts the log by tuple (an LSD radix sort on a dense renumbering of the key: site,
+// allocation bucket, free bucket) and sums neighbours. A hash index of the distinct tuples was
+// tried first: with thousands of sites it outgrows the cache and every tuple became a miss.
+const RADIX_BITS: u32 = 11;
+const RADIX_SIZE: u32 = 1 << RADIX_BITS;
+
+@inline function bitsFor(value: u64): u32 {
+  return value == 0 ? 1 : 64 - <u32>clz(value);
+}
+
 function compactTuples(halveBuckets: bool): void {
-  const index = new U64Index(12);
-  const oldTuples = tuples;
-  const oldCount = tupleCount;
-  tupleCapacity = max<u32>(1024, oldCount);
-  tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
-  tupleCount = 0;
-  for (let i: u32 = 0; i < oldCount; i++) {
-    const tuple = oldTuples + <usize>i * TUPLE_SIZE;
+  // Pass 1, in place: merge bucket pairs when halving (dropping blocks that now die in the bucket
+  // they were born in) and find the widths of the renumbered key.
+  let count: u32 = 0;
+  let maxSite: u64 = 0;
+  let maxBucket: u64 = 0;
+  for (let i: u32 = 0; i < tupleCount; i++) {
+    const tuple = tuples + <usize>i * TUPLE_SIZE;
     let key = load<u64>(tuple);
+    let allocated = <u32>((key >>> 16) & 0xffff);
+    let freed = <u32>(key & 0xffff);
     if (halveBuckets) {
-      const allocated = <u32>((key >>> 16) & 0xffff) >>> 1;
-      const freedOld = <u32>(key & 0xffff);
-      const freed = freedOld == NEVER_FREED ? NEVER_FREED : freedOld >>> 1;
+      allocated >>>= 1;
+      freed = freed == NEVER_FREED ? NEVER_FREED : freed >>> 1;
       if (allocated == freed) continue;
       key = (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed;
     }
-    const known = index.get(key);
-    if (known >= 0) {
-      const target = tuples + <usize>known * TUPLE_SIZE;
-      store<f64>(target, load<f64>(target, 8) + load<f64>(tuple, 8), 8);
-      store<f64>(target, load<f64>(target, 16) + load<f64>(tuple, 16), 16);
-    } else {
-      index.insert(key, tupleCount);
-      appendTuple(key, load<f64>(tuple, 8), load<f64>(tuple, 16));
-    }
+    const target = tuples + <usize>count * TUPLE_SIZE;
+    store<u64>(target, key);
+    store<f64>(target, load<f64>(tuple, 8), 8);
+    store<f64>(target, load<f64>(tuple, 16), 16);
+    count++;
+    if ((key >>> 32) > maxSite) maxSite = key >>> 32;
+    if (<u64>allocated > maxBucket) maxBucket = <u64>allocated;
+    if (freed != NEVER_FREED && <u64>freed > maxBucket) maxBucket = <u64>freed;
   }
-  disposeU64Index(index);
-  heap.free(oldTuples);
-  tuplesAfterCompaction = tupleCount;
+  // Dense sort key: site, then allocation bucket, then free bucket (NEVER_FREED as maxBucket + 1).
+  const bucketBits = bitsFor(maxBucket + 1);
+  const totalBits = bitsFor(maxSite) + 2 * bucketBits;
+  const scratch = heap.alloc(<usize>max<u32>(count, 1) * TUPLE_SIZE);
+  const counts = heap.alloc(<usize>RADIX_SIZE * 4);
+  let source = tuples;
+  let target = scratch;
+  for (let shift: u32 = 0; shift < totalBits; shift += RADIX_BITS) {
+    memory.fill(counts, 0, <usize>RADIX_SIZE * 4);
+    for (let i: u32 = 0; i < count; i++) {
+      const digit = <u32>(denseKey(load<u64>(source + <usize>i * TUPLE_SIZE), bucketBits) >>> shift) & (RADIX_SIZE - 1);
+      const at = counts + (<usize>digit << 2);
+      store<u32>(at, load<u32>(at) + 1);
+    }
+    let running: u32 = 0;
+    for (let digit: u32 = 0; digit < RADIX_SIZE; digit++) {
+      const at = counts + (<usize>digit << 2);
+      const here = load<u32>(at);
+      store<u32>(at, running);
+      running += here;
+    }
+    for (let i: u32 = 0; i < count; i++) {
+      const from = source + <usize>i * TUPLE_SIZE;
+      const digit = <u32>(denseKey(load<u64>(from), bucketBits) >>> shift) & (RADIX_SIZE - 1);
+      const at = counts + (<usize>digit << 2);
+      const position = load<u32>(at);
+      store<u32>(at, position + 1);
+      memory.copy(target + <usize>position * TUPLE_SIZE, from, TUPLE_SIZE);
+    }
+    const swap = source;
+    source = target;
+    target = swap;
+  }
+  // Sum neighbours with equal keys into the tuple log.
+  let written: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const from = source + <usize>i * TUPLE_SIZE;
+    const key = load<u64>(from);
+    if (written > 0 && load<u64>(tuples + <usize>(written - 1) * TUPLE_SIZE) == key) {
+      const into = tuples + <usize>(written - 1) * TUPLE_SIZE;
+      store<f64>(into, load<f64>(into, 8) + load<f64>(from, 8), 8);
+      store<f64>(into, load<f64>(into, 16) + load<f64>(from, 16), 16);
+      continue;
+    }
+    if (from != tuples + <usize>written * TUPLE_SIZE) memory.copy(tuples + <usize>written * TUPLE_SIZE, from, TUPLE_SIZE);
+    written++;
+  }
+  heap.free(scratch);
+  heap.free(counts);
+  tupleCount = written;
+  tuplesAfterCompaction = written;
+}
+
+@inline function denseKey(key: u64, bucketBits: u32): u64 {
+  const freed = key & 0xffff;
+  const freedDense = freed == <u64>NEVER_FREED ? ((<u64>1 << bucketBits) - 1) : freed;
+  return ((key >>> 32) << (2 * bucketBits)) | (((key >>> 16) & 0xffff) << bucketBits) | freedDense;
 }
 
 function appendTuple(key: u64, bytes: f64, count: f64): void {
