@@ -54,13 +54,11 @@ let rangeOutboxCapacity: usize = 0;
 export const RANGE_RECORD_BUCKET: u32 = 1; // u32 tag, u32 bucket, f64 max tracked, f64 time ms, u32 n, u32 0, then n × (u32 site, u32 count, f64 bytes)
 export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pairwise, width doubled
 
-
-// Leak tuples: (site, allocation bucket, free bucket) → bytes, count. Frees in the current
-// bucket gather in a small hash table keyed by (site, allocation bucket), hot in cache whatever
-// the length of the run; when the bucket closes, its entries are appended to the tuple log. The
-// log is compacted (equal tuples summed) when buckets merge and whenever it has doubled since the
-// last compaction, so it stays within about twice the number of distinct tuples (at most
-// sites × buckets² / 2) however long the run.
+// Leak tuples: (site, allocation bucket, free bucket) → bytes, count. Every free of a block from
+// an earlier bucket is appended to the tuple log. The log is compacted (equal tuples summed) when
+// buckets merge and whenever it has doubled since the last compaction (and passed a million), so
+// it stays within about twice the number of distinct tuples (at most sites × buckets² / 2), or a
+// million, however long the run.
 const TUPLE_SIZE: usize = 24; // u64 key (site << 32 | allocation bucket << 16 | free bucket), f64 bytes, f64 count
 let tuples: usize = 0;
 let tuplesAfterCompaction: u32 = 0;
@@ -68,12 +66,6 @@ const COMPACTION_MIN_TUPLES: u32 = 1 << 20;
 export let tupleCount: u32 = 0;
 let tupleCapacity: u32 = 0;
 
-const FREE_SLOT_SIZE: usize = 32; // u64 key + 1 (0 = empty), f64 bytes, f64 count, u32 unused
-let freeSlots: usize = 0;
-let freeSlotMask: u32 = 0;
-let freeSlotShift: u64 = 0;
-let freeSlotCount: u32 = 0;
-let freeSlotsUsed: usize = 0; // u32 slot numbers in use, to flush and clear only those
 export function rangeInit(): void {
   rangeSiteCapacity = 1024;
   rangeSites = heap.alloc(<usize>rangeSiteCapacity * RANGE_SITE_SIZE);
@@ -94,18 +86,6 @@ export function rangeInit(): void {
   tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
   tupleCount = 0;
   tuplesAfterCompaction = 0;
-  allocateFreeSlots(10);
-}
-
-function allocateFreeSlots(bits: u32): void {
-  const capacity = <usize>1 << bits;
-  freeSlots = heap.alloc(capacity * FREE_SLOT_SIZE);
-  memory.fill(freeSlots, 0, capacity * FREE_SLOT_SIZE);
-  freeSlotsUsed = heap.alloc(capacity * 4);
-  freeSlotMask = <u32>capacity - 1;
-  freeSlotShift = 64 - <u64>bits;
-  freeSlotCount = 0;
-  if (tupleCount > COMPACTION_MIN_TUPLES && tupleCount > 2 * tuplesAfterCompaction) compactTuples(false);
 }
 
 /** Makes room for the range state of site `site` (called when a site is created). */
@@ -185,7 +165,6 @@ function reserveOutbox(bytes: usize): void {
 
 /** Writes the current bucket's snapshot delta and starts a new list generation. */
 export function closeBucket(): void {
-  flushFrees();
   reserveOutbox(32 + <usize>changedCount * 16);
   let at = rangeOutboxStart + rangeOutboxLength;
   store<u32>(at, RANGE_RECORD_BUCKET);
@@ -346,66 +325,21 @@ function appendTuple(key: u64, bytes: f64, count: f64): void {
   tupleCount++;
 }
 
-/** Adds to the current bucket's (site, allocation bucket) entry. */
-function addFree(site: u32, allocatedBucket: u32, bytes: f64, count: f64): void {
-  const key = ((<u64>site << 16) | <u64>allocatedBucket) + 1;
-  let slot = <u32>((key * 0x9E3779B97F4A7C15) >>> freeSlotShift);
-  while (true) {
-    const entry = freeSlots + <usize>slot * FREE_SLOT_SIZE;
-    const stored = load<u64>(entry);
-    if (stored == key) {
-      store<f64>(entry, load<f64>(entry, 8) + bytes, 8);
-      store<f64>(entry, load<f64>(entry, 16) + count, 16);
-      return;
-    }
-    if (stored == 0) {
-      store<u64>(entry, key);
-      store<f64>(entry, bytes, 8);
-      store<f64>(entry, count, 16);
-      store<u32>(freeSlotsUsed + (<usize>freeSlotCount << 2), slot);
-      freeSlotCount++;
-      if (freeSlotCount * 2 > freeSlotMask) growFreeSlots();
-      return;
-    }
-    slot = (slot + 1) & freeSlotMask;
-  }
-}
-
-function growFreeSlots(): void {
-  const oldSlots = freeSlots;
-  const oldUsed = freeSlotsUsed;
-  const oldCount = freeSlotCount;
-  allocateFreeSlots(<u32>(64 - freeSlotShift) + 1);
-  for (let i: u32 = 0; i < oldCount; i++) {
-    const old = oldSlots + <usize>load<u32>(oldUsed + (<usize>i << 2)) * FREE_SLOT_SIZE;
-    const key = load<u64>(old);
-    let slot = <u32>((key * 0x9E3779B97F4A7C15) >>> freeSlotShift);
-    while (load<u64>(freeSlots + <usize>slot * FREE_SLOT_SIZE) != 0) slot = (slot + 1) & freeSlotMask;
-    memory.copy(freeSlots + <usize>slot * FREE_SLOT_SIZE, old, FREE_SLOT_SIZE);
-    store<u32>(freeSlotsUsed + (<usize>i << 2), slot);
-  }
-  freeSlotCount = oldCount;
-  heap.free(oldSlots);
-  heap.free(oldUsed);
-}
-
-/** Moves the current bucket's frees to the tuple log and empties the table. */
-function flushFrees(): void {
-  for (let i: u32 = 0; i < freeSlotCount; i++) {
-    const entry = freeSlots + <usize>load<u32>(freeSlotsUsed + (<usize>i << 2)) * FREE_SLOT_SIZE;
-    const siteAndBucket = load<u64>(entry) - 1;
-    appendTuple(((siteAndBucket >>> 16) << 32) | ((siteAndBucket & 0xffff) << 16) | <u64>(currentBucket >>> LEAK_BUCKET_SHIFT),
-      load<f64>(entry, 8), load<f64>(entry, 16));
-    store<u64>(entry, 0);
-  }
-  freeSlotCount = 0;
-  if (tupleCount > COMPACTION_MIN_TUPLES && tupleCount > 2 * tuplesAfterCompaction) compactTuples(false);
-}
-
 /** Memory allocated at allocatedMs, `bytes` of it freed now (count 1 when that ends the allocation). */
 @inline export function rangeNoteFree(site: u32, allocatedMs: u32, bytes: f64, count: f64): void {
   const allocatedBucket = rangeBucketOf(allocatedMs) >>> LEAK_BUCKET_SHIFT;
-  if (allocatedBucket < (currentBucket >>> LEAK_BUCKET_SHIFT)) addFree(site, allocatedBucket, bytes, count);
+  const freedBucket = currentBucket >>> LEAK_BUCKET_SHIFT;
+  if (allocatedBucket < freedBucket) noteFreeTuple((<u64>site << 32) | (<u64>allocatedBucket << 16) | <u64>freedBucket, bytes, count);
+}
+
+/**
+ * Appends a free to the tuple log as it happens (a sequential write, where a table of the current
+ * bucket's tuples missed the cache once sites × buckets outgrew it); equal tuples are summed by
+ * the next compaction, which runs whenever the log has doubled since the last one.
+ */
+function noteFreeTuple(key: u64, bytes: f64, count: f64): void {
+  appendTuple(key, bytes, count);
+  if (tupleCount > COMPACTION_MIN_TUPLES && tupleCount > 2 * tuplesAfterCompaction) compactTuples(false);
 }
 
 /** Adds every tuple allocated in leak buckets [first, last] and freed after last into per-site (bytes, count) f64 pairs. */
