@@ -281,7 +281,7 @@ function compactTuples(halveBuckets: bool): void {
       const at = counts + (<usize>digit << 2);
       const position = load<u32>(at);
       store<u32>(at, position + 1);
-      memory.copy(target + <usize>position * TUPLE_SIZE, from, TUPLE_SIZE);
+      copyTuple(target + <usize>position * TUPLE_SIZE, from);
     }
     const swap = source;
     source = target;
@@ -298,13 +298,20 @@ function compactTuples(halveBuckets: bool): void {
       store<f64>(into, load<f64>(into, 16) + load<f64>(from, 16), 16);
       continue;
     }
-    if (from != tuples + <usize>written * TUPLE_SIZE) memory.copy(tuples + <usize>written * TUPLE_SIZE, from, TUPLE_SIZE);
+    if (from != tuples + <usize>written * TUPLE_SIZE) copyTuple(tuples + <usize>written * TUPLE_SIZE, from);
     written++;
   }
   heap.free(scratch);
   heap.free(counts);
   tupleCount = written;
   tuplesAfterCompaction = written;
+}
+
+/** Three loads and stores: memory.copy is a call into the runtime, too dear for 24 bytes. */
+@inline function copyTuple(to: usize, from: usize): void {
+  store<u64>(to, load<u64>(from));
+  store<u64>(to, load<u64>(from, 8), 8);
+  store<u64>(to, load<u64>(from, 16), 16);
 }
 
 @inline function denseKey(key: u64, bucketBits: u32): u64 {
