@@ -28,32 +28,44 @@ function buildCapture(workload) {
   return { chunks, events: writer.events, bytes: chunks.reduce((sum, chunk) => sum + chunk.length, 0) };
 }
 
+/** Wall and CPU seconds `work` takes. */
+function timed(work) {
+  const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
+  work();
+  const cpu = process.cpuUsage(cpuStarted);
+  return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** Decodes the chunk the engine has begun, in steps of a few MB as the hosts do. */
+function stepThroughChunk(engine) {
+  for (;;) {
+    const status = engine.step(STEP_BUDGET_BYTES);
+    engine.outboxReset();
+    if (status === 0) break;
+    if (status < 0) throw new Error(`engine error ${status}`);
+  }
+}
+
 /** Decodes the chunks with a fresh engine instance; returns wall and CPU seconds spent. */
 function decode(engine, chunks) {
   engine.init(1);
-  const started = process.hrtime.bigint();
-  const cpuStarted = process.cpuUsage();
-  for (let i = 1; i < chunks.length; i++) {
-    const chunk = chunks[i];
-    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const kind = chunk[4];
-    const storedSize = view.getUint32(8, true);
-    const rawSize = view.getUint32(12, true);
-    const checksum = view.getUint32(16, true);
-    const input = engine.inputBuffer(storedSize) >>> 0;
-    new Uint8Array(engine.memory.buffer, input, storedSize).set(chunk.subarray(24));
-    if (kind === 2) continue;
-    if (engine.beginChunk(chunk[5], storedSize, rawSize, checksum) !== 0) throw new Error('beginChunk failed');
-    for (;;) {
-      const status = engine.step(STEP_BUDGET_BYTES);
-      engine.outboxReset();
-      if (status === 0) break;
-      if (status < 0) throw new Error(`engine error ${status}`);
+  return timed(() => {
+    for (let i = 1; i < chunks.length; i++) {
+      const chunk = chunks[i];
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      const kind = chunk[4];
+      const storedSize = view.getUint32(8, true);
+      const rawSize = view.getUint32(12, true);
+      const checksum = view.getUint32(16, true);
+      const input = engine.inputBuffer(storedSize) >>> 0;
+      new Uint8Array(engine.memory.buffer, input, storedSize).set(chunk.subarray(24));
+      if (kind === 2) continue;
+      if (engine.beginChunk(chunk[5], storedSize, rawSize, checksum) !== 0) throw new Error('beginChunk failed');
+      stepThroughChunk(engine);
     }
-  }
-  engine.finish();
-  const cpu = process.cpuUsage(cpuStarted);
-  return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (cpu.user + cpu.system) / 1e6 };
+    engine.finish();
+  });
 }
 
 /**
@@ -82,22 +94,15 @@ async function unpackAll(chunks) {
 
 function decodeUnpacked(engine, raws) {
   engine.init(1);
-  const started = process.hrtime.bigint();
-  const cpuStarted = process.cpuUsage();
-  for (const raw of raws) {
-    const input = engine.inputBuffer(raw.length) >>> 0;
-    new Uint8Array(engine.memory.buffer, input, raw.length).set(raw);
-    engine.beginUnpackedChunk(raw.length);
-    for (;;) {
-      const status = engine.step(STEP_BUDGET_BYTES);
-      engine.outboxReset();
-      if (status === 0) break;
-      if (status < 0) throw new Error(`engine error ${status}`);
+  return timed(() => {
+    for (const raw of raws) {
+      const input = engine.inputBuffer(raw.length) >>> 0;
+      new Uint8Array(engine.memory.buffer, input, raw.length).set(raw);
+      engine.beginUnpackedChunk(raw.length);
+      stepThroughChunk(engine);
     }
-  }
-  engine.finish();
-  const cpu = process.cpuUsage(cpuStarted);
-  return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: (cpu.user + cpu.system) / 1e6 };
+    engine.finish();
+  });
 }
 
 async function eventsPerSecond(name, workload, runs, { unpacked = false } = {}) {

@@ -40,8 +40,8 @@ uint8_t* SharedLog::append(uint64_t seq, SharedTag tag, uint32_t length) {
   return reinterpret_cast<uint8_t*>(record + 1);
 }
 
-void SharedLog::release_consumed() {
-  while (first_block_ != nullptr && first_block_ != read_block_) {
+void SharedLog::release_blocks_before(Block* keep) {
+  while (first_block_ != nullptr && first_block_ != keep) {
     Block* block = first_block_;
     first_block_ = block->next;
     if (block->capacity == kBlockSize) {
@@ -53,17 +53,10 @@ void SharedLog::release_consumed() {
   }
 }
 
+void SharedLog::release_consumed() { release_blocks_before(read_block_); }
+
 void SharedLog::clear() {
-  while (first_block_ != nullptr) {
-    Block* block = first_block_;
-    first_block_ = block->next;
-    if (block->capacity == kBlockSize) {
-      block->next = free_blocks_;
-      free_blocks_ = block;
-    } else {
-      raw_release(block, sizeof(Block) + block->capacity);
-    }
-  }
+  release_blocks_before(nullptr);
   write_block_ = read_block_ = nullptr;
   read_offset_ = 0;
 }

@@ -87,6 +87,8 @@ class SharedLog {
   };
   static size_t record_size(uint32_t length) { return (sizeof(SharedRecord) + length + 7) & ~size_t{7}; }
   Block* new_block(size_t at_least);
+  /** Hands every block before `keep` (all of them for null) back to the free list or the kernel. */
+  void release_blocks_before(Block* keep);
 
   static constexpr size_t kBlockSize = 256 << 10;
   Block* first_block_ = nullptr;  // oldest block not yet released
