@@ -148,16 +148,19 @@ Napi::Value ChurnAcrossThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The collector's table of reused JIT code: notes each [start, end) of `ranges` in turn, then returns,
+// The collector's table of reused JIT code: notes each [start, end) of `ranges` in turn (with the
+// identity of the same index in `identities`), then returns,
 // for each pc of `probes`, the salt its trie key carries (0 = none), and for each range whether it
 // was salted. Tests hold it to a painted reference model.
 Napi::Value ReusedCodeSalts(const Napi::CallbackInfo& info) {
   Napi::Float64Array ranges = info[0].As<Napi::Float64Array>();
   Napi::Float64Array probes = info[1].As<Napi::Float64Array>();
+  Napi::Float64Array identities = info[2].As<Napi::Float64Array>();
   std::unique_ptr<memview::ReusedCode> code(new memview::ReusedCode());
   Napi::Float64Array outcomes = Napi::Float64Array::New(info.Env(), ranges.ElementLength() / 2);
   for (size_t i = 0; i + 1 < ranges.ElementLength(); i += 2) {
-    auto outcome = code->note_code(static_cast<uint64_t>(ranges[i]), static_cast<uint64_t>(ranges[i + 1]));
+    auto outcome = code->note_code(static_cast<uint64_t>(ranges[i]), static_cast<uint64_t>(ranges[i + 1]),
+                                   static_cast<uint64_t>(identities[i / 2]));
     outcomes[i / 2] = outcome == memview::ReusedCode::Outcome::kSalted ? 1 : 0;
   }
   Napi::Float64Array salts = Napi::Float64Array::New(info.Env(), probes.ElementLength());

@@ -6,19 +6,21 @@
 
 namespace memview {
 
-ReusedCode::Outcome ReusedCode::note_code(uint64_t start, uint64_t end) {
+ReusedCode::Outcome ReusedCode::note_code(uint64_t start, uint64_t end, uint64_t identity) {
+  auto same = code_ranges_.find(start);
+  if (same != code_ranges_.end() && same->second.end == end && same->second.identity == identity) return Outcome::kNew;
   auto overlap = code_ranges_.upper_bound(start);
   if (overlap != code_ranges_.begin()) --overlap;
   bool reused = false;
   while (overlap != code_ranges_.end() && overlap->first < end) {
-    if (overlap->second > start) {
+    if (overlap->second.end > start) {
       overlap = code_ranges_.erase(overlap);
       reused = true;
     } else {
       ++overlap;
     }
   }
-  code_ranges_[start] = end;
+  code_ranges_[start] = {end, identity};
   if (!reused) return Outcome::kNew;
   if (next_salt_ > kMaxSalt) return Outcome::kOutOfSalts;
   salt(start, end);
@@ -27,7 +29,12 @@ ReusedCode::Outcome ReusedCode::note_code(uint64_t start, uint64_t end) {
 
 uint64_t ReusedCode::length_of(uint64_t start) const {
   auto found = code_ranges_.find(start);
-  return found == code_ranges_.end() ? 0 : found->second - start;
+  return found == code_ranges_.end() ? 0 : found->second.end - start;
+}
+
+uint64_t ReusedCode::identity_of(uint64_t start) const {
+  auto found = code_ranges_.find(start);
+  return found == code_ranges_.end() ? 0 : found->second.identity;
 }
 
 void ReusedCode::salt(uint64_t start, uint64_t end) {

@@ -15,14 +15,19 @@ class ReusedCode {
   enum class Outcome { kNew, kSalted, kOutOfSalts };
 
   /**
-   * New code at [start, end) (added or moved there). kSalted: it overlaps code seen before and its
-   * pcs now intern differently (per-thread stack caches must be dropped). kOutOfSalts: the same,
-   * but no salt is left: the caller must reset the trie, then call forget_salts().
+   * New code at [start, end) (added or moved there), `identity` naming what it is (its name and
+   * script). kSalted: it overlaps code seen before and its pcs now intern differently (per-thread
+   * stack caches must be dropped). kOutOfSalts: the same, but no salt is left: the caller must
+   * reset the trie, then call forget_salts(). The same code reported again at the same place (V8
+   * lists its builtins, shared by every isolate, to each worker's handler) is not reuse: kNew.
    */
-  Outcome note_code(uint64_t start, uint64_t end);
+  Outcome note_code(uint64_t start, uint64_t end, uint64_t identity);
 
   /** Length of a range known to hold code that started at `start`, or 0. */
   uint64_t length_of(uint64_t start) const;
+
+  /** The identity the code that started at `start` was reported with, or 0. */
+  uint64_t identity_of(uint64_t start) const;
 
   /** The trie key of `pc`. */
   uint64_t key(uint64_t pc) const {
@@ -52,7 +57,11 @@ class ReusedCode {
   static constexpr uint64_t kMaxSalt = 0xFFFF;
   void salt(uint64_t start, uint64_t end);
 
-  std::map<uint64_t, uint64_t> code_ranges_;  // start -> end, live or discarded
+  struct CodeRange {
+    uint64_t end;
+    uint64_t identity;
+  };
+  std::map<uint64_t, CodeRange> code_ranges_;  // by start, live or discarded
   SaltedRange* salted_ = nullptr;             // sorted, disjoint
   size_t salted_count_ = 0;
   size_t salted_capacity_ = 0;

@@ -296,9 +296,9 @@ void reset_trie_locked() {
   finish_bytes_locked(out);
 }
 
-// New code at [start, end), added or moved there.
-void note_code_range_locked(uint64_t start, uint64_t end) {
-  switch (g_code->note_code(start, end)) {
+// New code at [start, end), added or moved there; `identity` is what it is (name and script ids).
+void note_code_range_locked(uint64_t start, uint64_t end, uint64_t identity) {
+  switch (g_code->note_code(start, end, identity)) {
     case ReusedCode::Outcome::kNew:
       break;
     case ReusedCode::Outcome::kSalted:
@@ -1312,9 +1312,9 @@ void memview_code_added(uint64_t start, uint64_t size, int code_type, const char
   ReentrancyGuard guard;
   lock();
   if (g_tracing) {
-    note_code_range_locked(start, start + size);
     uint32_t name_id = intern_string_locked(name, name_length);
     uint32_t script_id = intern_string_locked(script, script_length);
+    note_code_range_locked(start, start + size, (static_cast<uint64_t>(script_id) << 32) | name_id);
     if (position_count > kMaxCodePositions) position_count = kMaxCodePositions;
     ByteCursor out = begin_bytes_locked();
     out.byte(format::type_byte(format::kCode, format::kCodeAdd));
@@ -1344,7 +1344,7 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   if (g_tracing) {
     // The old range stays known (its pcs are interned); the new one is checked for reuse.
     uint64_t length = g_code->length_of(from);
-    if (length > 0) note_code_range_locked(to, to + length);
+    if (length > 0) note_code_range_locked(to, to + length, g_code->identity_of(from));
     ByteCursor out = begin_bytes_locked();
     out.byte(format::type_byte(format::kCode, format::kCodeMove));
     out.varint(from);
