@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanEnvironment, cliPath, readModel, scratchDirectory, traceScript } from './trace-helpers.js';
+import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
 
 function memview(args: string[], cwd?: string) {
   return spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: cleanEnvironment(), cwd, timeout: 60_000 });
@@ -88,6 +88,15 @@ describe('memview run', () => {
   });
 });
 
+/** Runs a script that uses the Tracker API directly (no launcher), with the test addon at hand. */
+function runWithTestAddon(script: string) {
+  return spawnSync(process.execPath, [script], {
+    encoding: 'utf8',
+    env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }),
+    timeout: 60_000,
+  });
+}
+
 describe('Tracker API', () => {
   it('traces only what happens between start() and stop()', async () => {
     const directory = scratchDirectory();
@@ -109,11 +118,7 @@ describe('Tracker API', () => {
       native.valloc(5656565);
       console.log(second);
     `);
-    const result = spawnSync(process.execPath, [script], {
-      encoding: 'utf8',
-      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: join(process.cwd(), 'collector', 'build', 'Release', 'memview_test_allocators.node') }),
-      timeout: 60_000,
-    });
+    const result = runWithTestAddon(script);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/already active/);
     const model = await readModel(capture);
@@ -132,7 +137,6 @@ describe('Tracker API, twice in one process', () => {
     const script = join(directory, 'program.mjs');
     writeFileSync(script, `
       import { createRequire } from 'node:module';
-      import { Worker } from 'node:worker_threads';
       import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
       const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
       const one = new Tracker({ output: ${JSON.stringify(first)} });
@@ -145,11 +149,7 @@ describe('Tracker API, twice in one process', () => {
       for (let i = 0; i < 300; i++) native.free(native.valloc(3333));
       await two.stop();
     `);
-    const result = spawnSync(process.execPath, [script], {
-      encoding: 'utf8',
-      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: join(process.cwd(), 'collector', 'build', 'Release', 'memview_test_allocators.node') }),
-      timeout: 60_000,
-    });
+    const result = runWithTestAddon(script);
     expect(result.status, result.stderr).toBe(0);
     const one = await readModel(first);
     const two = await readModel(second);

@@ -28,18 +28,35 @@ inline uint8_t* write_length(uint8_t* out, size_t length) {
   return out;
 }
 
-inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t literal_length,
-                              size_t offset, size_t match_length) {
-  uint8_t* token = out++;
-  uint8_t token_value = 0;
+// The token's literal half, the literal length's extra bytes and the literals; returns the end.
+inline uint8_t* write_literals(uint8_t* token, const uint8_t* literals, size_t literal_length) {
+  uint8_t* out = token + 1;
   if (literal_length >= 15) {
-    token_value = 15 << 4;
+    *token = 15 << 4;
     out = write_length(out, literal_length - 15);
   } else {
-    token_value = static_cast<uint8_t>(literal_length << 4);
+    *token = static_cast<uint8_t>(literal_length << 4);
   }
   memcpy(out, literals, literal_length);
-  out += literal_length;
+  return out + literal_length;
+}
+
+// Where a match that already agrees on kMinMatch bytes ends (it may run up to `limit`).
+inline const uint8_t* match_end(const uint8_t* at, const uint8_t* match, const uint8_t* limit) {
+  const uint8_t* end = at + kMinMatch;
+  match += kMinMatch;
+  while (end < limit && *end == *match) {
+    end++;
+    match++;
+  }
+  return end;
+}
+
+inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t literal_length,
+                              size_t offset, size_t match_length) {
+  uint8_t* token = out;
+  out = write_literals(token, literals, literal_length);
+  uint8_t token_value = *token;
   *out++ = static_cast<uint8_t>(offset);
   *out++ = static_cast<uint8_t>(offset >> 8);
   size_t match_code = match_length - kMinMatch;
@@ -54,16 +71,8 @@ inline uint8_t* emit_sequence(uint8_t* out, const uint8_t* literals, size_t lite
 }
 
 // The last literals-only sequence.
-uint8_t* emit_last_literals(uint8_t* out, const uint8_t* anchor, size_t literal_length) {
-  uint8_t* token = out++;
-  if (literal_length >= 15) {
-    *token = 15 << 4;
-    out = write_length(out, literal_length - 15);
-  } else {
-    *token = static_cast<uint8_t>(literal_length << 4);
-  }
-  memcpy(out, anchor, literal_length);
-  return out + literal_length;
+inline uint8_t* emit_last_literals(uint8_t* out, const uint8_t* anchor, size_t literal_length) {
+  return write_literals(out, anchor, literal_length);
 }
 
 // One probe per position and no chains, as LZ4's fast mode: for data that compresses poorly
@@ -89,12 +98,7 @@ size_t compress_single_probe(const uint8_t* input, size_t input_size, uint8_t* o
         continue;
       }
       misses = 0;
-      const uint8_t* end = cursor + kMinMatch;
-      const uint8_t* match_end = match + kMinMatch;
-      while (end < match_end_limit && *end == *match_end) {
-        end++;
-        match_end++;
-      }
+      const uint8_t* end = match_end(cursor, match, match_end_limit);
       const uint8_t* start = cursor;
       while (start > anchor && match > input && start[-1] == match[-1]) {
         start--;
@@ -147,12 +151,7 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
           if (index - candidate > 0xFFFF) break;
           const uint8_t* match = input + candidate;
           if (read32(match) == sequence) {
-            const uint8_t* end = cursor + kMinMatch;
-            const uint8_t* match_end = match + kMinMatch;
-            while (end < match_end_limit && *end == *match_end) {
-              end++;
-              match_end++;
-            }
+            const uint8_t* end = match_end(cursor, match, match_end_limit);
             size_t length = static_cast<size_t>(end - cursor);
             if (length > best_length) {
               best_length = length;
@@ -179,9 +178,9 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
         best_length++;
       }
       out = emit_sequence(out, anchor, static_cast<size_t>(start - anchor), static_cast<size_t>(start - best), best_length);
-      const uint8_t* match_end = start + best_length;
-      for (const uint8_t* position = cursor + 1; position < match_end && position < match_limit; position++) insert(position);
-      cursor = match_end;
+      const uint8_t* after_match = start + best_length;
+      for (const uint8_t* position = cursor + 1; position < after_match && position < match_limit; position++) insert(position);
+      cursor = after_match;
       anchor = cursor;
     }
   }
