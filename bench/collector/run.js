@@ -64,7 +64,7 @@ export function childEnvironment(nodeOptions) {
 }
 
 /** What `memview run` adds to NODE_OPTIONS (cli/commands/run.ts), for the diagnostic heaptrack run. */
-const memviewNodeOptions = () => `--require ${join(snapshotCollector, 'register.cjs')} --require ${join(here, 'mimic-register.cjs')} --interpreted-frames-native-stack`;
+const memviewNodeOptions = () => `--require ${join(snapshotCollector, 'register.cjs')} --require ${join(here, 'mimic-register.cjs')}`;
 
 /**
  * Frames through which V8 allocates because memview watches the isolate (its JIT code event
@@ -316,8 +316,8 @@ export async function runCollectorBench({ quick = false, only, log = (line) => c
       }
       for (const run of result.runs.native) if (run.file) rmSync(run.file, { force: true });
       // The tracing core alone: the preload library started from the environment, without the
-      // launcher's node options (no register script, no JIT code event handler, no
-      // --interpreted-frames-native-stack), so the program runs as it does under heaptrack.
+      // launcher's node options (no register script, no JIT code event handler), so the program
+      // runs as it does under heaptrack.
       {
         const output = join(scratch, `${workload.name}.core.bin`);
         const [command, args] = commandFor('untraced', workload);
@@ -336,7 +336,7 @@ export async function runCollectorBench({ quick = false, only, log = (line) => c
         rmSync(output, { force: true });
       }
       // heaptrack once more with the node options memview adds (its register script, without its
-      // code event handler since tracing is off, and --interpreted-frames-native-stack).
+      // code event handler since tracing is off).
       if (withHeaptrack && workload.kind !== 'storm') {
         const output = join(scratch, `${workload.name}.heaptrack-flags`);
         const [command, args] = commandFor('heaptrack', workload, output);
@@ -487,7 +487,7 @@ export function collectorMarkdown(bench) {
   if (rows.some((row) => row.core)) {
     lines.push('### The tracing core alone against heaptrack');
     lines.push('');
-    lines.push('One more run per workload with only `LD_PRELOAD=memview_preload.node MEMVIEW_OUTPUT=...` — no launcher, no register script, no JIT code event handler, no `--interpreted-frames-native-stack` — so that node does exactly what it does under heaptrack; compared with heaptrack\'s medians.');
+    lines.push('One more run per workload with only `LD_PRELOAD=memview_preload.node MEMVIEW_OUTPUT=...` — no launcher, no register script, no JIT code event handler — so that node does exactly what it does under heaptrack; compared with heaptrack\'s medians.');
     lines.push('');
     lines.push('| workload | core CPU ratio (1 run) | core calls | heaptrack calls | diff | ≤ 1% | heaptrack spread | core peak heap | heaptrack peak (spread) | diff | ≤ 1% |');
     lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -503,7 +503,7 @@ export function collectorMarkdown(bench) {
   if (rows.some((row) => row.heaptrackWithFlags || row.observerInduced !== undefined)) {
     lines.push('### Where the call-count difference comes from');
     lines.push('');
-    lines.push('`memview run` changes the traced program: it adds `--require collector/register.cjs --interpreted-frames-native-stack` to NODE_OPTIONS and installs a V8 JIT code event handler. ' +
+    lines.push('`memview run` changes the traced program: it adds `--require collector/register.cjs` to NODE_OPTIONS and installs a V8 JIT code event handler. ' +
       '"heaptrack + memview\'s flags" runs heaptrack once more with those node options plus bench/collector/mimic-register.cjs, which does what the register script does when tracing is on (it loads worker_threads and adds an exit listener) except installing the handler. ' +
       '"through the handler" counts, in the last memview --native capture, the allocations whose stack passes through memview.node or V8\'s code-event logging (ExistingCodeLogger, CodeEventLogger, LogFunctionCompilation...). ' +
       'The last column is memview\'s count without those, against heaptrack with the same flags: what is left for the collector itself to explain.');

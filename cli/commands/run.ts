@@ -120,12 +120,11 @@ export async function run(argv: string[]): Promise<number> {
   environment.MEMVIEW_FOLLOW_FORK = values['follow-fork'] ? '1' : '0';
   environment.MEMVIEW_SAMPLE_MS = String(sampleIntervalMs);
   delete environment.MEMVIEW_ROOT_PID;
-  // Every node process in the tree loads the JIT bridge; interpreted functions get their own
-  // trampoline copies so they show up as distinct frames.
+  // Every node process in the tree loads the JIT bridge. No V8 flag is needed: interpreted frames
+  // are named from their own frame slots (docs/collector.md), so node's code cache stays valid.
   environment.NODE_OPTIONS = [
     environment.NODE_OPTIONS,
     `--require ${quoteNodeOption(registerScriptPath)}`,
-    '--interpreted-frames-native-stack',
   ].filter(Boolean).join(' ');
 
   let liveServer: CaptureServer | undefined;

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
+import { cleanEnvironment, cliPath, javaScriptCallSites, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
 
 function memview(args: string[], cwd?: string) {
   return spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: cleanEnvironment(), cwd, timeout: 60_000 });
@@ -123,6 +123,9 @@ describe('Tracker API', () => {
     expect(result.stdout).toMatch(/already active/);
     const model = await readModel(capture);
     expect(model.stats.allocators.valloc).toEqual({ count: 1, bytes: 3434343 });
+    // Started in a running process (no V8 flag possible), interpreted code is still named, with the
+    // call's own line: inside() is on the 10th line of the script, valloc at column 41.
+    expect(javaScriptCallSites(model, 3434343)[0]).toBe('inside:10:41');
     expect(model.meta.truncated).toBe(false);
     // The free of a block allocated before start() is ignored, not counted negative.
     expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(3434343);

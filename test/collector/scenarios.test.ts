@@ -6,7 +6,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  bytesUnder, cleanEnvironment, cliPath, pathOf, readEvents, readModel, scratchDirectory, testAddonPath, traceScript,
+  bytesUnder, cleanEnvironment, cliPath, javaScriptCallSites, pathOf, readEvents, readModel, scratchDirectory, testAddonPath, traceScript,
 } from './trace-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -64,6 +64,31 @@ describe('JavaScript stacks', () => {
     expect(bytesUnder(model, 'leaks', 'viaBeta', 'grab')).toBeGreaterThanOrEqual(5 * MiB);
     expect(bytesUnder(model, 'leaks', 'viaBeta', 'grab')).toBeLessThan(6 * MiB);
     expect(bytesUnder(model, 'leaks', 'viaAlpha', 'viaBeta')).toBe(0);
+  });
+
+  it('an interpreted function reports the line and column of each call, not its own line', async () => {
+    // Functions run once stay in the interpreter; their frames are read from V8's frame slots.
+    const lines = [
+      'const native = require(process.env.MEMVIEW_TEST_ADDON);',
+      'function twoCalls() {',
+      '  globalThis.a = native.valloc(1111111);',
+      '  globalThis.b = native.valloc(2222222);',
+      '}',
+      'function caller() {',
+      '  twoCalls();',
+      '}',
+      'caller();',
+    ];
+    const run = traceScript(lines.join('\n'));
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const column = (line: number, text: string) => lines[line - 1].indexOf(text) + 1;
+    expect(javaScriptCallSites(model, 1111111)).toEqual([
+      `twoCalls:3:${column(3, 'valloc')}`, `caller:7:${column(7, 'twoCalls')}`, `(anonymous):9:${column(9, 'caller')}`,
+    ]);
+    expect(javaScriptCallSites(model, 2222222)).toEqual([
+      `twoCalls:4:${column(4, 'valloc')}`, `caller:7:${column(7, 'twoCalls')}`, `(anonymous):9:${column(9, 'caller')}`,
+    ]);
   });
 
   it('with --native the C++ frames sit between the JavaScript frames', async () => {

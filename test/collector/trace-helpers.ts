@@ -9,7 +9,7 @@ import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
 import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-reader.js';
 import { ChunkKind } from '../../collector/lib/reader/format.js';
 import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
-import type { CaptureModel } from '../../viewer/model/types.js';
+import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
 
 export const repositoryRoot = resolve(__dirname, '..', '..');
 export const cliPath = join(repositoryRoot, 'bin', 'memview.js');
@@ -111,6 +111,25 @@ export function bytesUnder(model: CaptureModel, view: keyof CaptureModel['views'
     if (functions.every((name) => path.includes(name))) total += metrics.bytes[node];
   }
   return total;
+}
+
+/**
+ * "function:line:column" of the JavaScript frames of the call-tree node that allocated exactly
+ * `sizeBytes` (the only one), innermost first, without node's own frames.
+ */
+export function javaScriptCallSites(model: CaptureModel, sizeBytes: number): string[] {
+  const nodes: number[] = [];
+  for (let node = 1; node < model.tree.count; node++) {
+    if (model.views.allocated.bytes[node] === sizeBytes) nodes.push(node);
+  }
+  if (nodes.length !== 1) throw new Error(`${nodes.length} call-tree nodes allocated exactly ${sizeBytes} bytes`);
+  const sites: string[] = [];
+  for (let node = nodes[0]; node > 0; node = model.tree.parent[node]) {
+    const frame = model.frames.kind[model.tree.frame[node]] === FrameKind.UserJs ? model.tree.frame[node] : -1;
+    if (frame < 0) continue;
+    sites.push(`${model.strings[model.frames.functionName[frame]]}:${model.frames.line[frame]}:${model.frames.column[frame]}`);
+  }
+  return sites;
 }
 
 export const hex = (address: number) => `0x${address.toString(16)}`;

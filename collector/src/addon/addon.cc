@@ -31,6 +31,7 @@ struct CoreApi {
   void (*meta)(const char*, const char*);
   void (*reset_stacks)();
   void (*native_code_range)(uint64_t, uint64_t);
+  void (*interpreter_entry)(uint64_t, uint64_t);
 };
 
 CoreApi g_core{};
@@ -50,7 +51,8 @@ bool find_core(void* handle) {
          bind(handle, "memview_code_moved", &g_core.code_moved) &&
          bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
          bind(handle, "memview_reset_stacks", &g_core.reset_stacks) &&
-         bind(handle, "memview_native_code_range", &g_core.native_code_range);
+         bind(handle, "memview_native_code_range", &g_core.native_code_range) &&
+         bind(handle, "memview_interpreter_entry", &g_core.interpreter_entry);
 }
 
 // Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
@@ -94,16 +96,17 @@ void parse_trailing_line_column(const char* name, size_t length, int* line, int*
   *column = numbers[1];
 }
 
+// The builtin every interpreted function runs in (see memview_interpreter_entry).
+bool is_interpreter_entry(const char* name, size_t length) {
+  static const char kName[] = "Builtin:InterpreterEntryTrampoline";
+  return length == sizeof(kName) - 1 && memcmp(name, kName, length) == 0;
+}
+
 void on_code_event(const v8::JitCodeEvent* event) {
   if (!g_core_found || !g_core.is_tracing()) return;
   InsideMemview inside;
-  // Bytecode arrays live on the V8 heap and never appear as return addresses: skip their events.
-  if (event->code_type == v8::JitCodeEvent::BYTE_CODE) {
-    if (event->type == v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING) {
-      const_cast<v8::JitCodeEvent*>(event)->user_data = nullptr;
-    }
-    return;
-  }
+  // Bytecode arrays are reported like JIT code: the core names an interpreted frame by the address
+  // of the bytecode it is running, and their positions map bytecode offsets to lines.
   switch (event->type) {
     case v8::JitCodeEvent::CODE_START_LINE_INFO_RECORDING:
       const_cast<v8::JitCodeEvent*>(event)->user_data = new PendingLines();
@@ -169,8 +172,14 @@ void on_code_event(const v8::JitCodeEvent* event) {
       if (t_listed_builtins && event->name.len > 8 && memcmp(event->name.str, "Builtin:", 8) == 0) {
         t_listed_builtins->push_back({reinterpret_cast<uint64_t>(event->code_start), event->code_len,
                                       std::string(event->name.str, event->name.len)});
+        if (is_interpreter_entry(event->name.str, event->name.len)) {
+          g_core.interpreter_entry(reinterpret_cast<uint64_t>(event->code_start),
+                                   reinterpret_cast<uint64_t>(event->code_start) + event->code_len);
+        }
       }
-      int code_type = event->code_type == v8::JitCodeEvent::WASM_CODE ? 2 : 1;
+      int code_type = event->code_type == v8::JitCodeEvent::BYTE_CODE   ? 0
+                      : event->code_type == v8::JitCodeEvent::WASM_CODE ? 2
+                                                                         : 1;
       g_core.code_added(reinterpret_cast<uint64_t>(event->code_start), event->code_len, code_type, event->name.str,
                         event->name.len, script_name.data(), script_name.size(), function_line, function_column, positions.data(),
                         positions.size() / 3);
@@ -258,8 +267,9 @@ void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
     // Builtins are V8's machinery, not JavaScript: without --native they are not kept.
     g_core.native_code_range(copy_first, copy_first + (last - first));
     for (const BuiltinCode& builtin : builtins) {
-      g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(),
-                        "", 0, 0, 0, nullptr, 0);
+      uint64_t copy_start = copy_first + (builtin.start - first);
+      g_core.code_added(copy_start, builtin.size, 1, builtin.name.data(), builtin.name.size(), "", 0, 0, 0, nullptr, 0);
+      if (is_interpreter_entry(builtin.name.data(), builtin.name.size())) g_core.interpreter_entry(copy_start, copy_start + builtin.size);
     }
   }
 }

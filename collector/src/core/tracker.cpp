@@ -401,6 +401,45 @@ inline ThreadState* thread_state() {
 
 // ---- stacks ----------------------------------------------------------------------------------
 
+// Interpreted JavaScript. Every interpreted function runs in one shared builtin,
+// InterpreterEntryTrampoline, so its return address says nothing about the function. Its frame
+// does: V8 keeps the function's BytecodeArray and the offset of the bytecode being run (saved
+// before every call out) in fixed slots below the frame pointer. A return address inside the
+// trampoline is replaced by the address of that bytecode plus one (a return-address-like value, so
+// a reader's "pc - 1" lands on the bytecode itself); V8 reports bytecode arrays, their moves and
+// their source positions through the code event handler like JIT code, so readers name it and
+// find the line of the call. The ranges of the trampoline (and of V8's copy of its builtins) come
+// from the addon's listing of builtins. Slots for V8 11 on x64, no pointer compression (Node 20):
+// fp - 32 holds the tagged BytecodeArray, fp - 40 the Smi (value << 32) of the bytecode's offset
+// from the tagged array pointer.
+constexpr int kMaxInterpreterEntries = 8;
+constexpr uint64_t kBytecodeArraySlot = 32;
+constexpr uint64_t kBytecodeOffsetSlot = 40;
+std::atomic<int> g_interpreter_entry_count{0};
+uint64_t g_interpreter_entry_start[kMaxInterpreterEntries];
+uint64_t g_interpreter_entry_end[kMaxInterpreterEntries];
+
+inline bool in_interpreter_entry(uint64_t pc) {
+  int count = g_interpreter_entry_count.load(std::memory_order_acquire);
+  for (int i = 0; i < count; i++) {
+    if (pc - g_interpreter_entry_start[i] < g_interpreter_entry_end[i] - g_interpreter_entry_start[i]) return true;
+  }
+  return false;
+}
+
+// The bytecode an interpreter frame at `frame` is running, as a return-address-like value; 0 when
+// the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept).
+inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high) {
+  if (frame - kBytecodeOffsetSlot < low || frame >= high || (frame & 7) != 0) return 0;
+  const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
+  uint64_t bytecode_array = slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)];
+  uint64_t offset_smi = slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)];
+  if ((bytecode_array & 7) != 1 || (offset_smi & 0xffffffffu) != 0) return 0;
+  uint64_t offset = offset_smi >> 32;
+  if (offset == 0 || offset > (1u << 30)) return 0;
+  return bytecode_array + offset + 1;
+}
+
 // Walks the frame-pointer chain from here outwards. node, V8's builtins and its JIT code all keep
 // frame pointers, so the walk passes through C++ and JavaScript frames alike. Returns the return
 // addresses innermost first, without memview's own frames.
@@ -422,6 +461,11 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
       // still inside memview's hook
     } else {
       skipping_own = false;
+      if (__builtin_expect(in_interpreter_entry(pc), 0)) {
+        // The frame that called out of the trampoline's handler saved the interpreter frame's fp.
+        uint64_t bytecode = interpreted_pc(next, low, high);
+        if (bytecode != 0) pc = bytecode;
+      }
       pcs[count++] = pc;
     }
     if (next <= frame) break;
@@ -1359,6 +1403,21 @@ void memview_native_code_range(uint64_t start, uint64_t end) {
   lock();
   g_modules->add_native_range(start, end);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks classified these pcs as JavaScript
+  unlock();
+}
+
+void memview_interpreter_entry(uint64_t start, uint64_t end) {
+  ReentrancyGuard guard;
+  lock();
+  int count = g_interpreter_entry_count.load(std::memory_order_relaxed);
+  bool known = false;
+  for (int i = 0; i < count; i++) known = known || (g_interpreter_entry_start[i] == start && g_interpreter_entry_end[i] == end);
+  if (!known && count < kMaxInterpreterEntries && start < end) {
+    g_interpreter_entry_start[count] = start;
+    g_interpreter_entry_end[count] = end;
+    g_interpreter_entry_count.store(count + 1, std::memory_order_release);
+    g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks hold trampoline pcs
+  }
   unlock();
 }
 
