@@ -22,7 +22,8 @@
         "src/core/got_patch.cpp",
         "src/core/elf_symbols.cpp",
         "src/core/reused_code.cpp",
-        "src/core/native_symbols.cpp"
+        "src/core/native_symbols.cpp",
+        "src/core/dwarf_lines.cpp"
       ],
       "cflags_cc": ["-ftls-model=initial-exec"],
       "libraries": ["-ldl", "-lpthread"]
@@ -36,7 +37,8 @@
     },
     {
       "target_name": "memview_test_allocators",
-      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp", "src/core/reused_code.cpp"],
+      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp", "src/core/reused_code.cpp", "src/core/elf_symbols.cpp",
+                  "src/core/dwarf_lines.cpp"],
       "cflags_cc": ["-g"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"]

@@ -13,6 +13,10 @@
 #include <memory>
 #include <vector>
 
+#include <algorithm>
+#include <string>
+#include "../src/core/dwarf_lines.h"
+#include "../src/core/elf_symbols.h"
 #include "../src/core/lz4_block.h"
 #include "../src/core/reused_code.h"
 
@@ -182,7 +186,35 @@ Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), output.data(), size);
 }
 
+// sourceLines(path, addresses): "file:line" (or "") for each address of the ELF file at `path`,
+// in its own address space, from the collector's DWARF line-table reader.
+Napi::Value SourceLines(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  Napi::Array wanted = info[1].As<Napi::Array>();
+  std::vector<uint64_t> addresses;
+  for (uint32_t i = 0; i < wanted.Length(); i++) addresses.push_back(static_cast<uint64_t>(wanted.Get(i).As<Napi::Number>().Int64Value()));
+  std::vector<size_t> order(addresses.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return addresses[a] < addresses[b]; });
+  std::vector<uint64_t> sorted;
+  for (size_t i : order) sorted.push_back(addresses[i]);
+  memview::ElfSymbols symbols;
+  if (!symbols.open(path.c_str())) {
+    Napi::Error::New(env, "cannot read " + path).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<memview::SourceLine> lines = memview::source_lines_of(symbols.dwarf_sections(), sorted);
+  Napi::Array result = Napi::Array::New(env, addresses.size());
+  for (size_t k = 0; k < order.size(); k++) {
+    const memview::SourceLine& line = lines[k];
+    result.Set(static_cast<uint32_t>(order[k]), line.line > 0 ? line.file + ":" + std::to_string(line.line) : std::string());
+  }
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sourceLines", Napi::Function::New(env, SourceLines));
   exports.Set("lz4Compress", Napi::Function::New(env, Lz4Compress));
   exports.Set("malloc", Napi::Function::New(env, Malloc));
   exports.Set("calloc", Napi::Function::New(env, Calloc));

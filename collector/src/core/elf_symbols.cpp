@@ -11,38 +11,6 @@
 
 namespace memview {
 
-// .debug_aranges: sets of (address, length) pairs, one set per compile unit (DWARF 2-5, 64-bit
-// addresses, 32-bit DWARF only).
-void ElfSymbols::read_address_ranges(const uint8_t* data, size_t size) {
-  size_t offset = 0;
-  while (offset + 16 <= size) {
-    uint32_t unit_length;
-    memcpy(&unit_length, data + offset, 4);
-    if (unit_length == 0 || unit_length >= 0xfffffff0u || offset + 4 + unit_length > size) return;
-    size_t unit_end = offset + 4 + unit_length;
-    uint8_t address_size = data[offset + 10];
-    if (address_size != 8) return;
-    // Tuples start at a multiple of twice the address size from the start of the unit.
-    size_t cursor = offset + 16;
-    while (cursor + 16 <= unit_end) {
-      uint64_t start, length;
-      memcpy(&start, data + cursor, 8);
-      memcpy(&length, data + cursor + 8, 8);
-      cursor += 16;
-      if (start == 0 && length == 0) break;
-      described_ranges_.emplace_back(start, start + length);
-    }
-    offset = unit_end;
-  }
-}
-
-bool ElfSymbols::has_line_info(uint64_t address) const {
-  for (const auto& [start, end] : described_ranges_) {
-    if (address >= start && address < end) return true;
-  }
-  return false;
-}
-
 ElfSymbols::~ElfSymbols() {
   if (file_) munmap(const_cast<uint8_t*>(file_), file_size_);
 }
@@ -70,11 +38,16 @@ bool ElfSymbols::open(const char* path) {
   if (header->e_shstrndx < header->e_shnum) {
     const Elf64_Shdr& section_names = sections[header->e_shstrndx];
     for (int i = 0; i < header->e_shnum && section_names.sh_offset + section_names.sh_size <= file_size; i++) {
-      if (sections[i].sh_name < section_names.sh_size &&
-          strcmp(reinterpret_cast<const char*>(file_ + section_names.sh_offset + sections[i].sh_name), ".debug_aranges") == 0 &&
-          sections[i].sh_offset + sections[i].sh_size <= file_size) {
-        read_address_ranges(file_ + sections[i].sh_offset, sections[i].sh_size);
+      const Elf64_Shdr& section = sections[i];
+      if (section.sh_name >= section_names.sh_size || section.sh_type == SHT_NOBITS ||
+          section.sh_offset + section.sh_size > file_size) {
+        continue;
       }
+      const char* name = reinterpret_cast<const char*>(file_ + section_names.sh_offset + section.sh_name);
+      const uint8_t* data = file_ + section.sh_offset;
+      if (strcmp(name, ".debug_line") == 0) dwarf_.line = data, dwarf_.line_size = section.sh_size;
+      else if (strcmp(name, ".debug_line_str") == 0) dwarf_.line_str = data, dwarf_.line_str_size = section.sh_size;
+      else if (strcmp(name, ".debug_str") == 0) dwarf_.str = data, dwarf_.str_size = section.sh_size;
     }
   }
   const Elf64_Shdr* table = nullptr;
@@ -99,11 +72,12 @@ std::vector<const char*> ElfSymbols::names_of(const std::vector<uint64_t>& addre
   const Elf64_Sym* entries = static_cast<const Elf64_Sym*>(symbols_);
   for (size_t i = 0; i < symbol_count_; i++) {
     const Elf64_Sym& entry = entries[i];
-    if (ELF64_ST_TYPE(entry.st_info) != STT_FUNC || entry.st_value == 0 || entry.st_size == 0 ||
-        entry.st_name >= names_size_ || memchr(names_ + entry.st_name, 0, names_size_ - entry.st_name) == nullptr) {
-      continue;
-    }
+    if (ELF64_ST_TYPE(entry.st_info) != STT_FUNC || entry.st_value == 0 || entry.st_size == 0) continue;
     auto inside = std::lower_bound(addresses.begin(), addresses.end(), entry.st_value);
+    if (inside == addresses.end() || *inside >= entry.st_value + entry.st_size) continue;
+    // Only a symbol that names something has its name checked: touching every name would read all
+    // of node's 7 MB string table.
+    if (entry.st_name >= names_size_ || memchr(names_ + entry.st_name, 0, names_size_ - entry.st_name) == nullptr) continue;
     for (; inside != addresses.end() && *inside < entry.st_value + entry.st_size; ++inside) {
       const char*& name = names[static_cast<size_t>(inside - addresses.begin())];
       if (!name) name = names_ + entry.st_name;

@@ -5,8 +5,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 #include <vector>
+
+#include "dwarf_lines.h"
 
 namespace memview {
 
@@ -26,22 +27,17 @@ class ElfSymbols {
    */
   std::vector<const char*> names_of(const std::vector<uint64_t>& addresses) const;
 
-  /**
-   * True when DWARF describes `address` (a range of .debug_aranges covers it), so addr2line can give
-   * its file:line. Debian's node has DWARF for libuv only: asking addr2line about every other pc
-   * would cost a second for nothing.
-   */
-  bool has_line_info(uint64_t address) const;
+  /** The DWARF sections a line lookup needs (null where the file has none); valid while this lives. */
+  const DwarfSections& dwarf_sections() const { return dwarf_; }
 
  private:
-  void read_address_ranges(const uint8_t* data, size_t size);
   const uint8_t* file_ = nullptr;
   size_t file_size_ = 0;
   const void* symbols_ = nullptr;  // Elf64_Sym[symbol_count_]
   size_t symbol_count_ = 0;
   const char* names_ = nullptr;
   size_t names_size_ = 0;
-  std::vector<std::pair<uint64_t, uint64_t>> described_ranges_;  // [start, end) from .debug_aranges
+  DwarfSections dwarf_;
 };
 
 }  // namespace memview
