@@ -412,20 +412,13 @@ inline ThreadState* thread_state() {
 // from the addon's listing of builtins. Slots for V8 11 on x64, no pointer compression (Node 20):
 // fp - 32 holds the tagged BytecodeArray, fp - 40 the Smi (value << 32) of the bytecode's offset
 // from the tagged array pointer.
-constexpr int kMaxInterpreterEntries = 8;
+// Two ranges: the trampoline in node's text and V8's copy of the builtins (short builtin calls).
+// Plain words, read once per walk: a walk that races with an update misses one substitution.
+constexpr int kMaxInterpreterEntries = 2;
 constexpr uint64_t kBytecodeArraySlot = 32;
 constexpr uint64_t kBytecodeOffsetSlot = 40;
-std::atomic<int> g_interpreter_entry_count{0};
 uint64_t g_interpreter_entry_start[kMaxInterpreterEntries];
-uint64_t g_interpreter_entry_end[kMaxInterpreterEntries];
-
-inline bool in_interpreter_entry(uint64_t pc) {
-  int count = g_interpreter_entry_count.load(std::memory_order_acquire);
-  for (int i = 0; i < count; i++) {
-    if (pc - g_interpreter_entry_start[i] < g_interpreter_entry_end[i] - g_interpreter_entry_start[i]) return true;
-  }
-  return false;
-}
+uint64_t g_interpreter_entry_size[kMaxInterpreterEntries];  // 0: unused
 
 // The bytecode an interpreter frame at `frame` is running, as a return-address-like value; 0 when
 // the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept).
@@ -451,6 +444,9 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   uint64_t high = state->stack_high;
   int count = 0;
   bool skipping_own = true;
+  // Checked on every frame of every event: two subtractions and compares, no loop, no atomics.
+  const uint64_t entry0 = g_interpreter_entry_start[0], entry0_size = g_interpreter_entry_size[0];
+  const uint64_t entry1 = g_interpreter_entry_start[1], entry1_size = g_interpreter_entry_size[1];
   while (count < kMaxFrames) {
     if (frame < low || frame + 16 > high || (frame & 7) != 0) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
@@ -461,7 +457,7 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
       // still inside memview's hook
     } else {
       skipping_own = false;
-      if (__builtin_expect(in_interpreter_entry(pc), 0)) {
+      if (__builtin_expect(pc - entry0 < entry0_size || pc - entry1 < entry1_size, 0)) {
         // The frame that called out of the trampoline's handler saved the interpreter frame's fp.
         uint64_t bytecode = interpreted_pc(next, low, high);
         if (bytecode != 0) pc = bytecode;
@@ -1409,14 +1405,13 @@ void memview_native_code_range(uint64_t start, uint64_t end) {
 void memview_interpreter_entry(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
   lock();
-  int count = g_interpreter_entry_count.load(std::memory_order_relaxed);
-  bool known = false;
-  for (int i = 0; i < count; i++) known = known || (g_interpreter_entry_start[i] == start && g_interpreter_entry_end[i] == end);
-  if (!known && count < kMaxInterpreterEntries && start < end) {
-    g_interpreter_entry_start[count] = start;
-    g_interpreter_entry_end[count] = end;
-    g_interpreter_entry_count.store(count + 1, std::memory_order_release);
+  for (int i = 0; i < kMaxInterpreterEntries && start < end; i++) {
+    if (g_interpreter_entry_start[i] == start && g_interpreter_entry_size[i] == end - start) break;
+    if (g_interpreter_entry_size[i] != 0) continue;
+    g_interpreter_entry_start[i] = start;
+    __atomic_store_n(&g_interpreter_entry_size[i], end - start, __ATOMIC_RELEASE);
     g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks hold trampoline pcs
+    break;
   }
   unlock();
 }
