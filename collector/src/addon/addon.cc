@@ -13,12 +13,14 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace {
 
 struct CoreApi {
   int (*is_tracing)();
+  int (*capture_number)();
   int (*start)(const char*, int, int);
   void (*stop)(const char*);
   const char* (*last_error)();
@@ -44,7 +46,8 @@ bool bind(void* handle, const char* name, T* slot) {
 }
 
 bool find_core(void* handle) {
-  return bind(handle, "memview_is_tracing", &g_core.is_tracing) && bind(handle, "memview_start", &g_core.start) &&
+  return bind(handle, "memview_is_tracing", &g_core.is_tracing) && bind(handle, "memview_capture_number", &g_core.capture_number) &&
+         bind(handle, "memview_start", &g_core.start) &&
          bind(handle, "memview_stop", &g_core.stop) && bind(handle, "memview_last_error", &g_core.last_error) &&
          bind(handle, "memview_enter", &g_core.enter) && bind(handle, "memview_leave", &g_core.leave) &&
          bind(handle, "memview_code_added", &g_core.code_added) &&
@@ -94,6 +97,22 @@ void parse_trailing_line_column(const char* name, size_t length, int* line, int*
   }
   *line = numbers[0];
   *column = numbers[1];
+}
+
+// Starts of the builtins already reported in this capture (in node's text, shared by all isolates).
+std::mutex g_builtins_mutex;
+std::unordered_set<uint64_t>* g_reported_builtins = new std::unordered_set<uint64_t>();
+int g_reported_builtins_capture = -1;
+
+bool first_listing_of_builtin(uint64_t start) {
+  std::lock_guard<std::mutex> hold(g_builtins_mutex);
+  // A new capture (Tracker started again) needs every builtin again.
+  int capture = g_core.capture_number();
+  if (capture != g_reported_builtins_capture) {
+    g_reported_builtins->clear();
+    g_reported_builtins_capture = capture;
+  }
+  return g_reported_builtins->insert(start).second;
 }
 
 // The builtin every interpreted function runs in (see memview_interpreter_entry).
@@ -152,9 +171,22 @@ void on_code_event(const v8::JitCodeEvent* event) {
           // Sort by pc offset; keep one entry per distinct (line, column) run.
           std::sort(lines->offset_and_position.begin(), lines->offset_and_position.end());
           int previous_line = -1, previous_column = -1;
+          // Within a line the column grows with the position, so one GetColumnNumber per line gives
+          // the line's start; a function's positions sit on few lines (V8's API calls are the cost).
+          std::vector<std::pair<int, int>> line_starts;  // (line, position of its column 0)
           for (const auto& [offset, position] : lines->offset_and_position) {
             int line = event->script->GetLineNumber(static_cast<int>(position)) + 1;
-            int column = event->script->GetColumnNumber(static_cast<int>(position)) + 1;
+            int column = -1;
+            for (auto known = line_starts.rbegin(); known != line_starts.rend(); ++known) {
+              if (known->first == line) {
+                column = static_cast<int>(position) - known->second + 1;
+                break;
+              }
+            }
+            if (column < 0) {
+              column = event->script->GetColumnNumber(static_cast<int>(position)) + 1;
+              if (line > 0 && column > 0) line_starts.emplace_back(line, static_cast<int>(position) - (column - 1));
+            }
             if (line == previous_line && column == previous_column) continue;
             previous_line = line;
             previous_column = column;
@@ -176,6 +208,9 @@ void on_code_event(const v8::JitCodeEvent* event) {
           g_core.interpreter_entry(reinterpret_cast<uint64_t>(event->code_start),
                                    reinterpret_cast<uint64_t>(event->code_start) + event->code_len);
         }
+        // Builtins sit in node's own text, the same for every isolate: each worker lists them again
+        // (~1,700 records), but the capture needs them once.
+        if (!first_listing_of_builtin(reinterpret_cast<uint64_t>(event->code_start))) break;
       }
       int code_type = event->code_type == v8::JitCodeEvent::BYTE_CODE   ? 0
                       : event->code_type == v8::JitCodeEvent::WASM_CODE ? 2
