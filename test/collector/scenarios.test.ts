@@ -194,6 +194,34 @@ describe('threads', () => {
     expect(bytesUnder(model, 'allocated', 'workerAllocates')).toBeGreaterThanOrEqual(7 * MiB);
   });
 
+  it('names the stacks of workers started one after another (each on a recycled thread stack)', async () => {
+    // The third worker used to get garbage frames: a stale frame record read as a pc above 2^47,
+    // which also shifted every later pc of its chunk in the reader.
+    const lines = [
+      "const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');",
+      'if (isMainThread) {',
+      '  (async () => {',
+      '    for (let i = 0; i < 3; i++) await new Promise((resolve) => new Worker(__filename, { workerData: i }).once("message", resolve));',
+      '  })();',
+      '} else {',
+      '  const native = require(process.env.MEMVIEW_TEST_ADDON);',
+      '  function allocateInWorker(n) { globalThis.kept = native.valloc(1000000 + n); }',
+      '  allocateInWorker(workerData);',
+      '  parentPort.postMessage(1);',
+      '}',
+    ];
+    const run = traceScript(lines.join('\n'));
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    for (const size of [1000000, 1000001, 1000002]) {
+      let innermost = -1;
+      for (let node = 1; node < model.tree.count; node++) if (model.views.allocated.bytes[node] === size) innermost = node;
+      expect(innermost, `the allocation of ${size} bytes`).toBeGreaterThan(0);
+      expect(model.strings[model.frames.functionName[model.tree.frame[innermost]]]).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');
+      expect(javaScriptCallSites(model, size)[0]).toBe(`allocateInWorker:8:${lines[7].indexOf('valloc') + 1}`);
+    }
+  });
+
   it('counts exactly under concurrency: four workers allocating and freeing at once', async () => {
     const run = traceScript(`
       const { Worker } = require('node:worker_threads');

@@ -427,7 +427,7 @@ inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high) {
   const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
   uint64_t bytecode_array = slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)];
   uint64_t offset_smi = slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)];
-  if ((bytecode_array & 7) != 1 || (offset_smi & 0xffffffffu) != 0) return 0;
+  if ((bytecode_array & 7) != 1 || (offset_smi & 0xffffffffu) != 0 || bytecode_array >= (1ull << 47)) return 0;
   uint64_t offset = offset_smi >> 32;
   if (offset == 0 || offset > (1u << 30)) return 0;
   return bytecode_array + offset + 1;
@@ -452,7 +452,10 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
     uint64_t next = slots[0];
     uint64_t pc = slots[1];
-    if (pc < 4096) break;
+    // A return address is a user-space address (x86-64: below 2^47). Anything else is a frame
+    // record that is not one (a caller without a frame pointer left the chain pointing at stale
+    // stack): the walk ends there rather than intern garbage.
+    if (pc - 4096 >= (1ull << 47) - 4096) break;
     if (skipping_own && pc >= g_own_text_start && pc < g_own_text_end) {
       // still inside memview's hook
     } else {
