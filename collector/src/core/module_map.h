@@ -49,9 +49,16 @@ class ModuleMap {
     return low < table->count && table->ranges[low].start <= pc;
   }
 
-  /** The loaded object whose executable segment holds `pc`, or null. */
-  const ModuleInfo* module_of(uint64_t pc) const {
-    for (size_t i = 0; i < module_count_; i++) {
+  /** How many objects have been seen so far (entries are never removed). */
+  uint32_t module_count() const { return static_cast<uint32_t>(module_count_); }
+
+  /**
+   * The object whose executable segment held `pc` when the first `modules_loaded` objects were
+   * known, or null: the newest of them, since an object unloaded since then keeps its entry and a
+   * later load may have reused its addresses.
+   */
+  const ModuleInfo* module_of(uint64_t pc, uint32_t modules_loaded) const {
+    for (size_t i = modules_loaded < module_count_ ? modules_loaded : module_count_; i-- > 0;) {
       for (size_t s = 0; s < modules_[i].segment_count; s++) {
         if (pc >= modules_[i].segment_start[s] && pc < modules_[i].segment_start[s] + modules_[i].segment_length[s]) return &modules_[i];
       }

@@ -15,8 +15,8 @@ namespace memview {
 void symbolize_native_pcs(const NativePcSet& native_pcs, const ModuleMap& modules,
                           const std::function<void(uint64_t, const char*, const char*, uint32_t)>& emit) {
   std::unordered_map<const ModuleInfo*, std::vector<uint64_t>> pcs_by_module;
-  native_pcs.for_each([&](uint64_t pc) {
-    if (const ModuleInfo* module = modules.module_of(pc - 1)) pcs_by_module[module].push_back(pc);
+  native_pcs.for_each([&](uint64_t pc, uint32_t modules_loaded) {
+    if (const ModuleInfo* module = modules.module_of(pc - 1, modules_loaded)) pcs_by_module[module].push_back(pc);
   });
   for (auto& [module, pcs] : pcs_by_module) {
     ElfSymbols symbols;

@@ -498,7 +498,7 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
   if (created) {
     SharedStack* record = reinterpret_cast<SharedStack*>(g_log.append(next_seq(), kSharedStack, sizeof(SharedStack)));
     *record = {child, node, pc};
-    if (g_modules->contains(pc)) g_native_pcs->insert(pc);
+    if (g_modules->contains(pc)) g_native_pcs->insert(pc, g_modules->module_count());
   }
   return child;
 }
