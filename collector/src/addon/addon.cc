@@ -302,9 +302,8 @@ void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
     // Builtins are V8's machinery, not JavaScript: without --native they are not kept.
     g_core.native_code_range(copy_first, copy_first + (last - first));
     for (const BuiltinCode& builtin : builtins) {
-      uint64_t copy_start = copy_first + (builtin.start - first);
-      g_core.code_added(copy_start, builtin.size, 1, builtin.name.data(), builtin.name.size(), "", 0, 0, 0, nullptr, 0);
-      if (is_interpreter_entry(builtin.name.data(), builtin.name.size())) g_core.interpreter_entry(copy_start, copy_start + builtin.size);
+      g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(), "",
+                        0, 0, 0, nullptr, 0);
     }
   }
 }

@@ -408,17 +408,19 @@ inline ThreadState* thread_state() {
 // trampoline is replaced by the address of that bytecode plus one (a return-address-like value, so
 // a reader's "pc - 1" lands on the bytecode itself); V8 reports bytecode arrays, their moves and
 // their source positions through the code event handler like JIT code, so readers name it and
-// find the line of the call. The ranges of the trampoline (and of V8's copy of its builtins) come
-// from the addon's listing of builtins. Slots for V8 11 on x64, no pointer compression (Node 20):
+// find the line of the call. The trampoline's range comes from the addon's listing of builtins.
+// Slots for V8 11 on x64, no pointer compression (Node 20):
 // fp - 32 holds the tagged BytecodeArray, fp - 40 the Smi (value << 32) of the bytecode's offset
 // from the tagged array pointer.
-// Two ranges: the trampoline in node's text and V8's copy of the builtins (short builtin calls).
-// Plain words, read once per walk: a walk that races with an update misses one substitution.
-constexpr int kMaxInterpreterEntries = 2;
+//
+// One range: the trampoline in node's text. Interpreted functions are entered there in every
+// isolate; V8's per-isolate copies of the builtins (short builtin calls) are not used for it (a tsc
+// run names the same frames with or without the copies checked). A plain pair of words, read once
+// per walk: a walk racing with the registration misses one substitution.
 constexpr uint64_t kBytecodeArraySlot = 32;
 constexpr uint64_t kBytecodeOffsetSlot = 40;
-uint64_t g_interpreter_entry_start[kMaxInterpreterEntries];
-uint64_t g_interpreter_entry_size[kMaxInterpreterEntries];  // 0: unused
+uint64_t g_interpreter_entry_start = 0;
+uint64_t g_interpreter_entry_size = 0;  // 0: not known yet
 
 // The bytecode an interpreter frame at `frame` is running, as a return-address-like value; 0 when
 // the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept).
@@ -444,9 +446,8 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   uint64_t high = state->stack_high;
   int count = 0;
   bool skipping_own = true;
-  // Checked on every frame of every event: two subtractions and compares, no loop, no atomics.
-  const uint64_t entry0 = g_interpreter_entry_start[0], entry0_size = g_interpreter_entry_size[0];
-  const uint64_t entry1 = g_interpreter_entry_start[1], entry1_size = g_interpreter_entry_size[1];
+  // Checked on every frame of every event: one subtraction and compare, no loop, no atomics.
+  const uint64_t entry = g_interpreter_entry_start, entry_size = g_interpreter_entry_size;
   while (count < kMaxFrames) {
     if (frame < low || frame + 16 > high || (frame & 7) != 0) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
@@ -460,7 +461,7 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
       // still inside memview's hook
     } else {
       skipping_own = false;
-      if (__builtin_expect(pc - entry0 < entry0_size || pc - entry1 < entry1_size, 0)) {
+      if (__builtin_expect(pc - entry < entry_size, 0)) {
         // The frame that called out of the trampoline's handler saved the interpreter frame's fp.
         uint64_t bytecode = interpreted_pc(next, low, high);
         if (bytecode != 0) pc = bytecode;
@@ -1410,13 +1411,11 @@ void memview_native_code_range(uint64_t start, uint64_t end) {
 void memview_interpreter_entry(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
   lock();
-  for (int i = 0; i < kMaxInterpreterEntries && start < end; i++) {
-    if (g_interpreter_entry_start[i] == start && g_interpreter_entry_size[i] == end - start) break;
-    if (g_interpreter_entry_size[i] != 0) continue;
-    g_interpreter_entry_start[i] = start;
-    __atomic_store_n(&g_interpreter_entry_size[i], end - start, __ATOMIC_RELEASE);
+  // Every isolate lists the same builtin; the first report is the one.
+  if (g_interpreter_entry_size == 0 && start < end) {
+    g_interpreter_entry_start = start;
+    __atomic_store_n(&g_interpreter_entry_size, end - start, __ATOMIC_RELEASE);
     g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks hold trampoline pcs
-    break;
   }
   unlock();
 }

@@ -79,8 +79,8 @@ __attribute__((visibility("default"))) void memview_code_added(uint64_t start, u
 __attribute__((visibility("default"))) void memview_code_moved(uint64_t from, uint64_t to);
 /** [start, end) holds native code (V8's copy of its builtins): kept only with --native. */
 __attribute__((visibility("default"))) void memview_native_code_range(uint64_t start, uint64_t end);
-/** [start, end) holds V8's InterpreterEntryTrampoline (or a copy): frames returning into it are
- *  interpreted JavaScript, named by the bytecode their frame is running. */
+/** [start, end) holds V8's InterpreterEntryTrampoline: frames returning into it are interpreted
+ *  JavaScript, named by the bytecode their frame is running. */
 __attribute__((visibility("default"))) void memview_interpreter_entry(uint64_t start, uint64_t end);
 /** Forgets interned stacks, so pcs of code that was only now reported are resolved afresh. */
 __attribute__((visibility("default"))) void memview_reset_stacks();
