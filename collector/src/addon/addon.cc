@@ -21,6 +21,7 @@ namespace {
 struct CoreApi {
   int (*is_tracing)();
   int (*capture_number)();
+  int (*native_frames)();
   int (*start)(const char*, int, int);
   void (*stop)(const char*);
   const char* (*last_error)();
@@ -47,6 +48,7 @@ bool bind(void* handle, const char* name, T* slot) {
 
 bool find_core(void* handle) {
   return bind(handle, "memview_is_tracing", &g_core.is_tracing) && bind(handle, "memview_capture_number", &g_core.capture_number) &&
+         bind(handle, "memview_native_frames", &g_core.native_frames) &&
          bind(handle, "memview_start", &g_core.start) &&
          bind(handle, "memview_stop", &g_core.stop) && bind(handle, "memview_last_error", &g_core.last_error) &&
          bind(handle, "memview_enter", &g_core.enter) && bind(handle, "memview_leave", &g_core.leave) &&
@@ -208,9 +210,10 @@ void on_code_event(const v8::JitCodeEvent* event) {
           g_core.interpreter_entry(reinterpret_cast<uint64_t>(event->code_start),
                                    reinterpret_cast<uint64_t>(event->code_start) + event->code_len);
         }
-        // Builtins sit in node's own text, the same for every isolate: each worker lists them again
-        // (~1,700 records), but the capture needs them once.
-        if (!first_listing_of_builtin(reinterpret_cast<uint64_t>(event->code_start))) break;
+        // Builtins are native code: without --native no stack keeps them (a pc in node's text that
+        // ends a stack is named by its SYMBOL record), so their ~1,700 names would only fill the
+        // capture. With --native they are reported once: every isolate lists the same ones again.
+        if (!g_core.native_frames() || !first_listing_of_builtin(reinterpret_cast<uint64_t>(event->code_start))) break;
       }
       int code_type = event->code_type == v8::JitCodeEvent::BYTE_CODE   ? 0
                       : event->code_type == v8::JitCodeEvent::WASM_CODE ? 2
@@ -299,8 +302,10 @@ void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
     uint64_t copy_first = mapping.start + (first_file_offset - mapping.file_offset);
     if (copy_first + (last - first) > mapping.end) continue;
     InsideMemview inside;
-    // Builtins are V8's machinery, not JavaScript: without --native they are not kept.
+    // Builtins are V8's machinery, not JavaScript: without --native they are not kept, and need
+    // no names.
     g_core.native_code_range(copy_first, copy_first + (last - first));
+    if (!g_core.native_frames()) continue;
     for (const BuiltinCode& builtin : builtins) {
       g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(), "",
                         0, 0, 0, nullptr, 0);

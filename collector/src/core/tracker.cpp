@@ -1338,6 +1338,8 @@ extern "C" {
 
 int memview_is_tracing() { return g_tracing ? 1 : 0; }
 
+int memview_native_frames() { return g_native_frames ? 1 : 0; }
+
 int memview_capture_number() { return static_cast<int>(g_capture_id.load(std::memory_order_acquire)); }
 
 int memview_start(const char* output_path, int native_frames, int sample_interval_ms) {

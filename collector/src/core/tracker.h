@@ -62,6 +62,8 @@ void stop_tracing(const char* end_reason);
 // library and works whether it was preloaded (memview run) or loaded later (Tracker API).
 extern "C" {
 __attribute__((visibility("default"))) int memview_is_tracing();
+/** 1 when the capture keeps native frames (--native). */
+__attribute__((visibility("default"))) int memview_native_frames();
 /** Which capture this is: a number that changes with every start. */
 __attribute__((visibility("default"))) int memview_capture_number();
 __attribute__((visibility("default"))) int memview_start(const char* output_path, int native_frames,
