@@ -123,6 +123,25 @@ bool is_interpreter_entry(const char* name, size_t length) {
   return length == sizeof(kName) - 1 && memcmp(name, kName, length) == 0;
 }
 
+// V8 names JavaScript code "JS:~name /path/script.js:LINE:COLUMN". The CODE record carries the
+// script, line and column in their own fields, so the name keeps only "JS:~name": the same function
+// name then interns as one string for every script, and the path is not written once per code
+// object. Returns the length to keep (all of it when the name does not end that way).
+size_t length_without_location(const char* name, size_t length, const std::string& script) {
+  if (script.empty()) return length;
+  size_t end = length;
+  for (int number = 0; number < 2; number++) {
+    size_t start = end;
+    while (start > 0 && name[start - 1] >= '0' && name[start - 1] <= '9') start--;
+    if (start == end || start == 0 || name[start - 1] != ':') return length;
+    end = start - 1;
+  }
+  if (end < script.size() || memcmp(name + end - script.size(), script.data(), script.size()) != 0) return length;
+  size_t cut = end - script.size();
+  if (cut > 0 && name[cut - 1] == ' ') cut--;
+  return cut;
+}
+
 void on_code_event(const v8::JitCodeEvent* event) {
   if (!g_core_found || !g_core.is_tracing()) return;
   InsideMemview inside;
@@ -218,8 +237,10 @@ void on_code_event(const v8::JitCodeEvent* event) {
       int code_type = event->code_type == v8::JitCodeEvent::BYTE_CODE   ? 0
                       : event->code_type == v8::JitCodeEvent::WASM_CODE ? 2
                                                                          : 1;
+      size_t name_length = function_line > 0 ? length_without_location(event->name.str, event->name.len, script_name)
+                                              : event->name.len;
       g_core.code_added(reinterpret_cast<uint64_t>(event->code_start), event->code_len, code_type, event->name.str,
-                        event->name.len, script_name.data(), script_name.size(), function_line, function_column, positions.data(),
+                        name_length, script_name.data(), script_name.size(), function_line, function_column, positions.data(),
                         positions.size() / 3);
       break;
     }
