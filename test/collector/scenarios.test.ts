@@ -6,7 +6,8 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  bytesUnder, cleanEnvironment, cliPath, javaScriptCallSites, pathOf, readEvents, readModel, scratchDirectory, testAddonPath, traceScript,
+  bytesUnder, cleanEnvironment, cliPath, columnOf, javaScriptCallSites, nodeAllocating, pathOf, readEvents, readModel, scratchDirectory,
+  testAddonPath, traceScript,
 } from './trace-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -82,7 +83,7 @@ describe('JavaScript stacks', () => {
     const run = traceScript(lines.join('\n'));
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(run.capturePath);
-    const column = (line: number, text: string) => lines[line - 1].indexOf(text) + 1;
+    const column = (line: number, text: string) => columnOf(lines, line, text);
     expect(javaScriptCallSites(model, 1111111)).toEqual([
       `twoCalls:3:${column(3, 'valloc')}`, `caller:7:${column(7, 'twoCalls')}`, `(anonymous):9:${column(9, 'caller')}`,
     ]);
@@ -214,11 +215,9 @@ describe('threads', () => {
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(run.capturePath);
     for (const size of [1000000, 1000001, 1000002]) {
-      let innermost = -1;
-      for (let node = 1; node < model.tree.count; node++) if (model.views.allocated.bytes[node] === size) innermost = node;
-      expect(innermost, `the allocation of ${size} bytes`).toBeGreaterThan(0);
+      const innermost = nodeAllocating(model, size);
       expect(model.strings[model.frames.functionName[model.tree.frame[innermost]]]).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');
-      expect(javaScriptCallSites(model, size)[0]).toBe(`allocateInWorker:8:${lines[7].indexOf('valloc') + 1}`);
+      expect(javaScriptCallSites(model, size)[0]).toBe(`allocateInWorker:8:${columnOf(lines, 8, 'valloc')}`);
     }
   });
 

@@ -113,18 +113,28 @@ export function bytesUnder(model: CaptureModel, view: keyof CaptureModel['views'
   return total;
 }
 
-/**
- * "function:line:column" of the JavaScript frames of the call-tree node that allocated exactly
- * `sizeBytes` (the only one), innermost first, without node's own frames.
- */
-export function javaScriptCallSites(model: CaptureModel, sizeBytes: number): string[] {
+/** The call-tree node that allocated exactly `sizeBytes` (there must be one, and only one). */
+export function nodeAllocating(model: CaptureModel, sizeBytes: number): number {
   const nodes: number[] = [];
   for (let node = 1; node < model.tree.count; node++) {
     if (model.views.allocated.bytes[node] === sizeBytes) nodes.push(node);
   }
   if (nodes.length !== 1) throw new Error(`${nodes.length} call-tree nodes allocated exactly ${sizeBytes} bytes`);
+  return nodes[0];
+}
+
+/** The 1-based column of `text` on 1-based line `line` of a script given as its lines. */
+export function columnOf(lines: string[], line: number, text: string): number {
+  return lines[line - 1].indexOf(text) + 1;
+}
+
+/**
+ * "function:line:column" of the JavaScript frames of the call-tree node that allocated exactly
+ * `sizeBytes` (the only one), innermost first, without node's own frames.
+ */
+export function javaScriptCallSites(model: CaptureModel, sizeBytes: number): string[] {
   const sites: string[] = [];
-  for (let node = nodes[0]; node > 0; node = model.tree.parent[node]) {
+  for (let node = nodeAllocating(model, sizeBytes); node > 0; node = model.tree.parent[node]) {
     const frame = model.frames.kind[model.tree.frame[node]] === FrameKind.UserJs ? model.tree.frame[node] : -1;
     if (frame < 0) continue;
     sites.push(`${model.strings[model.frames.functionName[frame]]}:${model.frames.line[frame]}:${model.frames.column[frame]}`);
