@@ -14,6 +14,7 @@ export async function captureCensus(path) {
   const { ByteStream } = await reader('byte-stream.js');
   const { readCaptureHeader, readChunks } = await reader('chunk-reader.js');
   const { decodeRecords } = await reader('record-decoder.js');
+  const { HeapBlockNames } = await reader('heap-block-names.js');
   const { ChunkKind } = await reader('format.js');
   const records = {};
   const perThread = new Map();
@@ -40,12 +41,13 @@ export async function captureCensus(path) {
   });
   const stream = new ByteStream(createReadStream(path, { highWaterMark: 1 << 20 }));
   await readCaptureHeader(stream);
+  const blocks = new HeapBlockNames();
   for await (const chunk of readChunks(stream)) {
     chunks++;
     payloadBytes += chunk.payload.length;
     lastThread = undefined; // each chunk restarts its thread
     if (chunk.kind !== ChunkKind.Trailer) {
-      try { decodeRecords(chunk.payload, sink); } catch { count('undecodable chunk'); }
+      try { decodeRecords(chunk.payload, sink, blocks); } catch { count('undecodable chunk'); }
     }
   }
   const fileBytes = statSync(path).size;

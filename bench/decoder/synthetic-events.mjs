@@ -19,6 +19,10 @@ export class CaptureWriter {
     this.addressBase = 0;
     this.stackBase = 0;
     this.pcBase = 0;
+    this.blockBase = 0; // chunk ordinal of the last freed block
+    this.blockCount = 0; // heap blocks created so far
+    this.chunkFirstBlock = 0;
+    this.chunkFirstBlocks = [];
     this.thread = 1;
     this.events = 0;
     this.chunkOffsets = [];
@@ -32,6 +36,8 @@ export class CaptureWriter {
     this.addressBase = 0;
     this.stackBase = 0;
     this.pcBase = 0;
+    this.blockBase = 0;
+    this.chunkFirstBlock = this.blockCount;
     this.record1(6, this.thread);
     this.record1(7, this.lastTimeNs);
   }
@@ -63,6 +69,7 @@ export class CaptureWriter {
     }
   }
 
+  /** An ALLOC; returns the new block's ordinal, which its FREE names. */
   alloc(address, size, stackId) {
     this.buffer[this.length++] = 0x11;
     this.zigzag(address - this.addressBase);
@@ -71,13 +78,17 @@ export class CaptureWriter {
     this.zigzag(stackId - this.stackBase);
     this.stackBase = stackId;
     this.events++;
+    const ordinal = this.blockCount++;
     this.maybeEndChunk();
+    return ordinal;
   }
 
-  free(address) {
+  /** A FREE of the live block `ordinal`. */
+  free(ordinal) {
     this.buffer[this.length++] = 0x12;
-    this.zigzag(address - this.addressBase);
-    this.addressBase = address;
+    const chunkOrdinal = ordinal - this.chunkFirstBlock;
+    this.zigzag(chunkOrdinal - this.blockBase);
+    this.blockBase = chunkOrdinal;
     this.events++;
     this.maybeEndChunk();
   }
@@ -107,6 +118,7 @@ export class CaptureWriter {
     const payload = this.buffer.subarray(0, this.length);
     const chunk = chunkBytes(1, payload);
     this.chunkOffsets.push(this.fileOffset);
+    this.chunkFirstBlocks.push(this.chunkFirstBlock);
     this.fileOffset += chunk.length;
     this.onChunk(chunk);
     this.length = 0;
@@ -123,10 +135,11 @@ export class CaptureWriter {
       trailer.push(value);
     };
     push(this.chunkOffsets.length);
-    for (const offset of this.chunkOffsets) {
+    this.chunkOffsets.forEach((offset, i) => {
       push(offset);
       push(0);
-    }
+      push(this.chunkFirstBlocks[i]);
+    });
     push(this.events);
     push(this.lastTimeNs);
     this.onChunk(chunkBytes(2, Uint8Array.from(trailer)));
@@ -136,7 +149,7 @@ export class CaptureWriter {
 function fileHeader() {
   const header = new Uint8Array(16);
   header.set(new TextEncoder().encode('MEMVIEW'), 0);
-  header[8] = 1;
+  header[8] = 2; // format version
   return header;
 }
 
@@ -172,20 +185,21 @@ export function writeWorkload(writer, { live, pairs, randomAddresses, stackCount
   const random = seededRandom(seed);
   writer.stacks(stackCount, random);
   const addresses = new Float64Array(live);
+  const ordinals = new Float64Array(live);
   const newAddress = (slot) => randomAddresses
     ? 0x100000000 + Math.floor(random() * 0x3fffffff) * 16 + Math.floor(random() * 0x4000) * 0x400000000
     : 0x100000000 + slot * 64;
   let timeNs = 0;
   for (let slot = 0; slot < live; slot++) {
     addresses[slot] = newAddress(slot);
-    writer.alloc(addresses[slot], 16 + (slot & 255), 1 + (slot % stackCount));
+    ordinals[slot] = writer.alloc(addresses[slot], 16 + (slot & 255), 1 + (slot % stackCount));
     if ((writer.events & 8191) === 0) writer.time((timeNs += 1e6), 1e8);
   }
   for (let i = 0; i < pairs; i++) {
     const slot = Math.floor(random() * live);
-    writer.free(addresses[slot]);
+    writer.free(ordinals[slot]);
     addresses[slot] = randomAddresses ? newAddress(slot) : addresses[slot];
-    writer.alloc(addresses[slot], 16 + (i & 1023), 1 + ((i * 7) % stackCount));
+    ordinals[slot] = writer.alloc(addresses[slot], 16 + (i & 1023), 1 + ((i * 7) % stackCount));
     if ((writer.events & 8191) === 0) writer.time((timeNs += 1e6), 1e8);
   }
   writer.finish();

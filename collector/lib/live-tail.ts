@@ -6,6 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { CaptureModel } from '../../viewer/model/types.js';
 import { ByteStream } from './reader/byte-stream.js';
 import { CaptureAggregator } from './reader/capture-aggregator.js';
+import { HeapBlockNames } from './reader/heap-block-names.js';
 import { readCaptureHeader, readChunks, type CaptureHeader } from './reader/chunk-reader.js';
 import { ChunkKind } from './reader/format.js';
 import { decodeRecords } from './reader/record-decoder.js';
@@ -58,13 +59,14 @@ export class CaptureTail {
   private async follow(): Promise<void> {
     const stream = new ByteStream(this.growingFile());
     this.header = await readCaptureHeader(stream);
+    const blocks = new HeapBlockNames();
     for await (const chunk of readChunks(stream)) {
       if (chunk.kind === ChunkKind.Trailer) {
         this.figures.ended = true;
         this.stopping = true;
         continue;
       }
-      decodeRecords(chunk.payload, this.aggregator);
+      decodeRecords(chunk.payload, this.aggregator, blocks);
       this.figures.chunks++;
     }
   }

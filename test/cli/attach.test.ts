@@ -11,6 +11,7 @@ import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
 import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-reader.js';
 import { ChunkKind } from '../../collector/lib/reader/format.js';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
+import { HeapBlockNames } from '../../collector/lib/reader/heap-block-names.js';
 import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
 import { childEnvironment, memviewBin, memviewProcess, scratch } from './cli-harness.js';
 
@@ -72,7 +73,8 @@ async function allocationsOfSize(path: string, sizeBytes: number): Promise<numbe
   }) as RecordSink;
   const stream = new ByteStream(createReadStream(path));
   await readCaptureHeader(stream);
-  for await (const chunk of readChunks(stream)) if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink);
+  const blocks = new HeapBlockNames();
+  for await (const chunk of readChunks(stream)) if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink, blocks);
   return count;
 }
 

@@ -8,6 +8,7 @@ import { readCaptureFile } from '../../collector/lib/reader/index.js';
 import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
 import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-reader.js';
 import { ChunkKind } from '../../collector/lib/reader/format.js';
+import { HeapBlockNames } from '../../collector/lib/reader/heap-block-names.js';
 import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
 import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
 
@@ -82,8 +83,9 @@ export async function readEvents(path: string): Promise<{ events: TracedEvent[];
   };
   const stream = new ByteStream(createReadStream(path));
   await readCaptureHeader(stream);
+  const blocks = new HeapBlockNames();
   for await (const chunk of readChunks(stream)) {
-    if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink);
+    if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink, blocks);
   }
   return { events, threadNames };
 }

@@ -35,8 +35,46 @@ describe('bad input', () => {
 
   it('a future format version is refused, naming both versions', async () => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 1');
+    expect(error.message).toBe('capture format version 7, this reader understands version 2');
     expect(error.offset).toBe(8);
+  });
+
+  it('a version 1 capture (frees by address) is refused, naming both versions', async () => {
+    const error = await engineError(smallCapture().toBytes({ formatVersion: 1 }));
+    expect(error.message).toBe('capture format version 1, this reader understands version 2');
+  });
+
+  it('a FREE naming a block already released is corrupt, in both readers, at its offset', async () => {
+    const capture = smallCapture(); // its one block, ordinal 0, is allocated and freed
+    capture.raw([0x12, 0]); // FREE, kind free: chunk ordinal delta 0, block 0 again
+    const bytes = capture.toBytes();
+    const [chunk] = chunksOf(bytes);
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/chunk 0 at offset 16: FREE record: names a heap block that does not exist or was already released/);
+    expect(error.offset).toBe(chunk.payloadOffset + chunk.storedSize - 2);
+    const reference = await outcome(() => referenceDecode(bytes));
+    expect((reference as Error).message).toMatch(/FREE record: names heap block 0, which was already released/);
+  });
+
+  it('a FREE or REALLOC naming a block not yet allocated is corrupt', async () => {
+    const free = smallCapture();
+    free.raw([0x12, 4]); // chunk ordinal 0 + 2: only blocks 0 exists
+    expect((await engineError(free.toBytes())).message).toMatch(/FREE record: names a heap block that does not exist/);
+    expect(((await outcome(() => referenceDecode(free.toBytes()))) as Error).message).toMatch(/names heap block 2, but only 1 blocks exist/);
+    const realloc = smallCapture();
+    realloc.raw([0x03, 1, 0, 8, 0]); // REALLOC of chunk ordinal -1: before the first block
+    expect((await engineError(realloc.toBytes())).message).toMatch(/REALLOC record: names a heap block that does not exist/);
+  });
+
+  it('a free of a block allocated before tracing (unknown) changes nothing, in both readers', async () => {
+    const capture = smallCapture();
+    const stack = capture.stack([0x500010]);
+    capture.alloc(0x3000, 64, stack);
+    capture.free(0x7777, 2); // never allocated: written as unknown, kind 2 + 8
+    const bytes = capture.toBytes();
+    const engine = await engineDecode(bytes);
+    expect(engine.stats.leakedBytes).toBe(64);
+    expect(engine).toEqual(await referenceDecode(bytes));
   });
 
   it('random bytes after a valid header: bad chunk magic at offset 16, chunk 0', async () => {

@@ -1,7 +1,8 @@
 // Builds capture files by hand, following docs/capture-format.md, so reader tests can state exact
 // answers. Records accumulate in the current chunk; `endChunk` closes it (delta bases restart,
 // the current thread is written again at the start of the next one), `toBytes` adds the header
-// and, unless asked not to, the trailer.
+// and, unless asked not to, the trailer. Like the collector, it names freed heap blocks by ordinal
+// and turns addresses into ordinals itself: tests free by address.
 import { compressLz4Block } from './lz4-compress.js';
 
 export const Allocator = {
@@ -9,6 +10,9 @@ export const Allocator = {
   valloc: 7, pvalloc: 8, new: 9, newArray: 10,
 } as const;
 export const Deallocator = { free: 1, delete: 2, deleteArray: 3 } as const;
+/** Added to a deallocator kind when the freed block was never allocated. */
+export const UNKNOWN_BLOCK = 8;
+export const FORMAT_VERSION = 2;
 
 const Code = {
   Alloc: 1, Free: 2, Realloc: 3, Map: 4, Unmap: 5, Thread: 6, Time: 7, Rss: 8, Stack: 9,
@@ -38,6 +42,12 @@ export class SyntheticCapture {
   private records: number[] = [];
   private addressBase = 0;
   private stackBase = 0;
+  private blockBase = 0;
+  // Live heap blocks, address → ordinal; ordinals count every ALLOC and REALLOC of the capture.
+  private readonly liveBlocks = new Map<number, number>();
+  private blockCount = 0;
+  private chunkFirstBlock = 0;
+  private readonly chunkFirstBlocks: number[] = [];
   private pcBase = 0;
   private currentThread: number | undefined;
   private threadWrittenInChunk = false;
@@ -171,6 +181,7 @@ export class SyntheticCapture {
   // --- memory events --------------------------------------------------------------------------
 
   alloc(address: number, sizeBytes: number, stackId: number, kind: number = Allocator.malloc): this {
+    this.newBlock(address);
     this.eventType(Code.Alloc, kind);
     this.address(address);
     this.varints(sizeBytes);
@@ -178,17 +189,32 @@ export class SyntheticCapture {
     return this;
   }
 
+  /** A FREE of the block at `address`, by ordinal; by address (kind + 8) when no block lives there. */
   free(address: number, kind: number = Deallocator.free): this {
+    const ordinal = this.liveBlocks.get(address);
+    if (ordinal === undefined) {
+      this.eventType(Code.Free, kind + UNKNOWN_BLOCK);
+      this.address(address);
+      return this;
+    }
+    this.liveBlocks.delete(address);
     this.eventType(Code.Free, kind);
-    this.address(address);
+    this.block(ordinal);
     return this;
   }
 
   realloc(oldAddress: number, newAddress: number, sizeBytes: number, stackId: number): this {
+    const oldBlock = this.liveBlocks.get(oldAddress);
+    if (oldBlock === undefined) {
+      // As the collector writes it: the free of an unknown block, then a realloc-kind allocation.
+      this.free(oldAddress);
+      return this.alloc(newAddress, sizeBytes, stackId, Allocator.realloc);
+    }
+    this.liveBlocks.delete(oldAddress);
+    this.newBlock(newAddress);
     this.eventType(Code.Realloc, 0);
-    this.zigzag(oldAddress - this.addressBase);
-    this.zigzag(newAddress - oldAddress);
-    this.addressBase = newAddress;
+    this.block(oldBlock);
+    this.address(newAddress);
     this.varints(sizeBytes);
     this.stackId(stackId);
     return this;
@@ -218,10 +244,15 @@ export class SyntheticCapture {
   // --- chunks and file ------------------------------------------------------------------------
 
   endChunk(): this {
-    if (this.records.length > 0) this.chunks.push(Uint8Array.from(this.records));
+    if (this.records.length > 0) {
+      this.chunks.push(Uint8Array.from(this.records));
+      this.chunkFirstBlocks.push(this.chunkFirstBlock);
+    }
     this.records = [];
     this.addressBase = 0;
     this.stackBase = 0;
+    this.blockBase = 0;
+    this.chunkFirstBlock = this.blockCount;
     this.pcBase = 0;
     this.threadWrittenInChunk = false;
     return this;
@@ -229,7 +260,7 @@ export class SyntheticCapture {
 
   toBytes(options: ToBytesOptions = {}): Uint8Array {
     this.endChunk();
-    const parts: Uint8Array[] = [fileHeader(options.formatVersion ?? 1, options.flags ?? 0)];
+    const parts: Uint8Array[] = [fileHeader(options.formatVersion ?? FORMAT_VERSION, options.flags ?? 0)];
     const chunkOffsets: number[] = [];
     let offset = parts[0].length;
     for (const raw of this.chunks) {
@@ -241,10 +272,11 @@ export class SyntheticCapture {
     if (options.trailer ?? true) {
       const trailer: number[] = [];
       pushVarint(trailer, chunkOffsets.length);
-      for (const chunkOffset of chunkOffsets) {
+      chunkOffsets.forEach((chunkOffset, i) => {
         pushVarint(trailer, chunkOffset);
         pushVarint(trailer, 0);
-      }
+        pushVarint(trailer, this.chunkFirstBlocks[i]);
+      });
       pushVarint(trailer, 0);
       pushVarint(trailer, this.lastTimeNs);
       parts.push(chunkBytes(2, 0, Uint8Array.from(trailer), trailer.length));
@@ -261,6 +293,22 @@ export class SyntheticCapture {
   private address(address: number): void {
     this.zigzag(address - this.addressBase);
     this.addressBase = address;
+  }
+
+  /** A new heap block at `address`; a block still live there was freed unseen, and gets its FREE first. */
+  private newBlock(address: number): void {
+    const missed = this.liveBlocks.get(address);
+    if (missed !== undefined) {
+      this.eventType(Code.Free, Deallocator.free);
+      this.block(missed);
+    }
+    this.liveBlocks.set(address, this.blockCount++);
+  }
+
+  private block(ordinal: number): void {
+    const chunkOrdinal = ordinal - this.chunkFirstBlock;
+    this.zigzag(chunkOrdinal - this.blockBase);
+    this.blockBase = chunkOrdinal;
   }
 
   private stackId(stackId: number): void {

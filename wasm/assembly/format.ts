@@ -1,8 +1,8 @@
-// Record codes, kinds and header constants of capture format version 1 (docs/capture-format.md).
+// Record codes, kinds and header constants of capture format version 2 (docs/capture-format.md).
 // The C++ writer keeps the same table in collector/src/core/record_format.h;
 // test/format-table.test.ts checks that both agree with the document.
 
-export const FORMAT_VERSION: u32 = 1;
+export const FORMAT_VERSION: u32 = 2;
 export const HEADER_SIZE: u32 = 16;
 export const CHUNK_HEADER_SIZE: u32 = 24;
 /** Largest raw (decompressed) chunk payload the format allows. */
@@ -44,6 +44,8 @@ export const ALLOCATOR_MMAP: u32 = 11;
 export const DEALLOCATOR_FREE: u32 = 1;
 export const DEALLOCATOR_OPERATOR_DELETE: u32 = 2;
 export const DEALLOCATOR_OPERATOR_DELETE_ARRAY: u32 = 3;
+/** Added to a FREE's deallocator kind when the freed block is unknown (an address follows). */
+export const UNKNOWN_BLOCK: u32 = 8;
 
 export const MAP_CAUSE_MMAP: u32 = 1;
 export const MAP_CAUSE_MPROTECT: u32 = 2;

@@ -1,12 +1,12 @@
-// The heap allocations live right now, keyed by address: the only structure whose size follows
-// the profiled program's live set (1M live allocations → 64 MiB). Open addressing with linear
-// probing and backward-shift deletion (no tombstones, so probe chains stay short however many
-// allocations come and go). Slots hold address + 1 so that 0 can mark an empty slot; the one
-// address this cannot hold (2^64 - 1) is never a heap block.
+// The heap blocks live right now, keyed by block ordinal (docs/capture-format.md, "Heap blocks
+// are named by ordinal"): the only structure whose size follows the profiled program's live set
+// (1M live allocations → 64 MiB). Open addressing with linear probing and backward-shift deletion
+// (no tombstones, so probe chains stay short however many allocations come and go). Slots hold
+// ordinal + 1 so that 0 can mark an empty slot.
 
 export const LIVE_SLOT_SIZE: usize = 32;
 // Slot layout.
-export const LIVE_KEY: usize = 0; // u64 address + 1
+export const LIVE_KEY: usize = 0; // u64 block ordinal + 1
 export const LIVE_SIZE: usize = 8; // u64 bytes
 export const LIVE_SITE: usize = 16; // u32 site index (thread + stack)
 export const LIVE_THREAD: usize = 20; // u32 allocating thread index
@@ -48,9 +48,9 @@ function liveAllocate(bits: u32): void {
   return liveSlots + (<usize>slot << 5);
 }
 
-/** The slot holding address, or 0 when it is not live. */
-@inline export function liveFind(address: u64): usize {
-  const key = address + 1;
+/** The slot holding block `ordinal`, or 0 when it is not live. */
+@inline export function liveFind(ordinal: u64): usize {
+  const key = ordinal + 1;
   let slot = liveSlotOf(key);
   while (true) {
     const entry = liveSlotAddress(slot);
@@ -62,14 +62,14 @@ function liveAllocate(bits: u32): void {
 }
 
 /**
- * The slot for a new allocation at address (which must not be live), or 0 when the table is
- * full at its largest size. The caller fills the other fields.
+ * The slot for new block `ordinal` (never live before), or 0 when the table is full at its
+ * largest size. The caller fills the other fields.
  */
-export function liveInsert(address: u64): usize {
+export function liveInsert(ordinal: u64): usize {
   if (liveCount >= liveGrowAt) {
     if (!liveGrow()) return 0;
   }
-  const key = address + 1;
+  const key = ordinal + 1;
   let slot = liveSlotOf(key);
   while (true) {
     const entry = liveSlotAddress(slot);
@@ -82,45 +82,15 @@ export function liveInsert(address: u64): usize {
   }
 }
 
-/** Set by liveFindOrInsert: the address was already live (its slot is returned unchanged). */
-export let liveExisted: bool = false;
-
-/**
- * The slot of address: its live entry (liveExisted = true), or a new slot claimed for it, in one
- * probe. Returns 0 when the table is full at its largest size.
- */
-@inline export function liveFindOrInsert(address: u64): usize {
-  if (liveCount >= liveGrowAt) {
-    if (!liveGrow()) return 0;
-  }
-  const key = address + 1;
-  let slot = liveSlotOf(key);
-  while (true) {
-    const entry = liveSlotAddress(slot);
-    const stored = load<u64>(entry);
-    if (stored == key) {
-      liveExisted = true;
-      return entry;
-    }
-    if (stored == 0) {
-      store<u64>(entry, key);
-      liveCount++;
-      liveExisted = false;
-      return entry;
-    }
-    slot = (slot + 1) & liveMask;
-  }
-}
-
 /** Removes the entry at slot address `entry` and closes the gap (backward shift). */
 export function liveRemove(entry: usize): void {
   let hole = <u32>((entry - liveSlots) >>> 5);
   let slot = (hole + 1) & liveMask;
   while (true) {
     const candidate = liveSlotAddress(slot);
-    const address = load<u64>(candidate);
-    if (address == 0) break;
-    const home = liveSlotOf(address);
+    const key = load<u64>(candidate);
+    if (key == 0) break;
+    const home = liveSlotOf(key);
     // Move the candidate into the hole when its home is not cyclically within (hole, slot].
     if (((slot - home) & liveMask) >= ((slot - hole) & liveMask)) {
       const holeAddress = liveSlotAddress(hole);
@@ -141,9 +111,9 @@ function liveGrow(): bool {
   liveAllocate(liveBits + 1);
   for (let i: usize = 0; i < oldCapacity; i++) {
     const old = oldSlots + (i << 5);
-    const address = load<u64>(old);
-    if (address == 0) continue;
-    let slot = liveSlotOf(address);
+    const key = load<u64>(old);
+    if (key == 0) continue;
+    let slot = liveSlotOf(key);
     while (load<u64>(liveSlotAddress(slot)) != 0) slot = (slot + 1) & liveMask;
     const entry = liveSlotAddress(slot);
     v128.store(entry, v128.load(old));

@@ -11,10 +11,10 @@
 import * as format from "./format";
 import {
   ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
-  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
+  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
 import {
-  liveExisted, liveFind, liveFindOrInsert, liveInsert, liveMask, liveRemove, liveSlotAddress, liveSlotOf, LIVE_SITE, LIVE_SIZE, LIVE_THREAD, LIVE_THREAD_SEQUENCE, LIVE_TIME_MS,
+  liveFind, liveInsert, liveMask, liveRemove, liveSlotAddress, liveSlotOf, LIVE_SITE, LIVE_SIZE, LIVE_THREAD, LIVE_THREAD_SEQUENCE, LIVE_TIME_MS,
 } from "./live-allocations";
 import { mappedBytes, mappedRangesAdd, mappedRangesRemove } from "./mapped-ranges";
 import { outboxCopy } from "./outbox";
@@ -26,8 +26,6 @@ import { rangeAdvance, rangeNoteFree, rangeObserveGrowth } from "./range-buckets
 import * as totals from "./capture-totals";
 
 export const READ_SLACK: usize = 64;
-/** The live table cannot hold this address (see live-allocations.ts); no heap block lives there. */
-const UNTRACKABLE_ADDRESS: u64 = 0xffffffffffffffff;
 
 // Where decoding is in the current chunk.
 let at: usize = 0;
@@ -38,6 +36,8 @@ let varintFailed: bool = false;
 // Delta bases and the current thread (restart at every chunk).
 let addressBase: u64 = 0;
 let stackBase: u64 = 0;
+let blockBase: u64 = 0; // chunk ordinal, two's complement
+let chunkFirstBlock: u64 = 0;
 let pcBase: u64 = 0;
 let currentTid: u64 = 0;
 let currentThread: i32 = -1;
@@ -47,6 +47,8 @@ let fileStackId: u32 = 0;
 // Carried across chunks.
 let nowNs: u64 = 0;
 let nowMs: u32 = 0;
+/** Heap blocks created so far: the ordinal of the next one. */
+let blockCount: u64 = 0;
 export let stringCount: u32 = 0;
 export let temporaryThreshold: u32 = 1;
 
@@ -56,6 +58,7 @@ export function decoderInit(threshold: u32): void {
   stringCount = 0;
   nowNs = 0;
   nowMs = 0;
+  blockCount = 0;
 }
 
 export function decoderBeginChunk(start: usize, length: usize): void {
@@ -65,6 +68,8 @@ export function decoderBeginChunk(start: usize, length: usize): void {
   memory.fill(rawEnd, 0, READ_SLACK);
   addressBase = 0;
   stackBase = 0;
+  blockBase = 0;
+  chunkFirstBlock = blockCount;
   pcBase = 0;
   currentTid = 0;
   currentThread = -1;
@@ -193,10 +198,18 @@ function readStringRef(): bool {
   rangeObserveGrowth(tracked, <f64>nowMs);
 }
 
-/** Frees the live heap block at address, if any; unknown addresses are ignored. */
-@inline function releaseHeapBlock(address: u64): void {
-  const entry = liveFind(address);
-  if (entry == 0) return;
+/**
+ * The live slot of the block with chunk ordinal `chunkOrdinal`, or 0 when no such block is live
+ * (a corrupt capture: the collector names only live blocks).
+ */
+@inline function liveBlockSlot(chunkOrdinal: u64): usize {
+  const ordinal = chunkFirstBlock + chunkOrdinal;
+  if (ordinal >= blockCount) return 0;
+  return liveFind(ordinal);
+}
+
+/** Frees the heap block in live slot `entry`. */
+@inline function releaseHeapBlock(entry: usize): void {
   accountRelease(entry);
   liveRemove(entry);
 }
@@ -217,20 +230,11 @@ function readStringRef(): bool {
 }
 
 /**
- * An ALLOC: a block still live at the address is freed first (its free was not seen), then the
- * new block takes the same slot, all in one probe. Returns false when the live set no longer fits.
+ * New heap block `ordinal` (ALLOC or the new half of REALLOC); returns false when the live set no
+ * longer fits.
  */
-@inline function allocateAt(address: u64, size: u64, site: u32, kind: u32): bool {
-  const entry = liveFindOrInsert(address);
-  if (entry == 0) return false;
-  if (liveExisted) accountRelease(entry);
-  fillHeapBlock(entry, size, site, kind);
-  return true;
-}
-
-/** Returns false when the live set no longer fits. */
-@inline function allocateHeapBlock(address: u64, size: u64, site: u32, kind: u32): bool {
-  const entry = liveInsert(address);
+@inline function allocateHeapBlock(ordinal: u64, size: u64, site: u32, kind: u32): bool {
+  const entry = liveInsert(ordinal);
   if (entry == 0) return false;
   fillHeapBlock(entry, size, site, kind);
   return true;
@@ -280,39 +284,44 @@ export function decoderStep(budgetBytes: usize): i32 {
     let error = ERROR_NONE;
     switch (code) {
       case format.RECORD_ALLOC: {
-        const address = addressBase + readZigzag();
-        addressBase = address;
+        addressBase += readZigzag();
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
         if (argument == 0 || argument > format.ALLOCATOR_OPERATOR_NEW_ARRAY) { error = ERROR_BAD_FIELD; break; }
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
-        if (address == UNTRACKABLE_ADDRESS) { error = ERROR_BAD_FIELD; break; }
-        if (!allocateAt(address, size, siteOf(stackNode), argument)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
+        if (!allocateHeapBlock(blockCount++, size, siteOf(stackNode), argument)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
         break;
       }
       case format.RECORD_FREE: {
-        const address = addressBase + readZigzag();
-        addressBase = address;
+        // Unknown blocks (allocated before tracing began) carry their address and change nothing.
+        if (argument > format.UNKNOWN_BLOCK) {
+          addressBase += readZigzag();
+          if (at > rawEnd) break;
+          if (argument > format.UNKNOWN_BLOCK + format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) error = ERROR_BAD_FIELD;
+          break;
+        }
+        blockBase += readZigzag();
         if (at > rawEnd) break;
         if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) { error = ERROR_BAD_FIELD; break; }
+        const entry = liveBlockSlot(blockBase);
+        if (entry == 0) { error = ERROR_UNKNOWN_BLOCK; break; }
         thread();
-        releaseHeapBlock(address);
+        releaseHeapBlock(entry);
         break;
       }
       case format.RECORD_REALLOC: {
-        const oldAddress = addressBase + readZigzag();
-        const newAddress = oldAddress + readZigzag();
-        addressBase = newAddress;
+        blockBase += readZigzag();
+        addressBase += readZigzag();
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
-        if (newAddress == UNTRACKABLE_ADDRESS) { error = ERROR_BAD_FIELD; break; }
         const site = siteOf(stackNode);
-        releaseHeapBlock(oldAddress);
-        releaseHeapBlock(newAddress);
-        if (!allocateHeapBlock(newAddress, size, site, format.ALLOCATOR_REALLOC)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
+        const entry = liveBlockSlot(blockBase);
+        if (entry == 0) { error = ERROR_UNKNOWN_BLOCK; break; }
+        releaseHeapBlock(entry);
+        if (!allocateHeapBlock(blockCount++, size, site, format.ALLOCATOR_REALLOC)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
         break;
       }
       case format.RECORD_MAP: {
@@ -401,11 +410,13 @@ export function decoderStep(budgetBytes: usize): i32 {
 // events first and touching all their slots before applying any lets the CPU wait for those
 // misses in parallel instead of one after another. Only ALLOC and FREE are batched, and a batch
 // ends at any other record, so nothing else can observe the events out of order: the site
-// announcements made while decoding reach the outbox in file order, as before.
+// announcements made while decoding reach the outbox in file order, as before. Block ordinals are
+// handed out while decoding, in file order, so a FREE may name a block allocated earlier in the
+// same batch: it is inserted by the time the FREE is applied.
 
 const HEAP_RUN_CAPACITY: u32 = 256;
 const HEAP_EVENT_SIZE: usize = 24;
-const HEAP_EVENT_ADDRESS: usize = 0; // u64
+const HEAP_EVENT_BLOCK: usize = 0; // u64 block ordinal
 const HEAP_EVENT_SIZE_BYTES: usize = 8; // u64
 const HEAP_EVENT_SITE: usize = 16; // u32
 const HEAP_EVENT_KIND: usize = 20; // u32 allocator kind; 0 for a FREE
@@ -464,9 +475,8 @@ function decodeHeapRun(stop: usize): i32 {
     if (code == format.RECORD_ALLOC) {
       p++;
       const addressLength = varintLength(p);
-      const address = addressBase + unzigzag(varintValue(p, addressLength));
+      addressBase += unzigzag(varintValue(p, addressLength));
       p += addressLength;
-      addressBase = address;
       const sizeLength = varintLength(p);
       const size = varintValue(p, sizeLength);
       p += sizeLength;
@@ -481,34 +491,45 @@ function decodeHeapRun(stop: usize): i32 {
       if (p > rawEnd) return heapRunError(recordStart, ERROR_RECORD_TRUNCATED);
       if (argument == 0 || argument > format.ALLOCATOR_OPERATOR_NEW_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
       if (fileId > <u64>fileStackCount) return heapRunError(recordStart, ERROR_UNKNOWN_STACK);
-      if (address == UNTRACKABLE_ADDRESS) return heapRunError(recordStart, ERROR_BAD_FIELD);
+      const ordinal = blockCount++;
       if (fused) {
-        if (!allocateAt(address, size, siteOfFileId(<u32>fileId), argument)) return heapRunError(recordStart, ERROR_LIVE_SET_TOO_LARGE);
+        if (!allocateHeapBlock(ordinal, size, siteOfFileId(<u32>fileId), argument)) return heapRunError(recordStart, ERROR_LIVE_SET_TOO_LARGE);
         applied++;
         continue;
       }
-      store<u64>(event, address, HEAP_EVENT_ADDRESS);
+      store<u64>(event, ordinal, HEAP_EVENT_BLOCK);
       store<u64>(event, size, HEAP_EVENT_SIZE_BYTES);
       store<u32>(event, siteOfFileId(<u32>fileId), HEAP_EVENT_SITE);
       store<u32>(event, argument, HEAP_EVENT_KIND);
     } else if (code == format.RECORD_FREE) {
       p++;
-      const addressLength = varintLength(p);
-      const address = addressBase + unzigzag(varintValue(p, addressLength));
-      p += addressLength;
-      addressBase = address;
-      if (addressLength > 9) {
+      const fieldLength = varintLength(p);
+      const field = unzigzag(varintValue(p, fieldLength));
+      p += fieldLength;
+      if (fieldLength > 9) {
         at = p;
         if (varintTooLong(recordStart)) return heapRunError(recordStart, ERROR_VARINT_TOO_LONG);
       }
       if (p > rawEnd) return heapRunError(recordStart, ERROR_RECORD_TRUNCATED);
-      if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
-      if (fused) {
-        releaseHeapBlock(address);
+      if (argument > format.UNKNOWN_BLOCK) {
+        // A block allocated before tracing began: only its address, and nothing to release.
+        if (argument > format.UNKNOWN_BLOCK + format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
+        addressBase += field;
         applied++;
         continue;
       }
-      store<u64>(event, address, HEAP_EVENT_ADDRESS);
+      if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
+      blockBase += field;
+      const ordinal = chunkFirstBlock + blockBase;
+      if (ordinal >= blockCount) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
+      if (fused) {
+        const entry = liveFind(ordinal);
+        if (entry == 0) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
+        releaseHeapBlock(entry);
+        applied++;
+        continue;
+      }
+      store<u64>(event, ordinal, HEAP_EVENT_BLOCK);
       store<u32>(event, 0, HEAP_EVENT_KIND);
     } else {
       break;
@@ -520,8 +541,8 @@ function decodeHeapRun(stop: usize): i32 {
 
   let touched: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const address = load<u64>(heapRun + <usize>i * HEAP_EVENT_SIZE, HEAP_EVENT_ADDRESS);
-    const slot = liveSlotOf(address + 1);
+    const ordinal = load<u64>(heapRun + <usize>i * HEAP_EVENT_SIZE, HEAP_EVENT_BLOCK);
+    const slot = liveSlotOf(ordinal + 1);
     // The home slot's line, and the next one, which removal's backward shift and probing often reach.
     touched += load<u64>(liveSlotAddress(slot)) + load<u64>(liveSlotAddress((slot + 2) & liveMask));
   }
@@ -529,11 +550,13 @@ function decodeHeapRun(stop: usize): i32 {
 
   for (let i: u32 = 0; i < count; i++) {
     const event = heapRun + <usize>i * HEAP_EVENT_SIZE;
-    const address = load<u64>(event, HEAP_EVENT_ADDRESS);
+    const ordinal = load<u64>(event, HEAP_EVENT_BLOCK);
     const kind = load<u32>(event, HEAP_EVENT_KIND);
     if (kind == 0) {
-      releaseHeapBlock(address);
-    } else if (!allocateAt(address, load<u64>(event, HEAP_EVENT_SIZE_BYTES), load<u32>(event, HEAP_EVENT_SITE), kind)) {
+      const entry = liveFind(ordinal);
+      if (entry == 0) return heapRunError(rawStart + <usize>load<u32>(heapRunStarts + (<usize>i << 2)), ERROR_UNKNOWN_BLOCK);
+      releaseHeapBlock(entry);
+    } else if (!allocateHeapBlock(ordinal, load<u64>(event, HEAP_EVENT_SIZE_BYTES), load<u32>(event, HEAP_EVENT_SITE), kind)) {
       return heapRunError(rawStart + <usize>load<u32>(heapRunStarts + (<usize>i << 2)), ERROR_LIVE_SET_TOO_LARGE);
     }
   }

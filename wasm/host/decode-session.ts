@@ -12,6 +12,7 @@ import {
   CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, MAX_CHUNK_RAW_SIZE_BYTES,
 } from '../../collector/lib/reader/format.js';
 import { fnv1a32 } from '../../collector/lib/reader/fnv1a.js';
+import { HeapBlockNames } from '../../collector/lib/reader/heap-block-names.js';
 import { decodeRecords } from '../../collector/lib/reader/record-decoder.js';
 import { checkTrailerIndex, parseTrailer } from '../../collector/lib/reader/trailer.js';
 import { instantiateDecoder, type DecoderExports } from './decoder-instance.js';
@@ -270,7 +271,8 @@ export class DecodeSession {
     if (length === 0) return;
     const outbox = new Uint8Array(this.engine.memory.buffer, this.engine.outboxPointer() >>> 0, length);
     try {
-      decodeRecords(outbox, sink);
+      // The outbox holds dictionary records only: no heap block is ever named in it.
+      decodeRecords(outbox, sink, new HeapBlockNames());
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
       throw new CaptureError(`chunk ${chunkIndex} at offset ${chunkOffset}: ${error.message}`, chunkOffset, chunkIndex);

@@ -62,25 +62,22 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
 
   // --- memory events -----------------------------------------------------------------------
 
-  alloc(threadId: number, kind: number, address: number, sizeBytes: number, stackId: number): void {
+  alloc(threadId: number, kind: number, _address: number, sizeBytes: number, stackId: number, block: number): void {
     if (kind < 1 || kind > MAX_HEAP_ALLOCATOR_KIND) throw new PayloadError(`unknown allocator kind ${kind}`, -1);
     const node = this.callTree.nodeOf(stackId, threadId);
-    // The collector orders events exactly, so a live address being handed out again means its
-    // free was not seen (e.g. made before tracking started on that thread): treat it as freed.
-    this.releaseHeapBlock(threadId, address);
-    this.allocateHeapBlock(threadId, kind, address, sizeBytes, node);
+    this.allocateHeapBlock(threadId, kind, block, sizeBytes, node);
   }
 
-  free(threadId: number, kind: number, address: number): void {
+  /** A block allocated before tracing began (block -1) is not tracked: its free changes nothing. */
+  free(threadId: number, kind: number, _address: number, block: number): void {
     if (kind < 1 || kind > MAX_DEALLOCATOR_KIND) throw new PayloadError(`unknown deallocator kind ${kind}`, -1);
-    this.releaseHeapBlock(threadId, address);
+    if (block >= 0) this.releaseHeapBlock(threadId, block);
   }
 
-  realloc(threadId: number, oldAddress: number, newAddress: number, sizeBytes: number, stackId: number): void {
+  realloc(threadId: number, _oldAddress: number, _newAddress: number, sizeBytes: number, stackId: number, oldBlock: number, newBlock: number): void {
     const node = this.callTree.nodeOf(stackId, threadId);
-    this.releaseHeapBlock(threadId, oldAddress);
-    this.releaseHeapBlock(threadId, newAddress);
-    this.allocateHeapBlock(threadId, REALLOC_KIND, newAddress, sizeBytes, node);
+    this.releaseHeapBlock(threadId, oldBlock);
+    this.allocateHeapBlock(threadId, REALLOC_KIND, newBlock, sizeBytes, node);
   }
 
   map(threadId: number, _cause: number, address: number, lengthBytes: number, stackId: number): void {
@@ -97,17 +94,17 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
     this.unmapRange(address, lengthBytes);
   }
 
-  private allocateHeapBlock(threadId: number, kind: number, address: number, sizeBytes: number, node: number): void {
+  private allocateHeapBlock(threadId: number, kind: number, block: number, sizeBytes: number, node: number): void {
     const threadAllocationIndex = this.temporaryCounter.nextAllocationIndex(threadId);
-    this.liveHeap.add(address, { sizeBytes, node, threadId, threadAllocationIndex });
+    this.liveHeap.add(block, { sizeBytes, node, threadId, threadAllocationIndex });
     this.peak.change(node, sizeBytes, 1, true);
     this.notePeakTime();
     this.countAllocation(threadId, kind, sizeBytes, node);
   }
 
-  /** Frees the heap block at `address`, if one is live; unknown addresses are ignored. */
-  private releaseHeapBlock(threadId: number, address: number): void {
-    const block = this.liveHeap.remove(address);
+  /** Frees live heap block `ordinal` (the record decoder has checked that it is live). */
+  private releaseHeapBlock(threadId: number, ordinal: number): void {
+    const block = this.liveHeap.remove(ordinal);
     if (block === undefined) return;
     this.peak.change(block.node, -block.sizeBytes, -1, true);
     if (this.temporaryCounter.isTemporary(block, threadId)) this.temporary.add(block.node, block.sizeBytes);

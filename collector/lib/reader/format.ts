@@ -4,7 +4,7 @@
 
 export const CAPTURE_MAGIC = 'MEMVIEW\0';
 export const HEADER_SIZE_BYTES = 16;
-export const SUPPORTED_FORMAT_VERSION = 1;
+export const SUPPORTED_FORMAT_VERSION = 2;
 export const FLAG_NATIVE_FRAMES = 1 << 0;
 export const FLAG_FOLLOWED_CHILD = 1 << 1;
 
@@ -51,6 +51,8 @@ export const REALLOC_KIND = 3;
 export const MMAP_KIND = 11;
 export const MAX_HEAP_ALLOCATOR_KIND = 10;
 export const MAX_DEALLOCATOR_KIND = 3;
+/** Added to a FREE's deallocator kind when the block was never seen allocated (its address follows). */
+export const UNKNOWN_BLOCK = 8;
 
 export const CodeSubtype = { Add: 0, Move: 1 } as const;
 export const MetaSubtype = { KeyValue: 0, ThreadName: 1 } as const;

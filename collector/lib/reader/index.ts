@@ -9,6 +9,7 @@ import { CaptureAggregator } from './capture-aggregator.js';
 import { CaptureError, PayloadError } from './capture-error.js';
 import { readCaptureHeader, readChunks, type Chunk } from './chunk-reader.js';
 import { ChunkKind } from './format.js';
+import { HeapBlockNames } from './heap-block-names.js';
 import { decodeRecords } from './record-decoder.js';
 import { checkTrailerIndex, parseTrailer } from './trailer.js';
 
@@ -38,6 +39,7 @@ export async function readCapture(
   const stream = new ByteStream(source);
   const header = await readCaptureHeader(stream);
   const aggregator = new CaptureAggregator(temporaryThreshold);
+  const blocks = new HeapBlockNames();
   let endTimeNs: number | undefined;
   let trailerSeen = false;
   const dataChunkOffsets: number[] = [];
@@ -52,7 +54,7 @@ export async function readCapture(
         trailerSeen = true;
       } else {
         dataChunkOffsets.push(chunk.fileOffset);
-        decodeRecords(chunk.payload, aggregator);
+        decodeRecords(chunk.payload, aggregator, blocks);
       }
     });
     chunksRead++;

@@ -1,8 +1,10 @@
 // Decodes one chunk payload into calls on a RecordSink (docs/capture-format.md, "Records"): this
 // file owns the wire layout and the delta bases, nothing else. Dictionaries (strings, stack ids,
-// code objects) span chunks and live in the sink.
+// code objects) span chunks and live in the sink; the live heap blocks, which FREE and REALLOC
+// name by ordinal, span chunks and live in a HeapBlockNames that turns ordinals into addresses.
 import { PayloadError } from './capture-error.js';
-import { CodeSubtype, MetaSubtype, RecordCode } from './format.js';
+import { CodeSubtype, MetaSubtype, RecordCode, UNKNOWN_BLOCK } from './format.js';
+import type { HeapBlockNames } from './heap-block-names.js';
 import { PayloadCursor } from './payload-cursor.js';
 
 export interface CodePosition {
@@ -32,12 +34,14 @@ export interface ModuleRecord {
 /**
  * What a reader does with records. Addresses, stack ids and pcs arrive absolute (delta bases
  * already applied); `threadId` is the thread of the last THREAD record in the chunk (0 before one).
- * A sink rejects a record that contradicts the capture by throwing a PayloadError (position -1).
+ * Heap blocks arrive with their ordinal (`block`) and their address; a FREE of a block the
+ * collector never saw allocated has block -1. A sink rejects a record that contradicts the
+ * capture by throwing a PayloadError (position -1).
  */
 export interface RecordSink {
-  alloc(threadId: number, kind: number, address: number, sizeBytes: number, stackId: number): void;
-  free(threadId: number, kind: number, address: number): void;
-  realloc(threadId: number, oldAddress: number, newAddress: number, sizeBytes: number, stackId: number): void;
+  alloc(threadId: number, kind: number, address: number, sizeBytes: number, stackId: number, block: number): void;
+  free(threadId: number, kind: number, address: number, block: number): void;
+  realloc(threadId: number, oldAddress: number, newAddress: number, sizeBytes: number, stackId: number, oldBlock: number, newBlock: number): void;
   map(threadId: number, cause: number, address: number, lengthBytes: number, stackId: number): void;
   unmap(threadId: number, cause: number, address: number, lengthBytes: number): void;
   thread(threadId: number): void;
@@ -57,12 +61,17 @@ export interface RecordSink {
 
 const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, code]) => [code, name.toUpperCase()]));
 
-/** Feeds every record of `payload` to `sink`; returns the number of records. */
-export function decodeRecords(payload: Uint8Array, sink: RecordSink): number {
+/**
+ * Feeds every record of `payload` to `sink`; returns the number of records. `blocks` carries the
+ * live heap blocks from chunk to chunk: one instance per capture, fed every chunk in order.
+ */
+export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockNames): number {
   const cursor = new PayloadCursor(payload);
+  blocks.beginChunk();
   // Delta bases restart at zero in every chunk.
   let addressBase = 0;
   let stackBase = 0;
+  let blockBase = 0;
   let pcBase = 0;
   let threadId = 0;
   let records = 0;
@@ -80,23 +89,31 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink): number {
           const stackId = stackBase + cursor.zigzag();
           addressBase = address;
           stackBase = stackId;
-          sink.alloc(threadId, argument, address, sizeBytes, stackId);
+          sink.alloc(threadId, argument, address, sizeBytes, stackId, blocks.create(address));
           break;
         }
         case RecordCode.Free: {
-          const address = addressBase + cursor.zigzag();
-          addressBase = address;
-          sink.free(threadId, argument, address);
+          if (argument > UNKNOWN_BLOCK) {
+            const address = addressBase + cursor.zigzag();
+            addressBase = address;
+            sink.free(threadId, argument - UNKNOWN_BLOCK, address, -1);
+            break;
+          }
+          blockBase += cursor.zigzag();
+          const block = blocks.ordinalOf(blockBase);
+          sink.free(threadId, argument, blocks.release(blockBase), block);
           break;
         }
         case RecordCode.Realloc: {
-          const oldAddress = addressBase + cursor.zigzag();
-          const newAddress = oldAddress + cursor.zigzag();
+          blockBase += cursor.zigzag();
+          const newAddress = addressBase + cursor.zigzag();
           const sizeBytes = cursor.varint();
           const stackId = stackBase + cursor.zigzag();
           addressBase = newAddress;
           stackBase = stackId;
-          sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId);
+          const oldBlock = blocks.ordinalOf(blockBase);
+          const oldAddress = blocks.release(blockBase);
+          sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId, oldBlock, blocks.create(newAddress));
           break;
         }
         case RecordCode.Map: {

@@ -17,6 +17,7 @@ export function parseTrailer(payload: Uint8Array): Trailer {
   for (let i = 0; i < dataChunkCount; i++) {
     dataChunkOffsets.push(cursor.varint());
     cursor.varint(); // the chunk's first event time
+    cursor.varint(); // the ordinal of the chunk's first heap block
   }
   const totalEvents = cursor.varint();
   const endTimeNs = cursor.varint();

@@ -16,6 +16,8 @@ namespace {
 
 // Past this many buffers in flight (the disk or the compressor cannot keep up), producers wait.
 constexpr size_t kMaxBuffers = 256;
+// Trailer index entries per data chunk: file offset, first event time, first block ordinal.
+constexpr size_t kIndexFields = 3;
 
 uint32_t fnv1a(const uint8_t* data, size_t size) {
   uint32_t hash = 0x811c9dc5u;
@@ -128,7 +130,7 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   put32(header + 12, static_cast<uint32_t>(buffer.used));
   put32(header + 16, fnv1a(payload, stored));
   put32(header + 20, buffer.first_event_index);
-  if (index_count_ + 2 > index_capacity_) {
+  if (index_count_ + kIndexFields > index_capacity_) {
     uint64_t* grown = static_cast<uint64_t*>(raw_allocate(index_capacity_ * 2 * sizeof(uint64_t)));
     memcpy(grown, index_, index_count_ * sizeof(uint64_t));
     raw_release(index_, index_capacity_ * sizeof(uint64_t));
@@ -137,6 +139,7 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   }
   index_[index_count_++] = file_offset_;
   index_[index_count_++] = buffer.first_time_ns;
+  index_[index_count_++] = buffer.first_block_ordinal;
   write_all(compressed_, format::kChunkHeaderSize + stored);
 }
 
@@ -144,7 +147,7 @@ void ChunkWriter::finish(uint64_t total_events, uint64_t end_time_ns) {
   drain();
   if (fd_ < 0) return;
   if (!failure_) {
-    size_t chunks = index_count_ / 2;
+    size_t chunks = index_count_ / kIndexFields;
     size_t size = 32 + index_count_ * 10;
     uint8_t* trailer = static_cast<uint8_t*>(raw_allocate(size + format::kChunkHeaderSize));
     ByteCursor cursor{trailer + format::kChunkHeaderSize};

@@ -15,6 +15,7 @@ struct EventBuffer {
   size_t used;
   uint64_t first_time_ns;
   uint32_t first_event_index;
+  uint64_t first_block_ordinal;  // heap blocks numbered before this buffer's first event
   EventBuffer* next;
 };
 
@@ -52,7 +53,8 @@ class ChunkWriter {
   uint8_t* compressed_ = nullptr;
   struct Lz4Scratch* lz4_scratch_ = nullptr;
   int match_attempts_ = 4;
-  // Chunk index for the trailer: file offset and first event time of every data chunk.
+  // Chunk index for the trailer: file offset, first event time and first block ordinal of every
+  // data chunk.
   uint64_t* index_ = nullptr;
   size_t index_count_ = 0;
   size_t index_capacity_ = 0;

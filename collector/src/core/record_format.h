@@ -7,7 +7,7 @@
 namespace memview::format {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'V', 'I', 'E', 'W', 0};
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;
 inline constexpr uint16_t kFlagNativeFrames = 1 << 0;
 inline constexpr uint16_t kFlagFollowedChild = 1 << 1;
 inline constexpr char kChunkMagic[4] = {'M', 'V', 'C', 'K'};
@@ -50,6 +50,8 @@ enum AllocatorKind : uint8_t {
 };
 
 enum DeallocatorKind : uint8_t { kFreeKind = 1, kDelete = 2, kDeleteArray = 3 };
+// Added to a deallocator kind: the freed block was never seen allocated (its address follows).
+inline constexpr uint8_t kUnknownBlock = 8;
 
 enum MapCause : uint8_t { kCauseMmap = 1, kCauseMprotect = 2, kCauseMremap = 3, kCauseMmapOver = 4 };
 inline constexpr uint8_t kCauseMunmap = 1;

@@ -24,6 +24,7 @@
 #include "accessible_ranges.h"
 #include "byte_sink.h"
 #include "chunk_writer.h"
+#include "live_blocks.h"
 #include "module_map.h"
 #include "native_pc_set.h"
 #include "native_symbols.h"
@@ -648,7 +649,11 @@ struct Encoder {
   uint64_t previous_address = 0;
   uint64_t previous_stack = 0;
   uint64_t previous_pc = 0;
+  uint64_t previous_block = 0;  // chunk ordinal, as u64 two's complement
   uint32_t current_tid = 0;
+  // Heap blocks: every ALLOC and REALLOC numbers one, across the capture; frees name them.
+  uint64_t block_count = 0;
+  uint64_t chunk_first_block = 0;  // block_count when the current chunk began
   uint64_t last_time_ns = 0;  // of the latest TIME record, ns since start
   uint64_t event_count = 0;
   uint64_t emit_base = 0;  // the next sequence number to encode
@@ -657,11 +662,13 @@ struct Encoder {
 
 ChunkWriter g_writer;
 Encoder g_encoder;
+LiveBlocks* g_live_blocks = nullptr;
 
 void start_buffer() {
   EventBuffer* buffer = g_writer.take_free_buffer();
   buffer->first_time_ns = g_encoder.last_time_ns;
   buffer->first_event_index = static_cast<uint32_t>(g_encoder.event_count);
+  buffer->first_block_ordinal = g_encoder.block_count;
   g_encoder.buffer = buffer;
   g_encoder.cursor.position = buffer->data;
   g_encoder.limit = buffer->data + kEventBufferSize;
@@ -669,6 +676,8 @@ void start_buffer() {
   g_encoder.previous_address = 0;
   g_encoder.previous_stack = 0;
   g_encoder.previous_pc = 0;
+  g_encoder.previous_block = 0;
+  g_encoder.chunk_first_block = g_encoder.block_count;
   g_encoder.current_tid = 0;
   g_encoder.cursor.byte(format::type_byte(format::kTime, 0));
   g_encoder.cursor.varint(g_encoder.last_time_ns);
@@ -703,6 +712,34 @@ inline void write_stack_id(uint32_t stack) {
   g_encoder.previous_stack = stack;
 }
 
+inline void write_block(uint64_t ordinal) {
+  uint64_t chunk_ordinal = ordinal - g_encoder.chunk_first_block;
+  g_encoder.cursor.zigzag(static_cast<int64_t>(chunk_ordinal - g_encoder.previous_block));
+  g_encoder.previous_block = chunk_ordinal;
+}
+
+// A new block at `address`. A block the map still holds there was freed where the collector could
+// not see it: its FREE comes first, so that readers never hold two blocks at one address.
+inline void new_block(uint64_t address) {
+  uint64_t missed = g_live_blocks->insert(address, g_encoder.block_count++);
+  if (__builtin_expect(missed != LiveBlocks::kAbsent, 0)) {
+    g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind));
+    write_block(missed);  // encode_event reserved room for both records
+  }
+}
+
+// The FREE of the block at `address` (of deallocator `kind`), by ordinal, or by address when unknown.
+inline void write_free(uint8_t kind, uint64_t address) {
+  uint64_t ordinal = g_live_blocks->remove(address);
+  if (__builtin_expect(ordinal == LiveBlocks::kAbsent, 0)) {
+    g_encoder.cursor.byte(format::type_byte(format::kFree, kind | format::kUnknownBlock));
+    write_address(address);
+    return;
+  }
+  g_encoder.cursor.byte(format::type_byte(format::kFree, kind));
+  write_block(ordinal);
+}
+
 // Encodes events[0] (and events[1] when it completes a realloc); returns how many it used.
 inline int encode_event(const RawEvent* events, bool next_is_known) {
   const RawEvent& event = events[0];
@@ -711,28 +748,37 @@ inline int encode_event(const RawEvent* events, bool next_is_known) {
   g_encoder.event_count++;
   uint8_t op = event.op();
   if (op == kOpReallocFree) {
-    // Both halves of a realloc, with nothing in between: one REALLOC record. Otherwise another
-    // thread's event fell between the free and the allocation, and they are written apart.
+    // Both halves of a realloc of a known block, with nothing in between: one REALLOC record.
+    // Otherwise (another thread's event fell between the free and the allocation, or the old
+    // block is unknown) they are written apart.
     const RawEvent& next = events[1];
     if (next_is_known && next.seq == event.seq + 1 && next.tid == event.tid &&
         next.op() == format::type_byte(format::kAlloc, format::kReallocKind)) {
-      g_encoder.cursor.byte(format::type_byte(format::kRealloc, 0));
+      uint64_t old_block = g_live_blocks->remove(event.address);
+      if (old_block != LiveBlocks::kAbsent) {
+        new_block(next.address);
+        g_encoder.cursor.byte(format::type_byte(format::kRealloc, 0));
+        write_block(old_block);
+        write_address(next.address);
+        g_encoder.cursor.varint(next.size());
+        write_stack_id(next.stack);
+        return 2;
+      }
+      g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind | format::kUnknownBlock));
       write_address(event.address);
-      g_encoder.cursor.zigzag(static_cast<int64_t>(next.address - event.address));
-      g_encoder.previous_address = next.address;
-      g_encoder.cursor.varint(next.size());
-      write_stack_id(next.stack);
-      return 2;
+      return 1;
     }
-    g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind));
-    write_address(event.address);
+    write_free(format::kFreeKind, event.address);
     return 1;
   }
-  g_encoder.cursor.byte(op);
-  write_address(event.address);
   if ((op & 0x0f) == format::kAlloc) {
+    new_block(event.address);
+    g_encoder.cursor.byte(op);
+    write_address(event.address);
     g_encoder.cursor.varint(event.size());
     write_stack_id(event.stack);
+  } else {
+    write_free(op >> 4, event.address);
   }
   return 1;
 }
@@ -1051,6 +1097,9 @@ int start_locked_state(int fd, bool followed_child) {
   g_encoder.emit_base = g_seq.load(std::memory_order_relaxed);
   g_encoder.last_time_ns = 0;
   g_encoder.event_count = 0;
+  g_encoder.block_count = 0;
+  if (g_live_blocks == nullptr) g_live_blocks = new (raw_allocate(sizeof(LiveBlocks))) LiveBlocks();
+  else g_live_blocks->clear();
   start_buffer();
   write_process_meta_locked(followed_child);
   g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
