@@ -728,9 +728,9 @@ inline void new_block(uint64_t address) {
   }
 }
 
-// The FREE of the block at `address` (of deallocator `kind`), by ordinal, or by address when unknown.
-inline void write_free(uint8_t kind, uint64_t address) {
-  uint64_t ordinal = g_live_blocks->remove(address);
+// The FREE (deallocator `kind`) of block `ordinal`, which the map has already given up, or of the
+// block at `address` by its address when the map never held it.
+inline void write_removed(uint8_t kind, uint64_t ordinal, uint64_t address) {
   if (__builtin_expect(ordinal == LiveBlocks::kAbsent, 0)) {
     g_encoder.cursor.byte(format::type_byte(format::kFree, kind | format::kUnknownBlock));
     write_address(address);
@@ -738,6 +738,10 @@ inline void write_free(uint8_t kind, uint64_t address) {
   }
   g_encoder.cursor.byte(format::type_byte(format::kFree, kind));
   write_block(ordinal);
+}
+
+inline void write_free(uint8_t kind, uint64_t address) {
+  write_removed(kind, g_live_blocks->remove(address), address);
 }
 
 // Encodes events[0] (and events[1] when it completes a realloc); returns how many it used.
@@ -764,8 +768,7 @@ inline int encode_event(const RawEvent* events, bool next_is_known) {
         write_stack_id(next.stack);
         return 2;
       }
-      g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind | format::kUnknownBlock));
-      write_address(event.address);
+      write_removed(format::kFreeKind, old_block, event.address);
       return 1;
     }
     write_free(format::kFreeKind, event.address);
