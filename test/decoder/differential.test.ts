@@ -26,6 +26,19 @@ describe('engine against the reference reader', () => {
     });
   }
 
+  // Thousands of blocks numbered past many block pages of 1,024: pages close with a few survivors
+  // and retire them to the old-block table, emptied pages are reused, and later frees find blocks
+  // in either place (wasm/assembly/live-blocks.ts); long runs also merge time buckets.
+  for (const seed of [201, 202]) {
+    it(`random capture ${seed} whose blocks outlive their block pages (lz4, temporary threshold 1)`, async () => {
+      const bytes = randomCapture(seed, { events: 60000, preallocate: 3000, codec: 'lz4' });
+      const reference = await readCapture(piecesOf(bytes, 65536), bytes.length, { temporaryThreshold: 1 });
+      const engine = await decodeWithEngine(bytes, 1);
+      expect(reference.stats.totalAllocations).toBeGreaterThan(20000);
+      expect(engine).toEqual(reference);
+    });
+  }
+
   for (let seed = 1; seed <= 40; seed++) {
     const codec = seed % 2 === 0 ? 'lz4' : 'stored';
     const threshold = 1 + (seed % 4);

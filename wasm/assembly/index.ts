@@ -8,7 +8,7 @@ import { lz4DecompressBlock } from "./lz4";
 import * as format from "./format";
 import { ERROR_CHECKSUM, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, ERROR_NONE, errorRecordOffset, errorRecordType, setErrorLocation } from "./errors";
 import { decoderBeginChunk, decoderChunkDone, decoderInit, decoderStep, READ_SLACK, stringCount } from "./record-decoder";
-import { liveCount, liveInit } from "./live-allocations";
+import { liveBlockCount, liveBlocksAddAllocatedIn, liveBlocksInit } from "./live-blocks";
 import { liveMappingCount, mappedBytes, mappedRangesInit } from "./mapped-ranges";
 import { outboxClear, outboxInit, outboxLength, outboxStart } from "./outbox";
 import {
@@ -20,7 +20,6 @@ import { timelineBucketCount, timelineBuckets, timelineFinish, timelineInit } fr
 import * as totals from "./capture-totals";
 import { closeBucket, rangeAddFreedAfter, rangeInit, rangeOutboxLength, rangeOutboxStart, rangeWidthShift } from "./range-buckets";
 import * as range from "./range-buckets";
-import { liveAddAllocatedIn } from "./live-allocations";
 import { mappingsAddLiveMadeIn } from "./mapped-ranges";
 
 let finished = false;
@@ -31,7 +30,7 @@ let rawCapacity: usize = 0;
 
 /** Resets every accumulator for a new capture. */
 export function init(temporaryThreshold: u32): void {
-  liveInit(10);
+  liveBlocksInit();
   mappedRangesInit();
   outboxInit();
   sitesInit();
@@ -163,7 +162,7 @@ export function peakTimeMs(): f64 { return <f64>totals.peakTimeNs / 1e6; }
 export function peakRssBytes(): f64 { return totals.peakRssBytes; }
 export function lastTimeNs(): f64 { return <f64>totals.lastTimeNs; }
 export function liveHeapBytes(): f64 { return totals.heapBytes; }
-export function liveHeapCount(): f64 { return <f64>liveCount; }
+export function liveHeapCount(): f64 { return <f64>liveBlockCount(); }
 export function liveMappedBytes(): f64 { return mappedBytes; }
 export function liveMappings(): f64 { return <f64>liveMappingCount; }
 export function eventCount(): f64 { return totals.eventCount; }
@@ -202,7 +201,7 @@ export function rangeLeaks(first: u32, last: u32): usize {
   }
   memory.fill(rangeOutput, 0, bytes);
   rangeAddFreedAfter(first, last, rangeOutput);
-  liveAddAllocatedIn(first, last, rangeWidthShift + range.LEAK_BUCKET_SHIFT, rangeOutput);
+  liveBlocksAddAllocatedIn(first, last, rangeWidthShift + range.LEAK_BUCKET_SHIFT, rangeOutput);
   mappingsAddLiveMadeIn(first, last, rangeWidthShift + range.LEAK_BUCKET_SHIFT, rangeOutput);
   return rangeOutput;
 }

@@ -12,7 +12,7 @@
 //
 // Allocated and not freed: a block freed in a later bucket than the one it was allocated in adds
 // its size to the tuple (site, allocation bucket, free bucket); blocks freed in their own bucket
-// can never count and are not kept. What is still live at the end is read from the live table.
+// can never count and are not kept. What is still live at the end is read from the live blocks (live-blocks.ts).
 
 import { siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
 
@@ -33,6 +33,7 @@ const RANGE_LISTED: usize = 16; // u32 list generation the site is in
 
 let rangeSites: usize = 0;
 let rangeSiteCapacity: u32 = 0;
+
 
 // Sites changed since the previous snapshot (u32 each), and the list generation.
 let changedSites: usize = 0;
@@ -61,7 +62,13 @@ export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pair
 // million, however long the run.
 const TUPLE_SIZE: usize = 24; // u64 key (site << 32 | allocation bucket << 16 | free bucket), f64 bytes, f64 count
 let tuples: usize = 0;
-let tuplesAfterCompaction: u32 = 0;
+/**
+ * Where the tuples of the current free bucket begin. Tuples before it have earlier free buckets,
+ * so they can never merge with new ones: a compaction sorts only this segment, and each tuple is
+ * sorted about once instead of with the whole log at every compaction.
+ */
+let segmentStart: u32 = 0;
+let segmentAfterCompaction: u32 = 0;
 const COMPACTION_MIN_TUPLES: u32 = 1 << 20;
 export let tupleCount: u32 = 0;
 let tupleCapacity: u32 = 0;
@@ -85,7 +92,8 @@ export function rangeInit(): void {
   tupleCapacity = 1024;
   tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
   tupleCount = 0;
-  tuplesAfterCompaction = 0;
+  segmentStart = 0;
+  segmentAfterCompaction = 0;
 }
 
 /** Makes room for the range state of site `site` (called when a site is created). */
@@ -147,6 +155,12 @@ export function rangeAdvance(timeMs: u32, tracked: f64): void {
   while (index >= RANGE_BUCKETS) {
     halve();
     index = rangeBucketOf(timeMs);
+  }
+  if ((index >>> LEAK_BUCKET_SHIFT) != (currentBucket >>> LEAK_BUCKET_SHIFT)) {
+    // A new free bucket: its tuples start a new segment.
+    compactTuples(false, segmentStart);
+    segmentStart = tupleCount;
+    segmentAfterCompaction = 0;
   }
   currentBucket = index;
   // The state at the start of a bucket is its first candidate for a high-water mark.
@@ -211,12 +225,14 @@ function halve(): void {
   rangeOutboxLength += 8;
   rangeWidthShift++;
   currentBucket >>>= 1;
-  compactTuples(true);
+  compactTuples(true, 0);
+  segmentStart = tupleCount;
+  segmentAfterCompaction = 0;
 }
 
 /**
- * Sums equal tuples of the log into one entry each; with `halveBuckets`, first re-keys them to the
- * coarser width, dropping those whose two buckets merge (they can never count).
+ * Sums equal tuples of the log from index `firstTuple` on into one entry each; with `halveBuckets`, first
+ * re-keys them to the coarser width, dropping those whose two buckets merge (they can never count).
  */
 // Compaction sorts the log by tuple (an LSD radix sort on a dense renumbering of the key: site,
 // allocation bucket, free bucket) and sums neighbours. A hash index of the distinct tuples was
@@ -228,14 +244,16 @@ const RADIX_SIZE: u32 = 1 << RADIX_BITS;
   return value == 0 ? 1 : 64 - <u32>clz(value);
 }
 
-function compactTuples(halveBuckets: bool): void {
+function compactTuples(halveBuckets: bool, firstTuple: u32): void {
+  const base = tuples + <usize>firstTuple * TUPLE_SIZE;
+  const length = tupleCount - firstTuple;
   // Pass 1, in place: merge bucket pairs when halving (dropping blocks that now die in the bucket
   // they were born in) and find the widths of the renumbered key.
   let count: u32 = 0;
   let maxSite: u64 = 0;
   let maxBucket: u64 = 0;
-  for (let i: u32 = 0; i < tupleCount; i++) {
-    const tuple = tuples + <usize>i * TUPLE_SIZE;
+  for (let i: u32 = 0; i < length; i++) {
+    const tuple = base + <usize>i * TUPLE_SIZE;
     let key = load<u64>(tuple);
     let allocated = <u32>((key >>> 16) & 0xffff);
     let freed = <u32>(key & 0xffff);
@@ -245,7 +263,7 @@ function compactTuples(halveBuckets: bool): void {
       if (allocated == freed) continue;
       key = (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed;
     }
-    const target = tuples + <usize>count * TUPLE_SIZE;
+    const target = base + <usize>count * TUPLE_SIZE;
     store<u64>(target, key);
     store<f64>(target, load<f64>(tuple, 8), 8);
     store<f64>(target, load<f64>(tuple, 16), 16);
@@ -259,7 +277,7 @@ function compactTuples(halveBuckets: bool): void {
   const totalBits = bitsFor(maxSite) + 2 * bucketBits;
   const scratch = heap.alloc(<usize>max<u32>(count, 1) * TUPLE_SIZE);
   const counts = heap.alloc(<usize>RADIX_SIZE * 4);
-  let source = tuples;
+  let source = base;
   let target = scratch;
   for (let shift: u32 = 0; shift < totalBits; shift += RADIX_BITS) {
     memory.fill(counts, 0, <usize>RADIX_SIZE * 4);
@@ -292,19 +310,19 @@ function compactTuples(halveBuckets: bool): void {
   for (let i: u32 = 0; i < count; i++) {
     const from = source + <usize>i * TUPLE_SIZE;
     const key = load<u64>(from);
-    if (written > 0 && load<u64>(tuples + <usize>(written - 1) * TUPLE_SIZE) == key) {
-      const into = tuples + <usize>(written - 1) * TUPLE_SIZE;
+    if (written > 0 && load<u64>(base + <usize>(written - 1) * TUPLE_SIZE) == key) {
+      const into = base + <usize>(written - 1) * TUPLE_SIZE;
       store<f64>(into, load<f64>(into, 8) + load<f64>(from, 8), 8);
       store<f64>(into, load<f64>(into, 16) + load<f64>(from, 16), 16);
       continue;
     }
-    if (from != tuples + <usize>written * TUPLE_SIZE) copyTuple(tuples + <usize>written * TUPLE_SIZE, from);
+    if (from != base + <usize>written * TUPLE_SIZE) copyTuple(base + <usize>written * TUPLE_SIZE, from);
     written++;
   }
   heap.free(scratch);
   heap.free(counts);
-  tupleCount = written;
-  tuplesAfterCompaction = written;
+  tupleCount = firstTuple + written;
+  segmentAfterCompaction = written;
 }
 
 /** Three loads and stores: memory.copy is a call into the runtime, too dear for 24 bytes. */
@@ -342,11 +360,13 @@ function appendTuple(key: u64, bytes: f64, count: f64): void {
 /**
  * Appends a free to the tuple log as it happens (a sequential write, where a table of the current
  * bucket's tuples missed the cache once sites × buckets outgrew it); equal tuples are summed by
- * the next compaction, which runs whenever the log has doubled since the last one.
+ * the next compaction of the current segment, which runs whenever the segment has doubled since
+ * the last one, and when the free bucket changes.
  */
 function noteFreeTuple(key: u64, bytes: f64, count: f64): void {
   appendTuple(key, bytes, count);
-  if (tupleCount > COMPACTION_MIN_TUPLES && tupleCount > 2 * tuplesAfterCompaction) compactTuples(false);
+  const segment = tupleCount - segmentStart;
+  if (segment > COMPACTION_MIN_TUPLES && segment > 2 * segmentAfterCompaction) compactTuples(false, segmentStart);
 }
 
 /** Adds every tuple allocated in leak buckets [first, last] and freed after last into per-site (bytes, count) f64 pairs. */

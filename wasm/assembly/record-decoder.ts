@@ -13,9 +13,8 @@ import {
   ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
   ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
-import {
-  liveFind, liveInsert, liveMask, liveRemove, liveSlotAddress, liveSlotOf, LIVE_SITE, LIVE_SIZE, LIVE_THREAD, LIVE_THREAD_SEQUENCE, LIVE_TIME_MS,
-} from "./live-allocations";
+import { liveBlockCreate, liveBlockFind, liveBlockRemove, liveBlocksBytes, liveBlockTouch } from "./live-blocks";
+import { RECORD_SITE, RECORD_SIZE_BYTES, RECORD_THREAD, RECORD_THREAD_SEQUENCE, RECORD_TIME_MS } from "./live-record";
 import { mappedBytes, mappedRangesAdd, mappedRangesRemove } from "./mapped-ranges";
 import { outboxCopy } from "./outbox";
 import { siteAddAllocated, siteAddTemporary, siteChangeLive, siteFor, sitesMarkPeak } from "./site-metrics";
@@ -199,34 +198,37 @@ function readStringRef(): bool {
 }
 
 /**
- * The live slot of the block with chunk ordinal `chunkOrdinal`, or 0 when no such block is live
- * (a corrupt capture: the collector names only live blocks).
+ * The live block with chunk ordinal `chunkOrdinal`: its capture-wide ordinal, or -1 when no such
+ * block is live (a corrupt capture: the collector names only live blocks). Its record is left in
+ * `namedRecord`.
  */
-@inline function liveBlockSlot(chunkOrdinal: u64): usize {
+let namedRecord: usize = 0;
+@inline function liveBlockNamed(chunkOrdinal: u64): i64 {
   const ordinal = chunkFirstBlock + chunkOrdinal;
-  if (ordinal >= blockCount) return 0;
-  return liveFind(ordinal);
+  if (ordinal >= blockCount) return -1;
+  namedRecord = liveBlockFind(ordinal);
+  return namedRecord == 0 ? -1 : <i64>ordinal;
 }
 
-/** Frees the heap block in live slot `entry`. */
-@inline function releaseHeapBlock(entry: usize): void {
-  accountRelease(entry);
-  liveRemove(entry);
+/** Frees heap block `ordinal`, whose record is at `record`. */
+@inline function releaseHeapBlock(record: usize, ordinal: u64): void {
+  accountRelease(record);
+  liveBlockRemove(record, ordinal);
 }
 
-/** The figures of freeing the block in live slot `entry` (the slot itself is left as it is). */
-@inline function accountRelease(entry: usize): void {
-  const site = load<u32>(entry, LIVE_SITE);
-  const size = <f64>load<u64>(entry, LIVE_SIZE);
+/** The figures of freeing the block whose record is at `record` (the record is left as it is). */
+@inline function accountRelease(record: usize): void {
+  const site = load<u32>(record, RECORD_SITE);
+  const size = <f64>load<u64>(record, RECORD_SIZE_BYTES);
   siteChangeLive(site, -size, -1);
   totals.heapBytes -= size;
   // Temporary: freed by the allocating thread before it made `temporaryThreshold` more heap allocations.
-  const allocatingThread = load<u32>(entry, LIVE_THREAD);
+  const allocatingThread = load<u32>(record, RECORD_THREAD) - 1;
   if (currentThread == <i32>allocatingThread &&
-      threadHeapSequence(allocatingThread) - load<u32>(entry, LIVE_THREAD_SEQUENCE) < temporaryThreshold) {
+      threadHeapSequence(allocatingThread) - load<u32>(record, RECORD_THREAD_SEQUENCE) < temporaryThreshold) {
     siteAddTemporary(site, size);
   }
-  rangeNoteFree(site, load<u32>(entry, LIVE_TIME_MS), size, 1);
+  rangeNoteFree(site, load<u32>(record, RECORD_TIME_MS), size, 1);
 }
 
 /**
@@ -234,21 +236,21 @@ function readStringRef(): bool {
  * longer fits.
  */
 @inline function allocateHeapBlock(ordinal: u64, size: u64, site: u32, kind: u32): bool {
-  const entry = liveInsert(ordinal);
-  if (entry == 0) return false;
-  fillHeapBlock(entry, size, site, kind);
+  const record = liveBlockCreate(ordinal);
+  if (record == 0) return false;
+  fillHeapBlock(record, size, site, kind);
   return true;
 }
 
-/** Records a new heap block in its (claimed) live slot and counts it everywhere. */
-@inline function fillHeapBlock(entry: usize, size: u64, site: u32, kind: u32): void {
+/** Records a new heap block in its (claimed) record and counts it everywhere. */
+@inline function fillHeapBlock(record: usize, size: u64, site: u32, kind: u32): void {
   const threadIndex = thread();
   const sequence = threadNextHeapSequence(threadIndex);
-  store<u64>(entry, size, LIVE_SIZE);
-  store<u32>(entry, site, LIVE_SITE);
-  store<u32>(entry, threadIndex, LIVE_THREAD);
-  store<u32>(entry, sequence, LIVE_THREAD_SEQUENCE);
-  store<u32>(entry, nowMs, LIVE_TIME_MS);
+  store<u64>(record, size, RECORD_SIZE_BYTES);
+  store<u32>(record, site, RECORD_SITE);
+  store<u32>(record, threadIndex + 1, RECORD_THREAD);
+  store<u32>(record, sequence, RECORD_THREAD_SEQUENCE);
+  store<u32>(record, nowMs, RECORD_TIME_MS);
   const sizeBytes = <f64>size;
   siteChangeLive(site, sizeBytes, 1);
   totals.heapBytes += sizeBytes;
@@ -304,10 +306,10 @@ export function decoderStep(budgetBytes: usize): i32 {
         blockBase += readZigzag();
         if (at > rawEnd) break;
         if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) { error = ERROR_BAD_FIELD; break; }
-        const entry = liveBlockSlot(blockBase);
-        if (entry == 0) { error = ERROR_UNKNOWN_BLOCK; break; }
+        const ordinal = liveBlockNamed(blockBase);
+        if (ordinal < 0) { error = ERROR_UNKNOWN_BLOCK; break; }
         thread();
-        releaseHeapBlock(entry);
+        releaseHeapBlock(namedRecord, <u64>ordinal);
         break;
       }
       case format.RECORD_REALLOC: {
@@ -318,9 +320,9 @@ export function decoderStep(budgetBytes: usize): i32 {
         if (at > rawEnd) break;
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
         const site = siteOf(stackNode);
-        const entry = liveBlockSlot(blockBase);
-        if (entry == 0) { error = ERROR_UNKNOWN_BLOCK; break; }
-        releaseHeapBlock(entry);
+        const ordinal = liveBlockNamed(blockBase);
+        if (ordinal < 0) { error = ERROR_UNKNOWN_BLOCK; break; }
+        releaseHeapBlock(namedRecord, <u64>ordinal);
         if (!allocateHeapBlock(blockCount++, size, site, format.ALLOCATOR_REALLOC)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
         break;
       }
@@ -406,7 +408,7 @@ export function decoderStep(budgetBytes: usize): i32 {
 
 // --- runs of ALLOC/FREE records, the bulk of every capture ------------------------------------
 //
-// With a large live set each event's slot in the live table is a cache miss. Decoding a run of
+// With a large live set each FREE's record is a cache miss. Decoding a run of
 // events first and touching all their slots before applying any lets the CPU wait for those
 // misses in parallel instead of one after another. Only ALLOC and FREE are batched, and a batch
 // ends at any other record, so nothing else can observe the events out of order: the site
@@ -415,6 +417,8 @@ export function decoderStep(budgetBytes: usize): i32 {
 // same batch: it is inserted by the time the FREE is applied.
 
 const HEAP_RUN_CAPACITY: u32 = 256;
+// Records up to this size stay in the core's cache: events are then applied as they are decoded.
+const FUSED_RECORD_BYTES: usize = 1 << 20;
 const HEAP_EVENT_SIZE: usize = 24;
 const HEAP_EVENT_BLOCK: usize = 0; // u64 block ordinal
 const HEAP_EVENT_SIZE_BYTES: usize = 8; // u64
@@ -456,14 +460,14 @@ function heapRunError(recordStart: usize, error: i32): i32 {
 }
 
 /**
- * Decodes up to HEAP_RUN_CAPACITY consecutive ALLOC/FREE records, then applies them. A live table
- * that fits in the core's cache (2^15 slots, 1 MiB) has no misses to overlap: then each record is
+ * Decodes up to HEAP_RUN_CAPACITY consecutive ALLOC/FREE records, then applies them. Live records
+ * that fit in the core's cache (FUSED_RECORD_BYTES) have no misses to overlap: then each record is
  * applied as soon as it is decoded, without the round trip through the batch.
  */
 function decodeHeapRun(stop: usize): i32 {
   let count: u32 = 0;
   let applied: u32 = 0;
-  const fused = liveMask < (<u32>1 << 15);
+  const fused = liveBlocksBytes() <= FUSED_RECORD_BYTES;
   let p = at;
   thread();
   while (count < HEAP_RUN_CAPACITY && p < stop) {
@@ -520,15 +524,15 @@ function decodeHeapRun(stop: usize): i32 {
       }
       if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
       blockBase += field;
-      const ordinal = chunkFirstBlock + blockBase;
-      if (ordinal >= blockCount) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
       if (fused) {
-        const entry = liveFind(ordinal);
-        if (entry == 0) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
-        releaseHeapBlock(entry);
+        const ordinal = liveBlockNamed(blockBase);
+        if (ordinal < 0) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
+        releaseHeapBlock(namedRecord, <u64>ordinal);
         applied++;
         continue;
       }
+      const ordinal = chunkFirstBlock + blockBase;
+      if (ordinal >= blockCount) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
       store<u64>(event, ordinal, HEAP_EVENT_BLOCK);
       store<u32>(event, 0, HEAP_EVENT_KIND);
     } else {
@@ -539,12 +543,11 @@ function decodeHeapRun(stop: usize): i32 {
   }
   at = p;
 
+  // New blocks go to the open page in order and do not miss; only frees are touched ahead.
   let touched: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    const ordinal = load<u64>(heapRun + <usize>i * HEAP_EVENT_SIZE, HEAP_EVENT_BLOCK);
-    const slot = liveSlotOf(ordinal + 1);
-    // The home slot's line, and the next one, which removal's backward shift and probing often reach.
-    touched += load<u64>(liveSlotAddress(slot)) + load<u64>(liveSlotAddress((slot + 2) & liveMask));
+    const event = heapRun + <usize>i * HEAP_EVENT_SIZE;
+    if (load<u32>(event, HEAP_EVENT_KIND) == 0) touched += liveBlockTouch(load<u64>(event, HEAP_EVENT_BLOCK));
   }
   prefetchSink ^= touched;
 
@@ -553,9 +556,9 @@ function decodeHeapRun(stop: usize): i32 {
     const ordinal = load<u64>(event, HEAP_EVENT_BLOCK);
     const kind = load<u32>(event, HEAP_EVENT_KIND);
     if (kind == 0) {
-      const entry = liveFind(ordinal);
-      if (entry == 0) return heapRunError(rawStart + <usize>load<u32>(heapRunStarts + (<usize>i << 2)), ERROR_UNKNOWN_BLOCK);
-      releaseHeapBlock(entry);
+      const record = liveBlockFind(ordinal);
+      if (record == 0) return heapRunError(rawStart + <usize>load<u32>(heapRunStarts + (<usize>i << 2)), ERROR_UNKNOWN_BLOCK);
+      releaseHeapBlock(record, ordinal);
     } else if (!allocateHeapBlock(ordinal, load<u64>(event, HEAP_EVENT_SIZE_BYTES), load<u32>(event, HEAP_EVENT_SITE), kind)) {
       return heapRunError(rawStart + <usize>load<u32>(heapRunStarts + (<usize>i << 2)), ERROR_LIVE_SET_TOO_LARGE);
     }
