@@ -11,7 +11,7 @@ import {
 } from "./block-pages";
 import {
   oldBlockAdd, oldBlockCount, oldBlockFind, oldBlockRemove, oldBlocksAddAllocatedIn, oldBlocksBytes, oldBlocksInit, oldBlocksMakeRoom,
-  oldBlockTouch,
+  oldBlockHome,
 } from "./old-block-table";
 import { recordAddIfAllocatedIn, RECORD_SIZE, RECORD_THREAD } from "./live-record";
 
@@ -46,14 +46,17 @@ export function liveBlocksBytes(): usize {
   return oldBlockFind(ordinal);
 }
 
-/** Loads where block `ordinal`'s record is, so that applying its free soon after finds it in cache. */
+/**
+ * Loads where block `ordinal`'s record is, so that applying its free soon after finds it in cache.
+ * Without branches: a mispredicted branch here would cancel the loads issued after it, and the
+ * point is to have many misses in flight at once.
+ */
 @inline export function liveBlockTouch(ordinal: u64): u64 {
   const page = ordinal >> PAGE_SHIFT;
-  if (page >= frontPage) {
-    const address = pageAddress(page);
-    if (address != 0) return <u64>load<u32>(pageRecord(address, ordinal), RECORD_THREAD);
-  }
-  return oldBlockTouch(ordinal);
+  const address = select<usize>(pageAddress(page), 0, page >= frontPage);
+  const target = select<usize>(pageRecord(address, ordinal), oldBlockHome(ordinal), address != 0);
+  // Both ends: a 24-byte record can straddle two cache lines.
+  return <u64>load<u32>(target) + <u64>load<u32>(target, RECORD_SIZE - 4);
 }
 
 /**

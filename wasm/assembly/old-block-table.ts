@@ -63,9 +63,9 @@ export function oldBlockFind(ordinal: u64): usize {
   }
 }
 
-/** Loads the home slot of block `ordinal` so that a later oldBlockFind finds it in cache. */
-@inline export function oldBlockTouch(ordinal: u64): u64 {
-  return load<u64>(slotAddress(homeOf(ordinal + 1)));
+/** The home slot of block `ordinal`: where oldBlockFind starts looking (an aligned 32 bytes). */
+@inline export function oldBlockHome(ordinal: u64): usize {
+  return slotAddress(homeOf(ordinal + 1));
 }
 
 /** Whether `count` more blocks fit, growing the table if it must; false at its largest size. */

@@ -22,7 +22,6 @@ export const RANGE_BUCKETS: u32 = 256;
  * with the square of the bucket count, and this keeps it under 2048 per site.
  */
 export const LEAK_BUCKET_SHIFT: u32 = 2;
-export const NEVER_FREED: u32 = 0xffff;
 
 // Per-site range state, parallel to the site records.
 const RANGE_SITE_SIZE: usize = 32;
@@ -240,8 +239,9 @@ function halve(): void {
 const RADIX_BITS: u32 = 11;
 const RADIX_SIZE: u32 = 1 << RADIX_BITS;
 
+/** Bits needed to hold every value up to `value` (0 for 0). */
 @inline function bitsFor(value: u64): u32 {
-  return value == 0 ? 1 : 64 - <u32>clz(value);
+  return 64 - <u32>clz(value);
 }
 
 function compactTuples(halveBuckets: bool, firstTuple: u32): void {
@@ -251,7 +251,9 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
   // they were born in) and find the widths of the renumbered key.
   let count: u32 = 0;
   let maxSite: u64 = 0;
-  let maxBucket: u64 = 0;
+  let maxAllocated: u64 = 0;
+  let minFreed: u64 = 0xffff;
+  let maxFreed: u64 = 0;
   for (let i: u32 = 0; i < length; i++) {
     const tuple = base + <usize>i * TUPLE_SIZE;
     let key = load<u64>(tuple);
@@ -259,7 +261,7 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
     let freed = <u32>(key & 0xffff);
     if (halveBuckets) {
       allocated >>>= 1;
-      freed = freed == NEVER_FREED ? NEVER_FREED : freed >>> 1;
+      freed >>>= 1;
       if (allocated == freed) continue;
       key = (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed;
     }
@@ -269,12 +271,16 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
     store<f64>(target, load<f64>(tuple, 16), 16);
     count++;
     if ((key >>> 32) > maxSite) maxSite = key >>> 32;
-    if (<u64>allocated > maxBucket) maxBucket = <u64>allocated;
-    if (freed != NEVER_FREED && <u64>freed > maxBucket) maxBucket = <u64>freed;
+    if (<u64>allocated > maxAllocated) maxAllocated = <u64>allocated;
+    if (<u64>freed < minFreed) minFreed = <u64>freed;
+    if (<u64>freed > maxFreed) maxFreed = <u64>freed;
   }
-  // Dense sort key: site, then allocation bucket, then free bucket (NEVER_FREED as maxBucket + 1).
-  const bucketBits = bitsFor(maxBucket + 1);
-  const totalBits = bitsFor(maxSite) + 2 * bucketBits;
+  // Dense sort key: site, then allocation bucket, then free bucket less the smallest. A segment has
+  // one free bucket, which then takes no bits: two radix passes instead of three for 5,000 sites.
+  if (minFreed > maxFreed) minFreed = maxFreed;
+  const allocatedBits = bitsFor(maxAllocated);
+  const freedBits = bitsFor(maxFreed - minFreed);
+  const totalBits = bitsFor(maxSite) + allocatedBits + freedBits;
   const scratch = heap.alloc(<usize>max<u32>(count, 1) * TUPLE_SIZE);
   const counts = heap.alloc(<usize>RADIX_SIZE * 4);
   let source = base;
@@ -282,7 +288,7 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
   for (let shift: u32 = 0; shift < totalBits; shift += RADIX_BITS) {
     memory.fill(counts, 0, <usize>RADIX_SIZE * 4);
     for (let i: u32 = 0; i < count; i++) {
-      const digit = <u32>(denseKey(load<u64>(source + <usize>i * TUPLE_SIZE), bucketBits) >>> shift) & (RADIX_SIZE - 1);
+      const digit = <u32>(denseKey(load<u64>(source + <usize>i * TUPLE_SIZE), minFreed, freedBits, allocatedBits) >>> shift) & (RADIX_SIZE - 1);
       const at = counts + (<usize>digit << 2);
       store<u32>(at, load<u32>(at) + 1);
     }
@@ -295,7 +301,7 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
     }
     for (let i: u32 = 0; i < count; i++) {
       const from = source + <usize>i * TUPLE_SIZE;
-      const digit = <u32>(denseKey(load<u64>(from), bucketBits) >>> shift) & (RADIX_SIZE - 1);
+      const digit = <u32>(denseKey(load<u64>(from), minFreed, freedBits, allocatedBits) >>> shift) & (RADIX_SIZE - 1);
       const at = counts + (<usize>digit << 2);
       const position = load<u32>(at);
       store<u32>(at, position + 1);
@@ -332,10 +338,8 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
   store<u64>(to, load<u64>(from, 16), 16);
 }
 
-@inline function denseKey(key: u64, bucketBits: u32): u64 {
-  const freed = key & 0xffff;
-  const freedDense = freed == <u64>NEVER_FREED ? ((<u64>1 << bucketBits) - 1) : freed;
-  return ((key >>> 32) << (2 * bucketBits)) | (((key >>> 16) & 0xffff) << bucketBits) | freedDense;
+@inline function denseKey(key: u64, minFreed: u64, freedBits: u32, allocatedBits: u32): u64 {
+  return ((key >>> 32) << (allocatedBits + freedBits)) | (((key >>> 16) & 0xffff) << freedBits) | ((key & 0xffff) - minFreed);
 }
 
 function appendTuple(key: u64, bytes: f64, count: f64): void {

@@ -426,6 +426,7 @@ const HEAP_EVENT_SITE: usize = 16; // u32
 const HEAP_EVENT_KIND: usize = 20; // u32 allocator kind; 0 for a FREE
 let heapRun: usize = 0;
 let heapRunStarts: usize = 0; // u32 record offset of each event, for error locations
+let heapRunFrees: usize = 0; // u64 block ordinal of each FREE in the run
 /** Sum of the touched slots, kept so the touching loads are not optimised away. */
 export let prefetchSink: u64 = 0;
 
@@ -433,6 +434,7 @@ export function heapRunInit(): void {
   if (heapRun == 0) {
     heapRun = heap.alloc(<usize>HEAP_RUN_CAPACITY * HEAP_EVENT_SIZE);
     heapRunStarts = heap.alloc(<usize>HEAP_RUN_CAPACITY * 4);
+    heapRunFrees = heap.alloc(<usize>HEAP_RUN_CAPACITY * 8);
   }
 }
 
@@ -466,6 +468,7 @@ function heapRunError(recordStart: usize, error: i32): i32 {
  */
 function decodeHeapRun(stop: usize): i32 {
   let count: u32 = 0;
+  let freeCount: u32 = 0;
   let applied: u32 = 0;
   const fused = liveBlocksBytes() <= FUSED_RECORD_BYTES;
   let p = at;
@@ -535,6 +538,8 @@ function decodeHeapRun(stop: usize): i32 {
       if (ordinal >= blockCount) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
       store<u64>(event, ordinal, HEAP_EVENT_BLOCK);
       store<u32>(event, 0, HEAP_EVENT_KIND);
+      store<u64>(heapRunFrees + (<usize>freeCount << 3), ordinal);
+      freeCount++;
     } else {
       break;
     }
@@ -543,12 +548,10 @@ function decodeHeapRun(stop: usize): i32 {
   }
   at = p;
 
-  // New blocks go to the open page in order and do not miss; only frees are touched ahead.
+  // New blocks go to the open page in order and do not miss; only the blocks frees name are
+  // touched ahead, from their own list so that the loop has no branch to mispredict.
   let touched: u64 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const event = heapRun + <usize>i * HEAP_EVENT_SIZE;
-    if (load<u32>(event, HEAP_EVENT_KIND) == 0) touched += liveBlockTouch(load<u64>(event, HEAP_EVENT_BLOCK));
-  }
+  for (let i: u32 = 0; i < freeCount; i++) touched += liveBlockTouch(load<u64>(heapRunFrees + (<usize>i << 3)));
   prefetchSink ^= touched;
 
   for (let i: u32 = 0; i < count; i++) {
