@@ -197,17 +197,17 @@ function readStringRef(): bool {
   rangeObserveGrowth(tracked, <f64>nowMs);
 }
 
+/** The capture-wide ordinal of the block with chunk ordinal `chunkOrdinal`. */
+@inline function blockOrdinal(chunkOrdinal: u64): u64 {
+  return chunkFirstBlock + chunkOrdinal;
+}
+
 /**
- * The live block with chunk ordinal `chunkOrdinal`: its capture-wide ordinal, or -1 when no such
- * block is live (a corrupt capture: the collector names only live blocks). Its record is left in
- * `namedRecord`.
+ * The record of live block `ordinal`, or 0 when no such block is live (a corrupt capture: the
+ * collector names only live blocks).
  */
-let namedRecord: usize = 0;
-@inline function liveBlockNamed(chunkOrdinal: u64): i64 {
-  const ordinal = chunkFirstBlock + chunkOrdinal;
-  if (ordinal >= blockCount) return -1;
-  namedRecord = liveBlockFind(ordinal);
-  return namedRecord == 0 ? -1 : <i64>ordinal;
+@inline function liveRecordOf(ordinal: u64): usize {
+  return ordinal < blockCount ? liveBlockFind(ordinal) : 0;
 }
 
 /** Frees heap block `ordinal`, whose record is at `record`. */
@@ -306,10 +306,11 @@ export function decoderStep(budgetBytes: usize): i32 {
         blockBase += readZigzag();
         if (at > rawEnd) break;
         if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) { error = ERROR_BAD_FIELD; break; }
-        const ordinal = liveBlockNamed(blockBase);
-        if (ordinal < 0) { error = ERROR_UNKNOWN_BLOCK; break; }
+        const ordinal = blockOrdinal(blockBase);
+        const record = liveRecordOf(ordinal);
+        if (record == 0) { error = ERROR_UNKNOWN_BLOCK; break; }
         thread();
-        releaseHeapBlock(namedRecord, <u64>ordinal);
+        releaseHeapBlock(record, ordinal);
         break;
       }
       case format.RECORD_REALLOC: {
@@ -320,9 +321,10 @@ export function decoderStep(budgetBytes: usize): i32 {
         if (at > rawEnd) break;
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
         const site = siteOf(stackNode);
-        const ordinal = liveBlockNamed(blockBase);
-        if (ordinal < 0) { error = ERROR_UNKNOWN_BLOCK; break; }
-        releaseHeapBlock(namedRecord, <u64>ordinal);
+        const ordinal = blockOrdinal(blockBase);
+        const record = liveRecordOf(ordinal);
+        if (record == 0) { error = ERROR_UNKNOWN_BLOCK; break; }
+        releaseHeapBlock(record, ordinal);
         if (!allocateHeapBlock(blockCount++, size, site, format.ALLOCATOR_REALLOC)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
         break;
       }
@@ -527,14 +529,14 @@ function decodeHeapRun(stop: usize): i32 {
       }
       if (argument == 0 || argument > format.DEALLOCATOR_OPERATOR_DELETE_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
       blockBase += field;
+      const ordinal = blockOrdinal(blockBase);
       if (fused) {
-        const ordinal = liveBlockNamed(blockBase);
-        if (ordinal < 0) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
-        releaseHeapBlock(namedRecord, <u64>ordinal);
+        const record = liveRecordOf(ordinal);
+        if (record == 0) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
+        releaseHeapBlock(record, ordinal);
         applied++;
         continue;
       }
-      const ordinal = chunkFirstBlock + blockBase;
       if (ordinal >= blockCount) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
       store<u64>(event, ordinal, HEAP_EVENT_BLOCK);
       store<u32>(event, 0, HEAP_EVENT_KIND);
