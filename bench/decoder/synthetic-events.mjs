@@ -5,6 +5,9 @@
 const CHUNK_RAW_BYTES = 1 << 20;
 const SLACK = 64;
 
+/** The capture format version this writer follows (docs/capture-format.md). */
+export const FORMAT_VERSION = 2;
+
 export function fnv1a32(bytes) {
   let hash = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
@@ -149,7 +152,7 @@ export class CaptureWriter {
 function fileHeader() {
   const header = new Uint8Array(16);
   header.set(new TextEncoder().encode('MEMVIEW'), 0);
-  header[8] = 2; // format version
+  header[8] = FORMAT_VERSION;
   return header;
 }
 
