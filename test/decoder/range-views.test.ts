@@ -122,4 +122,24 @@ describe('rangeViews', () => {
     expect(later.peak.bytes[nodeOf('longLived')]).toBe(20);
     expect(later.peak.bytes[nodeOf('shortLived')]).toBe(0);
   });
+
+  it('counts more than 65,535 blocks of one call path freed in one later bucket', async () => {
+    // Their frees all land on one leak tuple, whose count must not wrap (the engine keeps 16 bits
+    // of count per tuple and starts another one when it would overflow).
+    const capture = new SyntheticCapture();
+    capture.thread(1).time(0, 0);
+    const stack = capture.stack([capture.jsFunction('JS:~manyBlocks /a.js:1:1', '/a.js', 1, 1)]);
+    const blocks = 70_000;
+    for (let i = 0; i < blocks; i++) capture.alloc(0x100000 + i * 32, 3, stack);
+    capture.time(500e6, 0);
+    for (let i = 0; i < blocks; i++) capture.free(0x100000 + i * 32);
+    capture.time(1000e6, 0);
+    const { session, model } = await engineSession(capture.toBytes());
+    let node = 1;
+    while (model.strings[model.frames.functionName[model.tree.frame[node]]] !== 'manyBlocks') node++;
+    // Allocated in the first tenth of the run, freed after it: every block outlived the range.
+    const range = session.rangeViews(0, 100);
+    expect(range.leaks.count[node]).toBe(blocks);
+    expect(range.leaks.bytes[node]).toBe(3 * blocks);
+  });
 });

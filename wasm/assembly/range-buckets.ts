@@ -59,7 +59,13 @@ export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pair
 // buckets merge and whenever it has doubled since the last compaction (and passed a million), so
 // it stays within about twice the number of distinct tuples (at most sites × buckets² / 2), or a
 // million, however long the run.
-const TUPLE_SIZE: usize = 24; // u64 key (site << 32 | allocation bucket << 16 | free bucket), f64 bytes, f64 count
+// A tuple is 16 bytes: u64 key (site << 32 | allocation bucket << 24 | free bucket << 16 | count),
+// f64 bytes. Buckets fit 8 bits (leak buckets are below 64); a compaction sums equal tuples only
+// while the count fits its 16 bits.
+const TUPLE_SIZE: usize = 16;
+const TUPLE_COUNT_MASK: u64 = 0xffff;
+@inline function tupleAllocated(key: u64): u32 { return <u32>(key >>> 24) & 0xff; }
+@inline function tupleFreed(key: u64): u32 { return <u32>(key >>> 16) & 0xff; }
 let tuples: usize = 0;
 /**
  * Where the tuples of the current free bucket begin. Tuples before it have earlier free buckets,
@@ -252,23 +258,22 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
   let count: u32 = 0;
   let maxSite: u64 = 0;
   let maxAllocated: u64 = 0;
-  let minFreed: u64 = 0xffff;
+  let minFreed: u64 = 0xff;
   let maxFreed: u64 = 0;
   for (let i: u32 = 0; i < length; i++) {
     const tuple = base + <usize>i * TUPLE_SIZE;
     let key = load<u64>(tuple);
-    let allocated = <u32>((key >>> 16) & 0xffff);
-    let freed = <u32>(key & 0xffff);
+    let allocated = tupleAllocated(key);
+    let freed = tupleFreed(key);
     if (halveBuckets) {
       allocated >>>= 1;
       freed >>>= 1;
       if (allocated == freed) continue;
-      key = (key & 0xffffffff00000000) | (<u64>allocated << 16) | <u64>freed;
+      key = (key & 0xffffffff0000ffff) | (<u64>allocated << 24) | (<u64>freed << 16);
     }
     const target = base + <usize>count * TUPLE_SIZE;
     store<u64>(target, key);
     store<f64>(target, load<f64>(tuple, 8), 8);
-    store<f64>(target, load<f64>(tuple, 16), 16);
     count++;
     if ((key >>> 32) > maxSite) maxSite = key >>> 32;
     if (<u64>allocated > maxAllocated) maxAllocated = <u64>allocated;
@@ -316,11 +321,15 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
   for (let i: u32 = 0; i < count; i++) {
     const from = source + <usize>i * TUPLE_SIZE;
     const key = load<u64>(from);
-    if (written > 0 && load<u64>(base + <usize>(written - 1) * TUPLE_SIZE) == key) {
+    if (written > 0) {
       const into = base + <usize>(written - 1) * TUPLE_SIZE;
-      store<f64>(into, load<f64>(into, 8) + load<f64>(from, 8), 8);
-      store<f64>(into, load<f64>(into, 16) + load<f64>(from, 16), 16);
-      continue;
+      const previous = load<u64>(into);
+      const summed = (previous & TUPLE_COUNT_MASK) + (key & TUPLE_COUNT_MASK);
+      if ((previous >>> 16) == (key >>> 16) && summed <= TUPLE_COUNT_MASK) {
+        store<u64>(into, previous + (key & TUPLE_COUNT_MASK));
+        store<f64>(into, load<f64>(into, 8) + load<f64>(from, 8), 8);
+        continue;
+      }
     }
     if (from != base + <usize>written * TUPLE_SIZE) copyTuple(base + <usize>written * TUPLE_SIZE, from);
     written++;
@@ -331,34 +340,34 @@ function compactTuples(halveBuckets: bool, firstTuple: u32): void {
   segmentAfterCompaction = written;
 }
 
-/** Three loads and stores: memory.copy is a call into the runtime, too dear for 24 bytes. */
+/** One 16-byte load and store: memory.copy is a call into the runtime, too dear for a tuple. */
 @inline function copyTuple(to: usize, from: usize): void {
-  store<u64>(to, load<u64>(from));
-  store<u64>(to, load<u64>(from, 8), 8);
-  store<u64>(to, load<u64>(from, 16), 16);
+  v128.store(to, v128.load(from));
 }
 
 @inline function denseKey(key: u64, minFreed: u64, freedBits: u32, allocatedBits: u32): u64 {
-  return ((key >>> 32) << (allocatedBits + freedBits)) | (((key >>> 16) & 0xffff) << freedBits) | ((key & 0xffff) - minFreed);
+  return ((key >>> 32) << (allocatedBits + freedBits)) | (<u64>tupleAllocated(key) << freedBits) | (<u64>tupleFreed(key) - minFreed);
 }
 
-function appendTuple(key: u64, bytes: f64, count: f64): void {
-  if (tupleCount == tupleCapacity) {
-    tupleCapacity *= 2;
-    tuples = heap.realloc(tuples, <usize>tupleCapacity * TUPLE_SIZE);
-  }
+/** Appends tuple `key` (count in its low bits) with `bytes`. */
+@inline function appendTuple(key: u64, bytes: f64): void {
+  if (tupleCount == tupleCapacity) growTuples();
   const tuple = tuples + <usize>tupleCount * TUPLE_SIZE;
   store<u64>(tuple, key);
   store<f64>(tuple, bytes, 8);
-  store<f64>(tuple, count, 16);
   tupleCount++;
 }
 
+function growTuples(): void {
+  tupleCapacity *= 2;
+  tuples = heap.realloc(tuples, <usize>tupleCapacity * TUPLE_SIZE);
+}
+
 /** Memory allocated at allocatedMs, `bytes` of it freed now (count 1 when that ends the allocation). */
-@inline export function rangeNoteFree(site: u32, allocatedMs: u32, bytes: f64, count: f64): void {
+@inline export function rangeNoteFree(site: u32, allocatedMs: u32, bytes: f64, count: u32): void {
   const allocatedBucket = rangeBucketOf(allocatedMs) >>> LEAK_BUCKET_SHIFT;
   const freedBucket = currentBucket >>> LEAK_BUCKET_SHIFT;
-  if (allocatedBucket < freedBucket) noteFreeTuple((<u64>site << 32) | (<u64>allocatedBucket << 16) | <u64>freedBucket, bytes, count);
+  if (allocatedBucket < freedBucket) noteFreeTuple((<u64>site << 32) | (<u64>allocatedBucket << 24) | (<u64>freedBucket << 16) | <u64>count, bytes);
 }
 
 /**
@@ -367,8 +376,8 @@ function appendTuple(key: u64, bytes: f64, count: f64): void {
  * the next compaction of the current segment, which runs whenever the segment has doubled since
  * the last one, and when the free bucket changes.
  */
-function noteFreeTuple(key: u64, bytes: f64, count: f64): void {
-  appendTuple(key, bytes, count);
+@inline function noteFreeTuple(key: u64, bytes: f64): void {
+  appendTuple(key, bytes);
   const segment = tupleCount - segmentStart;
   if (segment > COMPACTION_MIN_TUPLES && segment > 2 * segmentAfterCompaction) compactTuples(false, segmentStart);
 }
@@ -378,12 +387,12 @@ export function rangeAddFreedAfter(first: u32, last: u32, output: usize): void {
   for (let i: u32 = 0; i < tupleCount; i++) {
     const tuple = tuples + <usize>i * TUPLE_SIZE;
     const key = load<u64>(tuple);
-    const allocated = <u32>((key >>> 16) & 0xffff);
-    const freed = <u32>(key & 0xffff);
+    const allocated = tupleAllocated(key);
+    const freed = tupleFreed(key);
     if (allocated < first || allocated > last || freed <= last) continue;
     const at = output + (<usize>(<u32>(key >>> 32)) << 4);
     store<f64>(at, load<f64>(at) + load<f64>(tuple, 8));
-    store<f64>(at, load<f64>(at, 8) + load<f64>(tuple, 16), 8);
+    store<f64>(at, load<f64>(at, 8) + <f64>(key & TUPLE_COUNT_MASK), 8);
   }
 }
 
