@@ -882,7 +882,11 @@ uint64_t merge_pass() {
   });
   unlock();
   const uint64_t count = end - base;
+  // How far ahead the live-block slots are prefetched (any slot: a shared record or a mapping
+  // only loads a line it does not need).
+  constexpr uint64_t kPrefetchAhead = 16;
   for (uint64_t i = 0; i < count;) {
+    if (i + kPrefetchAhead < count) g_live_blocks->prefetch(window[i + kPrefetchAhead].address);
     const RawEvent& slot = window[i];
     if (__builtin_expect(slot.seq != base + i, 0)) {  // dropped after the writer stopped
       i++;
