@@ -62,7 +62,9 @@ constexpr size_t kScratchSize = 1u << 20;
 
 // The previous stack of the thread as walked (every frame, outermost first), with the trie node
 // of the stored frames up to each depth: consecutive events share most of their stack, so only the
-// frames below the first difference are classified and looked up in the trie.
+// frames below the first difference are classified and looked up in the trie. The cache also keeps
+// where each frame was and what was read from it, so that the next walk can stop at the first
+// frame that is still there unchanged (see walk_stack).
 struct ThreadState {
   uint32_t tid;
   uint32_t capture_id;  // the capture this thread's name was written to
@@ -73,6 +75,16 @@ struct ThreadState {
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
   uint32_t cache_nodes[kMaxFrames];
+  uint64_t cache_frames[kMaxFrames];       // the frame's address
+  uint64_t cache_saved_fps[kMaxFrames];    // its first word: the caller's frame
+  uint64_t cache_return_pcs[kMaxFrames];   // its second word: the return address
+  uint64_t cache_interpreted[kMaxFrames / 64];  // bit d: the pc at depth d came from interpreter slots
+  uint64_t cache_interpreter_entry;        // g_interpreter_entry_start when the cache was built
+  // The walk in progress, innermost first, moved into the cache by the interning that follows.
+  uint64_t walk_frames[kMaxFrames];
+  uint64_t walk_saved_fps[kMaxFrames];
+  uint64_t walk_return_pcs[kMaxFrames];
+  bool walk_interpreted[kMaxFrames];
   // Recent trie edges (parent, pc) -> child, direct-mapped: frames below the first change are
   // mostly edges this thread walked a moment ago (a loop allocating from a few places, two call
   // paths taking turns), and the global trie is too big to stay in cache. child 0 = empty.
@@ -436,10 +448,48 @@ inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high) {
   return bytecode_array + offset + 1;
 }
 
+// The pc to store for a frame whose return address is `return_pc` and whose caller's frame is
+// `saved_fp`: the bytecode being run when the caller is an interpreter frame.
+inline uint64_t effective_pc(uint64_t return_pc, uint64_t saved_fp, uint64_t low, uint64_t high, uint64_t entry,
+                             uint64_t entry_size, bool* interpreted) {
+  *interpreted = return_pc - entry < entry_size;
+  if (__builtin_expect(!*interpreted, 1)) return return_pc;
+  // The frame that called out of the trampoline's handler saved the interpreter frame's fp.
+  uint64_t bytecode = interpreted_pc(saved_fp, low, high);
+  return bytecode != 0 ? bytecode : return_pc;
+}
+
+// Whether the interpreter frames among the cached frames at depths [0, depth) still run the
+// bytecode they ran: an interpreter frame moves on to other calls while it lives.
+bool cached_bytecode_unchanged(const ThreadState* state, int depth, uint64_t low, uint64_t high, uint64_t entry,
+                               uint64_t entry_size) {
+  for (int word = 0; word * 64 < depth; word++) {
+    uint64_t bits = state->cache_interpreted[word];
+    if (depth < (word + 1) * 64) bits &= (1ull << (depth - word * 64)) - 1;
+    while (bits != 0) {
+      int d = word * 64 + __builtin_ctzll(bits);
+      bits &= bits - 1;
+      bool interpreted;
+      if (effective_pc(state->cache_return_pcs[d], state->cache_saved_fps[d], low, high, entry, entry_size, &interpreted) !=
+          state->cache_pcs[d])
+        return false;
+    }
+  }
+  return true;
+}
+
 // Walks the frame-pointer chain from here outwards. node, V8's builtins and its JIT code all keep
-// frame pointers, so the walk passes through C++ and JavaScript frames alike. Returns the return
-// addresses innermost first, without memview's own frames.
-__attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs) {
+// frame pointers, so the walk passes through C++ and JavaScript frames alike. Writes the return
+// addresses innermost first, without memview's own frames, and returns how many.
+//
+// The walk stops early at a frame that the thread's previous (complete) stack also had, at the
+// same address and with the same two words in it: that frame and every frame outwards of it are
+// then unchanged, since a frame's words stay as written until it returns, and a frame rebuilt
+// after a return with the same words continues the same chain. *reused is how many outermost
+// frames of the cached stack complete this one (0 when the walk went to the end). Interpreter
+// frames are the exception, their bytecode offset moves while they live: they are read again.
+__attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int* reused) {
+  *reused = 0;
   // Without the thread's stack bounds (it is exiting) the walk could run off its stack.
   if (state == nullptr) return 0;
   uint64_t frame = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
@@ -449,6 +499,9 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
   bool skipping_own = true;
   // Checked on every frame of every event: one subtraction and compare, no loop, no atomics.
   const uint64_t entry = g_interpreter_entry_start, entry_size = g_interpreter_entry_size;
+  // The cached frame to compare with next, innermost first; -1: nothing to reuse (none cached,
+  // the cached walk was cut at kMaxFrames, or it predates the trampoline's range).
+  int match = state->cache_depth < kMaxFrames && state->cache_interpreter_entry == entry ? state->cache_depth - 1 : -1;
   while (count < kMaxFrames) {
     if (frame < low || frame + 16 > high || (frame & 7) != 0) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
@@ -462,12 +515,21 @@ __attribute__((noinline)) int walk_stack(const ThreadState* state, uint64_t* pcs
       // still inside memview's hook
     } else {
       skipping_own = false;
-      if (__builtin_expect(pc - entry < entry_size, 0)) {
-        // The frame that called out of the trampoline's handler saved the interpreter frame's fp.
-        uint64_t bytecode = interpreted_pc(next, low, high);
-        if (bytecode != 0) pc = bytecode;
+      // Cached frames are outermost first, so their addresses fall as the index rises.
+      while (match >= 0 && state->cache_frames[match] < frame) match--;
+      if (match >= 0 && state->cache_frames[match] == frame && state->cache_return_pcs[match] == pc &&
+          state->cache_saved_fps[match] == next && count + match + 1 <= kMaxFrames &&
+          cached_bytecode_unchanged(state, match + 1, low, high, entry, entry_size)) {
+        *reused = match + 1;
+        return count;
       }
-      pcs[count++] = pc;
+      bool interpreted;
+      state->walk_frames[count] = frame;
+      state->walk_saved_fps[count] = next;
+      state->walk_return_pcs[count] = pc;
+      pcs[count] = effective_pc(pc, next, low, high, entry, entry_size, &interpreted);
+      state->walk_interpreted[count] = interpreted;
+      count++;
     }
     if (next <= frame) break;
     frame = next;
@@ -506,21 +568,37 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
 }
 
 // One attempt at interning; *abort says why it gave up, if it did.
-uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t epoch, InternAbort* abort) {
+uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, int reused, LazyLock& locker, uint32_t epoch,
+                           InternAbort* abort) {
   uint32_t generation = g_trie_generation.load(std::memory_order_acquire);
-  // The caches hold node ids of one epoch and keys of one generation: either change empties them.
+  // The caches hold node ids of one epoch and keys of one generation: either change empties them
+  // (the cached frames and pcs stay right, only their nodes must be looked up again).
   if (state->cache_generation != generation || state->cache_epoch != epoch) {
     state->cache_depth = 0;
     memset(state->edge_cache, 0, sizeof(state->edge_cache));
     state->cache_generation = generation;
     state->cache_epoch = epoch;
   }
-  int common = 0;
-  int limit = count < state->cache_depth ? count : state->cache_depth;
-  while (common < limit && state->cache_pcs[common] == pcs[count - 1 - common]) common++;
+  // The stack, outermost first: the `reused` outermost cached pcs, then the walked ones.
+  const int total = reused + count;
+  auto pc_at = [&](int depth) { return depth < reused ? state->cache_pcs[depth] : pcs[total - 1 - depth]; };
+  int common = state->cache_depth >= reused ? reused : 0;
+  int limit = total < state->cache_depth ? total : state->cache_depth;
+  while (common < limit && state->cache_pcs[common] == pc_at(common)) common++;
+  // The walked frames replace the cached ones below the reused part, even where the pcs agree.
+  for (int depth = reused; depth < total; depth++) {
+    int walked = total - 1 - depth;
+    state->cache_frames[depth] = state->walk_frames[walked];
+    state->cache_saved_fps[depth] = state->walk_saved_fps[walked];
+    state->cache_return_pcs[depth] = state->walk_return_pcs[walked];
+    uint64_t bit = 1ull << (depth & 63);
+    if (state->walk_interpreted[walked]) state->cache_interpreted[depth >> 6] |= bit;
+    else state->cache_interpreted[depth >> 6] &= ~bit;
+  }
+  state->cache_interpreter_entry = g_interpreter_entry_start;
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
-  for (int depth = common; depth < count; depth++) {
-    uint64_t pc = pcs[count - 1 - depth];
+  for (int depth = common; depth < total; depth++) {
+    uint64_t pc = pc_at(depth);
     if (g_native_frames || !g_modules->contains(pc)) {
       node = trie_child(state, node, pc, locker, epoch, abort);
       if (*abort != InternAbort::kNone) {
@@ -531,9 +609,9 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, L
     state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
   }
-  state->cache_depth = count;
-  if (!g_native_frames && count > 0 && g_modules->contains(pcs[0])) {
-    node = trie_child(state, node, pcs[0], locker, epoch, abort);
+  state->cache_depth = total;
+  if (!g_native_frames && total > 0 && g_modules->contains(pc_at(total - 1))) {
+    node = trie_child(state, node, pc_at(total - 1), locker, epoch, abort);
     if (*abort != InternAbort::kNone) return 0;
   }
   return node;
@@ -542,11 +620,11 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, L
 // Interns the walked stack (innermost first) and returns its trie node; *epoch is the trie epoch
 // the id belongs to. Without --native only the JavaScript frames (pcs outside every loaded object
 // are JIT code) and the innermost native frame (the caller of the allocator) are stored.
-uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLock& locker, uint32_t* epoch) {
+uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, int reused, LazyLock& locker, uint32_t* epoch) {
   while (true) {
     *epoch = g_trie_epoch.load(std::memory_order_acquire);
     InternAbort abort = InternAbort::kNone;
-    uint32_t node = intern_stack_once(state, pcs, count, locker, *epoch, &abort);
+    uint32_t node = intern_stack_once(state, pcs, count, reused, locker, *epoch, &abort);
     if (abort != InternAbort::kStale) return node;
     // The lock is held now, so no reset can come between this attempt and its end.
   }
@@ -554,13 +632,14 @@ uint32_t intern_stack(ThreadState* state, const uint64_t* pcs, int count, LazyLo
 
 struct CapturedStack {
   ThreadState* state;
-  int count;
+  int count;   // walked frames, innermost first in pcs
+  int reused;  // outermost frames of the thread's cached stack that complete them
   uint64_t pcs[kMaxFrames];
 };
 
 inline void capture_stack(CapturedStack* stack) {
   stack->state = thread_state();
-  stack->count = walk_stack(stack->state, stack->pcs);
+  stack->count = walk_stack(stack->state, stack->pcs, &stack->reused);
 }
 
 // The stack id of a captured stack, and the epoch its ids belong to.
@@ -570,7 +649,7 @@ inline uint32_t stack_id_of(CapturedStack* stack, bool lock_held, uint32_t* epoc
     return 0;
   }
   LazyLock locker(lock_held);
-  return intern_stack(stack->state, stack->pcs, stack->count, locker, epoch);
+  return intern_stack(stack->state, stack->pcs, stack->count, stack->reused, locker, epoch);
 }
 
 // ---- publishing events ------------------------------------------------------------------------
