@@ -87,6 +87,9 @@ void ModuleMap::scan() {
 
 void ModuleMap::publish_ranges() {
   RangeTable* table = published_.load(std::memory_order_relaxed) == &tables_[0] ? &tables_[1] : &tables_[0];
+  // A reader may still be searching this table (published two refreshes ago): it sees the new
+  // version when it finishes, and searches again.
+  version_.fetch_add(1, std::memory_order_acq_rel);
   size_t count = 0;
   for (size_t i = 0; i < module_count_; i++) {
     for (size_t s = 0; s < modules_[i].segment_count && count < kMaxModules * 2; s++) {
@@ -106,15 +109,21 @@ void ModuleMap::add_native_range(uint64_t start, uint64_t end) {
 }
 
 bool ModuleMap::segment_of(uint64_t address, uint64_t* start, uint64_t* end) const {
-  const RangeTable* table = published_.load(std::memory_order_acquire);
-  for (size_t i = 0; table && i < table->count; i++) {
-    if (table->ranges[i].start <= address && address < table->ranges[i].end) {
-      *start = table->ranges[i].start;
-      *end = table->ranges[i].end;
-      return true;
+  while (true) {
+    uint64_t version = version_.load(std::memory_order_acquire);
+    const RangeTable* table = published_.load(std::memory_order_acquire);
+    bool found = false;
+    size_t count = table ? std::min(table->count, kTableCapacity) : 0;
+    for (size_t i = 0; i < count && !found; i++) {
+      if (table->ranges[i].start <= address && address < table->ranges[i].end) {
+        *start = table->ranges[i].start;
+        *end = table->ranges[i].end;
+        found = true;
+      }
     }
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (version_.load(std::memory_order_relaxed) == version) return found;
   }
-  return false;
 }
 
 }  // namespace memview

@@ -36,17 +36,25 @@ class ModuleMap {
 
   /** True when pc lies in an executable segment of a loaded object (or a native range). */
   // Called without the tracker's lock (every hooked allocation classifies its new frames), so it
-  // reads a published table that a refresh never writes in place.
+  // reads a published table that a refresh never writes in place. Two refreshes in a row would
+  // rewrite the table a slow reader still holds: the version (bumped before each rewrite) tells
+  // the reader to look again.
   bool contains(uint64_t pc) const {
-    const RangeTable* table = published_.load(std::memory_order_acquire);
-    if (table == nullptr) return false;
-    size_t low = 0, high = table->count;
-    while (low < high) {
-      size_t middle = (low + high) / 2;
-      if (table->ranges[middle].end <= pc) low = middle + 1;
-      else high = middle;
+    while (true) {
+      uint64_t version = version_.load(std::memory_order_acquire);
+      const RangeTable* table = published_.load(std::memory_order_acquire);
+      if (table == nullptr) return false;
+      size_t count = table->count < kTableCapacity ? table->count : kTableCapacity;
+      size_t low = 0, high = count;
+      while (low < high) {
+        size_t middle = (low + high) / 2;
+        if (table->ranges[middle].end <= pc) low = middle + 1;
+        else high = middle;
+      }
+      bool inside = low < count && table->ranges[low].start <= pc;
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (version_.load(std::memory_order_relaxed) == version) return inside;
     }
-    return low < table->count && table->ranges[low].start <= pc;
   }
 
   /** How many objects have been seen so far (entries are never removed). */
@@ -79,14 +87,16 @@ class ModuleMap {
   ModuleInfo modules_[kMaxModules];
   size_t module_count_ = 0;
   static constexpr size_t kMaxNativeRanges = 16;
+  static constexpr size_t kTableCapacity = kMaxModules * 2 + kMaxNativeRanges;
   struct RangeTable {
     size_t count;
-    Range ranges[kMaxModules * 2 + kMaxNativeRanges];
+    Range ranges[kTableCapacity];
   };
   /** Rebuilds the executable ranges into the table readers are not using and publishes it. */
   void publish_ranges();
   RangeTable tables_[2] = {};
   std::atomic<RangeTable*> published_{nullptr};
+  std::atomic<uint64_t> version_{0};  // bumped before a table is rewritten
   Range native_ranges_[kMaxNativeRanges];
   size_t native_range_count_ = 0;
 };
