@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace memview {
@@ -55,7 +56,8 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
     if (known.load_bias == info->dlpi_addr && known.segment_count > 0 && known.segment_start[0] == first_exec) return 0;
   }
   if (*state->module_count >= state->capacity) return 0;
-  ModuleInfo& module = state->modules[(*state->module_count)++];
+  // Filled before it is counted: module_of may be reading the entries counted so far.
+  ModuleInfo& module = state->modules[*state->module_count];
   module.load_bias = info->dlpi_addr;
   const char* name = info->dlpi_name;
   if (name == nullptr || name[0] == 0) {
@@ -74,6 +76,8 @@ int visit_object(dl_phdr_info* info, size_t, void* data) {
     module.segment_count++;
   }
   read_build_id(info, &module);
+  std::atomic_thread_fence(std::memory_order_release);
+  (*state->module_count)++;
   return 0;
 }
 
