@@ -410,9 +410,9 @@ export function decoderStep(budgetBytes: usize): i32 {
 
 // --- runs of ALLOC/FREE records, the bulk of every capture ------------------------------------
 //
-// With a large live set each FREE's record is a cache miss. Decoding a run of
-// events first and touching all their slots before applying any lets the CPU wait for those
-// misses in parallel instead of one after another. Only ALLOC and FREE are batched, and a batch
+// With a large live set each FREE's record is a cache miss. Decoding a run of events first and
+// touching the records its frees name before applying any lets the CPU wait for those misses in
+// parallel instead of one after another. Only ALLOC and FREE are batched, and a batch
 // ends at any other record, so nothing else can observe the events out of order: the site
 // announcements made while decoding reach the outbox in file order, as before. Block ordinals are
 // handed out while decoding, in file order, so a FREE may name a block allocated earlier in the
