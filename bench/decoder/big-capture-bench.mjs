@@ -18,13 +18,13 @@ const LIVE = 1 << 18;
 // About 7.4 bytes per event (format version 2: a FREE names its block by ordinal, 2-3 bytes).
 const pairs = Math.round((targetGB * 1e9) / 14.9);
 
-/** Whether a capture generated earlier follows the current format (byte 8 of the header). */
+/** Whether a capture generated earlier follows the current format (the u16 at byte 8 of the header). */
 function currentVersion(file) {
   const header = Buffer.alloc(16);
   const fd = openSync(file, 'r');
   readSync(fd, header, 0, 16, 0);
   closeSync(fd);
-  return header[8] === FORMAT_VERSION;
+  return header.readUInt16LE(8) === FORMAT_VERSION;
 }
 
 if (!existsSync(path) || !currentVersion(path)) {
