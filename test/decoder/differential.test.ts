@@ -39,6 +39,20 @@ describe('engine against the reference reader', () => {
     });
   }
 
+  // The same with the engine's limits cut down: at most 3 pages held (the oldest is then retired
+  // whatever it holds), or a directory spanning 5 pages (the front page is retired when a new page
+  // would leave the window). Capped sizes the default limits reach only with millions of blocks.
+  for (const [seed, pages, window] of [[203, 3, 0], [204, 0, 5]]) {
+    it(`random capture ${seed} with at most ${pages || 'the default'} pages held and a window of ${window || 'the default'} pages`, async () => {
+      const bytes = randomCapture(seed, { events: 60000, preallocate: 3000, codec: 'lz4' });
+      const reference = await readCapture(piecesOf(bytes, 65536), bytes.length, { temporaryThreshold: 1 });
+      const session = await DecodeSession.create(await compiledDecoder());
+      session.engine.liveBlockLimits(pages, window);
+      const engine = await session.decode(piecesOf(bytes, 4099), bytes.length, { temporaryThreshold: 1 });
+      expect(engine).toEqual(reference);
+    });
+  }
+
   for (let seed = 1; seed <= 40; seed++) {
     const codec = seed % 2 === 0 ? 'lz4' : 'stored';
     const threshold = 1 + (seed % 4);

@@ -9,6 +9,7 @@ import * as format from "./format";
 import { ERROR_CHECKSUM, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, ERROR_NONE, errorRecordOffset, errorRecordType, setErrorLocation } from "./errors";
 import { decoderBeginChunk, decoderChunkDone, decoderInit, decoderStep, READ_SLACK, stringCount } from "./record-decoder";
 import { liveBlockCount, liveBlocksAddAllocatedIn, liveBlocksInit } from "./live-blocks";
+export { liveBlockLimits } from "./live-blocks";
 import { liveMappingCount, mappedBytes, mappedRangesInit } from "./mapped-ranges";
 import { outboxClear, outboxInit, outboxLength, outboxStart } from "./outbox";
 import {

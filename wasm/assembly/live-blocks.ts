@@ -18,6 +18,18 @@ import { recordAddIfAllocatedIn, RECORD_SIZE, RECORD_THREAD } from "./live-recor
 const RETIRE_AT: u32 = PAGE_BLOCKS / 8;
 // 384 MiB of pages; beyond it the oldest page is retired whatever it holds.
 const MAX_PAGES: u32 = 16384;
+// The limits in force: smaller ones only in tests, which reach these paths with small captures.
+let pageLimit: u32 = MAX_PAGES;
+let windowLimit: u64 = DIRECTORY_SIZE;
+
+/**
+ * Sets how many pages may be held and how many pages the directory window may span (each at most
+ * its default; 0 restores it). For tests: the defaults take millions of blocks to reach.
+ */
+export function liveBlockLimits(pages: u32, window: u32): void {
+  pageLimit = pages == 0 || pages > MAX_PAGES ? MAX_PAGES : pages;
+  windowLimit = window == 0 || <u64>window > DIRECTORY_SIZE ? DIRECTORY_SIZE : <u64>window;
+}
 
 export function liveBlocksInit(): void {
   blockPagesInit();
@@ -87,7 +99,7 @@ function openNextPage(page: u64): bool {
     // Closing the page that filled up: most of its blocks are already gone.
     retirePage(openPage);
   }
-  while (page - frontPage >= DIRECTORY_SIZE || pagesHeld >= MAX_PAGES) {
+  while (page - frontPage >= windowLimit || pagesHeld >= pageLimit) {
     if (pagesHeld == 0 || !retirePage(frontPage)) return false;
   }
   pageOpen(page);

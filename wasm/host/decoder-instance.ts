@@ -37,6 +37,8 @@ export interface DecoderExports {
   lastTimeNs(): number;
   liveHeapBytes(): number;
   liveHeapCount(): number;
+  /** Test hook: caps the block pages held and the pages the directory spans (0: the default). */
+  liveBlockLimits(pages: number, window: number): void;
   liveMappedBytes(): number;
   liveMappings(): number;
   eventCount(): number;
