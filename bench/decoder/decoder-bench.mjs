@@ -221,6 +221,10 @@ results.push(await eventsPerSecond('cache-resident, aggregating worker only (che
   { live: 4096, pairs: quick ? 5e6 : 25e6, randomAddresses: false, stackCount: 200, seed: 1 }, runs, { unpacked: true }));
 results.push(await eventsPerSecond('1M random live, aggregating worker only (checksum and LZ4 on the unpacking worker)',
   { live: 1 << 20, pairs: quick ? 4e6 : 12e6, randomAddresses: true, stackCount: 5000, seed: 2 }, runs, { unpacked: true }));
+// The same with 200 stacks: how much of the random case is the per-site lines and leak tuples of
+// 5,000 sites rather than the live records themselves.
+results.push(await eventsPerSecond('1M random live, 200 stacks, aggregating worker only',
+  { live: 1 << 20, pairs: quick ? 4e6 : 12e6, randomAddresses: true, stackCount: 200, seed: 2 }, runs, { unpacked: true }));
 
 const lz4Results = [
   await captureChunksMegabytesPerSecond(runs),
