@@ -57,6 +57,15 @@ export function blockPagesInit(): void {
   return <usize>load<u32>(directoryEntry(page));
 }
 
+/**
+ * The address of page `page` (at most openPage) when it is held, else 0: a page below frontPage
+ * was given up, though its ring entry may now belong to another. Without a branch, so that the
+ * touch-ahead loop can use it too.
+ */
+@inline export function heldPageAddress(page: u64): usize {
+  return select<usize>(pageAddress(page), 0, page >= frontPage);
+}
+
 @inline export function pageLiveBlocks(page: u64): u32 {
   return load<u32>(directoryEntry(page), ENTRY_LIVE);
 }

@@ -6,7 +6,7 @@
 // This is the structure whose size follows the profiled program's live set.
 
 import {
-  blockPagesInit, DIRECTORY_SIZE, frontPage, openPage, pageAddress, pageBlockCount, pageCountBlock, pageLiveBlocks, pageOpen,
+  blockPagesInit, DIRECTORY_SIZE, frontPage, heldPageAddress, openPage, pageAddress, pageBlockCount, pageCountBlock, pageLiveBlocks, pageOpen,
   pageRecord, pageRelease, pagesHeld, pageUncountBlock, PAGE_BLOCKS, PAGE_BYTES, PAGE_SHIFT, recordIsLive,
 } from "./block-pages";
 import {
@@ -47,13 +47,10 @@ export function liveBlocksBytes(): usize {
 
 /** The record of block `ordinal` (below the block count), or 0 when it is not live. */
 @inline export function liveBlockFind(ordinal: u64): usize {
-  const page = ordinal >> PAGE_SHIFT;
-  if (page >= frontPage) {
-    const address = pageAddress(page);
-    if (address != 0) {
-      const record = pageRecord(address, ordinal);
-      return recordIsLive(record) ? record : 0;
-    }
+  const address = heldPageAddress(ordinal >> PAGE_SHIFT);
+  if (address != 0) {
+    const record = pageRecord(address, ordinal);
+    return recordIsLive(record) ? record : 0;
   }
   return oldBlockFind(ordinal);
 }
@@ -64,8 +61,7 @@ export function liveBlocksBytes(): usize {
  * point is to have many misses in flight at once.
  */
 @inline export function liveBlockTouch(ordinal: u64): u64 {
-  const page = ordinal >> PAGE_SHIFT;
-  const address = select<usize>(pageAddress(page), 0, page >= frontPage);
+  const address = heldPageAddress(ordinal >> PAGE_SHIFT);
   const target = select<usize>(pageRecord(address, ordinal), oldBlockHome(ordinal), address != 0);
   // Both ends: a 24-byte record can straddle two cache lines.
   return <u64>load<u32>(target) + <u64>load<u32>(target, RECORD_SIZE - 4);
@@ -85,7 +81,7 @@ export function liveBlocksBytes(): usize {
 /** Forgets block `ordinal`, whose record (from liveBlockFind) is at `record`. */
 @inline export function liveBlockRemove(record: usize, ordinal: u64): void {
   const page = ordinal >> PAGE_SHIFT;
-  if (page >= frontPage && pageAddress(page) != 0) {
+  if (heldPageAddress(page) != 0) {
     store<u32>(record, 0, RECORD_THREAD);
     const left = pageUncountBlock(page);
     if ((left == RETIRE_AT || left == 0) && page != openPage) retirePage(page);
