@@ -6,7 +6,11 @@ const CHUNK_RAW_BYTES = 1 << 20;
 const SLACK = 64;
 
 /** The capture format version this writer follows (docs/capture-format.md). */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+// "Addresses of new blocks": how far back a reused block may be, and the size classes.
+const REUSE_WINDOW = 4194304;
+const SIZE_CLASS_COUNT = 4098;
+const sizeClass = (size) => (size < 65536 ? Math.floor((size + 8) / 16) : SIZE_CLASS_COUNT - 1);
 
 export function fnv1a32(bytes) {
   let hash = 0x811c9dc5;
@@ -24,6 +28,7 @@ export class CaptureWriter {
     this.pcBase = 0;
     this.blockBase = 0; // chunk ordinal of the last freed block
     this.blockCount = 0; // heap blocks created so far
+    this.reuseBase = new Float64Array(SIZE_CLASS_COUNT); // per size class, chunk ordinal last reused
     this.chunkFirstBlock = 0;
     this.chunkFirstBlocks = [];
     this.thread = 1;
@@ -40,6 +45,7 @@ export class CaptureWriter {
     this.stackBase = 0;
     this.pcBase = 0;
     this.blockBase = 0;
+    this.reuseBase.fill(0);
     this.chunkFirstBlock = this.blockCount;
     this.record1(6, this.thread);
     this.record1(7, this.lastTimeNs);
@@ -72,11 +78,23 @@ export class CaptureWriter {
     }
   }
 
-  /** An ALLOC; returns the new block's ordinal, which its FREE names. */
-  alloc(address, size, stackId) {
+  /**
+   * An ALLOC; returns the new block's ordinal, which its FREE names. `reusedOrdinal`, when given,
+   * is the freed block whose address this one takes, and is written instead of the address.
+   */
+  alloc(address, size, stackId, reusedOrdinal = -1) {
     this.buffer[this.length++] = 0x11;
-    this.zigzag(address - this.addressBase);
-    this.addressBase = address;
+    if (reusedOrdinal >= 0 && this.blockCount - reusedOrdinal <= REUSE_WINDOW) {
+      const sizeClassIndex = sizeClass(size);
+      const chunkOrdinal = reusedOrdinal - this.chunkFirstBlock;
+      const delta = chunkOrdinal - this.reuseBase[sizeClassIndex];
+      this.reuseBase[sizeClassIndex] = chunkOrdinal;
+      this.varint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2 + 1);
+    } else {
+      const delta = address - this.addressBase;
+      this.addressBase = address;
+      this.varint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2);
+    }
     this.varint(size);
     this.zigzag(stackId - this.stackBase);
     this.stackBase = stackId;
@@ -201,8 +219,10 @@ export function writeWorkload(writer, { live, pairs, randomAddresses, stackCount
   for (let i = 0; i < pairs; i++) {
     const slot = Math.floor(random() * live);
     writer.free(ordinals[slot]);
+    // Dense: the allocator hands the freed block's address out again, and the writer says so.
+    const reusedOrdinal = randomAddresses ? -1 : ordinals[slot];
     addresses[slot] = randomAddresses ? newAddress(slot) : addresses[slot];
-    ordinals[slot] = writer.alloc(addresses[slot], 16 + (i & 1023), 1 + ((i * 7) % stackCount));
+    ordinals[slot] = writer.alloc(addresses[slot], 16 + (i & 1023), 1 + ((i * 7) % stackCount), reusedOrdinal);
     if ((writer.events & 8191) === 0) writer.time((timeNs += 1e6), 1e8);
   }
   writer.finish();

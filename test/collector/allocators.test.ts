@@ -101,6 +101,38 @@ describe('every allocator is traced with its exact address and size', () => {
   });
 });
 
+describe('a block on the memory of a freed one keeps its exact address', () => {
+  // The allocator hands a freed block's memory out again; the capture then names the freed block
+  // instead of writing the address (format version 3), and the reader must give back the address.
+  const run = traceScript(`
+    const native = require(process.env.MEMVIEW_TEST_ADDON);
+    const seen = [];
+    for (let i = 0; i < 500; i++) {
+      const sizeA = 70017 + (i % 3), sizeB = 50021;
+      const a = native.malloc(sizeA), b = native.malloc(sizeB);
+      seen.push([Number(a), sizeA], [Number(b), sizeB]);
+      native.free(a);
+      native.free(b);
+    }
+    const kept = native.malloc(70017);
+    const moved = native.realloc(kept, 70018); // in place or not: either way its exact address
+    seen.push([Number(kept), 70017], [Number(moved), 70018]);
+    native.free(moved);
+    console.log(JSON.stringify(seen));
+  `);
+
+  it('gives every reallocation at a reused address the address the program got', async () => {
+    expect(run.status, run.stderr).toBe(0);
+    const seen: [number, number][] = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const mine = events.filter((event) => (event.type === 'alloc' || event.type === 'realloc') && [70017, 70018, 70019, 50021].includes(event.size));
+    expect(mine.map((event) => [event.address, event.size])).toEqual(seen);
+    // The allocator reused the two addresses over and over, and the capture said so.
+    expect(new Set(seen.map(([address]) => address)).size).toBeLessThan(10);
+    expect(mine.filter((event) => event.reusedAddress).length).toBeGreaterThan(900);
+  });
+});
+
 describe('mapped memory counts what is accessible, not what is reserved', () => {
   const page = 4096;
   const run = traceScript(`

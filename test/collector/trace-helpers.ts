@@ -63,17 +63,32 @@ export interface TracedEvent {
   oldAddress?: number;
   size: number;
   stackId: number;
+  /** An allocation the capture wrote as taking the address of a freed block (format version 3). */
+  reusedAddress?: boolean;
 }
 
 /** Every allocation-type event of a capture, in order. */
+/** Notes which new blocks the capture wrote as reusing a freed block's address. */
+class ReuseWatchingBlocks extends HeapBlockNames {
+  readonly reusing = new Set<number>();
+  override reusedAddress(delta: number, sizeBytes: number): number {
+    this.reusing.add(this.blockCount); // the ordinal the new block is about to get
+    return super.reusedAddress(delta, sizeBytes);
+  }
+}
+
 export async function readEvents(path: string): Promise<{ events: TracedEvent[]; threadNames: Map<number, string> }> {
   const events: TracedEvent[] = [];
   const strings: string[] = [''];
   const threadNames = new Map<number, string>();
   const sink: RecordSink = {
-    alloc: (threadId, kind, address, size, stackId) => { events.push({ type: 'alloc', kind, threadId, address, size, stackId }); },
+    alloc: (threadId, kind, address, size, stackId, block) => {
+      events.push({ type: 'alloc', kind, threadId, address, size, stackId, reusedAddress: blocks.reusing.has(block) });
+    },
     free: (threadId, kind, address) => { events.push({ type: 'free', kind, threadId, address, size: 0, stackId: 0 }); },
-    realloc: (threadId, oldAddress, address, size, stackId) => { events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId }); },
+    realloc: (threadId, oldAddress, address, size, stackId, oldBlock, block) => {
+      events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId, reusedAddress: blocks.reusing.has(block) });
+    },
     map: (threadId, kind, address, size, stackId) => { events.push({ type: 'map', kind, threadId, address, size, stackId }); },
     unmap: (threadId, kind, address, size) => { events.push({ type: 'unmap', kind, threadId, address, size, stackId: 0 }); },
     thread: () => {}, time: () => {}, rss: () => {}, stack: () => {}, stackReset: () => {},
@@ -83,7 +98,7 @@ export async function readEvents(path: string): Promise<{ events: TracedEvent[];
   };
   const stream = new ByteStream(createReadStream(path));
   await readCaptureHeader(stream);
-  const blocks = new HeapBlockNames();
+  const blocks = new ReuseWatchingBlocks();
   for await (const chunk of readChunks(stream)) {
     if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink, blocks);
   }

@@ -50,6 +50,8 @@ export function randomCapture(seed: number, options: RandomCaptureOptions): Uint
   };
 
   const live: number[] = [];
+  // Addresses freed lately: an allocator hands them out again, and the capture names their block.
+  const freed: number[] = [];
   const mapped: number[] = [];
   let nextAddress = 0x10000;
   let timeNs = 0;
@@ -70,8 +72,11 @@ export function randomCapture(seed: number, options: RandomCaptureOptions): Uint
       definePcs();
     } else if (roll < 0.07) capture.endChunk();
     else if (roll < 0.4) {
-      // Mostly fresh addresses, sometimes one that is live (a missed free) or freed earlier.
-      const address = random() < 0.05 && live.length > 0 ? pick(live) : (nextAddress += 16 * (1 + Math.floor(random() * 8)));
+      // Fresh addresses, freed ones handed out again, and sometimes a live one (a missed free).
+      const reuse = random();
+      const address = reuse < 0.05 && live.length > 0 ? pick(live)
+        : reuse < 0.5 && freed.length > 0 ? freed.splice(Math.floor(random() * freed.length), 1)[0]
+        : (nextAddress += 16 * (1 + Math.floor(random() * 8)));
       capture.alloc(address, Math.floor(random() * 5000), randomStack(), 1 + Math.floor(random() * 10));
       live.push(address);
     } else if (roll < 0.75) {
@@ -80,6 +85,8 @@ export function randomCapture(seed: number, options: RandomCaptureOptions): Uint
         // Recent allocations are freed more often, so "temporary" happens.
         const index = random() < 0.5 ? live.length - 1 : Math.floor(random() * live.length);
         capture.free(live[index], 1 + Math.floor(random() * 3));
+        freed.push(live[index]);
+        if (freed.length > 64) freed.shift();
         live.splice(index, 1);
       }
     } else if (roll < 0.85) {

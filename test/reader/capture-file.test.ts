@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureError, readCapture, readCaptureFile } from '../../collector/lib/reader/index.js';
 import { bytesByFunction, readSynthetic } from '../support/model-queries.js';
 import { chunkBytes, concat, piecesOf, SyntheticCapture } from '../support/synthetic-capture.js';
+import { readEvents } from '../collector/trace-helpers.js';
 import { programCapture } from './program-fixture.js';
 
 /** A capture of three chunks, each allocating 100 bytes in load(). */
@@ -158,6 +159,48 @@ describe('a damaged file', () => {
   });
 });
 
+describe('addresses of new blocks on the memory of freed ones (format version 3)', () => {
+  async function allocations(capture: SyntheticCapture) {
+    const path = join(mkdtempSync(join(tmpdir(), 'memview-reuse-')), 'reuse.bin');
+    writeFileSync(path, capture.toBytes({ codec: 'lz4' }));
+    const { events } = await readEvents(path);
+    return events.filter((event) => event.type === 'alloc' || event.type === 'realloc')
+      .map((event) => [event.address, event.size, event.reusedAddress]);
+  }
+
+  it('read back as the freed block’s address, within a chunk and from an earlier one', async () => {
+    const { capture, stacks } = programCapture();
+    capture.alloc(0x5000, 100, stacks.load).free(0x5000).endChunk();
+    capture.alloc(0x5000, 100, stacks.load) // the block of the previous chunk
+      .alloc(0x9000, 100, stacks.load)
+      .free(0x9000).free(0x5000)
+      .alloc(0x9000, 104, stacks.parse) // same size class, the base moves back and forth
+      .alloc(0x5000, 97, stacks.parse)
+      .realloc(0x5000, 0x5000, 300, stacks.parse) // in place: the block it replaces
+      .alloc(0x7000, 5000, stacks.main); // never freed before: its address
+    expect(await allocations(capture)).toEqual([
+      [0x5000, 100, false], [0x5000, 100, true], [0x9000, 100, false],
+      [0x9000, 104, true], [0x5000, 97, true], [0x5000, 300, true], [0x7000, 5000, false],
+    ]);
+  });
+
+  it('naming a block that is still live is corrupt', async () => {
+    const { capture, stacks } = programCapture();
+    // ALLOC malloc, reference to chunk ordinal 0 ((zigzag 0) << 1 | 1), 10 bytes, same stack.
+    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x01, 0x0a, 0x00]);
+    const error = await readError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 0, which is still live/);
+  });
+
+  it('naming a block that does not exist yet is corrupt', async () => {
+    const { capture, stacks } = programCapture();
+    // Reference to chunk ordinal 5 ((zigzag 5) << 1 | 1 = 21) when one block exists.
+    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 21, 0x0a, 0x00]);
+    const error = await readError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 5, which is not among the last 4194304 of 1 blocks/);
+  });
+});
+
 describe('a file that is not a capture this reader can read', () => {
   it('empty', async () => {
     const error = await readError(new Uint8Array(0));
@@ -182,7 +225,7 @@ describe('a file that is not a capture this reader can read', () => {
 
   it('from a future format version, naming both versions', async () => {
     const error = await readError(new SyntheticCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 2');
+    expect(error.message).toBe('capture format version 7, this reader understands version 3');
   });
 
   it('missing on disk', async () => {

@@ -12,7 +12,11 @@ export const Allocator = {
 export const Deallocator = { free: 1, delete: 2, deleteArray: 3 } as const;
 /** Added to a deallocator kind when the freed block was never allocated. */
 export const UNKNOWN_BLOCK = 8;
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+// From docs/capture-format.md, "Addresses of new blocks" (written out here, not imported from a
+// reader, so that a reader's mistake does not hide in the writer too).
+const REUSE_WINDOW = 4194304;
+const sizeClass = (sizeBytes: number): number => (sizeBytes < 65536 ? Math.floor((sizeBytes + 8) / 16) : 4097);
 
 const Code = {
   Alloc: 1, Free: 2, Realloc: 3, Map: 4, Unmap: 5, Thread: 6, Time: 7, Rss: 8, Stack: 9,
@@ -46,6 +50,10 @@ export class SyntheticCapture {
   // Live heap blocks, address → ordinal; ordinals count every ALLOC and REALLOC of the capture.
   private readonly liveBlocks = new Map<number, number>();
   private blockCount = 0;
+  // Freed heap blocks, address → ordinal of the latest block freed there, for new blocks that
+  // reuse the address ("Addresses of new blocks"); and per size class the last ordinal so named.
+  private readonly freedBlocks = new Map<number, number>();
+  private readonly reuseBase = new Map<number, number>();
   private chunkFirstBlock = 0;
   private readonly chunkFirstBlocks: number[] = [];
   private pcBase = 0;
@@ -183,7 +191,7 @@ export class SyntheticCapture {
   alloc(address: number, sizeBytes: number, stackId: number, kind: number = Allocator.malloc): this {
     this.newBlock(address);
     this.eventType(Code.Alloc, kind);
-    this.address(address);
+    this.newBlockAddress(address, sizeBytes);
     this.varints(sizeBytes);
     this.stackId(stackId);
     return this;
@@ -198,6 +206,7 @@ export class SyntheticCapture {
       return this;
     }
     this.liveBlocks.delete(address);
+    this.freedBlocks.set(address, ordinal);
     this.eventType(Code.Free, kind);
     this.block(ordinal);
     return this;
@@ -211,10 +220,11 @@ export class SyntheticCapture {
       return this.alloc(newAddress, sizeBytes, stackId, Allocator.realloc);
     }
     this.liveBlocks.delete(oldAddress);
+    this.freedBlocks.set(oldAddress, oldBlock);
     this.newBlock(newAddress);
     this.eventType(Code.Realloc, 0);
     this.block(oldBlock);
-    this.address(newAddress);
+    this.newBlockAddress(newAddress, sizeBytes);
     this.varints(sizeBytes);
     this.stackId(stackId);
     return this;
@@ -252,6 +262,7 @@ export class SyntheticCapture {
     this.addressBase = 0;
     this.stackBase = 0;
     this.blockBase = 0;
+    this.reuseBase.clear();
     this.chunkFirstBlock = this.blockCount;
     this.pcBase = 0;
     this.threadWrittenInChunk = false;
@@ -295,10 +306,31 @@ export class SyntheticCapture {
     this.addressBase = address;
   }
 
+  /**
+   * The address of the block newBlock just created, as the collector writes it: a reference to the
+   * freed block that last held the address when it is recent enough, else the address.
+   */
+  private newBlockAddress(address: number, sizeBytes: number): void {
+    const reused = this.freedBlocks.get(address);
+    const ordinal = this.blockCount - 1;
+    if (reused !== undefined && ordinal - reused <= REUSE_WINDOW) {
+      const sizeClassIndex = sizeClass(sizeBytes);
+      const chunkOrdinal = reused - this.chunkFirstBlock;
+      const delta = chunkOrdinal - (this.reuseBase.get(sizeClassIndex) ?? 0);
+      this.reuseBase.set(sizeClassIndex, chunkOrdinal);
+      this.varints(2 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
+      return;
+    }
+    const delta = address - this.addressBase;
+    this.addressBase = address;
+    this.varints(2 * (delta < 0 ? -2 * delta - 1 : 2 * delta));
+  }
+
   /** A new heap block at `address`; a block still live there was freed unseen, and gets its FREE first. */
   private newBlock(address: number): void {
     const missed = this.liveBlocks.get(address);
     if (missed !== undefined) {
+      this.freedBlocks.set(address, missed);
       this.eventType(Code.Free, Deallocator.free);
       this.block(missed);
     }

@@ -141,6 +141,15 @@ function varintValueLong(p: usize): u64 {
   return (value >>> 1) ^ (0 - (value & 1));
 }
 
+/**
+ * The address delta of a new block's address field (docs/capture-format.md, "Addresses of new
+ * blocks"): an address moves the address base; a reference to a reused block leaves it, and this
+ * engine needs no address of a heap block, so the reference is not resolved.
+ */
+@inline function newBlockAddressDelta(value: u64): u64 {
+  return select<u64>(0, unzigzag(value >>> 1), <bool>(value & 1));
+}
+
 @inline function readZigzag(): u64 {
   const value = readVarint();
   return (value >>> 1) ^ (0 - (value & 1));
@@ -286,7 +295,7 @@ export function decoderStep(budgetBytes: usize): i32 {
     let error = ERROR_NONE;
     switch (code) {
       case format.RECORD_ALLOC: {
-        addressBase += readZigzag();
+        addressBase += newBlockAddressDelta(readVarint());
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
@@ -315,7 +324,7 @@ export function decoderStep(budgetBytes: usize): i32 {
       }
       case format.RECORD_REALLOC: {
         blockBase += readZigzag();
-        addressBase += readZigzag();
+        addressBase += newBlockAddressDelta(readVarint());
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
@@ -484,7 +493,7 @@ function decodeHeapRun(stop: usize): i32 {
     if (code == format.RECORD_ALLOC) {
       p++;
       const addressLength = varintLength(p);
-      addressBase += unzigzag(varintValue(p, addressLength));
+      addressBase += newBlockAddressDelta(varintValue(p, addressLength));
       p += addressLength;
       const sizeLength = varintLength(p);
       const size = varintValue(p, sizeLength);

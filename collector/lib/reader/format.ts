@@ -4,7 +4,14 @@
 
 export const CAPTURE_MAGIC = 'MEMVIEW\0';
 export const HEADER_SIZE_BYTES = 16;
-export const SUPPORTED_FORMAT_VERSION = 2;
+export const SUPPORTED_FORMAT_VERSION = 3;
+/** A new block's address may name a freed block among the blocks created this many before it. */
+export const REUSE_WINDOW = 2 ** 22;
+/** Size classes with a reuse base each: `(size + 8) >> 4` below 64 KiB, one class above. */
+export const SIZE_CLASS_COUNT = 4098;
+export function sizeClass(sizeBytes: number): number {
+  return sizeBytes < 65536 ? (sizeBytes + 8) >>> 4 : SIZE_CLASS_COUNT - 1;
+}
 export const FLAG_NATIVE_FRAMES = 1 << 0;
 export const FLAG_FOLLOWED_CHILD = 1 << 1;
 

@@ -1,14 +1,23 @@
 // Heap blocks are named by ordinal in the capture (docs/capture-format.md, "Heap blocks are named
 // by ordinal"): this keeps the address of every live block by its ordinal, so that the record
-// decoder can hand sinks the address a FREE or REALLOC releases. One instance reads one capture,
-// chunk after chunk, in order; it holds only live blocks.
+// decoder can hand sinks the address a FREE or REALLOC releases, and the addresses of the latest
+// blocks, live or not, so that a new block written as a reference to the freed block whose memory
+// it reuses ("Addresses of new blocks") gets its address. One instance reads one capture, chunk
+// after chunk, in order.
 import { PayloadError } from './capture-error.js';
+import { REUSE_WINDOW, SIZE_CLASS_COUNT, sizeClass } from './format.js';
 
 // A JavaScript Map holds at most 2^24 entries: the live blocks are spread over several.
 const SHARD_COUNT = 64;
+// The ring of recent addresses starts small and doubles up to the reuse window.
+const INITIAL_RECENT = 1 << 16;
 
 export class HeapBlockNames {
   private readonly addressByOrdinal = Array.from({ length: SHARD_COUNT }, () => new Map<number, number>());
+  /** Address of block `ordinal` at `ordinal % length`, for the latest `length` blocks. */
+  private recentAddresses = new Float64Array(INITIAL_RECENT);
+  /** Per size class, the chunk ordinal the latest reused address named; restarts with each chunk. */
+  private readonly reuseBase = new Float64Array(SIZE_CLASS_COUNT);
   /** Blocks created so far (the next block's ordinal). */
   blockCount = 0;
   private chunkFirstBlock = 0;
@@ -16,13 +25,34 @@ export class HeapBlockNames {
   /** A new chunk: its chunk ordinals count from the next block. */
   beginChunk(): void {
     this.chunkFirstBlock = this.blockCount;
+    this.reuseBase.fill(0);
   }
 
   /** A new block at `address` (ALLOC or the new half of a REALLOC); returns its ordinal. */
   create(address: number): number {
     const ordinal = this.blockCount++;
     this.addressByOrdinal[ordinal % SHARD_COUNT].set(ordinal, address);
+    if (ordinal >= this.recentAddresses.length && this.recentAddresses.length < REUSE_WINDOW) this.growRecent(ordinal);
+    this.recentAddresses[ordinal % this.recentAddresses.length] = address;
     return ordinal;
+  }
+
+  /**
+   * The address of a new block of `sizeBytes` written as a reuse: `delta` on the reuse base of its
+   * size class names the freed block whose address it takes.
+   */
+  reusedAddress(delta: number, sizeBytes: number): number {
+    const sizeClassIndex = sizeClass(sizeBytes);
+    const chunkOrdinal = this.reuseBase[sizeClassIndex] + delta;
+    this.reuseBase[sizeClassIndex] = chunkOrdinal;
+    const ordinal = this.chunkFirstBlock + chunkOrdinal;
+    if (!(ordinal >= 0 && ordinal < this.blockCount && this.blockCount - ordinal <= REUSE_WINDOW)) {
+      throw new PayloadError(`a new block reuses the address of heap block ${ordinal}, which is not among the last ${REUSE_WINDOW} of ${this.blockCount} blocks`, -1);
+    }
+    if (this.addressByOrdinal[ordinal % SHARD_COUNT].has(ordinal)) {
+      throw new PayloadError(`a new block reuses the address of heap block ${ordinal}, which is still live`, -1);
+    }
+    return this.recentAddresses[ordinal % this.recentAddresses.length];
   }
 
   /** The ordinal of the block with chunk ordinal `chunkOrdinal`. */
@@ -42,5 +72,13 @@ export class HeapBlockNames {
     }
     shard!.delete(ordinal);
     return address;
+  }
+
+  /** Doubles the ring of recent addresses, keeping the blocks before `ordinal` it holds. */
+  private growRecent(ordinal: number): void {
+    const old = this.recentAddresses;
+    const grown = new Float64Array(old.length * 2);
+    for (let kept = Math.max(0, ordinal - old.length); kept < ordinal; kept++) grown[kept % grown.length] = old[kept % old.length];
+    this.recentAddresses = grown;
   }
 }

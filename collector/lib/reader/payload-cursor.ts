@@ -39,9 +39,7 @@ export class PayloadCursor {
   }
 
   zigzag(): number {
-    const encoded = this.varint();
-    // (n << 1) ^ (n >> 63) undone with arithmetic, since bitwise operators are 32-bit in JS.
-    return encoded % 2 === 0 ? encoded / 2 : -(encoded + 1) / 2;
+    return unzigzag(this.varint());
   }
 
   utf8(length: number): string {
@@ -59,4 +57,9 @@ export class PayloadCursor {
   private cutShort(): never {
     throw new PayloadError('record runs past the end of the chunk', this.position);
   }
+}
+
+/** (n << 1) ^ (n >> 63) undone with arithmetic, since bitwise operators are 32-bit in JS. */
+export function unzigzag(encoded: number): number {
+  return encoded % 2 === 0 ? encoded / 2 : -(encoded + 1) / 2;
 }

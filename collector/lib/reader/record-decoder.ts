@@ -5,7 +5,7 @@
 import { PayloadError } from './capture-error.js';
 import { CodeSubtype, MetaSubtype, RecordCode, UNKNOWN_BLOCK } from './format.js';
 import type { HeapBlockNames } from './heap-block-names.js';
-import { PayloadCursor } from './payload-cursor.js';
+import { PayloadCursor, unzigzag } from './payload-cursor.js';
 
 export interface CodePosition {
   pcOffset: number;
@@ -75,6 +75,12 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   let pcBase = 0;
   let threadId = 0;
   let records = 0;
+  // A new block's address: an address (low bit 0) or a reference to the freed block it reuses.
+  const newBlockAddress = (reference: number, sizeBytes: number): number => {
+    if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
+    addressBase += unzigzag(reference / 2);
+    return addressBase;
+  };
 
   while (!cursor.atEnd) {
     const recordStart = cursor.position;
@@ -84,10 +90,10 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
     try {
       switch (code) {
         case RecordCode.Alloc: {
-          const address = addressBase + cursor.zigzag();
+          const reference = cursor.varint();
           const sizeBytes = cursor.varint();
           const stackId = stackBase + cursor.zigzag();
-          addressBase = address;
+          const address = newBlockAddress(reference, sizeBytes);
           stackBase = stackId;
           sink.alloc(threadId, argument, address, sizeBytes, stackId, blocks.create(address));
           break;
@@ -106,13 +112,13 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
         }
         case RecordCode.Realloc: {
           blockBase += cursor.zigzag();
-          const newAddress = addressBase + cursor.zigzag();
+          const reference = cursor.varint();
           const sizeBytes = cursor.varint();
           const stackId = stackBase + cursor.zigzag();
-          addressBase = newAddress;
           stackBase = stackId;
           const oldBlock = blocks.ordinalOf(blockBase);
           const oldAddress = blocks.release(blockBase);
+          const newAddress = newBlockAddress(reference, sizeBytes);
           sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId, oldBlock, blocks.create(newAddress));
           break;
         }

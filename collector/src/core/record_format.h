@@ -7,7 +7,7 @@
 namespace memview::format {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'V', 'I', 'E', 'W', 0};
-inline constexpr uint16_t kVersion = 2;
+inline constexpr uint16_t kVersion = 3;
 inline constexpr uint16_t kFlagNativeFrames = 1 << 0;
 inline constexpr uint16_t kFlagFollowedChild = 1 << 1;
 inline constexpr char kChunkMagic[4] = {'M', 'V', 'C', 'K'};
@@ -52,6 +52,15 @@ enum AllocatorKind : uint8_t {
 enum DeallocatorKind : uint8_t { kFreeKind = 1, kDelete = 2, kDeleteArray = 3 };
 // Added to a deallocator kind: the freed block was never seen allocated (its address follows).
 inline constexpr uint8_t kUnknownBlock = 8;
+
+// A new block's address may name the freed block that held it before, among the blocks created
+// at most this many before the new one ("Addresses of new blocks").
+inline constexpr uint64_t kReuseWindow = uint64_t{1} << 22;
+// The size classes that keep one reuse base each: 16-byte steps up to 64 KiB, then one class.
+inline constexpr uint32_t kSizeClassCount = 4098;
+inline constexpr uint32_t size_class(uint64_t size) {
+  return size < 65536 ? static_cast<uint32_t>((size + 8) >> 4) : kSizeClassCount - 1;
+}
 
 enum MapCause : uint8_t { kCauseMmap = 1, kCauseMprotect = 2, kCauseMremap = 3, kCauseMmapOver = 4 };
 inline constexpr uint8_t kCauseMunmap = 1;

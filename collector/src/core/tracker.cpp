@@ -24,6 +24,7 @@
 #include "accessible_ranges.h"
 #include "byte_sink.h"
 #include "chunk_writer.h"
+#include "freed_blocks.h"
 #include "live_blocks.h"
 #include "module_map.h"
 #include "native_pc_set.h"
@@ -729,6 +730,8 @@ struct Encoder {
   uint64_t previous_stack = 0;
   uint64_t previous_pc = 0;
   uint64_t previous_block = 0;  // chunk ordinal, as u64 two's complement
+  // Per size class: the chunk ordinal of the freed block the latest reused address named.
+  uint64_t previous_reused[format::kSizeClassCount] = {};
   uint32_t current_tid = 0;
   // Heap blocks: every ALLOC and REALLOC numbers one, across the capture; frees name them.
   uint64_t block_count = 0;
@@ -742,6 +745,7 @@ struct Encoder {
 ChunkWriter g_writer;
 Encoder g_encoder;
 LiveBlocks* g_live_blocks = nullptr;
+FreedBlocks* g_freed_blocks = nullptr;
 
 void start_buffer() {
   EventBuffer* buffer = g_writer.take_free_buffer();
@@ -756,6 +760,7 @@ void start_buffer() {
   g_encoder.previous_stack = 0;
   g_encoder.previous_pc = 0;
   g_encoder.previous_block = 0;
+  memset(g_encoder.previous_reused, 0, sizeof(g_encoder.previous_reused));
   g_encoder.chunk_first_block = g_encoder.block_count;
   g_encoder.current_tid = 0;
   g_encoder.cursor.byte(format::type_byte(format::kTime, 0));
@@ -802,9 +807,27 @@ inline void write_block(uint64_t ordinal) {
 inline void new_block(uint64_t address) {
   uint64_t missed = g_live_blocks->insert(address, g_encoder.block_count++);
   if (__builtin_expect(missed != LiveBlocks::kAbsent, 0)) {
+    g_freed_blocks->remember(address, missed);
     g_encoder.cursor.byte(format::type_byte(format::kFree, format::kFreeKind));
     write_block(missed);  // encode_event reserved room for both records
   }
+}
+
+// The address of the block new_block just created: the freed block that held it before when that
+// one is recent enough, else the address itself (docs/capture-format.md, "Addresses of new blocks").
+inline void write_new_address(uint64_t address, uint64_t size) {
+  const uint64_t previous = g_freed_blocks->recall(address);
+  if (previous != FreedBlocks::kAbsent && g_encoder.block_count - 1 - previous <= format::kReuseWindow) {
+    uint64_t& base = g_encoder.previous_reused[format::size_class(size)];
+    const uint64_t chunk_ordinal = previous - g_encoder.chunk_first_block;
+    const int64_t delta = static_cast<int64_t>(chunk_ordinal - base);
+    base = chunk_ordinal;
+    g_encoder.cursor.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1 | 1);
+    return;
+  }
+  const int64_t delta = static_cast<int64_t>(address - g_encoder.previous_address);
+  g_encoder.previous_address = address;
+  g_encoder.cursor.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1);
 }
 
 // The FREE (deallocator `kind`) of block `ordinal`, which the map has already given up, or of the
@@ -815,6 +838,7 @@ inline void write_removed(uint8_t kind, uint64_t ordinal, uint64_t address) {
     write_address(address);
     return;
   }
+  g_freed_blocks->remember(address, ordinal);
   g_encoder.cursor.byte(format::type_byte(format::kFree, kind));
   write_block(ordinal);
 }
@@ -839,10 +863,11 @@ inline int encode_event(const RawEvent* events, bool next_is_known) {
         next.op() == format::type_byte(format::kAlloc, format::kReallocKind)) {
       uint64_t old_block = g_live_blocks->remove(event.address);
       if (old_block != LiveBlocks::kAbsent) {
+        g_freed_blocks->remember(event.address, old_block);
         new_block(next.address);
         g_encoder.cursor.byte(format::type_byte(format::kRealloc, 0));
         write_block(old_block);
-        write_address(next.address);
+        write_new_address(next.address, next.size());
         g_encoder.cursor.varint(next.size());
         write_stack_id(next.stack);
         return 2;
@@ -856,7 +881,7 @@ inline int encode_event(const RawEvent* events, bool next_is_known) {
   if ((op & 0x0f) == format::kAlloc) {
     new_block(event.address);
     g_encoder.cursor.byte(op);
-    write_address(event.address);
+    write_new_address(event.address, event.size());
     g_encoder.cursor.varint(event.size());
     write_stack_id(event.stack);
   } else {
@@ -965,7 +990,10 @@ uint64_t merge_pass() {
   // only loads a line it does not need).
   constexpr uint64_t kPrefetchAhead = 16;
   for (uint64_t i = 0; i < count;) {
-    if (i + kPrefetchAhead < count) g_live_blocks->prefetch(window[i + kPrefetchAhead].address);
+    if (i + kPrefetchAhead < count) {
+      g_live_blocks->prefetch(window[i + kPrefetchAhead].address);
+      g_freed_blocks->prefetch(window[i + kPrefetchAhead].address);
+    }
     const RawEvent& slot = window[i];
     if (__builtin_expect(slot.seq != base + i, 0)) {  // dropped after the writer stopped
       i++;
@@ -1186,6 +1214,8 @@ int start_locked_state(int fd, bool followed_child) {
   g_encoder.block_count = 0;
   if (g_live_blocks == nullptr) g_live_blocks = new (raw_allocate(sizeof(LiveBlocks))) LiveBlocks();
   else g_live_blocks->clear();
+  if (g_freed_blocks == nullptr) g_freed_blocks = new (raw_allocate(sizeof(FreedBlocks))) FreedBlocks();
+  else g_freed_blocks->clear();
   start_buffer();
   write_process_meta_locked(followed_child);
   g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
