@@ -5,7 +5,9 @@
 //
 // A direct-mapped cache, not a map: a slot holds the latest freed block whose address hashes to
 // it, and a collision simply forgets the older one (that allocation then writes its address).
-// Storage comes straight from the kernel and is touched only where addresses land.
+// It starts at 64 KiB and doubles as frees accumulate, up to 16 MiB: a table that size from the
+// start costs a short program ~20 ms of zeroing and page faults. Storage comes straight from the
+// kernel, populated (raw_memory.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -18,10 +20,13 @@ class FreedBlocks {
  public:
   static constexpr uint64_t kAbsent = ~0ull;
 
-  FreedBlocks() { slots_ = static_cast<Slot*>(raw_allocate(kSlots * sizeof(Slot))); }
+  FreedBlocks() { allocate(kInitialBits); }
 
   /** Block `ordinal`, at `address`, was freed. */
-  void remember(uint64_t address, uint64_t ordinal) { slots_[home(address)] = Slot{address + 1, ordinal}; }
+  void remember(uint64_t address, uint64_t ordinal) {
+    slots_[home(address)] = Slot{address + 1, ordinal};
+    if (__builtin_expect(++remembered_ > (mask_ + 1) * 2, 0) && bits_ < kMaxBits) grow();
+  }
 
   /** The ordinal of the latest freed block at `address` this cache still holds, or kAbsent. */
   uint64_t recall(uint64_t address) const {
@@ -33,8 +38,8 @@ class FreedBlocks {
 
   /** Forgets every block (a new capture). */
   void clear() {
-    raw_release(slots_, kSlots * sizeof(Slot));
-    slots_ = static_cast<Slot*>(raw_allocate(kSlots * sizeof(Slot)));
+    raw_release(slots_, (mask_ + 1) * sizeof(Slot));
+    allocate(kInitialBits);
   }
 
  private:
@@ -42,14 +47,34 @@ class FreedBlocks {
     uint64_t key;  // address + 1; 0 marks an empty slot
     uint64_t ordinal;
   };
-  static constexpr unsigned kBits = 20;  // 16 MiB of address space, touched as used
-  static constexpr size_t kSlots = size_t{1} << kBits;
+  static constexpr unsigned kInitialBits = 12;
+  static constexpr unsigned kMaxBits = 20;
 
-  static size_t home(uint64_t address) {
-    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - kBits));
+  size_t home(uint64_t address) const {
+    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
   }
 
-  Slot* slots_;
+  void allocate(unsigned bits) {
+    bits_ = bits;
+    mask_ = (size_t{1} << bits) - 1;
+    slots_ = static_cast<Slot*>(raw_allocate_populated((mask_ + 1) * sizeof(Slot)));
+    remembered_ = 0;
+  }
+
+  void grow() {
+    Slot* old = slots_;
+    const size_t old_count = mask_ + 1;
+    allocate(bits_ + 1);
+    for (size_t i = 0; i < old_count; i++) {
+      if (old[i].key != 0) slots_[home(old[i].key - 1)] = old[i];
+    }
+    raw_release(old, old_count * sizeof(Slot));
+  }
+
+  Slot* slots_ = nullptr;
+  size_t mask_ = 0;
+  unsigned bits_ = 0;
+  size_t remembered_ = 0;  // frees since the table last grew
 };
 
 }  // namespace memview

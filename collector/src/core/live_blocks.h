@@ -89,7 +89,7 @@ class LiveBlocks {
   }
 
   void allocate(unsigned bits) {
-    slots_ = static_cast<Slot*>(raw_allocate((size_t{1} << bits) * sizeof(Slot)));
+    slots_ = static_cast<Slot*>(raw_allocate_populated((size_t{1} << bits) * sizeof(Slot)));
     mask_ = (size_t{1} << bits) - 1;
     shift_ = 64 - bits;
     used_ = 0;

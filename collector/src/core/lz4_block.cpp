@@ -41,10 +41,23 @@ inline uint8_t* write_literals(uint8_t* token, const uint8_t* literals, size_t l
   return out + literal_length;
 }
 
-// Where a match that already agrees on kMinMatch bytes ends (it may run up to `limit`).
+inline uint64_t read64(const uint8_t* p) {
+  uint64_t value;
+  memcpy(&value, p, 8);
+  return value;
+}
+
+// Where a match that already agrees on kMinMatch bytes ends (it may run up to `limit`). Eight
+// bytes at a time: the first differing byte is the lowest set byte of the XOR (little-endian).
 inline const uint8_t* match_end(const uint8_t* at, const uint8_t* match, const uint8_t* limit) {
   const uint8_t* end = at + kMinMatch;
   match += kMinMatch;
+  while (end + 8 <= limit) {
+    uint64_t difference = read64(end) ^ read64(match);
+    if (difference != 0) return end + (__builtin_ctzll(difference) >> 3);
+    end += 8;
+    match += 8;
+  }
   while (end < limit && *end == *match) {
     end++;
     match++;
@@ -150,7 +163,8 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
         for (int attempt = 0; attempt < max_attempts; attempt++) {
           if (index - candidate > 0xFFFF) break;
           const uint8_t* match = input + candidate;
-          if (read32(match) == sequence) {
+          // A candidate that differs at the byte where the best so far ends cannot beat it.
+          if (read32(match) == sequence && (best_length == 0 || match[best_length] == cursor[best_length])) {
             const uint8_t* end = match_end(cursor, match, match_end_limit);
             size_t length = static_cast<size_t>(end - cursor);
             if (length > best_length) {

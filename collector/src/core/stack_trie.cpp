@@ -19,7 +19,7 @@ inline size_t slot_hash(uint32_t parent, uint64_t pc) {
 }  // namespace
 
 StackTrie::StackTrie()
-    : slots_(static_cast<Slot*>(raw_allocate(kInitialSlots * sizeof(Slot)))),
+    : slots_(static_cast<Slot*>(raw_allocate_populated(kInitialSlots * sizeof(Slot)))),
       mask_(kInitialSlots - 1),
       used_(0),
       next_id_(1) {}
@@ -54,7 +54,7 @@ void StackTrie::grow() {
   Slot* old_slots = slots_;
   size_t old_capacity = mask_ + 1;
   size_t capacity = old_capacity * 2;
-  slots_ = static_cast<Slot*>(raw_allocate(capacity * sizeof(Slot)));
+  slots_ = static_cast<Slot*>(raw_allocate_populated(capacity * sizeof(Slot)));
   mask_ = capacity - 1;
   for (size_t i = 0; i < old_capacity; i++) {
     const Slot& old_slot = old_slots[i];
@@ -68,7 +68,7 @@ void StackTrie::grow() {
 
 void StackTrie::reset() {
   raw_release(slots_, (mask_ + 1) * sizeof(Slot));
-  slots_ = static_cast<Slot*>(raw_allocate(kInitialSlots * sizeof(Slot)));
+  slots_ = static_cast<Slot*>(raw_allocate_populated(kInitialSlots * sizeof(Slot)));
   mask_ = kInitialSlots - 1;
   used_ = 0;
   next_id_ = 1;
