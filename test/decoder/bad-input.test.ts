@@ -57,7 +57,15 @@ describe('bad input', () => {
     expect((reference as Error).message).toMatch(/FREE record: names heap block 0, which was already released/);
   });
 
-  it('a FREE or REALLOC naming a block not yet allocated is corrupt', async () => {
+  it('a THREAD record naming a slot the chunk has not filled is corrupt, in both readers', async () => {
+    const capture = smallCapture(); // thread 1 took slot 1
+    capture.raw([0x06 | (2 << 4)]); // THREAD, slot 2
+    const bytes = capture.toBytes();
+    expect((await engineError(bytes)).message).toMatch(/THREAD record/);
+    expect(((await outcome(() => referenceDecode(bytes))) as Error).message).toMatch(/THREAD record: thread slot 2 is not defined in this chunk \(1 so far\)/);
+  });
+
+    it('a FREE or REALLOC naming a block not yet allocated is corrupt', async () => {
     const free = smallCapture();
     free.raw([0x12, 4]); // chunk ordinal 0 + 2: only blocks 0 exists
     expect((await engineError(free.toBytes())).message).toMatch(/FREE record: names a heap block that does not exist/);

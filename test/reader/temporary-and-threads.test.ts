@@ -1,8 +1,19 @@
 // Temporary allocations are freed by their thread within N of its own later allocations; each
 // thread gets its own subtree under the root.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readEvents } from '../collector/trace-helpers.js';
+import { engineDecode, referenceDecode } from '../decoder/decode-bytes.js';
 import { bytesByFunction, readSynthetic, viewByPath } from '../support/model-queries.js';
 import { MAIN, WORKER, programCapture } from './program-fixture.js';
+
+function readEventsOf(bytes: Uint8Array) {
+  const path = join(mkdtempSync(join(tmpdir(), 'memview-threads-')), 'threads.bin');
+  writeFileSync(path, bytes);
+  return readEvents(path);
+}
 
 function temporaryScenario() {
   const { capture, stacks } = programCapture();
@@ -65,7 +76,28 @@ describe('threads', () => {
     ]);
   });
 
-  it('keep the tree’s parents before their children', async () => {
+  it('past the 15 a chunk names by slot, are still told apart, in both readers', async () => {
+    // Threads 101..120 take turns in one chunk: the first 15 get slots, the other 5 are named by
+    // id every time (slot 0), and their new blocks' addresses share slot 0's base.
+    const { capture, stacks } = programCapture();
+    for (let round = 0; round < 3; round++) {
+      for (let thread = 101; thread <= 120; thread++) {
+        capture.thread(thread).alloc(0x100000 * thread + 0x100 * round, thread, stacks.load);
+      }
+    }
+    const bytes = capture.toBytes();
+    for (const model of [await referenceDecode(bytes), await engineDecode(bytes)]) {
+      const threads = model.stats.threads.filter((thread) => thread.id > 100);
+      expect(threads.map((thread) => [thread.id, thread.allocations])).toEqual(
+        Array.from({ length: 20 }, (_, i) => [101 + i, 3]));
+      expect(model.stats.totalBytesAllocated).toBe(3 * (101 + 120) * 10);
+    }
+    const { events } = await readEventsOf(bytes);
+    expect(events.filter((event) => event.type === 'alloc').map((event) => event.address)).toEqual(
+      [0, 1, 2].flatMap((round) => Array.from({ length: 20 }, (_, i) => 0x100000 * (101 + i) + 0x100 * round)));
+  });
+
+    it('keep the tree’s parents before their children', async () => {
     const { capture, stacks } = programCapture();
     capture.thread(2).alloc(0x1000, 1, stacks.parse).thread(1).alloc(0x2000, 1, stacks.load);
     const model = await readSynthetic(capture);

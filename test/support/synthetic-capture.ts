@@ -59,6 +59,11 @@ export class SyntheticCapture {
   private pcBase = 0;
   private currentThread: number | undefined;
   private threadWrittenInChunk = false;
+  // The chunk's thread table (slot k at index k; slot 0 is a thread outside it), the current
+  // thread's slot, and per slot the base of new blocks' written addresses.
+  private chunkThreads: number[] = [0];
+  private threadSlot = 0;
+  private newAddressBase = new Array<number>(16).fill(0);
   private readonly stringIds = new Map<string, number>();
   private nextStackId = 1;
   private readonly stackIdByPath = new Map<string, number>();
@@ -172,9 +177,17 @@ export class SyntheticCapture {
 
   // --- context --------------------------------------------------------------------------------
 
+  /** A THREAD record: by its slot when the chunk already named the thread, else by its id. */
   thread(threadId: number): this {
     this.currentThread = threadId;
-    this.record(Code.Thread, 0, threadId);
+    const slot = this.chunkThreads.indexOf(threadId, 1);
+    if (slot > 0) {
+      this.type(Code.Thread, slot);
+      this.threadSlot = slot;
+    } else {
+      this.record(Code.Thread, 0, threadId);
+      this.threadSlot = this.chunkThreads.length <= 15 ? this.chunkThreads.push(threadId) - 1 : 0;
+    }
     this.threadWrittenInChunk = true;
     return this;
   }
@@ -263,6 +276,9 @@ export class SyntheticCapture {
     this.stackBase = 0;
     this.blockBase = 0;
     this.reuseBase.clear();
+    this.chunkThreads = [0];
+    this.threadSlot = 0;
+    this.newAddressBase.fill(0);
     this.chunkFirstBlock = this.blockCount;
     this.pcBase = 0;
     this.threadWrittenInChunk = false;
@@ -321,8 +337,8 @@ export class SyntheticCapture {
       this.varints(2 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
       return;
     }
-    const delta = address - this.addressBase;
-    this.addressBase = address;
+    const delta = address - this.newAddressBase[this.threadSlot];
+    this.newAddressBase[this.threadSlot] = address;
     this.varints(2 * (delta < 0 ? -2 * delta - 1 : 2 * delta));
   }
 

@@ -46,6 +46,8 @@ export const DEALLOCATOR_OPERATOR_DELETE: u32 = 2;
 export const DEALLOCATOR_OPERATOR_DELETE_ARRAY: u32 = 3;
 /** Added to a FREE's deallocator kind when the freed block is unknown (an address follows). */
 export const UNKNOWN_BLOCK: u32 = 8;
+/** THREAD records name a chunk's first 15 threads by slot after their first record. */
+export const THREAD_SLOTS: u32 = 15;
 
 export const MAP_CAUSE_MMAP: u32 = 1;
 export const MAP_CAUSE_MPROTECT: u32 = 2;

@@ -40,6 +40,9 @@ let chunkFirstBlock: u64 = 0;
 let pcBase: u64 = 0;
 let currentTid: u64 = 0;
 let currentThread: i32 = -1;
+// The chunk's thread table: slot k (1..15) holds the k-th thread a THREAD record named by id.
+const chunkThreads = new StaticArray<u64>(format.THREAD_SLOTS + 1);
+let chunkThreadCount: u32 = 0;
 // The file stack id of the record being decoded.
 let fileStackId: u32 = 0;
 
@@ -72,6 +75,7 @@ export function decoderBeginChunk(start: usize, length: usize): void {
   pcBase = 0;
   currentTid = 0;
   currentThread = -1;
+  chunkThreadCount = 0;
 }
 
 export function decoderChunkDone(): bool {
@@ -139,15 +143,6 @@ function varintValueLong(p: usize): u64 {
 
 @inline function unzigzag(value: u64): u64 {
   return (value >>> 1) ^ (0 - (value & 1));
-}
-
-/**
- * The address delta of a new block's address field (docs/capture-format.md, "Addresses of new
- * blocks"): an address moves the address base; a reference to a reused block leaves it, and this
- * engine needs no address of a heap block, so the reference is not resolved.
- */
-@inline function newBlockAddressDelta(value: u64): u64 {
-  return select<u64>(0, unzigzag(value >>> 1), <bool>(value & 1));
 }
 
 @inline function readZigzag(): u64 {
@@ -295,7 +290,7 @@ export function decoderStep(budgetBytes: usize): i32 {
     let error = ERROR_NONE;
     switch (code) {
       case format.RECORD_ALLOC: {
-        addressBase += newBlockAddressDelta(readVarint());
+        readVarint(); // the new block's address: this engine keeps none (see decodeHeapRun)
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
@@ -324,7 +319,7 @@ export function decoderStep(budgetBytes: usize): i32 {
       }
       case format.RECORD_REALLOC: {
         blockBase += readZigzag();
-        addressBase += newBlockAddressDelta(readVarint());
+        readVarint(); // the new block's address
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
@@ -361,8 +356,15 @@ export function decoderStep(budgetBytes: usize): i32 {
         break;
       }
       case format.RECORD_THREAD: {
-        const tid = readVarint();
-        if (at > rawEnd) break;
+        let tid: u64;
+        if (argument == 0) {
+          tid = readVarint();
+          if (at > rawEnd) break;
+          if (chunkThreadCount < format.THREAD_SLOTS) unchecked(chunkThreads[++chunkThreadCount] = tid);
+        } else {
+          if (argument > chunkThreadCount) { error = ERROR_BAD_FIELD; break; }
+          tid = unchecked(chunkThreads[argument]);
+        }
         currentTid = tid;
         currentThread = <i32>threadIndexOf(tid, true);
         break;
@@ -492,8 +494,10 @@ function decodeHeapRun(stop: usize): i32 {
     const event = heapRun + <usize>count * HEAP_EVENT_SIZE;
     if (code == format.RECORD_ALLOC) {
       p++;
+      // The new block's address (docs/capture-format.md, "Addresses of new blocks") is skipped:
+      // this engine needs no heap block's address, and the field moves no base that MAP, UNMAP
+      // or an unknown block's FREE use.
       const addressLength = varintLength(p);
-      addressBase += newBlockAddressDelta(varintValue(p, addressLength));
       p += addressLength;
       const sizeLength = varintLength(p);
       const size = varintValue(p, sizeLength);

@@ -60,6 +60,8 @@ export const MAX_HEAP_ALLOCATOR_KIND = 10;
 export const MAX_DEALLOCATOR_KIND = 3;
 /** Added to a FREE's deallocator kind when the block was never seen allocated (its address follows). */
 export const UNKNOWN_BLOCK = 8;
+/** THREAD records name a chunk's first 15 threads by slot after their first record. */
+export const THREAD_SLOTS = 15;
 
 export const CodeSubtype = { Add: 0, Move: 1 } as const;
 export const MetaSubtype = { KeyValue: 0, ThreadName: 1 } as const;

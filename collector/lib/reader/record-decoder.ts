@@ -3,7 +3,7 @@
 // code objects) span chunks and live in the sink; the live heap blocks, which FREE and REALLOC
 // name by ordinal, span chunks and live in a HeapBlockNames that turns ordinals into addresses.
 import { PayloadError } from './capture-error.js';
-import { CodeSubtype, MetaSubtype, RecordCode, UNKNOWN_BLOCK } from './format.js';
+import { CodeSubtype, MetaSubtype, RecordCode, THREAD_SLOTS, UNKNOWN_BLOCK } from './format.js';
 import type { HeapBlockNames } from './heap-block-names.js';
 import { PayloadCursor, unzigzag } from './payload-cursor.js';
 
@@ -75,11 +75,15 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   let pcBase = 0;
   let threadId = 0;
   let records = 0;
+  // The chunk's thread table (slot k at index k; slot 0 is a thread outside it), the current
+  // thread's slot, and per slot the base of new blocks' written addresses.
+  const threadSlots: number[] = [0];
+  let threadSlot = 0;
+  const newAddressBase = new Array<number>(THREAD_SLOTS + 1).fill(0);
   // A new block's address: an address (low bit 0) or a reference to the freed block it reuses.
   const newBlockAddress = (reference: number, sizeBytes: number): number => {
     if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
-    addressBase += unzigzag(reference / 2);
-    return addressBase;
+    return (newAddressBase[threadSlot] += unzigzag(reference / 2));
   };
 
   while (!cursor.atEnd) {
@@ -139,7 +143,14 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
           break;
         }
         case RecordCode.Thread:
-          threadId = cursor.varint();
+          if (argument === 0) {
+            threadId = cursor.varint();
+            threadSlot = threadSlots.length <= THREAD_SLOTS ? threadSlots.push(threadId) - 1 : 0;
+          } else {
+            if (argument >= threadSlots.length) throw new PayloadError(`thread slot ${argument} is not defined in this chunk (${threadSlots.length - 1} so far)`, -1);
+            threadId = threadSlots[argument];
+            threadSlot = argument;
+          }
           sink.thread(threadId);
           break;
         case RecordCode.Time:

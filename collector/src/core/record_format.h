@@ -56,6 +56,8 @@ inline constexpr uint8_t kUnknownBlock = 8;
 // A new block's address may name the freed block that held it before, among the blocks created
 // at most this many before the new one ("Addresses of new blocks").
 inline constexpr uint64_t kReuseWindow = uint64_t{1} << 22;
+// A chunk's thread table: THREAD records name its threads 1..15 by slot after the first time.
+inline constexpr uint32_t kThreadSlots = 15;
 // The size classes that keep one reuse base each: 16-byte steps up to 64 KiB, then one class.
 inline constexpr uint32_t kSizeClassCount = 4098;
 inline constexpr uint32_t size_class(uint64_t size) {

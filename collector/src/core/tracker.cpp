@@ -732,6 +732,12 @@ struct Encoder {
   uint64_t previous_block = 0;  // chunk ordinal, as u64 two's complement
   // Per size class: the chunk ordinal of the freed block the latest reused address named.
   uint64_t previous_reused[format::kSizeClassCount] = {};
+  // The chunk's thread table: slot k (1..15) holds the k-th thread named in the chunk; slot 0 is
+  // any thread outside it. Each slot keeps the base of its new blocks' written addresses.
+  uint32_t chunk_threads[format::kThreadSlots + 1] = {};
+  uint32_t chunk_thread_count = 0;
+  uint32_t current_slot = 0;
+  uint64_t previous_new_address[format::kThreadSlots + 1] = {};
   uint32_t current_tid = 0;
   // Heap blocks: every ALLOC and REALLOC numbers one, across the capture; frees name them.
   uint64_t block_count = 0;
@@ -761,6 +767,9 @@ void start_buffer() {
   g_encoder.previous_pc = 0;
   g_encoder.previous_block = 0;
   memset(g_encoder.previous_reused, 0, sizeof(g_encoder.previous_reused));
+  memset(g_encoder.previous_new_address, 0, sizeof(g_encoder.previous_new_address));
+  g_encoder.chunk_thread_count = 0;
+  g_encoder.current_slot = 0;
   g_encoder.chunk_first_block = g_encoder.block_count;
   g_encoder.current_tid = 0;
   g_encoder.cursor.byte(format::type_byte(format::kTime, 0));
@@ -778,11 +787,24 @@ inline void reserve(size_t bytes) {
   if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit, 0)) rotate_buffer();
 }
 
+// A THREAD record when the thread changes: a thread already in the chunk's table by its slot
+// (one byte; the storm switches threads millions of times), a new one by its id.
 inline void switch_thread(uint32_t tid) {
-  if (g_encoder.current_tid != tid) {
-    g_encoder.cursor.byte(format::type_byte(format::kThread, 0));
-    g_encoder.cursor.varint(tid);
-    g_encoder.current_tid = tid;
+  if (g_encoder.current_tid == tid) return;
+  g_encoder.current_tid = tid;
+  for (uint32_t slot = 1; slot <= g_encoder.chunk_thread_count; slot++) {
+    if (g_encoder.chunk_threads[slot] == tid) {
+      g_encoder.cursor.byte(format::type_byte(format::kThread, static_cast<uint8_t>(slot)));
+      g_encoder.current_slot = slot;
+      return;
+    }
+  }
+  g_encoder.cursor.byte(format::type_byte(format::kThread, 0));
+  g_encoder.cursor.varint(tid);
+  g_encoder.current_slot = 0;
+  if (g_encoder.chunk_thread_count < format::kThreadSlots) {
+    g_encoder.current_slot = ++g_encoder.chunk_thread_count;
+    g_encoder.chunk_threads[g_encoder.current_slot] = tid;
   }
 }
 
@@ -825,8 +847,10 @@ inline void write_new_address(uint64_t address, uint64_t size) {
     g_encoder.cursor.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1 | 1);
     return;
   }
-  const int64_t delta = static_cast<int64_t>(address - g_encoder.previous_address);
-  g_encoder.previous_address = address;
+  // Each thread carves new memory from its own arena: its addresses follow on from its last one.
+  uint64_t& base = g_encoder.previous_new_address[g_encoder.current_slot];
+  const int64_t delta = static_cast<int64_t>(address - base);
+  base = address;
   g_encoder.cursor.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1);
 }
 
