@@ -114,7 +114,9 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, lz4_scratch_, match_attempts_);
   // Searching harder pays on repetitive event streams; on near-random ones (threads freeing
   // concurrently scramble the addresses) it costs twice the time for ~5%: adapt to the last chunk.
-  match_attempts_ = stored * 2 > buffer.used ? 1 : 4;
+  // Past 3x (an allocation storm), 8 tries instead of 4 make the chunks 12% smaller for 25% more
+  // compression time; on the 2–3x chunks of other programs they gain 2%, not worth the time.
+  match_attempts_ = stored * 2 > buffer.used ? 1 : stored * 3 < buffer.used ? 8 : 4;
   uint8_t codec = format::kCodecLz4Block;
   if (stored >= buffer.used) {
     memcpy(payload, buffer.data, buffer.used);

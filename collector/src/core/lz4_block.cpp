@@ -10,6 +10,8 @@ constexpr size_t kMinMatch = 4;
 // least 12 bytes before the end of the block.
 constexpr size_t kLastLiterals = 5;
 constexpr size_t kMatchFindLimit = 12;
+// How many positions at each end of a long match the hash chains index.
+constexpr long kIndexedMatchEnds = 8;
 
 inline uint32_t read32(const uint8_t* p) {
   uint32_t value;
@@ -193,7 +195,15 @@ size_t lz4_block_compress(const uint8_t* input, size_t input_size, uint8_t* outp
       }
       out = emit_sequence(out, anchor, static_cast<size_t>(start - anchor), static_cast<size_t>(start - best), best_length);
       const uint8_t* after_match = start + best_length;
-      for (const uint8_t* position = cursor + 1; position < after_match && position < match_limit; position++) insert(position);
+      // Index the positions a match covers, but of a long one only its two ends: runs of
+      // repeated records would otherwise be hashed byte by byte for matches found anyway.
+      const uint8_t* index_end = after_match < match_limit ? after_match : match_limit;
+      if (index_end - cursor > 2 * kIndexedMatchEnds) {
+        for (const uint8_t* position = cursor + 1; position <= cursor + kIndexedMatchEnds; position++) insert(position);
+        for (const uint8_t* position = index_end - kIndexedMatchEnds; position < index_end; position++) insert(position);
+      } else {
+        for (const uint8_t* position = cursor + 1; position < index_end; position++) insert(position);
+      }
       cursor = after_match;
       anchor = cursor;
     }
