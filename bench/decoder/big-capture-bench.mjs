@@ -15,7 +15,8 @@ const parallelArgument = process.argv.indexOf('--parallel-unpack');
 const parallelUnpack = parallelArgument > 0 ? process.argv[parallelArgument + 1] !== 'off' : true;
 const path = `${root}bench/out/decoder-big-${targetGB}gb.bin`;
 const LIVE = 1 << 18;
-// About 7.4 bytes per event (format version 2: a FREE names its block by ordinal, 2-3 bytes).
+// About 7.4 bytes per event (a FREE names its block by ordinal, 2-3 bytes; the random addresses of
+// new blocks, 5-6 bytes each, are most of the rest).
 const pairs = Math.round((targetGB * 1e9) / 14.9);
 
 /** Whether a capture generated earlier follows the current format (the u16 at byte 8 of the header). */

@@ -6,7 +6,7 @@ const CHUNK_RAW_BYTES = 1 << 20;
 const SLACK = 64;
 
 /** The capture format version this writer follows (docs/capture-format.md). */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 // "Addresses of new blocks": how far back a reused block may be, and the size classes.
 const REUSE_WINDOW = 4194304;
 const SIZE_CLASS_COUNT = 4098;
@@ -23,6 +23,9 @@ export class CaptureWriter {
     this.onChunk = onChunk; // receives each finished chunk (header + payload) as a Uint8Array
     this.buffer = new Uint8Array(CHUNK_RAW_BYTES + SLACK);
     this.length = 0;
+    // The chunk's address section (new blocks' addresses), ahead of the records in the payload.
+    this.addresses = new Uint8Array(CHUNK_RAW_BYTES + SLACK);
+    this.addressesLength = 0;
     this.addressBase = 0;
     this.stackBase = 0;
     this.pcBase = 0;
@@ -66,13 +69,24 @@ export class CaptureWriter {
     this.varint(value >= 0 ? value * 2 : -value * 2 - 1);
   }
 
+  addressVarint(value) {
+    const addresses = this.addresses;
+    let at = this.addressesLength;
+    while (value >= 128) {
+      addresses[at++] = (value % 128) | 0x80;
+      value = Math.floor(value / 128);
+    }
+    addresses[at++] = value;
+    this.addressesLength = at;
+  }
+
   record1(code, value) {
     this.buffer[this.length++] = code;
     this.varint(value);
   }
 
   maybeEndChunk() {
-    if (this.length >= CHUNK_RAW_BYTES - 64) {
+    if (this.length >= CHUNK_RAW_BYTES - 64 || this.addressesLength >= CHUNK_RAW_BYTES - 64) {
       this.endChunk();
       this.beginChunk();
     }
@@ -89,11 +103,12 @@ export class CaptureWriter {
       const chunkOrdinal = reusedOrdinal - this.chunkFirstBlock;
       const delta = chunkOrdinal - this.reuseBase[sizeClassIndex];
       this.reuseBase[sizeClassIndex] = chunkOrdinal;
-      this.varint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2 + 1);
+      this.addressVarint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2 + 1);
     } else {
+      // The one thread of these captures holds slot 1: its new addresses follow on from its last.
       const delta = address - this.addressBase;
       this.addressBase = address;
-      this.varint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2);
+      this.addressVarint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2);
     }
     this.varint(size);
     this.zigzag(stackId - this.stackBase);
@@ -136,7 +151,16 @@ export class CaptureWriter {
 
   endChunk() {
     if (this.length === 0) return;
-    const payload = this.buffer.subarray(0, this.length);
+    const prefix = [];
+    for (let value = this.addressesLength; ; value = Math.floor(value / 128)) {
+      if (value < 128) { prefix.push(value); break; }
+      prefix.push((value % 128) | 0x80);
+    }
+    const payload = new Uint8Array(prefix.length + this.addressesLength + this.length);
+    payload.set(prefix, 0);
+    payload.set(this.addresses.subarray(0, this.addressesLength), prefix.length);
+    payload.set(this.buffer.subarray(0, this.length), prefix.length + this.addressesLength);
+    this.addressesLength = 0;
     const chunk = chunkBytes(1, payload);
     this.chunkOffsets.push(this.fileOffset);
     this.chunkFirstBlocks.push(this.chunkFirstBlock);

@@ -35,14 +35,15 @@ describe('bad input', () => {
 
   it('a future format version is refused, naming both versions', async () => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 3');
+    expect(error.message).toBe('capture format version 7, this reader understands version 4');
     expect(error.offset).toBe(8);
   });
 
-  // Version 1 freed by address; version 2 wrote every new block's address, never a reused block.
-  it.each([1, 2])('a version %i capture is refused, naming both versions', async (version) => {
+  // Version 1 freed by address; version 2 wrote every new block's address, never a reused block;
+  // version 3 wrote new blocks' addresses among the records.
+  it.each([1, 2, 3])('a version %i capture is refused, naming both versions', async (version) => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: version }));
-    expect(error.message).toBe(`capture format version ${version}, this reader understands version 3`);
+    expect(error.message).toBe(`capture format version ${version}, this reader understands version 4`);
   });
 
   it('a FREE naming a block already released is corrupt, in both readers, at its offset', async () => {
@@ -71,7 +72,7 @@ describe('bad input', () => {
     expect((await engineError(free.toBytes())).message).toMatch(/FREE record: names a heap block that does not exist/);
     expect(((await outcome(() => referenceDecode(free.toBytes()))) as Error).message).toMatch(/names heap block 2, but only 1 blocks exist/);
     const realloc = smallCapture();
-    realloc.raw([0x03, 1, 0, 8, 0]); // REALLOC of chunk ordinal -1: before the first block
+    realloc.raw([0x03, 1, 8, 0]).rawAddress([0]); // REALLOC of chunk ordinal -1: before the first block
     expect((await engineError(realloc.toBytes())).message).toMatch(/REALLOC record: names a heap block that does not exist/);
   });
 
@@ -112,6 +113,30 @@ describe('bad input', () => {
     expect(error.message).toMatch(/record code 0/);
     expect(error.offset).toBe(chunk.payloadOffset + chunk.storedSize - 3);
     expect(error.chunk).toBe(0);
+  });
+
+  it('an address section longer than its chunk is corrupt, in both readers', async () => {
+    const bytes = smallCapture().toBytes();
+    const [chunk] = chunksOf(bytes);
+    expect(bytes[chunk.payloadOffset]).toBe(3); // the one new block's address, 0x1000, takes 3 bytes
+    bytes[chunk.payloadOffset] = 0x7f; // 127 bytes: more than the whole payload
+    resealChecksum(bytes, chunk);
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/chunk 0 at offset 16: the address section runs past the end of the chunk/);
+    expect(error.offset).toBe(chunk.payloadOffset);
+    const reference = await outcome(() => referenceDecode(bytes));
+    expect((reference as Error).message).toMatch(/the address section of 127 bytes runs past the end of the chunk/);
+  });
+
+  it('an address section that does not hold one address per new block is corrupt', async () => {
+    const missing = smallCapture().raw([0x11, 0x0a, 0x00]); // a second ALLOC, no second address
+    expect(((await outcome(() => referenceDecode(missing.toBytes()))) as Error).message)
+      .toMatch(/ALLOC record: the chunk's address section has no address left for this new block/);
+    const extra = smallCapture().rawAddress([0x02]); // an address no ALLOC takes
+    expect(((await outcome(() => referenceDecode(extra.toBytes()))) as Error).message)
+      .toMatch(/1 bytes of the address section are left over: more addresses than new blocks/);
+    // The aggregating engine reads no address: what the records say is all it reports.
+    expect((await engineDecode(extra.toBytes())).stats.totalAllocations).toBe(1);
   });
 
   it('an event naming an undefined stack is corrupt', async () => {

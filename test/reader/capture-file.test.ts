@@ -137,8 +137,9 @@ describe('a damaged file', () => {
   it('with zeroed records (valid checksum) is corrupt, not an empty capture', async () => {
     const header = new SyntheticCapture().toBytes({ trailer: false });
     const error = await readError(concat([header, chunkBytes(1, 0, new Uint8Array(8), 8)]));
-    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 40)');
-    expect(error.offset).toBe(40);
+    // The first zero reads as an empty address section; the records start at the second.
+    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 41)');
+    expect(error.offset).toBe(41);
   });
 
   it('with an event on a stack that was never defined names the record', async () => {
@@ -186,8 +187,9 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
 
   it('naming a block that is still live is corrupt', async () => {
     const { capture, stacks } = programCapture();
-    // ALLOC malloc, reference to chunk ordinal 0 ((zigzag 0) << 1 | 1), 10 bytes, same stack.
-    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x01, 0x0a, 0x00]);
+    // ALLOC malloc of 10 bytes on the same stack, whose address in the chunk's address section is
+    // a reference to chunk ordinal 0 ((zigzag 0) << 1 | 1).
+    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x0a, 0x00]).rawAddress([0x01]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 0, which is still live/);
   });
@@ -195,7 +197,7 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
   it('naming a block that does not exist yet is corrupt', async () => {
     const { capture, stacks } = programCapture();
     // Reference to chunk ordinal 5 ((zigzag 5) << 1 | 1 = 21) when one block exists.
-    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 21, 0x0a, 0x00]);
+    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 0x0a, 0x00]).rawAddress([21]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 5, which is not among the last 4194304 of 1 blocks/);
   });
@@ -225,7 +227,7 @@ describe('a file that is not a capture this reader can read', () => {
 
   it('from a future format version, naming both versions', async () => {
     const error = await readError(new SyntheticCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 3');
+    expect(error.message).toBe('capture format version 7, this reader understands version 4');
   });
 
   it('missing on disk', async () => {

@@ -12,7 +12,7 @@ export const Allocator = {
 export const Deallocator = { free: 1, delete: 2, deleteArray: 3 } as const;
 /** Added to a deallocator kind when the freed block was never allocated. */
 export const UNKNOWN_BLOCK = 8;
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 // From docs/capture-format.md, "Addresses of new blocks" (written out here, not imported from a
 // reader, so that a reader's mistake does not hide in the writer too).
 const REUSE_WINDOW = 4194304;
@@ -44,6 +44,8 @@ export interface ToBytesOptions {
 export class SyntheticCapture {
   private readonly chunks: Uint8Array[] = [];
   private records: number[] = [];
+  // The chunk's address section: new blocks' addresses, ahead of the records in the payload.
+  private addressSection: number[] = [];
   private addressBase = 0;
   private stackBase = 0;
   private blockBase = 0;
@@ -258,20 +260,29 @@ export class SyntheticCapture {
     return this;
   }
 
-  /** Raw bytes appended to the current chunk, for corrupting captures on purpose. */
+  /** Raw bytes appended to the current chunk's records, for corrupting captures on purpose. */
   raw(bytes: number[]): this {
     this.records.push(...bytes);
+    return this;
+  }
+
+  /** Raw bytes appended to the current chunk's address section. */
+  rawAddress(bytes: number[]): this {
+    this.addressSection.push(...bytes);
     return this;
   }
 
   // --- chunks and file ------------------------------------------------------------------------
 
   endChunk(): this {
-    if (this.records.length > 0) {
-      this.chunks.push(Uint8Array.from(this.records));
+    if (this.records.length > 0 || this.addressSection.length > 0) {
+      const payload: number[] = [];
+      pushVarint(payload, this.addressSection.length);
+      this.chunks.push(Uint8Array.from([...payload, ...this.addressSection, ...this.records]));
       this.chunkFirstBlocks.push(this.chunkFirstBlock);
     }
     this.records = [];
+    this.addressSection = [];
     this.addressBase = 0;
     this.stackBase = 0;
     this.blockBase = 0;
@@ -334,12 +345,12 @@ export class SyntheticCapture {
       const chunkOrdinal = reused - this.chunkFirstBlock;
       const delta = chunkOrdinal - (this.reuseBase.get(sizeClassIndex) ?? 0);
       this.reuseBase.set(sizeClassIndex, chunkOrdinal);
-      this.varints(2 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
+      pushVarint(this.addressSection, 2 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
       return;
     }
     const delta = address - this.newAddressBase[this.threadSlot];
     this.newAddressBase[this.threadSlot] = address;
-    this.varints(2 * (delta < 0 ? -2 * delta - 1 : 2 * delta));
+    pushVarint(this.addressSection, 2 * (delta < 0 ? -2 * delta - 1 : 2 * delta));
   }
 
   /** A new heap block at `address`; a block still live there was freed unseen, and gets its FREE first. */

@@ -5,8 +5,9 @@
 // - CODE, STRING, MODULE, SYMBOL, META are copied verbatim (they have no delta bases);
 // - STACK and STACK_RESET are re-encoded against the outbox's own delta bases;
 // - THREAD announces a thread the first time it is seen (and sets the thread of what follows);
-// - an ALLOC of size 0 at address 0 announces a new *site*: the (thread, stack id) pair that
-//   the engine's per-site figures refer to, in the order sites appear.
+// - an ALLOC of size 0 announces a new *site*: the (thread, stack id) pair that the engine's
+//   per-site figures refer to, in the order sites appear. The outbox has no address section
+//   (docs/capture-format.md, "Chunk"): these ALLOCs have no address.
 // Delta bases restart whenever the host drains the outbox, as they do at a chunk start.
 
 export let outboxStart: usize = 0;
@@ -85,9 +86,8 @@ export function outboxThread(tid: u64): void {
 
 export function outboxSite(tid: u64, fileStackId: u64): void {
   if (tid != threadOfOutbox) outboxThread(tid);
-  reserve(13);
+  reserve(12);
   writeByte(0x11); // ALLOC, kind malloc
-  writeByte(0); // address: delta 0
   writeByte(0); // size 0
   writeZigzag(fileStackId - stackBase);
   stackBase = fileStackId;

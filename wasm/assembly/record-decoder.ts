@@ -11,7 +11,7 @@
 import * as format from "./format";
 import {
   ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
-  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
+  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_ADDRESS_SECTION, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
 import { liveBlockCreate, liveBlockFind, liveBlockRemove, liveBlocksBytes, liveBlockTouch } from "./live-blocks";
 import { RECORD_SITE, RECORD_SIZE_BYTES, RECORD_THREAD, RECORD_THREAD_SEQUENCE, RECORD_TIME_MS } from "./live-record";
@@ -40,6 +40,8 @@ let chunkFirstBlock: u64 = 0;
 let pcBase: u64 = 0;
 let currentTid: u64 = 0;
 let currentThread: i32 = -1;
+// Why the chunk's address section could not be stepped over, reported by the next decoderStep.
+let sectionError: i32 = 0;
 // The chunk's thread table: slot k (1..15) holds the k-th thread a THREAD record named by id.
 const chunkThreads = new StaticArray<u64>(format.THREAD_SLOTS + 1);
 let chunkThreadCount: u32 = 0;
@@ -68,6 +70,7 @@ export function decoderBeginChunk(start: usize, length: usize): void {
   rawEnd = start + length;
   at = start;
   memory.fill(rawEnd, 0, READ_SLACK);
+  skipAddressSection();
   addressBase = 0;
   stackBase = 0;
   blockBase = 0;
@@ -76,6 +79,25 @@ export function decoderBeginChunk(start: usize, length: usize): void {
   currentTid = 0;
   currentThread = -1;
   chunkThreadCount = 0;
+}
+
+/**
+ * Steps over the chunk's address section (docs/capture-format.md, "Chunk"): this engine needs no
+ * heap block's address, so the records are all it reads. A section that does not fit is reported
+ * by the first decoderStep.
+ */
+function skipAddressSection(): void {
+  sectionError = ERROR_NONE;
+  if (rawEnd == rawStart) return;
+  const sectionBytes = readVarint();
+  if (varintFailed) {
+    varintFailed = false;
+    sectionError = ERROR_VARINT_TOO_LONG;
+  } else if (at > rawEnd || sectionBytes > <u64>(rawEnd - at)) {
+    sectionError = ERROR_ADDRESS_SECTION;
+  } else {
+    at += <usize>sectionBytes;
+  }
 }
 
 export function decoderChunkDone(): bool {
@@ -275,6 +297,11 @@ function readStringRef(): bool {
  * Returns ERROR_NONE or a negative error code (with the record located by setErrorLocation).
  */
 export function decoderStep(budgetBytes: usize): i32 {
+  if (sectionError != ERROR_NONE) {
+    setErrorLocation(0, 0);
+    at = rawEnd;
+    return sectionError;
+  }
   const stop = rawEnd - at > budgetBytes ? at + budgetBytes : rawEnd;
   while (at < stop) {
     const recordStart = at;
@@ -290,7 +317,6 @@ export function decoderStep(budgetBytes: usize): i32 {
     let error = ERROR_NONE;
     switch (code) {
       case format.RECORD_ALLOC: {
-        readVarint(); // the new block's address: this engine keeps none (see decodeHeapRun)
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
@@ -319,7 +345,6 @@ export function decoderStep(budgetBytes: usize): i32 {
       }
       case format.RECORD_REALLOC: {
         blockBase += readZigzag();
-        readVarint(); // the new block's address
         const size = readVarint();
         const stackNode = readStackNode();
         if (at > rawEnd) break;
@@ -494,11 +519,6 @@ function decodeHeapRun(stop: usize): i32 {
     const event = heapRun + <usize>count * HEAP_EVENT_SIZE;
     if (code == format.RECORD_ALLOC) {
       p++;
-      // The new block's address (docs/capture-format.md, "Addresses of new blocks") is skipped:
-      // this engine needs no heap block's address, and the field moves no base that MAP, UNMAP
-      // or an unknown block's FREE use.
-      const addressLength = varintLength(p);
-      p += addressLength;
       const sizeLength = varintLength(p);
       const size = varintValue(p, sizeLength);
       p += sizeLength;
@@ -506,7 +526,7 @@ function decodeHeapRun(stop: usize): i32 {
       const fileId = stackBase + unzigzag(varintValue(p, stackLength));
       p += stackLength;
       stackBase = fileId;
-      if ((addressLength | sizeLength | stackLength) > 9) {
+      if ((sizeLength | stackLength) > 9) {
         at = p;
         if (varintTooLong(recordStart)) return heapRunError(recordStart, ERROR_VARINT_TOO_LONG);
       }

@@ -201,7 +201,9 @@ export class DecodeSession {
           const where = codec === ChunkCodec.Stored
             ? { offset: payloadStart + position, detail: `file offset ${payloadStart + position}` }
             : { offset: fileOffset, detail: `byte ${position} of the decompressed payload` };
-          fail(`${recordName(engine.errorType())} record: ${engineErrorText(status)} (${where.detail})`, where.offset);
+          // Type 0: not inside a record (the address section), or a record of code 0.
+          const record = engine.errorType() === 0 ? '' : `${recordName(engine.errorType())} record: `;
+          fail(`${record}${engineErrorText(status)} (${where.detail})`, where.offset);
         }
       }
       options.onProgress?.(next.chunk!.endPosition, totalBytes);
@@ -272,7 +274,7 @@ export class DecodeSession {
     const outbox = new Uint8Array(this.engine.memory.buffer, this.engine.outboxPointer() >>> 0, length);
     try {
       // The outbox holds dictionary records only: no heap block is ever named in it.
-      decodeRecords(outbox, sink, new HeapBlockNames());
+      decodeRecords(outbox, sink, new HeapBlockNames(), { addressSection: false });
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
       throw new CaptureError(`chunk ${chunkIndex} at offset ${chunkOffset}: ${error.message}`, chunkOffset, chunkIndex);

@@ -13,6 +13,7 @@ const ENGINE_ERROR_TEXT: Record<number, string> = {
   [-10]: 'the live set does not fit in the decoder\'s 4 GiB of wasm memory (more than ~13M live allocations)',
   [-11]: 'string reference before that string was defined',
   [-12]: 'names a heap block that does not exist or was already released',
+  [-13]: 'the address section runs past the end of the chunk',
 };
 
 export const ERROR_CHECKSUM = -1;

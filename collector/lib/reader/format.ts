@@ -4,7 +4,7 @@
 
 export const CAPTURE_MAGIC = 'MEMVIEW\0';
 export const HEADER_SIZE_BYTES = 16;
-export const SUPPORTED_FORMAT_VERSION = 3;
+export const SUPPORTED_FORMAT_VERSION = 4;
 /** A new block's address may name a freed block among the blocks created this many before it. */
 export const REUSE_WINDOW = 2 ** 22;
 /** Size classes with a reuse base each: `(size + 8) >> 4` below 64 KiB, one class above. */

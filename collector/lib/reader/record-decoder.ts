@@ -62,12 +62,25 @@ export interface RecordSink {
 const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, code]) => [code, name.toUpperCase()]));
 
 /**
- * Feeds every record of `payload` to `sink`; returns the number of records. `blocks` carries the
- * live heap blocks from chunk to chunk: one instance per capture, fed every chunk in order.
+ * Feeds every record of a chunk's `payload` to `sink`; returns the number of records. `blocks`
+ * carries the live heap blocks from chunk to chunk: one instance per capture, fed every chunk in
+ * order. `addressSection: false` reads bare records (the wasm engine's outbox), with no address
+ * section ahead of them.
  */
-export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockNames): number {
+export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockNames,
+  { addressSection = true }: { addressSection?: boolean } = {}): number {
   const cursor = new PayloadCursor(payload);
   blocks.beginChunk();
+  if (payload.length === 0) return 0;  // an empty chunk: not even the address section's length
+  // The address section (docs/capture-format.md, "Chunk"): new blocks' addresses, then the records.
+  // Records the wasm engine passes on (dictionaries, no heap events) come without one.
+  const sectionBytes = addressSection ? cursor.varint() : 0;
+  if (sectionBytes > payload.length - cursor.position) {
+    throw new PayloadError(`the address section of ${sectionBytes} bytes runs past the end of the chunk (${payload.length - cursor.position} bytes left)`, 0);
+  }
+  const addresses = new PayloadCursor(payload.subarray(0, cursor.position + sectionBytes));
+  addresses.position = cursor.position;
+  cursor.position += sectionBytes;
   // Delta bases restart at zero in every chunk.
   let addressBase = 0;
   let stackBase = 0;
@@ -80,8 +93,12 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   const threadSlots: number[] = [0];
   let threadSlot = 0;
   const newAddressBase = new Array<number>(THREAD_SLOTS + 1).fill(0);
-  // A new block's address: an address (low bit 0) or a reference to the freed block it reuses.
-  const newBlockAddress = (reference: number, sizeBytes: number): number => {
+  // A new block's address, the next of the address section: an address (low bit 0) or a reference
+  // to the freed block it reuses.
+  const newBlockAddress = (sizeBytes: number): number => {
+    if (!addressSection) return 0;  // bare records: the engine's site announcements have none
+    if (addresses.atEnd) throw new PayloadError('the chunk\'s address section has no address left for this new block', -1);
+    const reference = addresses.varint();
     if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
     return (newAddressBase[threadSlot] += unzigzag(reference / 2));
   };
@@ -94,10 +111,9 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
     try {
       switch (code) {
         case RecordCode.Alloc: {
-          const reference = cursor.varint();
           const sizeBytes = cursor.varint();
           const stackId = stackBase + cursor.zigzag();
-          const address = newBlockAddress(reference, sizeBytes);
+          const address = newBlockAddress(sizeBytes);
           stackBase = stackId;
           sink.alloc(threadId, argument, address, sizeBytes, stackId, blocks.create(address));
           break;
@@ -116,13 +132,12 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
         }
         case RecordCode.Realloc: {
           blockBase += cursor.zigzag();
-          const reference = cursor.varint();
           const sizeBytes = cursor.varint();
           const stackId = stackBase + cursor.zigzag();
           stackBase = stackId;
           const oldBlock = blocks.ordinalOf(blockBase);
           const oldAddress = blocks.release(blockBase);
-          const newAddress = newBlockAddress(reference, sizeBytes);
+          const newAddress = newBlockAddress(sizeBytes);
           sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId, oldBlock, blocks.create(newAddress));
           break;
         }
@@ -199,6 +214,9 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
         error.position < 0 ? recordStart : error.position);
     }
     records++;
+  }
+  if (addressSection && !addresses.atEnd) {
+    throw new PayloadError(`${addresses.bytes.length - addresses.position} bytes of the address section are left over: more addresses than new blocks`, addresses.position);
   }
   return records;
 }

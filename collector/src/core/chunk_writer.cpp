@@ -27,6 +27,9 @@ uint32_t fnv1a(const uint8_t* data, size_t size) {
 
 void put32(uint8_t* out, uint32_t value) { memcpy(out, &value, 4); }
 
+// The largest raw payload: the address section's length, the section and the records.
+constexpr size_t kMaxRawPayload = 10 + 2 * kEventBufferSize;
+
 }  // namespace
 
 int ChunkWriter::open(int fd, uint16_t flags) {
@@ -38,7 +41,8 @@ int ChunkWriter::open(int fd, uint16_t flags) {
   index_count_ = 0;
   match_attempts_ = 4;
   if (compressed_ == nullptr) {
-    compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kEventBufferSize) + format::kChunkHeaderSize));
+    compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kMaxRawPayload) + format::kChunkHeaderSize));
+    raw_payload_ = static_cast<uint8_t*>(raw_allocate(kMaxRawPayload));
     lz4_scratch_ = static_cast<Lz4Scratch*>(raw_allocate(sizeof(Lz4Scratch)));
     index_capacity_ = 1 << 16;
     index_ = static_cast<uint64_t*>(raw_allocate(index_capacity_ * sizeof(uint64_t)));
@@ -64,13 +68,16 @@ EventBuffer* ChunkWriter::take_free_buffer() {
       pthread_mutex_unlock(&queue_mutex_);
       buffer = static_cast<EventBuffer*>(raw_allocate(sizeof(EventBuffer)));
       buffer->data = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
+      buffer->addresses = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
       buffer->used = 0;
+      buffer->addresses_used = 0;
       buffer->next = nullptr;
       return buffer;
     }
     pthread_mutex_unlock(&queue_mutex_);
     if (buffer) {
       buffer->used = 0;
+      buffer->addresses_used = 0;
       buffer->next = nullptr;
       return buffer;
     }
@@ -110,17 +117,23 @@ void ChunkWriter::drain() {
 
 void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   if (failure_) return;
+  // The raw payload: the address section's length, the section, then the records.
+  ByteCursor raw{raw_payload_};
+  raw.varint(buffer.addresses_used);
+  raw.bytes(buffer.addresses, buffer.addresses_used);
+  raw.bytes(buffer.data, buffer.used);
+  const size_t raw_size = static_cast<size_t>(raw.position - raw_payload_);
   uint8_t* payload = compressed_ + format::kChunkHeaderSize;
-  size_t stored = lz4_block_compress(buffer.data, buffer.used, payload, lz4_scratch_, match_attempts_);
+  size_t stored = lz4_block_compress(raw_payload_, raw_size, payload, lz4_scratch_, match_attempts_);
   // Searching harder pays on repetitive event streams; on near-random ones (threads freeing
   // concurrently scramble the addresses) it costs twice the time for ~5%: adapt to the last chunk.
   // Past 3x (an allocation storm), 8 tries instead of 4 make the chunks 12% smaller for 25% more
   // compression time; on the 2–3x chunks of other programs they gain 2%, not worth the time.
-  match_attempts_ = stored * 2 > buffer.used ? 1 : stored * 3 < buffer.used ? 8 : 4;
+  match_attempts_ = stored * 2 > raw_size ? 1 : stored * 3 < raw_size ? 8 : 4;
   uint8_t codec = format::kCodecLz4Block;
-  if (stored >= buffer.used) {
-    memcpy(payload, buffer.data, buffer.used);
-    stored = buffer.used;
+  if (stored >= raw_size) {
+    memcpy(payload, raw_payload_, raw_size);
+    stored = raw_size;
     codec = format::kCodecStored;
   }
   uint8_t* header = compressed_;
@@ -129,7 +142,7 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   header[5] = codec;
   header[6] = header[7] = 0;
   put32(header + 8, static_cast<uint32_t>(stored));
-  put32(header + 12, static_cast<uint32_t>(buffer.used));
+  put32(header + 12, static_cast<uint32_t>(raw_size));
   put32(header + 16, fnv1a(payload, stored));
   put32(header + 20, buffer.first_event_index);
   if (index_count_ + kIndexFields > index_capacity_) {

@@ -10,9 +10,13 @@
 
 namespace memview {
 
+// One chunk's worth of encoded events: the records, and apart from them the addresses of the new
+// heap blocks (docs/capture-format.md, "Chunk": the address section).
 struct EventBuffer {
   uint8_t* data;
   size_t used;
+  uint8_t* addresses;
+  size_t addresses_used;
   uint64_t first_time_ns;
   uint32_t first_event_index;
   uint64_t first_block_ordinal;  // heap blocks numbered before this buffer's first event
@@ -51,6 +55,7 @@ class ChunkWriter {
   EventBuffer* queue_tail_ = nullptr;
   size_t buffers_mapped_ = 0;
   uint8_t* compressed_ = nullptr;
+  uint8_t* raw_payload_ = nullptr;  // address section and records side by side, for the compressor
   struct Lz4Scratch* lz4_scratch_ = nullptr;
   int match_attempts_ = 4;
   // Chunk index for the trailer: file offset, first event time and first block ordinal of every

@@ -7,7 +7,7 @@
 namespace memview::format {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'V', 'I', 'E', 'W', 0};
-inline constexpr uint16_t kVersion = 3;
+inline constexpr uint16_t kVersion = 4;
 inline constexpr uint16_t kFlagNativeFrames = 1 << 0;
 inline constexpr uint16_t kFlagFollowedChild = 1 << 1;
 inline constexpr char kChunkMagic[4] = {'M', 'V', 'C', 'K'};

@@ -724,6 +724,9 @@ struct Encoder {
   EventBuffer* buffer = nullptr;
   ByteCursor cursor{nullptr};
   uint8_t* limit = nullptr;
+  // The chunk's address section: new heap blocks' addresses, kept apart from the records.
+  ByteCursor addresses{nullptr};
+  uint8_t* addresses_limit = nullptr;
   uint64_t buffer_started_ns = 0;  // monotonic, for the periodic flush
   // Delta bases of the format; they restart with every chunk.
   uint64_t previous_address = 0;
@@ -761,6 +764,8 @@ void start_buffer() {
   g_encoder.buffer = buffer;
   g_encoder.cursor.position = buffer->data;
   g_encoder.limit = buffer->data + kEventBufferSize;
+  g_encoder.addresses.position = buffer->addresses;
+  g_encoder.addresses_limit = buffer->addresses + kEventBufferSize;
   g_encoder.buffer_started_ns = monotonic_ns();
   g_encoder.previous_address = 0;
   g_encoder.previous_stack = 0;
@@ -779,12 +784,17 @@ void start_buffer() {
 void rotate_buffer() {
   EventBuffer* full = g_encoder.buffer;
   full->used = static_cast<size_t>(g_encoder.cursor.position - full->data);
+  full->addresses_used = static_cast<size_t>(g_encoder.addresses.position - full->addresses);
   g_writer.submit(full);
   start_buffer();
 }
 
+// Room for `bytes` of records and one new block's address.
 inline void reserve(size_t bytes) {
-  if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit, 0)) rotate_buffer();
+  if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit ||
+                           g_encoder.addresses.position + 10 > g_encoder.addresses_limit, 0)) {
+    rotate_buffer();
+  }
 }
 
 // A THREAD record when the thread changes: a thread already in the chunk's table by its slot
@@ -835,8 +845,9 @@ inline void new_block(uint64_t address) {
   }
 }
 
-// The address of the block new_block just created: the freed block that held it before when that
-// one is recent enough, else the address itself (docs/capture-format.md, "Addresses of new blocks").
+// The address of the block new_block just created, in the chunk's address section: the freed block
+// that held it before when that one is recent enough, else the address itself
+// (docs/capture-format.md, "Addresses of new blocks").
 inline void write_new_address(uint64_t address, uint64_t size) {
   const uint64_t previous = g_freed_blocks->recall(address);
   if (previous != FreedBlocks::kAbsent && g_encoder.block_count - 1 - previous <= format::kReuseWindow) {
@@ -844,14 +855,14 @@ inline void write_new_address(uint64_t address, uint64_t size) {
     const uint64_t chunk_ordinal = previous - g_encoder.chunk_first_block;
     const int64_t delta = static_cast<int64_t>(chunk_ordinal - base);
     base = chunk_ordinal;
-    g_encoder.cursor.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1 | 1);
+    g_encoder.addresses.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1 | 1);
     return;
   }
   // Each thread carves new memory from its own arena: its addresses follow on from its last one.
   uint64_t& base = g_encoder.previous_new_address[g_encoder.current_slot];
   const int64_t delta = static_cast<int64_t>(address - base);
   base = address;
-  g_encoder.cursor.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1);
+  g_encoder.addresses.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1);
 }
 
 // The FREE (deallocator `kind`) of block `ordinal`, which the map has already given up, or of the
