@@ -221,6 +221,56 @@ describe('threads', () => {
     }
   });
 
+  it('tells 20 threads apart, past the 15 a chunk names by slot, with every address exact', async () => {
+    // Workers allocate at once, so one chunk holds more threads than its thread table: the others
+    // are named by id each time and share slot 0's base for new addresses.
+    const run = traceScript(`
+      const { Worker } = require('node:worker_threads');
+      const body = \`
+        const native = require(process.env.MEMVIEW_TEST_ADDON);
+        const { parentPort, workerData } = require('node:worker_threads');
+        const seen = [];
+        for (let i = 0; i < 40; i++) {
+          const block = native.valloc(3000 + workerData);
+          seen.push(Number(block));
+          if (i % 2) native.free(block);
+        }
+        parentPort.postMessage(seen);
+      \`;
+      const results = {};
+      let running = 20;
+      for (let w = 0; w < 20; w++) {
+        const worker = new Worker(body, { eval: true, workerData: w });
+        worker.once('message', (seen) => {
+          results[w] = seen;
+          worker.terminate();
+          if (--running === 0) console.log(JSON.stringify(results));
+        });
+      }
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const expected: Record<string, number[]> = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const byWorker = new Map<number, { threads: Set<number>; addresses: number[] }>();
+    for (const event of events) {
+      if (event.type !== 'alloc' || event.kind !== 7 || event.size < 3000 || event.size >= 3020) continue;
+      const worker = event.size - 3000;
+      if (!byWorker.has(worker)) byWorker.set(worker, { threads: new Set(), addresses: [] });
+      byWorker.get(worker)!.threads.add(event.threadId);
+      byWorker.get(worker)!.addresses.push(event.address);
+    }
+    expect(byWorker.size).toBe(20);
+    const threads = new Set<number>();
+    for (const [worker, { threads: own, addresses }] of byWorker) {
+      expect(own.size).toBe(1);
+      threads.add([...own][0]);
+      expect(addresses).toEqual(expected[worker]);
+    }
+    expect(threads.size).toBe(20);
+    const model = await readModel(run.capturePath);
+    expect(model.stats.allocators.valloc.count).toBe(800);
+  }, 60_000);
+
   it('counts exactly under concurrency: four workers allocating and freeing at once', async () => {
     const run = traceScript(`
       const { Worker } = require('node:worker_threads');
