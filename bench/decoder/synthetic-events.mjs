@@ -12,6 +12,16 @@ const REUSE_WINDOW = 4194304;
 const SIZE_CLASS_COUNT = 4098;
 const sizeClass = (size) => (size < 65536 ? Math.floor((size + 8) / 16) : SIZE_CLASS_COUNT - 1);
 
+/** Writes `value` as a varint into `bytes` at `at`; returns where it ends. */
+function writeVarint(bytes, at, value) {
+  while (value >= 128) {
+    bytes[at++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  bytes[at++] = value;
+  return at;
+}
+
 export function fnv1a32(bytes) {
   let hash = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
@@ -55,14 +65,7 @@ export class CaptureWriter {
   }
 
   varint(value) {
-    const buffer = this.buffer;
-    let at = this.length;
-    while (value >= 128) {
-      buffer[at++] = (value % 128) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    buffer[at++] = value;
-    this.length = at;
+    this.length = writeVarint(this.buffer, this.length, value);
   }
 
   zigzag(value) {
@@ -70,14 +73,7 @@ export class CaptureWriter {
   }
 
   addressVarint(value) {
-    const addresses = this.addresses;
-    let at = this.addressesLength;
-    while (value >= 128) {
-      addresses[at++] = (value % 128) | 0x80;
-      value = Math.floor(value / 128);
-    }
-    addresses[at++] = value;
-    this.addressesLength = at;
+    this.addressesLength = writeVarint(this.addresses, this.addressesLength, value);
   }
 
   record1(code, value) {
@@ -151,15 +147,12 @@ export class CaptureWriter {
 
   endChunk() {
     if (this.length === 0) return;
-    const prefix = [];
-    for (let value = this.addressesLength; ; value = Math.floor(value / 128)) {
-      if (value < 128) { prefix.push(value); break; }
-      prefix.push((value % 128) | 0x80);
-    }
-    const payload = new Uint8Array(prefix.length + this.addressesLength + this.length);
-    payload.set(prefix, 0);
-    payload.set(this.addresses.subarray(0, this.addressesLength), prefix.length);
-    payload.set(this.buffer.subarray(0, this.length), prefix.length + this.addressesLength);
+    const prefix = new Uint8Array(10);
+    const prefixLength = writeVarint(prefix, 0, this.addressesLength);
+    const payload = new Uint8Array(prefixLength + this.addressesLength + this.length);
+    payload.set(prefix.subarray(0, prefixLength), 0);
+    payload.set(this.addresses.subarray(0, this.addressesLength), prefixLength);
+    payload.set(this.buffer.subarray(0, this.length), prefixLength + this.addressesLength);
     this.addressesLength = 0;
     const chunk = chunkBytes(1, payload);
     this.chunkOffsets.push(this.fileOffset);
@@ -172,13 +165,7 @@ export class CaptureWriter {
   finish() {
     this.endChunk();
     const trailer = [];
-    const push = (value) => {
-      while (value >= 128) {
-        trailer.push((value % 128) | 0x80);
-        value = Math.floor(value / 128);
-      }
-      trailer.push(value);
-    };
+    const push = (value) => { writeVarint(trailer, trailer.length, value); };
     push(this.chunkOffsets.length);
     this.chunkOffsets.forEach((offset, i) => {
       push(offset);

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "block_address_hash.h"
 #include "raw_memory.h"
 
 namespace memview {
@@ -50,9 +51,7 @@ class FreedBlocks {
   static constexpr unsigned kInitialBits = 12;
   static constexpr unsigned kMaxBits = 20;
 
-  size_t home(uint64_t address) const {
-    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - bits_));
-  }
+  size_t home(uint64_t address) const { return block_address_hash(address, bits_); }
 
   void allocate(unsigned bits) {
     bits_ = bits;

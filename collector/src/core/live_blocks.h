@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "block_address_hash.h"
 #include "raw_memory.h"
 
 namespace memview {
@@ -83,15 +84,12 @@ class LiveBlocks {
   };
   static constexpr unsigned kInitialBits = 12;
 
-  size_t home(uint64_t address) const {
-    // Heap blocks are 16-byte aligned: the low bits carry nothing.
-    return static_cast<size_t>(((address >> 4) * 0x9E3779B97F4A7C15ull) >> shift_);
-  }
+  size_t home(uint64_t address) const { return block_address_hash(address, bits_); }
 
   void allocate(unsigned bits) {
     slots_ = static_cast<Slot*>(raw_allocate_populated((size_t{1} << bits) * sizeof(Slot)));
     mask_ = (size_t{1} << bits) - 1;
-    shift_ = 64 - bits;
+    bits_ = bits;
     used_ = 0;
   }
 
@@ -99,7 +97,7 @@ class LiveBlocks {
     Slot* old = slots_;
     size_t old_capacity = mask_ + 1;
     size_t live = used_;
-    allocate(64 - shift_ + 1);
+    allocate(bits_ + 1);
     for (size_t i = 0; i < old_capacity; i++) {
       if (old[i].key == 0) continue;
       size_t index = home(old[i].key - 1);
@@ -112,7 +110,7 @@ class LiveBlocks {
 
   Slot* slots_ = nullptr;
   size_t mask_ = 0;
-  unsigned shift_ = 64;
+  unsigned bits_ = 0;
   size_t used_ = 0;
 };
 
