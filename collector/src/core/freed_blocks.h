@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "block_address_hash.h"
+#include "block_slot.h"
 #include "raw_memory.h"
 
 namespace memview {
@@ -44,10 +44,7 @@ class FreedBlocks {
   }
 
  private:
-  struct Slot {
-    uint64_t key;  // address + 1; 0 marks an empty slot
-    uint64_t ordinal;
-  };
+  using Slot = BlockSlot;
   static constexpr unsigned kInitialBits = 12;
   static constexpr unsigned kMaxBits = 20;
 

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "block_address_hash.h"
+#include "block_slot.h"
 #include "raw_memory.h"
 
 namespace memview {
@@ -78,10 +78,7 @@ class LiveBlocks {
   }
 
  private:
-  struct Slot {
-    uint64_t key;  // address + 1; 0 marks an empty slot
-    uint64_t ordinal;
-  };
+  using Slot = BlockSlot;
   static constexpr unsigned kInitialBits = 12;
 
   size_t home(uint64_t address) const { return block_address_hash(address, bits_); }
