@@ -22,6 +22,7 @@
         "src/core/got_patch.cpp",
         "src/core/elf_symbols.cpp",
         "src/core/reused_code.cpp",
+        "src/core/deferred_code.cpp",
         "src/core/native_symbols.cpp",
         "src/core/dwarf_lines.cpp"
       ],
@@ -37,7 +38,7 @@
     },
     {
       "target_name": "memview_test_allocators",
-      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp", "src/core/reused_code.cpp", "src/core/elf_symbols.cpp",
+      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp", "src/core/reused_code.cpp", "src/core/deferred_code.cpp", "src/core/elf_symbols.cpp",
                   "src/core/dwarf_lines.cpp"],
       "cflags_cc": ["-g"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -18,6 +18,7 @@
 #include "../src/core/dwarf_lines.h"
 #include "../src/core/elf_symbols.h"
 #include "../src/core/lz4_block.h"
+#include "../src/core/deferred_code.h"
 #include "../src/core/reused_code.h"
 
 namespace {
@@ -175,6 +176,36 @@ Napi::Value ReusedCodeSalts(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// The collector's table of code held back until a stack uses it: runs `operations`, four numbers
+// each (0: add start, size, identity -> 1 when new, 0 when already known; 1: move from, to ->
+// 0 written, 1 pending, 2 unknown; 2: take the unwritten code at call site a -> its start, or -1)
+// and returns one result per operation. Tests hold it to a plain list model.
+Napi::Value DeferredCodeOperations(const Napi::CallbackInfo& info) {
+  Napi::Float64Array operations = info[0].As<Napi::Float64Array>();
+  std::unique_ptr<memview::DeferredCode> code(new memview::DeferredCode());
+  const size_t count = operations.ElementLength() / 4;
+  Napi::Float64Array results = Napi::Float64Array::New(info.Env(), count);
+  for (size_t i = 0; i < count; i++) {
+    const int type = static_cast<int>(operations[i * 4]);
+    const uint64_t a = static_cast<uint64_t>(operations[i * 4 + 1]);
+    const uint64_t b = static_cast<uint64_t>(operations[i * 4 + 2]);
+    const uint64_t c = static_cast<uint64_t>(operations[i * 4 + 3]);
+    if (type == 0) {
+      memview::CodeDescription description;
+      description.start = a;
+      description.size = b;
+      description.name = "code " + std::to_string(c);
+      results[i] = code->add(std::move(description), c) ? 1 : 0;
+    } else if (type == 1) {
+      results[i] = static_cast<double>(code->move(a, b));
+    } else {
+      const memview::CodeDescription* taken = code->take_unwritten(a);
+      results[i] = taken ? static_cast<double>(taken->start) : -1;
+    }
+  }
+  return results;
+}
+
 // The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool;
 // the optional second argument is its match attempts per position (1 = the single-probe mode).
 Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
@@ -239,6 +270,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("forkAndAllocate", Napi::Function::New(env, ForkAndAllocate));
   exports.Set("churnAcrossThreads", Napi::Function::New(env, ChurnAcrossThreads));
   exports.Set("reusedCodeSalts", Napi::Function::New(env, ReusedCodeSalts));
+  exports.Set("deferredCodeOperations", Napi::Function::New(env, DeferredCodeOperations));
   return exports;
 }
 

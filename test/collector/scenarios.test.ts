@@ -6,7 +6,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  bytesUnder, cleanEnvironment, cliPath, columnOf, javaScriptCallSites, nodeAllocating, pathOf, readEvents, readModel, scratchDirectory,
+  bytesUnder, cleanEnvironment, cliPath, columnOf, javaScriptCallSites, nodeAllocating, pathOf, readCodeNames, readEvents, readModel, scratchDirectory,
   testAddonPath, traceScript,
 } from './trace-helpers.js';
 
@@ -90,6 +90,27 @@ describe('JavaScript stacks', () => {
     expect(javaScriptCallSites(model, 2222222)).toEqual([
       `twoCalls:4:${column(4, 'valloc')}`, `caller:7:${column(7, 'twoCalls')}`, `(anonymous):9:${column(9, 'caller')}`,
     ]);
+  });
+
+  it('holds only the code that some stack went through, and still names every frame of it', async () => {
+    // 300 functions run, one allocates: the other 299 need no name in the capture.
+    const lines = ['const native = require(process.env.MEMVIEW_TEST_ADDON);'];
+    for (let i = 0; i < 300; i++) lines.push(`function idleFunction${i}(x) { return x + ${i}; }`);
+    lines.push('function allocatingFunction() {', '  globalThis.kept = native.valloc(3333333);', '}');
+    lines.push(`let sum = 0;`);
+    for (let i = 0; i < 300; i++) lines.push(`sum += idleFunction${i}(${i});`);
+    lines.push('allocatingFunction();', 'console.log(sum);');
+    const run = traceScript(lines.join('\n'));
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const vallocLine = lines.indexOf('  globalThis.kept = native.valloc(3333333);') + 1;
+    const callLine = lines.indexOf('allocatingFunction();') + 1;
+    expect(javaScriptCallSites(model, 3333333)).toEqual([
+      `allocatingFunction:${vallocLine}:${columnOf(lines, vallocLine, 'valloc')}`, `(anonymous):${callLine}:1`,
+    ]);
+    const names = await readCodeNames(run.capturePath);
+    expect(names.filter((name) => name.includes('allocatingFunction')).length).toBeGreaterThan(0);
+    expect(names.filter((name) => name.includes('idleFunction')).length).toBeLessThan(30);
   });
 
   it('with --native the C++ frames sit between the JavaScript frames', async () => {

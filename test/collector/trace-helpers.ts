@@ -105,6 +105,26 @@ export async function readEvents(path: string): Promise<{ events: TracedEvent[];
   return { events, threadNames };
 }
 
+/** The names of the code objects a capture's CODE add records name, in file order. */
+export async function readCodeNames(path: string): Promise<string[]> {
+  const strings: string[] = [''];
+  const names: string[] = [];
+  const ignore = () => {};
+  const sink: RecordSink = {
+    alloc: ignore, free: ignore, realloc: ignore, map: ignore, unmap: ignore, thread: ignore, time: ignore, rss: ignore,
+    stack: ignore, stackReset: ignore, codeMove: ignore, module: ignore, symbol: ignore, metaValue: ignore, threadName: ignore,
+    codeAdd: (code) => { names.push(strings[code.nameRef]); },
+    string: (text) => { strings.push(text); },
+  };
+  const stream = new ByteStream(createReadStream(path));
+  await readCaptureHeader(stream);
+  const blocks = new HeapBlockNames();
+  for await (const chunk of readChunks(stream)) {
+    if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink, blocks);
+  }
+  return names;
+}
+
 export function readModel(path: string, temporaryThreshold = 1): Promise<CaptureModel> {
   return readCaptureFile(path, { temporaryThreshold });
 }

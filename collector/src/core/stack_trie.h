@@ -17,6 +17,14 @@ class StackTrie {
   /** The child of `parent` for `pc`; `created` tells whether the edge is new. */
   uint32_t child(uint32_t parent, uint64_t pc, bool* created);
 
+  /** Calls visit(key) with the pc key of every node. */
+  template <typename Visit>
+  void for_each_pc(Visit visit) const {
+    for (size_t i = 0; i <= mask_; i++) {
+      if (slots_[i].id != 0) visit(slots_[i].pc);
+    }
+  }
+
   /** Forgets every node; ids start again at 1 (0 is the empty stack). */
   void reset();
 

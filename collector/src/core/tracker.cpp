@@ -31,6 +31,7 @@
 #include "native_symbols.h"
 #include "raw_memory.h"
 #include "record_format.h"
+#include "deferred_code.h"
 #include "reused_code.h"
 #include "shared_log.h"
 #include "stack_trie.h"
@@ -57,6 +58,10 @@ constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
 constexpr uint64_t kWindow = 1u << 15;
 // Bigger code objects keep their first positions only, so a CODE record fits in a chunk.
 constexpr size_t kMaxCodePositions = 1u << 15;
+// Longer strings are cut: a name or path past this says nothing more to a reader.
+constexpr size_t kMaxStringLength = 4000;
+// A trie key is a pc with a salt in its top 16 bits (reused_code.h).
+constexpr uint64_t kPcMask = (1ull << 48) - 1;
 constexpr size_t kScratchSize = 1u << 20;
 
 // ---- per-thread state -------------------------------------------------------------------------
@@ -154,6 +159,7 @@ std::atomic<uint32_t> g_trie_epoch{1};
 uint32_t g_string_count = 0;
 std::unordered_map<std::string, uint32_t>* g_strings = nullptr;
 ReusedCode* g_code = nullptr;
+DeferredCode* g_deferred_code = nullptr;
 std::atomic<uint32_t> g_capture_id{0};
 
 uint64_t g_start_ns = 0;
@@ -232,7 +238,7 @@ void finish_bytes_locked(const ByteCursor& cursor) {
 
 uint32_t intern_string_locked(const char* text, size_t length) {
   if (length == 0) return 0;
-  if (length > 4000) length = 4000;
+  if (length > kMaxStringLength) length = kMaxStringLength;
   std::string key(text, length);
   auto found = g_strings->find(key);
   if (found != g_strings->end()) return found->second;
@@ -322,6 +328,46 @@ void note_code_range_locked(uint64_t start, uint64_t end, uint64_t identity) {
       reset_trie_locked();
       break;
   }
+}
+
+// What ReusedCode compares to tell the same code reported again from new code at the same place.
+uint64_t code_identity(const char* name, size_t name_length, const char* script, size_t script_length) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  auto mix = [&hash](const char* text, size_t length) {
+    for (size_t i = 0; i < length; i++) hash = (hash ^ static_cast<uint8_t>(text[i])) * 0x100000001b3ull;
+    hash = (hash ^ 0xff) * 0x100000001b3ull;
+  };
+  if (name) mix(name, name_length);
+  if (script) mix(script, script_length);
+  return hash;
+}
+
+// The CODE record of the code holding return address `pc`, if V8 reported that code and it was
+// not written yet (deferred_code.h), with the strings it names.
+void write_code_of_locked(uint64_t pc) {
+  const CodeDescription* code = g_deferred_code->take_unwritten(pc - 1);
+  if (code == nullptr) return;
+  uint32_t name_id = intern_string_locked(code->name.data(), code->name.size());
+  uint32_t script_id = intern_string_locked(code->script.data(), code->script.size());
+  const size_t position_count = code->positions.size() / 3;
+  ByteCursor out = begin_bytes_locked();
+  out.byte(format::type_byte(format::kCode, format::kCodeAdd));
+  out.varint(code->start);
+  out.varint(code->size);
+  out.varint(static_cast<uint64_t>(code->code_type));
+  out.varint(name_id);
+  out.varint(script_id);
+  out.varint(static_cast<uint64_t>(code->line > 0 ? code->line : 0));
+  out.varint(static_cast<uint64_t>(code->column > 0 ? code->column : 0));
+  out.varint(position_count);
+  uint32_t previous_offset = 0;
+  for (size_t i = 0; i < position_count; i++) {
+    out.varint(code->positions[i * 3] - previous_offset);
+    out.varint(code->positions[i * 3 + 1]);
+    out.varint(code->positions[i * 3 + 2]);
+    previous_offset = code->positions[i * 3];
+  }
+  finish_bytes_locked(out);
 }
 
 // ---- threads ----------------------------------------------------------------------------------
@@ -561,6 +607,7 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
   uint32_t child = g_trie->child(node, g_code->key(pc), &created);
   edge = {pc, node, child};
   if (created) {
+    write_code_of_locked(pc);  // the code a reader names this pc with goes first
     SharedStack* record = reinterpret_cast<SharedStack*>(g_log.append(next_seq(), kSharedStack, sizeof(SharedStack)));
     *record = {child, node, pc};
     if (g_modules->contains(pc)) g_native_pcs->insert(pc, g_modules->module_count());
@@ -1218,6 +1265,7 @@ void reset_capture_dictionaries() {
   g_native_pcs->clear();
   g_code->~ReusedCode();
   new (g_code) ReusedCode();
+  g_deferred_code->clear();
 }
 
 void atfork_prepare() { lock(); }
@@ -1472,6 +1520,7 @@ int start_tracing(const StartOptions& options) {
     g_scratch = static_cast<uint8_t*>(raw_allocate(kScratchSize));
     g_strings = new std::unordered_map<std::string, uint32_t>();
     g_code = new ReusedCode();
+    g_deferred_code = new DeferredCode();
   }
   g_modules->refresh([](const ModuleInfo&) {});
   find_own_text();
@@ -1560,28 +1609,21 @@ void memview_code_added(uint64_t start, uint64_t size, int code_type, const char
   ReentrancyGuard guard;
   lock();
   if (g_tracing) {
-    uint32_t name_id = intern_string_locked(name, name_length);
-    uint32_t script_id = intern_string_locked(script, script_length);
-    note_code_range_locked(start, start + size, (static_cast<uint64_t>(script_id) << 32) | name_id);
+    if (name_length > kMaxStringLength) name_length = kMaxStringLength;
+    if (script_length > kMaxStringLength) script_length = kMaxStringLength;
+    const uint64_t identity = code_identity(name, name_length, script, script_length);
+    note_code_range_locked(start, start + size, identity);
     if (position_count > kMaxCodePositions) position_count = kMaxCodePositions;
-    ByteCursor out = begin_bytes_locked();
-    out.byte(format::type_byte(format::kCode, format::kCodeAdd));
-    out.varint(start);
-    out.varint(size);
-    out.varint(static_cast<uint64_t>(code_type));
-    out.varint(name_id);
-    out.varint(script_id);
-    out.varint(static_cast<uint64_t>(line > 0 ? line : 0));
-    out.varint(static_cast<uint64_t>(column > 0 ? column : 0));
-    out.varint(position_count);
-    uint32_t previous_offset = 0;
-    for (size_t i = 0; i < position_count; i++) {
-      out.varint(positions[i * 3] - previous_offset);
-      out.varint(positions[i * 3 + 1]);
-      out.varint(positions[i * 3 + 2]);
-      previous_offset = positions[i * 3];
-    }
-    finish_bytes_locked(out);
+    CodeDescription code;
+    code.start = start;
+    code.size = size;
+    code.code_type = code_type;
+    code.name.assign(name ? name : "", name ? name_length : 0);
+    code.script.assign(script ? script : "", script ? script_length : 0);
+    code.line = line;
+    code.column = column;
+    code.positions.assign(positions, positions + position_count * 3);
+    g_deferred_code->add(std::move(code), identity);
   }
   unlock();
 }
@@ -1593,6 +1635,11 @@ void memview_code_moved(uint64_t from, uint64_t to) {
     // The old range stays known (its pcs are interned); the new one is checked for reuse.
     uint64_t length = g_code->length_of(from);
     if (length > 0) note_code_range_locked(to, to + length, g_code->identity_of(from));
+    // Code no stack went through yet moves silently: its record, when written, says where it is.
+    if (g_deferred_code->move(from, to) == DeferredCode::Move::kPending) {
+      unlock();
+      return;
+    }
     ByteCursor out = begin_bytes_locked();
     out.byte(format::type_byte(format::kCode, format::kCodeMove));
     out.varint(from);
@@ -1625,7 +1672,12 @@ void memview_interpreter_entry(uint64_t start, uint64_t end) {
 void memview_reset_stacks() {
   ReentrancyGuard guard;
   lock();
-  if (g_tracing) reset_trie_locked();
+  if (g_tracing) {
+    // Stacks interned before V8 listed its code hold pcs nothing named yet: their code goes out
+    // now, before the reset, which is when readers name such pcs (docs/capture-format.md).
+    g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
+    reset_trie_locked();
+  }
   unlock();
 }
 
