@@ -92,7 +92,12 @@ describe('deferred code', () => {
       TAKE, at + 8200, 0, 0, // a lookup in written code...
       MOVE, at + 4096, at + 8192, 0, // ...which unwritten code then moves over
       TAKE, at + 8200, 0, 0, // the moved code is what a reader must be told of now
+      ADD, at + 12288, 16, 6,
+      TAKE, at + 12289, 0, 0,
+      MOVE, at + 12288, at + 16384, 0, // written code moves away...
+      ADD, at + 12288, 16, 7, // ...and new code takes its old place
+      TAKE, at + 12289, 0, 0,
     ]));
-    expect(Array.from(results)).toEqual([1, at, -1, 0, -1, 1, at + 32, 0, 1, 1, at + 2048, 1, 1, at + 8192, 1, at + 8192]);
+    expect(Array.from(results)).toEqual([1, at, -1, 0, -1, 1, at + 32, 0, 1, 1, at + 2048, 1, 1, at + 8192, 1, at + 8192, 1, at + 12288, 0, 1, at + 12288]);
   });
 });

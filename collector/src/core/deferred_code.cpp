@@ -10,11 +10,13 @@ void DeferredCode::remove_overlapping(uint64_t start, uint64_t end) {
     auto before = std::prev(it);
     if (before->second.end > start) it = before;
   }
-  while (it != entries_.end() && it->first < end) it = entries_.erase(it);
+  while (it != entries_.end() && it->first < end) {
+    if (it->second.written) generation_++;
+    it = entries_.erase(it);
+  }
 }
 
 bool DeferredCode::add(CodeDescription&& code, uint64_t identity) {
-  forget_recent();
   const uint64_t start = code.start, end = code.start + code.size;
   auto same = entries_.find(start);
   if (same != entries_.end() && same->second.end == end && same->second.identity == identity) return false;
@@ -24,9 +26,9 @@ bool DeferredCode::add(CodeDescription&& code, uint64_t identity) {
 }
 
 DeferredCode::Move DeferredCode::move(uint64_t from, uint64_t to) {
-  forget_recent();
   auto found = entries_.find(from);
   if (found == entries_.end()) return Move::kUnknown;
+  if (found->second.written) generation_++;
   Entry entry = std::move(found->second);
   entries_.erase(found);
   const uint64_t length = entry.end - from;
@@ -39,14 +41,15 @@ DeferredCode::Move DeferredCode::move(uint64_t from, uint64_t to) {
 }
 
 const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site) {
-  if (call_site - recent_start_ < recent_end_ - recent_start_) return nullptr;
+  const size_t slot = ((call_site * 0x9E3779B97F4A7C15ull) >> 52) & (kMemoSize - 1);
+  if (memo_site_[slot] == call_site && memo_generation_[slot] == generation_) return nullptr;
   auto it = entries_.upper_bound(call_site);
   if (it == entries_.begin()) return nullptr;
   --it;
   Entry& entry = it->second;
   if (call_site >= entry.end) return nullptr;
-  recent_start_ = it->first;
-  recent_end_ = entry.end;
+  memo_site_[slot] = call_site;
+  memo_generation_[slot] = generation_;
   if (entry.written) return nullptr;
   entry.written = true;
   taken_ = std::move(entry.code);
@@ -55,7 +58,7 @@ const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site) {
 }
 
 void DeferredCode::clear() {
-  forget_recent();
+  generation_++;
   entries_.clear();
   taken_ = CodeDescription();
 }

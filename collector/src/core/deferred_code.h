@@ -51,12 +51,15 @@ class DeferredCode {
     CodeDescription code;  // emptied once written
   };
   void remove_overlapping(uint64_t start, uint64_t end);
-  void forget_recent() { recent_start_ = recent_end_ = 0; }
 
   std::map<uint64_t, Entry> entries_;  // by start
-  // The written range of the latest lookup: new stack nodes come in runs through one function.
-  uint64_t recent_start_ = 0;
-  uint64_t recent_end_ = 0;
+  // Call sites whose code is written, checked before the map (its search misses the cache at every
+  // level, and most new stack nodes go through code written already). A memo holds while no
+  // written code is replaced or moved: each such change starts a new generation.
+  static constexpr size_t kMemoSize = 4096;
+  uint64_t memo_site_[kMemoSize] = {};
+  uint32_t memo_generation_[kMemoSize] = {};
+  uint32_t generation_ = 1;
   CodeDescription taken_;
 };
 
