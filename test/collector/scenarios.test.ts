@@ -447,16 +447,22 @@ describe('processes', () => {
     expect(existsSync(`${run.capturePath}.${childPid}`)).toBe(false);
   });
 
-  it('traces a fork() child into <capture>.<pid> with --follow-fork', async () => {
-    const run = traceScript(`
-      const native = require(process.env.MEMVIEW_TEST_ADDON);
-      console.log(native.forkAndAllocate(654321));
-    `, { runArguments: ['--follow-fork'] });
+  it('traces a fork() child into <capture>.<pid> with --follow-fork, naming the JavaScript it inherited', async () => {
+    const lines = [
+      'const native = require(process.env.MEMVIEW_TEST_ADDON);',
+      'function forkHere() {',
+      '  return native.forkAndAllocate(654321);',
+      '}',
+      'console.log(forkHere());',
+    ];
+    const run = traceScript(lines.join('\n'), { runArguments: ['--follow-fork'] });
     expect(run.status, run.stderr).toBe(0);
     const childCapture = `${run.capturePath}.${run.stdout.trim()}`;
     expect(existsSync(childCapture), readdirSync(run.directory).join(',')).toBe(true);
     const { events } = await readEvents(childCapture);
     expect(events.some((event) => event.type === 'alloc' && event.kind === 7 && event.size === 654321)).toBe(true);
+    // V8 lists no code in the child: the code the parent reported is written into its capture.
+    expect(javaScriptCallSites(await readModel(childCapture), 654321)[0]).toBe(`forkHere:3:${columnOf(lines, 3, 'forkAndAllocate')}`);
     const parent = await readEvents(run.capturePath);
     expect(parent.events.some((event) => event.type === 'alloc' && event.size === 654321)).toBe(false);
   });

@@ -52,15 +52,12 @@ const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site) {
   memo_generation_[slot] = generation_;
   if (entry.written) return nullptr;
   entry.written = true;
-  taken_ = std::move(entry.code);
-  entry.code = CodeDescription();
-  return &taken_;
+  return &entry.code;
 }
 
-void DeferredCode::clear() {
+void DeferredCode::forget_written() {
   generation_++;
-  entries_.clear();
-  taken_ = CodeDescription();
+  for (auto& [start, entry] : entries_) entry.written = false;
 }
 
 }  // namespace memview

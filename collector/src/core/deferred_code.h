@@ -41,14 +41,19 @@ class DeferredCode {
    */
   const CodeDescription* take_unwritten(uint64_t call_site);
 
-  void clear();
+  /**
+   * A new capture (a fork child, a restarted Tracker) has none of the code records written so far:
+   * every code object is unwritten again. V8 does not list its code again in a fork child, so
+   * this is how the child's capture names the JavaScript it inherited.
+   */
+  void forget_written();
 
  private:
   struct Entry {
     uint64_t end;
     uint64_t identity;
     bool written;
-    CodeDescription code;  // emptied once written
+    CodeDescription code;
   };
   void remove_overlapping(uint64_t start, uint64_t end);
 
@@ -60,7 +65,6 @@ class DeferredCode {
   uint64_t memo_site_[kMemoSize] = {};
   uint32_t memo_generation_[kMemoSize] = {};
   uint32_t generation_ = 1;
-  CodeDescription taken_;
 };
 
 }  // namespace memview

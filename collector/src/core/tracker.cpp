@@ -1265,7 +1265,7 @@ void reset_capture_dictionaries() {
   g_native_pcs->clear();
   g_code->~ReusedCode();
   new (g_code) ReusedCode();
-  g_deferred_code->clear();
+  g_deferred_code->forget_written();
 }
 
 void atfork_prepare() { lock(); }
