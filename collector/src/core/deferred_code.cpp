@@ -11,7 +11,7 @@ void DeferredCode::remove_overlapping(uint64_t start, uint64_t end) {
     if (before->second.end > start) it = before;
   }
   while (it != entries_.end() && it->first < end) {
-    if (it->second.written) generation_++;
+    if (it->second.written) written_generation_++;
     it = entries_.erase(it);
   }
 }
@@ -20,6 +20,7 @@ bool DeferredCode::add(CodeDescription&& code, uint64_t identity) {
   const uint64_t start = code.start, end = code.start + code.size;
   auto same = entries_.find(start);
   if (same != entries_.end() && same->second.end == end && same->second.identity == identity) return false;
+  layout_generation_++;
   remove_overlapping(start, end);
   entries_.emplace(start, Entry{end, identity, false, std::move(code)});
   return true;
@@ -28,7 +29,8 @@ bool DeferredCode::add(CodeDescription&& code, uint64_t identity) {
 DeferredCode::Move DeferredCode::move(uint64_t from, uint64_t to) {
   auto found = entries_.find(from);
   if (found == entries_.end()) return Move::kUnknown;
-  if (found->second.written) generation_++;
+  if (found->second.written) written_generation_++;
+  layout_generation_++;
   Entry entry = std::move(found->second);
   entries_.erase(found);
   const uint64_t length = entry.end - from;
@@ -41,22 +43,23 @@ DeferredCode::Move DeferredCode::move(uint64_t from, uint64_t to) {
 }
 
 const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site) {
-  const size_t slot = ((call_site * 0x9E3779B97F4A7C15ull) >> 52) & (kMemoSize - 1);
-  if (memo_site_[slot] == call_site && memo_generation_[slot] == generation_) return nullptr;
+  Memo& memo = memos_[((call_site * 0x9E3779B97F4A7C15ull) >> 52) & (kMemoSize - 1)];
+  if (memo.call_site == call_site && memo.generation == (memo.covered ? written_generation_ : layout_generation_)) return nullptr;
   auto it = entries_.upper_bound(call_site);
-  if (it == entries_.begin()) return nullptr;
-  --it;
+  if (it != entries_.begin()) --it;
+  if (it == entries_.end() || it->first > call_site || call_site >= it->second.end) {
+    memo = Memo{call_site, layout_generation_, false};
+    return nullptr;
+  }
   Entry& entry = it->second;
-  if (call_site >= entry.end) return nullptr;
-  memo_site_[slot] = call_site;
-  memo_generation_[slot] = generation_;
+  memo = Memo{call_site, written_generation_, true};
   if (entry.written) return nullptr;
   entry.written = true;
   return &entry.code;
 }
 
 void DeferredCode::forget_written() {
-  generation_++;
+  written_generation_++;
   for (auto& [start, entry] : entries_) entry.written = false;
 }
 

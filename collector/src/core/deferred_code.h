@@ -58,13 +58,20 @@ class DeferredCode {
   void remove_overlapping(uint64_t start, uint64_t end);
 
   std::map<uint64_t, Entry> entries_;  // by start
-  // Call sites whose code is written, checked before the map (its search misses the cache at every
-  // level, and most new stack nodes go through code written already). A memo holds while no
-  // written code is replaced or moved: each such change starts a new generation.
+  // Call sites known to need nothing, checked before the map (its search misses the cache at every
+  // level, and most new stack nodes go through code written already, or through native code that
+  // no code object covers). A memo of written code holds while no written code is replaced or
+  // moved, a memo of no code while no code is added or moved: each such change starts a new
+  // generation of the memos it can make wrong.
   static constexpr size_t kMemoSize = 4096;
-  uint64_t memo_site_[kMemoSize] = {};
-  uint32_t memo_generation_[kMemoSize] = {};
-  uint32_t generation_ = 1;
+  struct Memo {
+    uint64_t call_site;
+    uint32_t generation;
+    bool covered;  // by written code; else by no code at all
+  };
+  Memo memos_[kMemoSize] = {};
+  uint32_t written_generation_ = 1;
+  uint32_t layout_generation_ = 1;
 };
 
 }  // namespace memview
