@@ -74,6 +74,15 @@ let tuples: usize = 0;
  */
 let segmentStart: u32 = 0;
 let segmentAfterCompaction: u32 = 0;
+/**
+ * The log's segments, one per free bucket in order, the last one open: where each begins and its
+ * free bucket. A closed segment is sorted by site and allocation bucket, with equal tuples summed,
+ * so a halving merges neighbours two by two instead of sorting the whole log again.
+ */
+const MAX_SEGMENTS: i32 = <i32>(RANGE_BUCKETS >>> LEAK_BUCKET_SHIFT) + 1;
+const segmentBegins = new StaticArray<u32>(MAX_SEGMENTS);
+const segmentFreed = new StaticArray<u32>(MAX_SEGMENTS);
+let segmentCount: i32 = 1;
 const COMPACTION_MIN_TUPLES: u32 = 1 << 20;
 export let tupleCount: u32 = 0;
 let tupleCapacity: u32 = 0;
@@ -99,6 +108,9 @@ export function rangeInit(): void {
   tupleCount = 0;
   segmentStart = 0;
   segmentAfterCompaction = 0;
+  segmentCount = 1;
+  unchecked(segmentBegins[0] = 0);
+  unchecked(segmentFreed[0] = 0);
 }
 
 /** Makes room for the range state of site `site` (called when a site is created). */
@@ -163,9 +175,12 @@ export function rangeAdvance(timeMs: u32, tracked: f64): void {
   }
   if ((index >>> LEAK_BUCKET_SHIFT) != (currentBucket >>> LEAK_BUCKET_SHIFT)) {
     // A new free bucket: its tuples start a new segment.
-    compactTuples(false, segmentStart);
+    compactTuples(segmentStart);
     segmentStart = tupleCount;
     segmentAfterCompaction = 0;
+    unchecked(segmentBegins[segmentCount] = tupleCount);
+    unchecked(segmentFreed[segmentCount] = index >>> LEAK_BUCKET_SHIFT);
+    segmentCount++;
   }
   currentBucket = index;
   // The state at the start of a bucket is its first candidate for a high-water mark.
@@ -230,15 +245,86 @@ function halve(): void {
   rangeOutboxLength += 8;
   rangeWidthShift++;
   currentBucket >>>= 1;
-  compactTuples(true, 0);
-  segmentStart = tupleCount;
-  segmentAfterCompaction = 0;
+  compactTuples(segmentStart);
+  mergeSegmentPairs();
+  segmentStart = unchecked(segmentBegins[segmentCount - 1]);
+  segmentAfterCompaction = tupleCount - segmentStart;
 }
 
 /**
- * Sums equal tuples of the log from index `firstTuple` on into one entry each; with `halveBuckets`, first
- * re-keys them to the coarser width, dropping those whose two buckets merge (they can never count).
+ * Buckets merge two by two: re-keys every segment to the coarser width, merges the segments whose
+ * free buckets now coincide, and drops the tuples whose two buckets now coincide (they can never
+ * count). Each segment is sorted, so this is one merge pass over the log.
  */
+function mergeSegmentPairs(): void {
+  let written: u32 = 0;
+  let kept: i32 = 0;
+  const scratch = heap.alloc(<usize>max<u32>(tupleCount, 1) * TUPLE_SIZE);
+  for (let i: i32 = 0; i < segmentCount;) {
+    const freed = unchecked(segmentFreed[i]) >>> 1;
+    const firstBegin = unchecked(segmentBegins[i]);
+    const firstEnd = i + 1 < segmentCount ? unchecked(segmentBegins[i + 1]) : tupleCount;
+    let secondEnd = firstEnd;
+    let next = i + 1;
+    if (next < segmentCount && unchecked(segmentFreed[next]) >>> 1 == freed) {
+      secondEnd = next + 1 < segmentCount ? unchecked(segmentBegins[next + 1]) : tupleCount;
+      next++;
+    }
+    // Merge [firstBegin, firstEnd) and [firstEnd, secondEnd) into the scratch, then back into the
+    // log at `written` (never past where the merged tuples came from).
+    const length = mergeRekeyed(firstBegin, firstEnd, firstEnd, secondEnd, freed, scratch);
+    memory.copy(tuples + <usize>written * TUPLE_SIZE, scratch, <usize>length * TUPLE_SIZE);
+    unchecked(segmentBegins[kept] = written);
+    unchecked(segmentFreed[kept] = freed);
+    kept++;
+    written += length;
+    i = next;
+  }
+  heap.free(scratch);
+  segmentCount = kept;
+  tupleCount = written;
+}
+
+/** The tuple key at the coarser width, or 0 when its two buckets coincide there. */
+@inline function rekeyed(key: u64, freed: u32): u64 {
+  const allocated = tupleAllocated(key) >>> 1;
+  if (allocated == freed) return 0;
+  return (key & 0xffffffff0000ffff) | (<u64>allocated << 24) | (<u64>freed << 16);
+}
+
+/**
+ * Merges two sorted runs of the log, re-keyed to free bucket `freed`, into `output`, summing equal
+ * tuples while their count fits; returns how many tuples it wrote.
+ */
+function mergeRekeyed(a: u32, aEnd: u32, b: u32, bEnd: u32, freed: u32, output: usize): u32 {
+  let written: u32 = 0;
+  while (a < aEnd || b < bEnd) {
+    // Order by site and allocation bucket (the key above the free bucket): the runs are sorted so.
+    const takeA = a < aEnd && (b >= bEnd ||
+      (load<u64>(tuples + <usize>a * TUPLE_SIZE) >>> 24) <= (load<u64>(tuples + <usize>b * TUPLE_SIZE) >>> 24));
+    const from = tuples + <usize>(takeA ? a++ : b++) * TUPLE_SIZE;
+    let key = load<u64>(from);
+    key = rekeyed(key, freed);
+    if (key == 0) continue;
+    if (written > 0) {
+      const into = output + <usize>(written - 1) * TUPLE_SIZE;
+      const previous = load<u64>(into);
+      const summed = (previous & TUPLE_COUNT_MASK) + (key & TUPLE_COUNT_MASK);
+      if ((previous >>> 16) == (key >>> 16) && summed <= TUPLE_COUNT_MASK) {
+        store<u64>(into, previous + (key & TUPLE_COUNT_MASK));
+        store<f64>(into, load<f64>(into, 8) + load<f64>(from, 8), 8);
+        continue;
+      }
+    }
+    const to = output + <usize>written * TUPLE_SIZE;
+    store<u64>(to, key);
+    store<f64>(to, load<f64>(from, 8), 8);
+    written++;
+  }
+  return written;
+}
+
+/** Sorts the log from index `firstTuple` on (one segment) and sums equal tuples into one entry each. */
 // Compaction sorts the log by tuple (an LSD radix sort on a dense renumbering of the key: site,
 // allocation bucket, free bucket) and sums neighbours. A hash index of the distinct tuples was
 // tried first: with thousands of sites it outgrows the cache and every tuple became a miss.
@@ -250,35 +336,23 @@ const RADIX_SIZE: u32 = 1 << RADIX_BITS;
   return 64 - <u32>clz(value);
 }
 
-function compactTuples(halveBuckets: bool, firstTuple: u32): void {
+function compactTuples(firstTuple: u32): void {
   const base = tuples + <usize>firstTuple * TUPLE_SIZE;
   const length = tupleCount - firstTuple;
-  // Pass 1, in place: merge bucket pairs when halving (dropping blocks that now die in the bucket
-  // they were born in) and find the widths of the renumbered key.
-  let count: u32 = 0;
+  // Pass 1: the widths of the renumbered key.
+  const count = length;
   let maxSite: u64 = 0;
   let maxAllocated: u64 = 0;
   let minFreed: u64 = 0xff;
   let maxFreed: u64 = 0;
   for (let i: u32 = 0; i < length; i++) {
-    const tuple = base + <usize>i * TUPLE_SIZE;
-    let key = load<u64>(tuple);
-    let allocated = tupleAllocated(key);
-    let freed = tupleFreed(key);
-    if (halveBuckets) {
-      allocated >>>= 1;
-      freed >>>= 1;
-      if (allocated == freed) continue;
-      key = (key & 0xffffffff0000ffff) | (<u64>allocated << 24) | (<u64>freed << 16);
-    }
-    const target = base + <usize>count * TUPLE_SIZE;
-    store<u64>(target, key);
-    store<f64>(target, load<f64>(tuple, 8), 8);
-    count++;
+    const key = load<u64>(base + <usize>i * TUPLE_SIZE);
+    const allocated = <u64>tupleAllocated(key);
+    const freed = <u64>tupleFreed(key);
     if ((key >>> 32) > maxSite) maxSite = key >>> 32;
-    if (<u64>allocated > maxAllocated) maxAllocated = <u64>allocated;
-    if (<u64>freed < minFreed) minFreed = <u64>freed;
-    if (<u64>freed > maxFreed) maxFreed = <u64>freed;
+    if (allocated > maxAllocated) maxAllocated = allocated;
+    if (freed < minFreed) minFreed = freed;
+    if (freed > maxFreed) maxFreed = freed;
   }
   // Dense sort key: site, then allocation bucket, then free bucket less the smallest. A segment has
   // one free bucket, which then takes no bits: two radix passes instead of three for 5,000 sites.
@@ -379,7 +453,7 @@ function growTuples(): void {
 @inline function noteFreeTuple(key: u64, bytes: f64): void {
   appendTuple(key, bytes);
   const segment = tupleCount - segmentStart;
-  if (segment > COMPACTION_MIN_TUPLES && segment > 2 * segmentAfterCompaction) compactTuples(false, segmentStart);
+  if (segment > COMPACTION_MIN_TUPLES && segment > 2 * segmentAfterCompaction) compactTuples(segmentStart);
 }
 
 /** Adds every tuple allocated in leak buckets [first, last] and freed after last into per-site (bytes, count) f64 pairs. */
