@@ -109,6 +109,8 @@ export function rangeInit(): void {
   segmentStart = 0;
   segmentAfterCompaction = 0;
   segmentCount = 1;
+  mergeScratch = 0;
+  mergeScratchTuples = 0;
   unchecked(segmentBegins[0] = 0);
   unchecked(segmentFreed[0] = 0);
 }
@@ -259,7 +261,6 @@ function halve(): void {
 function mergeSegmentPairs(): void {
   let written: u32 = 0;
   let kept: i32 = 0;
-  const scratch = heap.alloc(<usize>max<u32>(tupleCount, 1) * TUPLE_SIZE);
   for (let i: i32 = 0; i < segmentCount;) {
     const freed = unchecked(segmentFreed[i]) >>> 1;
     const firstBegin = unchecked(segmentBegins[i]);
@@ -270,20 +271,20 @@ function mergeSegmentPairs(): void {
       secondEnd = next + 1 < segmentCount ? unchecked(segmentBegins[next + 1]) : tupleCount;
       next++;
     }
-    // Merge [firstBegin, firstEnd) and [firstEnd, secondEnd) into the scratch, then back into the
-    // log at `written` (never past where the merged tuples came from).
-    const length = mergeRekeyed(firstBegin, firstEnd, firstEnd, secondEnd, freed, scratch);
-    memory.copy(tuples + <usize>written * TUPLE_SIZE, scratch, <usize>length * TUPLE_SIZE);
     unchecked(segmentBegins[kept] = written);
     unchecked(segmentFreed[kept] = freed);
     kept++;
-    written += length;
+    written = mergeRekeyed(firstBegin, firstEnd, secondEnd, freed, written);
     i = next;
   }
-  heap.free(scratch);
   segmentCount = kept;
   tupleCount = written;
 }
+
+// The first run of a merge, set aside: the merged tuples are written over the log from the front,
+// which can overtake the first run's unread tuples but never the second's. Kept between halvings.
+let mergeScratch: usize = 0;
+let mergeScratchTuples: u32 = 0;
 
 /** The tuple key at the coarser width, or 0 when its two buckets coincide there. */
 @inline function rekeyed(key: u64, freed: u32): u64 {
@@ -293,21 +294,30 @@ function mergeSegmentPairs(): void {
 }
 
 /**
- * Merges two sorted runs of the log, re-keyed to free bucket `freed`, into `output`, summing equal
- * tuples while their count fits; returns how many tuples it wrote.
+ * Merges the sorted runs [first, second) and [second, secondEnd) of the log, re-keyed to free
+ * bucket `freed`, into the log from index `to` on (at most `first`), summing equal tuples while
+ * their count fits; returns the index after the last tuple written.
  */
-function mergeRekeyed(a: u32, aEnd: u32, b: u32, bEnd: u32, freed: u32, output: usize): u32 {
-  let written: u32 = 0;
-  while (a < aEnd || b < bEnd) {
+function mergeRekeyed(first: u32, second: u32, secondEnd: u32, freed: u32, to: u32): u32 {
+  const firstLength = second - first;
+  if (firstLength > mergeScratchTuples) {
+    if (mergeScratch != 0) heap.free(mergeScratch);
+    mergeScratchTuples = max<u32>(firstLength, mergeScratchTuples * 2);
+    mergeScratch = heap.alloc(<usize>mergeScratchTuples * TUPLE_SIZE);
+  }
+  memory.copy(mergeScratch, tuples + <usize>first * TUPLE_SIZE, <usize>firstLength * TUPLE_SIZE);
+  let a: u32 = 0;
+  let b = second;
+  let written = to;
+  while (a < firstLength || b < secondEnd) {
     // Order by site and allocation bucket (the key above the free bucket): the runs are sorted so.
-    const takeA = a < aEnd && (b >= bEnd ||
-      (load<u64>(tuples + <usize>a * TUPLE_SIZE) >>> 24) <= (load<u64>(tuples + <usize>b * TUPLE_SIZE) >>> 24));
-    const from = tuples + <usize>(takeA ? a++ : b++) * TUPLE_SIZE;
-    let key = load<u64>(from);
-    key = rekeyed(key, freed);
+    const takeA = a < firstLength && (b >= secondEnd ||
+      (load<u64>(mergeScratch + <usize>a * TUPLE_SIZE) >>> 24) <= (load<u64>(tuples + <usize>b * TUPLE_SIZE) >>> 24));
+    const from = takeA ? mergeScratch + <usize>(a++) * TUPLE_SIZE : tuples + <usize>(b++) * TUPLE_SIZE;
+    const key = rekeyed(load<u64>(from), freed);
     if (key == 0) continue;
-    if (written > 0) {
-      const into = output + <usize>(written - 1) * TUPLE_SIZE;
+    if (written > to) {
+      const into = tuples + <usize>(written - 1) * TUPLE_SIZE;
       const previous = load<u64>(into);
       const summed = (previous & TUPLE_COUNT_MASK) + (key & TUPLE_COUNT_MASK);
       if ((previous >>> 16) == (key >>> 16) && summed <= TUPLE_COUNT_MASK) {
@@ -316,9 +326,10 @@ function mergeRekeyed(a: u32, aEnd: u32, b: u32, bEnd: u32, freed: u32, output: 
         continue;
       }
     }
-    const to = output + <usize>written * TUPLE_SIZE;
-    store<u64>(to, key);
-    store<f64>(to, load<f64>(from, 8), 8);
+    const target = tuples + <usize>written * TUPLE_SIZE;
+    const bytes = load<f64>(from, 8);
+    store<u64>(target, key);
+    store<f64>(target, bytes, 8);
     written++;
   }
   return written;
