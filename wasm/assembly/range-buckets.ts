@@ -14,7 +14,7 @@
 // its size to the tuple (site, allocation bucket, free bucket); blocks freed in their own bucket
 // can never count and are not kept. What is still live at the end is read from the live blocks (live-blocks.ts).
 
-import { siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
+import { siteCount, siteRecord, SITE_LIVE_BYTES, SITE_LIVE_COUNT } from "./site-metrics";
 
 export const RANGE_BUCKETS: u32 = 256;
 /**
@@ -335,103 +335,95 @@ function mergeRekeyed(first: u32, second: u32, secondEnd: u32, freed: u32, to: u
   return written;
 }
 
-/** Sorts the log from index `firstTuple` on (one segment) and sums equal tuples into one entry each. */
-// Compaction sorts the log by tuple (an LSD radix sort on a dense renumbering of the key: site,
-// allocation bucket, free bucket) and sums neighbours. A hash index of the distinct tuples was
-// tried first: with thousands of sites it outgrows the cache and every tuple became a miss.
-const RADIX_BITS: u32 = 11;
-const RADIX_SIZE: u32 = 1 << RADIX_BITS;
-
-/** Bits needed to hold every value up to `value` (0 for 0). */
-@inline function bitsFor(value: u64): u32 {
-  return 64 - <u32>clz(value);
-}
-
+/**
+ * Sums the equal tuples of the log from index `firstTuple` on (the open segment: one free bucket)
+ * into one entry each, sorted by site and allocation bucket. One counting pass puts each site's
+ * tuples together (sites are dense numbers); then each site's run is summed per allocation bucket
+ * (fewer than 64) in a small table. A hash index of the distinct tuples was tried first: with
+ * thousands of sites it outgrows the cache and every tuple became a miss; a radix sort on site,
+ * allocation bucket and free bucket took twice the passes over the log.
+ */
 function compactTuples(firstTuple: u32): void {
   const base = tuples + <usize>firstTuple * TUPLE_SIZE;
   const length = tupleCount - firstTuple;
-  // Pass 1: the widths of the renumbered key.
-  const count = length;
-  let maxSite: u64 = 0;
-  let maxAllocated: u64 = 0;
-  let minFreed: u64 = 0xff;
-  let maxFreed: u64 = 0;
+  if (length == 0) {
+    segmentAfterCompaction = 0;
+    return;
+  }
+  const freedBucket = <u64>tupleFreed(load<u64>(base));
+  // Where each site's tuples go: a count per site, then running sums.
+  const sites = siteCount + 1;
+  const starts = heap.alloc(<usize>sites << 2);
+  memory.fill(starts, 0, <usize>sites << 2);
   for (let i: u32 = 0; i < length; i++) {
-    const key = load<u64>(base + <usize>i * TUPLE_SIZE);
-    const allocated = <u64>tupleAllocated(key);
-    const freed = <u64>tupleFreed(key);
-    if ((key >>> 32) > maxSite) maxSite = key >>> 32;
-    if (allocated > maxAllocated) maxAllocated = allocated;
-    if (freed < minFreed) minFreed = freed;
-    if (freed > maxFreed) maxFreed = freed;
+    const at = starts + (<usize>(load<u64>(base + <usize>i * TUPLE_SIZE) >>> 32) << 2);
+    store<u32>(at, load<u32>(at) + 1);
   }
-  // Dense sort key: site, then allocation bucket, then free bucket less the smallest. A segment has
-  // one free bucket, which then takes no bits: two radix passes instead of three for 5,000 sites.
-  if (minFreed > maxFreed) minFreed = maxFreed;
-  const allocatedBits = bitsFor(maxAllocated);
-  const freedBits = bitsFor(maxFreed - minFreed);
-  const totalBits = bitsFor(maxSite) + allocatedBits + freedBits;
-  const scratch = heap.alloc(<usize>max<u32>(count, 1) * TUPLE_SIZE);
-  const counts = heap.alloc(<usize>RADIX_SIZE * 4);
-  let source = base;
-  let target = scratch;
-  for (let shift: u32 = 0; shift < totalBits; shift += RADIX_BITS) {
-    memory.fill(counts, 0, <usize>RADIX_SIZE * 4);
-    for (let i: u32 = 0; i < count; i++) {
-      const digit = <u32>(denseKey(load<u64>(source + <usize>i * TUPLE_SIZE), minFreed, freedBits, allocatedBits) >>> shift) & (RADIX_SIZE - 1);
-      const at = counts + (<usize>digit << 2);
-      store<u32>(at, load<u32>(at) + 1);
-    }
-    let running: u32 = 0;
-    for (let digit: u32 = 0; digit < RADIX_SIZE; digit++) {
-      const at = counts + (<usize>digit << 2);
-      const here = load<u32>(at);
-      store<u32>(at, running);
-      running += here;
-    }
-    for (let i: u32 = 0; i < count; i++) {
-      const from = source + <usize>i * TUPLE_SIZE;
-      const digit = <u32>(denseKey(load<u64>(from), minFreed, freedBits, allocatedBits) >>> shift) & (RADIX_SIZE - 1);
-      const at = counts + (<usize>digit << 2);
-      const position = load<u32>(at);
-      store<u32>(at, position + 1);
-      copyTuple(target + <usize>position * TUPLE_SIZE, from);
-    }
-    const swap = source;
-    source = target;
-    target = swap;
+  let running: u32 = 0;
+  for (let site: u32 = 0; site < sites; site++) {
+    const at = starts + (<usize>site << 2);
+    const here = load<u32>(at);
+    store<u32>(at, running);
+    running += here;
   }
-  // Sum neighbours with equal keys into the tuple log.
+  const scratch = heap.alloc(<usize>length * TUPLE_SIZE);
+  for (let i: u32 = 0; i < length; i++) {
+    const from = base + <usize>i * TUPLE_SIZE;
+    const at = starts + (<usize>(load<u64>(from) >>> 32) << 2);
+    const position = load<u32>(at);
+    store<u32>(at, position + 1);
+    copyTuple(scratch + <usize>position * TUPLE_SIZE, from);
+  }
+  heap.free(starts);
+  // Each site's run, summed per allocation bucket, back into the log in bucket order.
   let written: u32 = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    const from = source + <usize>i * TUPLE_SIZE;
-    const key = load<u64>(from);
-    if (written > 0) {
-      const into = base + <usize>(written - 1) * TUPLE_SIZE;
-      const previous = load<u64>(into);
-      const summed = (previous & TUPLE_COUNT_MASK) + (key & TUPLE_COUNT_MASK);
-      if ((previous >>> 16) == (key >>> 16) && summed <= TUPLE_COUNT_MASK) {
-        store<u64>(into, previous + (key & TUPLE_COUNT_MASK));
-        store<f64>(into, load<f64>(into, 8) + load<f64>(from, 8), 8);
-        continue;
+  for (let i: u32 = 0; i < length;) {
+    const site = load<u64>(scratch + <usize>i * TUPLE_SIZE) >>> 32;
+    let present: u64 = 0;
+    for (; i < length; i++) {
+      const from = scratch + <usize>i * TUPLE_SIZE;
+      const key = load<u64>(from);
+      if ((key >>> 32) != site) break;
+      const bucket = tupleAllocated(key);
+      const sum = bucketSums + (<usize>bucket << 4);
+      if ((present & (<u64>1 << bucket)) == 0) {
+        present |= <u64>1 << bucket;
+        store<f64>(sum, 0);
+        store<f64>(sum, 0, 8);
       }
+      store<f64>(sum, load<f64>(sum) + load<f64>(from, 8));
+      store<f64>(sum, load<f64>(sum, 8) + <f64>(key & TUPLE_COUNT_MASK), 8);
     }
-    if (from != base + <usize>written * TUPLE_SIZE) copyTuple(base + <usize>written * TUPLE_SIZE, from);
-    written++;
+    while (present != 0) {
+      const bucket = <u64>ctz(present);
+      present &= present - 1;
+      const sum = bucketSums + (<usize>bucket << 4);
+      const prefix = (site << 32) | (bucket << 24) | (freedBucket << 16);
+      // A count past 16 bits is split over several tuples; the bytes go with the first.
+      let count = load<f64>(sum, 8);
+      let bytes = load<f64>(sum);
+      do {
+        const part = min<f64>(count, <f64>TUPLE_COUNT_MASK);
+        const target = base + <usize>written * TUPLE_SIZE;
+        store<u64>(target, prefix | <u64>part);
+        store<f64>(target, bytes, 8);
+        written++;
+        count -= part;
+        bytes = 0;
+      } while (count > 0);
+    }
   }
   heap.free(scratch);
-  heap.free(counts);
   tupleCount = firstTuple + written;
   segmentAfterCompaction = written;
 }
 
+/** Per allocation bucket (f64 bytes, f64 count) of the site being summed. */
+const bucketSums: usize = memory.data(64 * 16);
+
 /** One 16-byte load and store: memory.copy is a call into the runtime, too dear for a tuple. */
 @inline function copyTuple(to: usize, from: usize): void {
   v128.store(to, v128.load(from));
-}
-
-@inline function denseKey(key: u64, minFreed: u64, freedBits: u32, allocatedBits: u32): u64 {
-  return ((key >>> 32) << (allocatedBits + freedBits)) | (<u64>tupleAllocated(key) << freedBits) | (<u64>tupleFreed(key) - minFreed);
 }
 
 /** Appends tuple `key` (count in its low bits) with `bytes`. */
