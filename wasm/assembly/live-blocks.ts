@@ -56,14 +56,20 @@ export function liveBlocksBytes(): usize {
 }
 
 /**
- * Loads where block `ordinal`'s record is, so that applying its free soon after finds it in cache.
- * Without branches: a mispredicted branch here would cancel the loads issued after it, and the
- * point is to have many misses in flight at once.
+ * Where block `ordinal`'s record would be (its page record, or its home slot in the old-block
+ * table), worked out while a batch is decoded so that touching the records before applying it is
+ * a bare load per free: the fewer instructions between the loads, the more of their misses the
+ * core keeps in flight at once. Without branches: a mispredicted branch would cancel the loads
+ * issued after it. A block not live yet (allocated earlier in the same batch) gives a harmless
+ * address.
  */
-@inline export function liveBlockTouch(ordinal: u64): u64 {
+@inline export function liveBlockTouchTarget(ordinal: u64): usize {
   const address = heldPageAddress(ordinal >> PAGE_SHIFT);
-  const target = select<usize>(pageRecord(address, ordinal), oldBlockHome(ordinal), address != 0);
-  // Both ends: a 24-byte record can straddle two cache lines.
+  return select<usize>(pageRecord(address, ordinal), oldBlockHome(ordinal), address != 0);
+}
+
+/** Loads a record found by liveBlockTouchTarget: both ends, since a 24-byte record can straddle two cache lines. */
+@inline export function liveBlockTouch(target: usize): u64 {
   return <u64>load<u32>(target) + <u64>load<u32>(target, RECORD_SIZE - 4);
 }
 

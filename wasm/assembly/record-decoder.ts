@@ -13,7 +13,7 @@ import {
   ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
   ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_ADDRESS_SECTION, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
-import { liveBlockCreate, liveBlockFind, liveBlockRemove, liveBlocksBytes, liveBlockTouch } from "./live-blocks";
+import { liveBlockCreate, liveBlockFind, liveBlockRemove, liveBlocksBytes, liveBlockTouch, liveBlockTouchTarget } from "./live-blocks";
 import { RECORD_SITE, RECORD_SIZE_BYTES, RECORD_THREAD, RECORD_THREAD_SEQUENCE, RECORD_TIME_MS } from "./live-record";
 import { mappedBytes, mappedRangesAdd, mappedRangesRemove } from "./mapped-ranges";
 import { outboxCopy } from "./outbox";
@@ -464,7 +464,7 @@ const HEAP_EVENT_SITE: usize = 16; // u32
 const HEAP_EVENT_KIND: usize = 20; // u32 allocator kind; 0 for a FREE
 let heapRun: usize = 0;
 let heapRunStarts: usize = 0; // u32 record offset of each event, for error locations
-let heapRunFrees: usize = 0; // u64 block ordinal of each FREE in the run
+let heapRunFrees: usize = 0; // u32 address of each FREE's record in the run (liveBlockTouchTarget)
 /** Sum of the touched slots, kept so the touching loads are not optimised away. */
 export let prefetchSink: u64 = 0;
 
@@ -472,7 +472,7 @@ export function heapRunInit(): void {
   if (heapRun == 0) {
     heapRun = heap.alloc(<usize>HEAP_RUN_CAPACITY * HEAP_EVENT_SIZE);
     heapRunStarts = heap.alloc(<usize>HEAP_RUN_CAPACITY * 4);
-    heapRunFrees = heap.alloc(<usize>HEAP_RUN_CAPACITY * 8);
+    heapRunFrees = heap.alloc(<usize>HEAP_RUN_CAPACITY * 4);
   }
 }
 
@@ -573,7 +573,7 @@ function decodeHeapRun(stop: usize): i32 {
       if (ordinal >= blockCount) return heapRunError(recordStart, ERROR_UNKNOWN_BLOCK);
       store<u64>(event, ordinal, HEAP_EVENT_BLOCK);
       store<u32>(event, 0, HEAP_EVENT_KIND);
-      store<u64>(heapRunFrees + (<usize>freeCount << 3), ordinal);
+      store<u32>(heapRunFrees + (<usize>freeCount << 2), <u32>liveBlockTouchTarget(ordinal));
       freeCount++;
     } else {
       break;
@@ -586,7 +586,7 @@ function decodeHeapRun(stop: usize): i32 {
   // New blocks go to the open page in order and do not miss; only the blocks frees name are
   // touched ahead, from their own list so that the loop has no branch to mispredict.
   let touched: u64 = 0;
-  for (let i: u32 = 0; i < freeCount; i++) touched += liveBlockTouch(load<u64>(heapRunFrees + (<usize>i << 3)));
+  for (let i: u32 = 0; i < freeCount; i++) touched += liveBlockTouch(<usize>load<u32>(heapRunFrees + (<usize>i << 2)));
   prefetchSink ^= touched;
 
   for (let i: u32 = 0; i < count; i++) {
