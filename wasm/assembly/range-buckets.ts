@@ -55,10 +55,11 @@ export const RANGE_RECORD_BUCKET: u32 = 1; // u32 tag, u32 bucket, f64 max track
 export const RANGE_RECORD_HALVE: u32 = 2; // u32 tag, u32 0: buckets merged pairwise, width doubled
 
 // Leak tuples: (site, allocation bucket, free bucket) → bytes, count. Every free of a block from
-// an earlier bucket is appended to the tuple log. The log is compacted (equal tuples summed) when
-// buckets merge and whenever it has doubled since the last compaction (and passed a million), so
-// it stays within about twice the number of distinct tuples (at most sites × buckets² / 2), or a
-// million, however long the run.
+// an earlier bucket is appended to the tuple log, which is one segment per free bucket. The open
+// segment is compacted (equal tuples summed) when its bucket ends and whenever it has doubled since
+// its last compaction (and passed a million); when buckets merge, neighbouring segments merge. So
+// the log stays within about twice the number of distinct tuples (at most sites × buckets² / 2),
+// or a million, however long the run.
 // A tuple is 16 bytes: u64 key (site << 32 | allocation bucket << 24 | free bucket << 16 | count),
 // f64 bytes. Buckets fit 8 bits (leak buckets are below 64); a compaction sums equal tuples only
 // while the count fits its 16 bits.
