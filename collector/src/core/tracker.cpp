@@ -94,12 +94,14 @@ struct ThreadState {
   // Recent trie edges (parent, pc) -> child, direct-mapped: frames below the first change are
   // mostly edges this thread walked a moment ago (a loop allocating from a few places, two call
   // paths taking turns), and the global trie is too big to stay in cache. child 0 = empty.
+  // 4096 edges (64 KiB a thread): tsc's deep, varied stacks missed 512 often enough that the
+  // global table's lookups were 3.4% of its samples (2.9% now).
   struct Edge {
     uint64_t pc;
     uint32_t parent;
     uint32_t child;
   };
-  static constexpr int kEdgeCacheSize = 512;
+  static constexpr int kEdgeCacheSize = 4096;
   Edge edge_cache[kEdgeCacheSize];
 };
 
