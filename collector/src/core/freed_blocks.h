@@ -13,11 +13,10 @@
 #include <cstdint>
 
 #include "block_slot.h"
-#include "raw_memory.h"
 
 namespace memview {
 
-class FreedBlocks {
+class FreedBlocks : public BlockSlots {
  public:
   static constexpr uint64_t kAbsent = ~0ull;
 
@@ -25,51 +24,38 @@ class FreedBlocks {
 
   /** Block `ordinal`, at `address`, was freed. */
   void remember(uint64_t address, uint64_t ordinal) {
-    slots_[home(address)] = Slot{address + 1, ordinal};
-    if (__builtin_expect(++remembered_ > (mask_ + 1) * 2, 0) && bits_ < kMaxBits) grow();
+    slots[home(address)] = BlockSlot{address + 1, ordinal};
+    if (__builtin_expect(++remembered_ > capacity() * 2, 0) && bits < kMaxBits) grow();
   }
 
   /** The ordinal of the latest freed block at `address` this cache still holds, or kAbsent. */
   uint64_t recall(uint64_t address) const {
-    const Slot& slot = slots_[home(address)];
+    const BlockSlot& slot = slots[home(address)];
     return slot.key == address + 1 ? slot.ordinal : kAbsent;
   }
 
-  void prefetch(uint64_t address) const { __builtin_prefetch(&slots_[home(address)]); }
-
   /** Forgets every block (a new capture). */
   void clear() {
-    raw_release(slots_, (mask_ + 1) * sizeof(Slot));
+    release();
     allocate(kInitialBits);
-  }
-
- private:
-  using Slot = BlockSlot;
-  static constexpr unsigned kInitialBits = 12;
-  static constexpr unsigned kMaxBits = 20;
-
-  size_t home(uint64_t address) const { return block_address_hash(address, bits_); }
-
-  void allocate(unsigned bits) {
-    bits_ = bits;
-    mask_ = (size_t{1} << bits) - 1;
-    slots_ = static_cast<Slot*>(raw_allocate_populated((mask_ + 1) * sizeof(Slot)));
     remembered_ = 0;
   }
 
+ private:
+  static constexpr unsigned kInitialBits = 12;
+  static constexpr unsigned kMaxBits = 20;
+
   void grow() {
-    Slot* old = slots_;
-    const size_t old_count = mask_ + 1;
-    allocate(bits_ + 1);
+    BlockSlot* old = slots;
+    const size_t old_count = capacity();
+    allocate(bits + 1);
+    remembered_ = 0;
     for (size_t i = 0; i < old_count; i++) {
-      if (old[i].key != 0) slots_[home(old[i].key - 1)] = old[i];
+      if (old[i].key != 0) slots[home(old[i].key - 1)] = old[i];
     }
-    raw_release(old, old_count * sizeof(Slot));
+    raw_release(old, old_count * sizeof(BlockSlot));
   }
 
-  Slot* slots_ = nullptr;
-  size_t mask_ = 0;
-  unsigned bits_ = 0;
   size_t remembered_ = 0;  // frees since the table last grew
 };
 
