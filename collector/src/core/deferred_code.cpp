@@ -42,17 +42,22 @@ DeferredCode::Move DeferredCode::move(uint64_t from, uint64_t to) {
   return written ? Move::kWritten : Move::kPending;
 }
 
-const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site) {
+const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site, bool* covered) {
   Memo& memo = memos_[((call_site * 0x9E3779B97F4A7C15ull) >> 52) & (kMemoSize - 1)];
-  if (memo.call_site == call_site && memo.generation == (memo.covered ? written_generation_ : layout_generation_)) return nullptr;
+  if (memo.call_site == call_site && memo.generation == (memo.covered ? written_generation_ : layout_generation_)) {
+    *covered = memo.covered;
+    return nullptr;
+  }
   auto it = entries_.upper_bound(call_site);
   if (it != entries_.begin()) --it;
   if (it == entries_.end() || it->first > call_site || call_site >= it->second.end) {
     memo = Memo{call_site, layout_generation_, false};
+    *covered = false;
     return nullptr;
   }
   Entry& entry = it->second;
   memo = Memo{call_site, written_generation_, true};
+  *covered = true;
   if (entry.written) return nullptr;
   entry.written = true;
   return &entry.code;

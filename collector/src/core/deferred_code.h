@@ -37,9 +37,10 @@ class DeferredCode {
 
   /**
    * The code covering `call_site` if it was not written yet, now counted as written; nullptr
-   * otherwise. The description stays valid until the next call of any method.
+   * otherwise. *covered tells whether any code covers it. The description stays valid until the
+   * next call of any method.
    */
-  const CodeDescription* take_unwritten(uint64_t call_site);
+  const CodeDescription* take_unwritten(uint64_t call_site, bool* covered);
 
   /**
    * A new capture (a fork child, a restarted Tracker) has none of the code records written so far:

@@ -162,6 +162,13 @@ uint32_t g_string_count = 0;
 std::unordered_map<std::string, uint32_t>* g_strings = nullptr;
 ReusedCode* g_code = nullptr;
 DeferredCode* g_deferred_code = nullptr;
+// Stack pcs that neither code V8 reported nor a loaded module covered when they were interned:
+// pcs of an isolate that runs before V8 lists its code to memview. Its listing names them, and
+// memview_reset_stacks writes the code they are in from this list, not from a scan of the whole
+// trie (which a late worker start would make long, under the lock). Past its bound, the scan.
+constexpr size_t kMaxUnnamedPcs = 1u << 16;
+std::vector<uint64_t>* g_unnamed_pcs = nullptr;
+bool g_unnamed_pcs_overflowed = false;
 std::atomic<uint32_t> g_capture_id{0};
 
 uint64_t g_start_ns = 0;
@@ -307,8 +314,14 @@ void write_unmap_locked(uint8_t cause, uint64_t start, uint64_t end) {
   *mapping = {start, end, 0, current_tid(), cause};
 }
 
+void forget_unnamed_pcs_locked() {
+  g_unnamed_pcs->clear();
+  g_unnamed_pcs_overflowed = false;
+}
+
 void reset_trie_locked() {
   g_trie->reset();
+  forget_unnamed_pcs_locked();
   // Before the reset's number is taken: an event numbered after it then sees the new epoch.
   g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
@@ -345,10 +358,12 @@ uint64_t code_identity(const char* name, size_t name_length, const char* script,
 }
 
 // The CODE record of the code holding return address `pc`, if V8 reported that code and it was
-// not written yet (deferred_code.h), with the strings it names.
-void write_code_of_locked(uint64_t pc) {
-  const CodeDescription* code = g_deferred_code->take_unwritten(pc - 1);
-  if (code == nullptr) return;
+// not written yet (deferred_code.h), with the strings it names. False when no reported code
+// holds `pc`.
+bool write_code_of_locked(uint64_t pc) {
+  bool covered;
+  const CodeDescription* code = g_deferred_code->take_unwritten(pc - 1, &covered);
+  if (code == nullptr) return covered;
   uint32_t name_id = intern_string_locked(code->name.data(), code->name.size());
   uint32_t script_id = intern_string_locked(code->script.data(), code->script.size());
   const size_t position_count = code->positions.size() / 3;
@@ -370,6 +385,7 @@ void write_code_of_locked(uint64_t pc) {
     previous_offset = code->positions[i * 3];
   }
   finish_bytes_locked(out);
+  return true;
 }
 
 // ---- threads ----------------------------------------------------------------------------------
@@ -609,10 +625,15 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
   uint32_t child = g_trie->child(node, g_code->key(pc), &created);
   edge = {pc, node, child};
   if (created) {
-    write_code_of_locked(pc);  // the code a reader names this pc with goes first
+    const bool named = write_code_of_locked(pc);  // the code a reader names this pc with goes first
     SharedStack* record = reinterpret_cast<SharedStack*>(g_log.append(next_seq(), kSharedStack, sizeof(SharedStack)));
     *record = {child, node, pc};
-    if (g_modules->contains(pc)) g_native_pcs->insert(pc, g_modules->module_count());
+    if (g_modules->contains(pc)) {
+      g_native_pcs->insert(pc, g_modules->module_count());
+    } else if (!named) {
+      if (g_unnamed_pcs->size() < kMaxUnnamedPcs) g_unnamed_pcs->push_back(pc);
+      else g_unnamed_pcs_overflowed = true;
+    }
   }
   return child;
 }
@@ -1260,6 +1281,7 @@ void write_process_meta_locked(bool followed_child) {
 // previous capture's strings, stack nodes, code or symbols: every id it uses must be defined in it.
 void reset_capture_dictionaries() {
   g_trie->reset();
+  forget_unnamed_pcs_locked();
   g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
   g_strings->clear();
@@ -1523,6 +1545,7 @@ int start_tracing(const StartOptions& options) {
     g_strings = new std::unordered_map<std::string, uint32_t>();
     g_code = new ReusedCode();
     g_deferred_code = new DeferredCode();
+    g_unnamed_pcs = new std::vector<uint64_t>();
   }
   g_modules->refresh([](const ModuleInfo&) {});
   find_own_text();
@@ -1677,7 +1700,8 @@ void memview_reset_stacks() {
   if (g_tracing) {
     // Stacks interned before V8 listed its code hold pcs nothing named yet: their code goes out
     // now, before the reset, which is when readers name such pcs (docs/capture-format.md).
-    g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
+    if (g_unnamed_pcs_overflowed) g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
+    else for (uint64_t pc : *g_unnamed_pcs) write_code_of_locked(pc);
     reset_trie_locked();
   }
   unlock();
