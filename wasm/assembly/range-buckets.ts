@@ -68,12 +68,6 @@ const TUPLE_COUNT_MASK: u64 = 0xffff;
 @inline function tupleAllocated(key: u64): u32 { return <u32>(key >>> 24) & 0xff; }
 @inline function tupleFreed(key: u64): u32 { return <u32>(key >>> 16) & 0xff; }
 let tuples: usize = 0;
-/**
- * Where the tuples of the current free bucket begin. Tuples before it have earlier free buckets,
- * so they can never merge with new ones: a compaction sorts only this segment, and each tuple is
- * sorted about once instead of with the whole log at every compaction.
- */
-let segmentStart: u32 = 0;
 let segmentAfterCompaction: u32 = 0;
 /**
  * The log's segments, one per free bucket in order, the last one open: where each begins and its
@@ -84,6 +78,14 @@ const MAX_SEGMENTS: i32 = <i32>(RANGE_BUCKETS >>> LEAK_BUCKET_SHIFT) + 1;
 const segmentBegins = new StaticArray<u32>(MAX_SEGMENTS);
 const segmentFreed = new StaticArray<u32>(MAX_SEGMENTS);
 let segmentCount: i32 = 1;
+/**
+ * Where the open segment (the current free bucket's tuples) begins. Tuples before it have earlier
+ * free buckets, so they can never merge with new ones: a compaction sorts only this segment, and
+ * each tuple is sorted about once instead of with the whole log at every compaction.
+ */
+@inline function segmentStart(): u32 {
+  return unchecked(segmentBegins[segmentCount - 1]);
+}
 const COMPACTION_MIN_TUPLES: u32 = 1 << 20;
 export let tupleCount: u32 = 0;
 let tupleCapacity: u32 = 0;
@@ -107,7 +109,6 @@ export function rangeInit(): void {
   tupleCapacity = 1024;
   tuples = heap.alloc(<usize>tupleCapacity * TUPLE_SIZE);
   tupleCount = 0;
-  segmentStart = 0;
   segmentAfterCompaction = 0;
   segmentCount = 1;
   mergeScratch = 0;
@@ -178,8 +179,7 @@ export function rangeAdvance(timeMs: u32, tracked: f64): void {
   }
   if ((index >>> LEAK_BUCKET_SHIFT) != (currentBucket >>> LEAK_BUCKET_SHIFT)) {
     // A new free bucket: its tuples start a new segment.
-    compactTuples(segmentStart);
-    segmentStart = tupleCount;
+    compactTuples(segmentStart());
     segmentAfterCompaction = 0;
     unchecked(segmentBegins[segmentCount] = tupleCount);
     unchecked(segmentFreed[segmentCount] = index >>> LEAK_BUCKET_SHIFT);
@@ -248,10 +248,9 @@ function halve(): void {
   rangeOutboxLength += 8;
   rangeWidthShift++;
   currentBucket >>>= 1;
-  compactTuples(segmentStart);
+  compactTuples(segmentStart());
   mergeSegmentPairs();
-  segmentStart = unchecked(segmentBegins[segmentCount - 1]);
-  segmentAfterCompaction = tupleCount - segmentStart;
+  segmentAfterCompaction = tupleCount - segmentStart();
 }
 
 /**
@@ -456,8 +455,8 @@ function growTuples(): void {
  */
 @inline function noteFreeTuple(key: u64, bytes: f64): void {
   appendTuple(key, bytes);
-  const segment = tupleCount - segmentStart;
-  if (segment > COMPACTION_MIN_TUPLES && segment > 2 * segmentAfterCompaction) compactTuples(segmentStart);
+  const segment = tupleCount - segmentStart();
+  if (segment > COMPACTION_MIN_TUPLES && segment > 2 * segmentAfterCompaction) compactTuples(segmentStart());
 }
 
 /** Adds every tuple allocated in leak buckets [first, last] and freed after last into per-site (bytes, count) f64 pairs. */
