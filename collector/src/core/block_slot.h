@@ -22,7 +22,21 @@ inline size_t block_address_hash(uint64_t address, unsigned bits) {
 // 2^bits slots straight from the kernel, populated (raw_memory.h). The tables differ in what they
 // do on a collision and when they grow, not in how they store and find a slot.
 class BlockSlots {
+ public:
+  /** No block: what the tables answer for an address they do not hold. */
+  static constexpr uint64_t kAbsent = ~0ull;
+
  protected:
+  static constexpr unsigned kInitialBits = 12;
+
+  BlockSlots() { allocate(kInitialBits); }
+
+  /** Back to an empty table of the first size (a new capture knows none of the old blocks). */
+  void restart() {
+    release();
+    allocate(kInitialBits);
+  }
+
   void allocate(unsigned table_bits) {
     bits = table_bits;
     mask = (size_t{1} << table_bits) - 1;

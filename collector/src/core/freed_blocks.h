@@ -18,10 +18,6 @@ namespace memview {
 
 class FreedBlocks : public BlockSlots {
  public:
-  static constexpr uint64_t kAbsent = ~0ull;
-
-  FreedBlocks() { allocate(kInitialBits); }
-
   /** Block `ordinal`, at `address`, was freed. */
   void remember(uint64_t address, uint64_t ordinal) {
     slots[home(address)] = BlockSlot{address + 1, ordinal};
@@ -36,13 +32,11 @@ class FreedBlocks : public BlockSlots {
 
   /** Forgets every block (a new capture). */
   void clear() {
-    release();
-    allocate(kInitialBits);
+    restart();
     remembered_ = 0;
   }
 
  private:
-  static constexpr unsigned kInitialBits = 12;
   static constexpr unsigned kMaxBits = 20;
 
   void grow() {

@@ -14,10 +14,6 @@ namespace memview {
 
 class LiveBlocks : public BlockSlots {
  public:
-  static constexpr uint64_t kAbsent = ~0ull;
-
-  LiveBlocks() { allocate(kInitialBits); }
-
   /** Records that the block at `address` is `ordinal`. Returns the ordinal the address held, or kAbsent. */
   uint64_t insert(uint64_t address, uint64_t ordinal) {
     size_t index = home(address);
@@ -65,14 +61,11 @@ class LiveBlocks : public BlockSlots {
 
   /** Forgets every block (a new capture: blocks of the previous one are unknown to it). */
   void clear() {
-    release();
-    allocate(kInitialBits);
+    restart();
     used_ = 0;
   }
 
  private:
-  static constexpr unsigned kInitialBits = 12;
-
   void grow() {
     BlockSlot* old = slots;
     const size_t old_capacity = capacity();
