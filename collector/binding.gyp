@@ -15,7 +15,7 @@
         "src/core/tracker.cpp",
         "src/core/shared_log.cpp",
         "src/core/chunk_writer.cpp",
-        "src/core/lz4_block.cpp",
+        "src/core/deflate_raw.cpp",
         "src/core/stack_trie.cpp",
         "src/core/accessible_ranges.cpp",
         "src/core/module_map.cpp",
@@ -38,7 +38,7 @@
     },
     {
       "target_name": "memview_test_allocators",
-      "sources": ["test-addon/test_allocators.cc", "src/core/lz4_block.cpp", "src/core/reused_code.cpp", "src/core/deferred_code.cpp", "src/core/elf_symbols.cpp",
+      "sources": ["test-addon/test_allocators.cc", "src/core/deflate_raw.cpp", "src/core/reused_code.cpp", "src/core/deferred_code.cpp", "src/core/elf_symbols.cpp",
                   "src/core/dwarf_lines.cpp"],
       "cflags_cc": ["-g"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -17,7 +17,7 @@
 #include <string>
 #include "../src/core/dwarf_lines.h"
 #include "../src/core/elf_symbols.h"
-#include "../src/core/lz4_block.h"
+#include "../src/core/deflate_raw.h"
 #include "../src/core/deferred_code.h"
 #include "../src/core/reused_code.h"
 
@@ -208,14 +208,16 @@ Napi::Value DeferredCodeOperations(const Napi::CallbackInfo& info) {
   return results;
 }
 
-// The collector's LZ4 block compressor, exposed so tests can check its output with the lz4 tool;
-// the optional second argument is its match attempts per position (1 = the single-probe mode).
-Napi::Value Lz4Compress(const Napi::CallbackInfo& info) {
+// The collector's DEFLATE compressor, exposed so tests can check its output against zlib's
+// inflate: deflateRaw(input, blockBreak?, attempts?), with the writer's defaults.
+Napi::Value DeflateRaw(const Napi::CallbackInfo& info) {
   Napi::Uint8Array input = info[0].As<Napi::Uint8Array>();
-  std::vector<uint8_t> output(memview::lz4_block_bound(input.ByteLength()));
-  std::unique_ptr<memview::Lz4Scratch> scratch(new memview::Lz4Scratch());
-  int attempts = info.Length() > 1 ? info[1].As<Napi::Number>().Int32Value() : 4;
-  size_t size = memview::lz4_block_compress(input.Data(), input.ByteLength(), output.data(), scratch.get(), attempts);
+  size_t block_break = info.Length() > 1 ? static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()) : 0;
+  int attempts = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 4;
+  // Slack past the bound: the bit writer stores whole 32-bit words.
+  std::vector<uint8_t> output(memview::deflate_raw_bound(input.ByteLength()) + 8);
+  std::unique_ptr<memview::DeflateScratch> scratch(new memview::DeflateScratch());
+  size_t size = memview::deflate_raw_compress(input.Data(), input.ByteLength(), block_break, output.data(), scratch.get(), attempts);
   return Napi::Buffer<uint8_t>::Copy(info.Env(), output.data(), size);
 }
 
@@ -248,7 +250,7 @@ Napi::Value SourceLines(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sourceLines", Napi::Function::New(env, SourceLines));
-  exports.Set("lz4Compress", Napi::Function::New(env, Lz4Compress));
+  exports.Set("deflateRaw", Napi::Function::New(env, DeflateRaw));
   exports.Set("malloc", Napi::Function::New(env, Malloc));
   exports.Set("calloc", Napi::Function::New(env, Calloc));
   exports.Set("realloc", Napi::Function::New(env, Realloc));

@@ -35,7 +35,7 @@ describe('bad input', () => {
 
   it('a future format version is refused, naming both versions', async () => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 4');
+    expect(error.message).toBe('capture format version 7, this reader understands versions 4 to 5');
     expect(error.offset).toBe(8);
   });
 
@@ -43,7 +43,7 @@ describe('bad input', () => {
   // version 3 wrote new blocks' addresses among the records.
   it.each([1, 2, 3])('a version %i capture is refused, naming both versions', async (version) => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: version }));
-    expect(error.message).toBe(`capture format version ${version}, this reader understands version 4`);
+    expect(error.message).toBe(`capture format version ${version}, this reader understands versions 4 to 5`);
   });
 
   it('a FREE naming a block already released is corrupt, in both readers, at its offset', async () => {
@@ -155,6 +155,17 @@ describe('bad input', () => {
     expect(error.message).toMatch(/chunk 0 at offset 16: .*LZ4/);
   });
 
+  it('a damaged DEFLATE stream is reported in its chunk, by both readers', async () => {
+    const bytes = smallCapture().toBytes({ codec: 'deflate' });
+    const [chunk] = chunksOf(bytes);
+    bytes.fill(0xff, chunk.payloadOffset, chunk.payloadOffset + chunk.storedSize);
+    resealChecksum(bytes, chunk);
+    expect((await engineError(bytes)).message).toMatch(/chunk 0 at offset 16: malformed DEFLATE stream/);
+    const reference = await outcome(() => referenceDecode(bytes));
+    expect(reference).toBeInstanceOf(CaptureError);
+    expect((reference as CaptureError).message).toMatch(/chunk 0 at offset 16: malformed DEFLATE stream/);
+  });
+
   it('bytes after the trailer are an error', async () => {
     const bytes = smallCapture().toBytes();
     const error = await engineError(new Uint8Array([...bytes, 1, 2, 3]));
@@ -163,7 +174,7 @@ describe('bad input', () => {
   });
 
   it('a capture cut at any byte gives what the reference reader gives: the data up to the cut, marked truncated', async () => {
-    for (const codec of ['stored', 'lz4'] as const) {
+    for (const codec of ['stored', 'lz4', 'deflate'] as const) {
       const bytes = randomCapture(101, { events: 400, codec });
       const chunkEnds = chunksOf(bytes).map((chunk) => chunk.payloadOffset + chunk.storedSize);
       const cuts = new Set([0, 5, 16, 17, 40, ...chunkEnds, ...chunkEnds.map((end) => end - 1)]);

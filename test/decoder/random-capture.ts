@@ -19,7 +19,7 @@ export interface RandomCaptureOptions {
   events: number;
   /** Allocations made (and kept) before the random events, to grow the live set. */
   preallocate?: number;
-  codec?: 'stored' | 'lz4';
+  codec?: 'stored' | 'lz4' | 'deflate';
   trailer?: boolean;
 }
 

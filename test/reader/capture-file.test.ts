@@ -45,10 +45,10 @@ describe('a complete capture', () => {
     expect(whole.stats.leakedBytes).toBe(300);
   });
 
-  it('reads the same stored or LZ4-compressed', async () => {
+  it('reads the same stored, LZ4- or DEFLATE-compressed', async () => {
     const stored = await read(threeChunkCapture().toBytes({ codec: 'stored' }));
-    const compressed = await read(threeChunkCapture().toBytes({ codec: 'lz4' }));
-    expect(compressed).toEqual(stored);
+    expect(await read(threeChunkCapture().toBytes({ codec: 'lz4' }))).toEqual(stored);
+    expect(await read(threeChunkCapture().toBytes({ codec: 'deflate' }))).toEqual(stored);
   });
 
   it('reads from a file path and reports progress up to the file size', async () => {
@@ -132,6 +132,14 @@ describe('a damaged file', () => {
     expect(error.chunk).toBe(0);
     expect(error.offset).toBe(16 + 24 + 2);
     expect(error.message).toMatch(/LZ4 match offset 5 reaches before the start of the output/);
+  });
+
+  it('with a DEFLATE stream shorter than its raw size (valid checksum) names the problem', async () => {
+    const header = new SyntheticCapture().toBytes({ trailer: false });
+    const stream = Uint8Array.of(0x01, 0x03, 0x00, 0xfc, 0xff, 0, 1, 2); // a stored block of 3 bytes
+    const error = await readError(concat([header, chunkBytes(1, 2, stream, 10)]));
+    expect(error.chunk).toBe(0);
+    expect(error.message).toMatch(/DEFLATE stream holds 3 bytes, the header says 10/);
   });
 
   it('with zeroed records (valid checksum) is corrupt, not an empty capture', async () => {
@@ -227,7 +235,7 @@ describe('a file that is not a capture this reader can read', () => {
 
   it('from a future format version, naming both versions', async () => {
     const error = await readError(new SyntheticCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 4');
+    expect(error.message).toBe('capture format version 7, this reader understands versions 4 to 5');
   });
 
   it('missing on disk', async () => {

@@ -3,6 +3,7 @@
 // the current thread is written again at the start of the next one), `toBytes` adds the header
 // and, unless asked not to, the trailer. Like the collector, it names freed heap blocks by ordinal
 // and turns addresses into ordinals itself: tests free by address.
+import { deflateRawSync } from 'node:zlib';
 import { compressLz4Block } from './lz4-compress.js';
 
 export const Allocator = {
@@ -12,7 +13,7 @@ export const Allocator = {
 export const Deallocator = { free: 1, delete: 2, deleteArray: 3 } as const;
 /** Added to a deallocator kind when the freed block was never allocated. */
 export const UNKNOWN_BLOCK = 8;
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 // From docs/capture-format.md, "Addresses of new blocks" (written out here, not imported from a
 // reader, so that a reader's mistake does not hide in the writer too).
 const REUSE_WINDOW = 4194304;
@@ -36,7 +37,7 @@ export interface CodeObjectSpec {
 
 export interface ToBytesOptions {
   trailer?: boolean;
-  codec?: 'stored' | 'lz4';
+  codec?: 'stored' | 'lz4' | 'deflate';
   formatVersion?: number;
   flags?: number;
 }
@@ -302,7 +303,9 @@ export class SyntheticCapture {
     const chunkOffsets: number[] = [];
     let offset = parts[0].length;
     for (const raw of this.chunks) {
-      const chunk = options.codec === 'lz4' ? chunkBytes(1, 1, compressLz4Block(raw), raw.length) : chunkBytes(1, 0, raw, raw.length);
+      const chunk = options.codec === 'lz4' ? chunkBytes(1, 1, compressLz4Block(raw), raw.length)
+        : options.codec === 'deflate' ? chunkBytes(1, 2, deflateRawSync(raw), raw.length)
+        : chunkBytes(1, 0, raw, raw.length);
       chunkOffsets.push(offset);
       parts.push(chunk);
       offset += chunk.length;

@@ -16,6 +16,8 @@ export const ERROR_LIVE_SET_TOO_LARGE: i32 = -10;
 export const ERROR_BAD_STRING_REF: i32 = -11;
 export const ERROR_UNKNOWN_BLOCK: i32 = -12;
 export const ERROR_ADDRESS_SECTION: i32 = -13;
+export const ERROR_DEFLATE_MALFORMED: i32 = -14;
+export const ERROR_DEFLATE_SIZE_MISMATCH: i32 = -15;
 
 /** Offset within the raw (decompressed) chunk payload of the record that failed. */
 export let errorRecordOffset: u32 = 0;

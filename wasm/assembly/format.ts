@@ -2,7 +2,7 @@
 // The C++ writer keeps the same table in collector/src/core/record_format.h;
 // test/format-table.test.ts checks that both agree with the document.
 
-export const FORMAT_VERSION: u32 = 4;
+export const FORMAT_VERSION: u32 = 5;
 export const HEADER_SIZE: u32 = 16;
 export const CHUNK_HEADER_SIZE: u32 = 24;
 /** Largest raw (decompressed) chunk payload the format allows. */
@@ -12,6 +12,7 @@ export const CHUNK_KIND_DATA: u32 = 1;
 export const CHUNK_KIND_TRAILER: u32 = 2;
 export const CODEC_STORED: u32 = 0;
 export const CODEC_LZ4_BLOCK: u32 = 1;
+export const CODEC_DEFLATE: u32 = 2;
 
 export const RECORD_ALLOC: u32 = 1;
 export const RECORD_FREE: u32 = 2;

@@ -4,9 +4,10 @@
 // are processed one at a time and nothing per event is kept.
 
 import { fnv1a32 } from "./checksum";
+import { inflateRaw } from "./inflate";
 import { lz4DecompressBlock } from "./lz4";
 import * as format from "./format";
-import { ERROR_CHECKSUM, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, ERROR_NONE, errorRecordOffset, errorRecordType, setErrorLocation } from "./errors";
+import { ERROR_CHECKSUM, ERROR_DEFLATE_MALFORMED, ERROR_DEFLATE_SIZE_MISMATCH, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, ERROR_NONE, errorRecordOffset, errorRecordType, setErrorLocation } from "./errors";
 import { decoderBeginChunk, decoderChunkDone, decoderInit, decoderStep, READ_SLACK, stringCount } from "./record-decoder";
 import { liveBlockCount, liveBlocksAddAllocatedIn, liveBlocksInit } from "./live-blocks";
 export { liveBlockLimits } from "./live-blocks";
@@ -76,11 +77,22 @@ export function beginChunk(codec: u32, storedSize: u32, rawSize: u32, checksum: 
     return ERROR_NONE;
   }
   const raw = rawBuffer(rawSize);
-  const written = lz4DecompressBlock(inputStart, storedSize, raw, rawSize);
-  if (written < 0) return ERROR_LZ4_MALFORMED;
-  if (<u32>written != rawSize) return ERROR_LZ4_SIZE_MISMATCH;
+  const status = decompressInput(codec, storedSize, raw, rawSize);
+  if (status != ERROR_NONE) return status;
   decoderBeginChunk(raw, rawSize);
   return ERROR_NONE;
+}
+
+/** Decompresses the input buffer's payload into `raw`: 0 or the codec's error. */
+function decompressInput(codec: u32, storedSize: u32, raw: usize, rawSize: u32): i32 {
+  if (codec == format.CODEC_DEFLATE) {
+    const written = inflateRaw(inputStart, storedSize, raw, rawSize);
+    if (written < 0) return ERROR_DEFLATE_MALFORMED;
+    return <u32>written == rawSize ? ERROR_NONE : ERROR_DEFLATE_SIZE_MISMATCH;
+  }
+  const written = lz4DecompressBlock(inputStart, storedSize, raw, rawSize);
+  if (written < 0) return ERROR_LZ4_MALFORMED;
+  return <u32>written == rawSize ? ERROR_NONE : ERROR_LZ4_SIZE_MISMATCH;
 }
 
 /**
@@ -97,11 +109,7 @@ export function beginUnpackedChunk(rawSize: u32): i32 {
 export function unpackInput(codec: u32, storedSize: u32, rawSize: u32, checksum: u32): i32 {
   if (fnv1a32(inputStart, storedSize) != checksum) return ERROR_CHECKSUM;
   if (codec == format.CODEC_STORED || rawSize == 0) return ERROR_NONE;
-  const raw = rawBuffer(rawSize);
-  const written = lz4DecompressBlock(inputStart, storedSize, raw, rawSize);
-  if (written < 0) return ERROR_LZ4_MALFORMED;
-  if (<u32>written != rawSize) return ERROR_LZ4_SIZE_MISMATCH;
-  return ERROR_NONE;
+  return decompressInput(codec, storedSize, rawBuffer(rawSize), rawSize);
 }
 
 /** Checks only the checksum of the trailer chunk in the input buffer. */
@@ -175,6 +183,12 @@ export function eventCount(): f64 { return totals.eventCount; }
 export function lz4DecompressInput(storedSize: u32, rawCapacity: u32): i32 {
   const raw = rawBuffer(rawCapacity);
   return <i32>lz4DecompressBlock(inputStart, storedSize, raw, rawCapacity);
+}
+
+/** The same for a raw DEFLATE stream in the input buffer: for the inflate tests and benchmark. */
+export function inflateInput(storedSize: u32, rawCapacity: u32): i32 {
+  const raw = rawBuffer(rawCapacity);
+  return <i32>inflateRaw(inputStart, storedSize, raw, rawCapacity);
 }
 
 export function rawPointer(): usize { return rawStart; }

@@ -9,7 +9,7 @@ import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
 import { CaptureError, PayloadError } from '../../collector/lib/reader/capture-error.js';
 import { readCaptureHeader } from '../../collector/lib/reader/chunk-reader.js';
 import {
-  CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, MAX_CHUNK_RAW_SIZE_BYTES,
+  CHUNK_CODEC_NAMES, CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, largestStoredSize, MAX_CHUNK_RAW_SIZE_BYTES,
 } from '../../collector/lib/reader/format.js';
 import { fnv1a32 } from '../../collector/lib/reader/fnv1a.js';
 import { HeapBlockNames } from '../../collector/lib/reader/heap-block-names.js';
@@ -78,12 +78,12 @@ async function frameChunk(stream: ByteStream, index: number): Promise<FramedChun
   const rawSize = view.getUint32(12, true);
   const checksum = view.getUint32(16, true);
   if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
-  if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
+  if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block && codec !== ChunkCodec.Deflate) fail(`unknown codec ${codec}`);
   if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
   if (rawSize > MAX_CHUNK_RAW_SIZE_BYTES) fail(`raw size ${rawSize} bytes is over the ${MAX_CHUNK_RAW_SIZE_BYTES}-byte limit`);
   if (codec === ChunkCodec.Stored && storedSize !== rawSize) fail(`stored chunk with stored size ${storedSize} and raw size ${rawSize}`);
-  if (codec === ChunkCodec.Lz4Block && storedSize > rawSize + Math.floor(rawSize / 255) + 16) {
-    fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
+  if (codec !== ChunkCodec.Stored && storedSize > largestStoredSize(codec, rawSize)) {
+    fail(`${CHUNK_CODEC_NAMES[codec]} stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
   }
   const stored = await stream.read(storedSize);
   if (stored.length < storedSize) return undefined;

@@ -43,6 +43,7 @@ export interface DecoderExports {
   liveMappings(): number;
   eventCount(): number;
   lz4DecompressInput(storedSize: number, rawCapacity: number): number;
+  inflateInput(storedSize: number, rawCapacity: number): number;
   rawPointer(): number;
   rangeOutboxPointer(): number;
   rangeOutboxSize(): number;

@@ -14,6 +14,8 @@ const ENGINE_ERROR_TEXT: Record<number, string> = {
   [-11]: 'string reference before that string was defined',
   [-12]: 'names a heap block that does not exist or was already released',
   [-13]: 'the address section runs past the end of the chunk',
+  [-14]: 'malformed DEFLATE stream',
+  [-15]: 'DEFLATE stream does not decompress to the raw size',
 };
 
 export const ERROR_CHECKSUM = -1;

@@ -6,8 +6,8 @@ import { ByteStream } from './byte-stream.js';
 import { CaptureError, PayloadError } from './capture-error.js';
 import { fnv1a32 } from './fnv1a.js';
 import {
-  CAPTURE_MAGIC, CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, HEADER_SIZE_BYTES,
-  MAX_CHUNK_RAW_SIZE_BYTES, SUPPORTED_FORMAT_VERSION,
+  CAPTURE_MAGIC, CHUNK_CODEC_NAMES, CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, HEADER_SIZE_BYTES,
+  largestStoredSize, MAX_CHUNK_RAW_SIZE_BYTES, OLDEST_FORMAT_VERSION, SUPPORTED_FORMAT_VERSION,
 } from './format.js';
 import { decompressLz4Block } from './lz4-block.js';
 
@@ -44,9 +44,9 @@ export async function readCaptureHeader(stream: ByteStream): Promise<CaptureHead
   }
   const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const formatVersion = view.getUint16(8, true);
-  if (formatVersion !== SUPPORTED_FORMAT_VERSION) {
+  if (formatVersion < OLDEST_FORMAT_VERSION || formatVersion > SUPPORTED_FORMAT_VERSION) {
     throw new CaptureError(
-      `capture format version ${formatVersion}, this reader understands version ${SUPPORTED_FORMAT_VERSION}`,
+      `capture format version ${formatVersion}, this reader understands versions ${OLDEST_FORMAT_VERSION} to ${SUPPORTED_FORMAT_VERSION}`,
       8, -1);
   }
   return { formatVersion, flags: view.getUint16(10, true) };
@@ -72,7 +72,7 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
     const checksum = view.getUint32(16, true);
     const firstEventIndex = view.getUint32(20, true);
     if (kind !== ChunkKind.Data && kind !== ChunkKind.Trailer) fail(`unknown chunk kind ${kind}`);
-    if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block) fail(`unknown codec ${codec}`);
+    if (codec !== ChunkCodec.Stored && codec !== ChunkCodec.Lz4Block && codec !== ChunkCodec.Deflate) fail(`unknown codec ${codec}`);
     if (kind === ChunkKind.Trailer && codec !== ChunkCodec.Stored) fail('trailer chunk is compressed');
     if (rawSize > MAX_CHUNK_RAW_SIZE_BYTES) {
       fail(`raw size ${rawSize} bytes is over the ${MAX_CHUNK_RAW_SIZE_BYTES}-byte limit`);
@@ -80,8 +80,8 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
     if (codec === ChunkCodec.Stored && storedSize !== rawSize) {
       fail(`stored chunk with stored size ${storedSize} and raw size ${rawSize}`);
     }
-    if (codec === ChunkCodec.Lz4Block && storedSize > lz4WorstCaseSize(rawSize)) {
-      fail(`LZ4 stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
+    if (codec !== ChunkCodec.Stored && storedSize > largestStoredSize(codec, rawSize)) {
+      fail(`${CHUNK_CODEC_NAMES[codec]} stored size ${storedSize} bytes is impossible for raw size ${rawSize}`);
     }
 
     const stored = await stream.read(storedSize);
@@ -100,6 +100,9 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
         if (!(error instanceof PayloadError)) throw error;
         fail(`${error.message} (payload byte ${error.position})`, payloadStart + error.position);
       }
+    } else if (codec === ChunkCodec.Deflate) {
+      payload = await inflateRaw(stored).catch((error: Error) => fail(`malformed DEFLATE stream (${error.message})`, payloadStart));
+      if (payload.length !== rawSize) fail(`DEFLATE stream holds ${payload.length} bytes, the header says ${rawSize}`, payloadStart);
     }
     yield {
       index,
@@ -114,9 +117,13 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
   }
 }
 
-/** LZ4's compressBound: the largest block that incompressible input of this size can become. */
-function lz4WorstCaseSize(rawSizeBytes: number): number {
-  return rawSizeBytes + Math.floor(rawSizeBytes / 255) + 16;
+/**
+ * Inflates a raw DEFLATE stream with the platform's own decompressor (Node and browsers have
+ * one): this reader is the reference the wasm engine's inflate is checked against.
+ */
+async function inflateRaw(stored: Uint8Array): Promise<Uint8Array> {
+  const inflated = new Blob([stored as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
 }
 
 function hex32(value: number): string {

@@ -4,7 +4,9 @@
 
 export const CAPTURE_MAGIC = 'MEMVIEW\0';
 export const HEADER_SIZE_BYTES = 16;
-export const SUPPORTED_FORMAT_VERSION = 4;
+/** Versions this reader understands: 5 only adds the DEFLATE codec to 4. */
+export const OLDEST_FORMAT_VERSION = 4;
+export const SUPPORTED_FORMAT_VERSION = 5;
 /** A new block's address may name a freed block among the blocks created this many before it. */
 export const REUSE_WINDOW = 2 ** 22;
 /** Size classes with a reuse base each: `(size + 8) >> 4` below 64 KiB, one class above. */
@@ -20,7 +22,13 @@ export const CHUNK_HEADER_SIZE_BYTES = 24;
 export const MAX_CHUNK_RAW_SIZE_BYTES = 16 << 20;
 
 export const ChunkKind = { Data: 1, Trailer: 2 } as const;
-export const ChunkCodec = { Stored: 0, Lz4Block: 1 } as const;
+export const ChunkCodec = { Stored: 0, Lz4Block: 1, Deflate: 2 } as const;
+export const CHUNK_CODEC_NAMES = ['stored', 'LZ4', 'DEFLATE'];
+/** The largest stored size a compressed payload of `rawSize` bytes can have, per codec. */
+export function largestStoredSize(codec: number, rawSize: number): number {
+  // LZ4's compressBound; for DEFLATE, stored blocks of 16 KiB or more (5 bytes each) and slack.
+  return codec === ChunkCodec.Lz4Block ? rawSize + Math.floor(rawSize / 255) + 16 : rawSize + Math.floor(rawSize / 2048) + 64;
+}
 
 export const RecordCode = {
   Alloc: 1,

