@@ -523,9 +523,9 @@ export function collectorMarkdown(bench) {
     lines.push('### What the capture files are made of');
     lines.push('');
     lines.push('From a census of the records of memview captures (bench/collector/capture-census.js): the last capture of each workload, and every storm capture. ' +
-      'A THREAD record is written whenever the thread of consecutive events changes; each switch also breaks the address deltas and the LZ4 matches.');
+      'A THREAD record is written whenever the thread of consecutive events changes; each switch also breaks the address deltas and the matches of the compressor.');
     lines.push('');
-    lines.push('| workload | run | file | events (alloc + free + realloc) | bytes per event | thread switches | threads | LZ4 ratio |');
+    lines.push('| workload | run | file | events (alloc + free + realloc) | bytes per event | thread switches | threads | compression ratio |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const row of rows) {
       row.runs.memview.forEach((run, index) => {

@@ -1,5 +1,5 @@
 // Decoder engine benchmarks: events/s of the decode+aggregate loop (a cache-resident live set;
-// 1M live allocations at random addresses) and LZ4 block decompression MB/s, measured on the
+// 1M live allocations at random addresses) and chunk decompression MB/s (DEFLATE, LZ4), measured on the
 // compiled engine (wasm/build/decoder.wasm) driven as the host drives it: chunk payload copied
 // into wasm memory, checksum, decode in 2 MiB steps, outbox drained. Usage:
 //   node bench/decoder/decoder-bench.mjs [--quick] [--write-results]
@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { deflateRawSync } from 'node:zlib';
 import { CaptureWriter, writeWorkload } from './synthetic-events.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -134,23 +135,35 @@ async function eventsPerSecond(name, workload, runs, { unpacked = false } = {}) 
 async function lz4MegabytesPerSecond(name, data, runs) {
   const frame = new Uint8Array(execFileSync('/usr/bin/lz4', ['-q', '-B7', '-BI', '--no-frame-crc', '-c'],
     { input: data, maxBuffer: 1 << 30, stdio: ['pipe', 'pipe', 'ignore'] }));
-  return timeLz4Blocks(name, lz4Blocks(frame).map((block) => ({ block, rawCapacity: 4 << 20 })), data.length, frame.length, runs);
+  return timeDecompression(`LZ4 ${name}`, lz4Blocks(frame).map((block) => ({ codec: 1, block, rawCapacity: 4 << 20 })), data.length, frame.length, runs);
+}
+
+/** Decompression MB/s of data compressed by zlib (raw DEFLATE, default level, 4 MB pieces). */
+async function deflateMegabytesPerSecond(name, data, runs) {
+  const blocks = [];
+  let storedBytes = 0;
+  for (let at = 0; at < data.length; at += 4 << 20) {
+    const block = deflateRawSync(data.subarray(at, at + (4 << 20)));
+    blocks.push({ codec: 2, block, rawCapacity: 4 << 20 });
+    storedBytes += block.length;
+  }
+  return timeDecompression(`DEFLATE ${name}`, blocks, data.length, storedBytes, runs);
 }
 
 /**
- * Decompression MB/s of the LZ4 chunks of a capture written by the collector on the storm
- * workload: real records, compressed by memview's own compressor. Synthetic records would not
+ * Decompression MB/s of the chunks of a capture written by the collector on the storm workload:
+ * real records, compressed by memview's own compressor (DEFLATE since format 5). Synthetic records would not
  * do here: they are random where a program's are repetitive, and do not compress at all.
  */
 async function captureChunksMegabytesPerSecond(runs) {
   mkdirSync(`${root}bench/out`, { recursive: true });
-  const capturePath = `${root}bench/out/lz4-sample-storm.bin`;
+  const capturePath = `${root}bench/out/sample-storm.bin`;
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS; // node would make ~440k more allocations at start-up
   const run = spawnSync(process.execPath, [`${root}bin/memview.js`, 'run', '-q', '-f', '-o', capturePath, `${root}bench/collector/workloads/storm.js`],
     { stdio: 'ignore', env });
   if (run.status !== 0 || !existsSync(capturePath)) {
-    console.error('LZ4 capture chunks: skipped (the collector is not built, or tracing the storm failed)');
+    console.error('capture chunks: skipped (the collector is not built, or tracing the storm failed)');
     return undefined;
   }
   const file = readFileSync(capturePath);
@@ -162,16 +175,17 @@ async function captureChunksMegabytesPerSecond(runs) {
     const storedSize = view.getUint32(at + 8, true);
     const rawSize = view.getUint32(at + 12, true);
     if (file[at + 5] !== 0) {
-      blocks.push({ block: file.subarray(at + 24, at + 24 + storedSize), rawCapacity: rawSize });
+      blocks.push({ codec: file[at + 5], block: file.subarray(at + 24, at + 24 + storedSize), rawCapacity: rawSize });
       rawBytes += rawSize;
       storedBytes += storedSize;
     }
     at += 24 + storedSize;
   }
-  return timeLz4Blocks('capture chunks (storm, as the collector wrote them)', blocks, rawBytes, storedBytes, runs);
+  const codecs = new Set(blocks.map((block) => block.codec));
+  return timeDecompression(`${codecs.has(1) ? 'LZ4' : 'DEFLATE'} capture chunks (storm, as the collector wrote them)`, blocks, rawBytes, storedBytes, runs);
 }
 
-async function timeLz4Blocks(name, blocks, rawBytes, storedBytes, runs) {
+async function timeDecompression(name, blocks, rawBytes, storedBytes, runs) {
   const engine = await instantiate();
   engine.init(1);
   let best = Infinity;
@@ -179,19 +193,19 @@ async function timeLz4Blocks(name, blocks, rawBytes, storedBytes, runs) {
   for (let run = 0; run < runs; run++) {
     outputBytes = 0;
     let seconds = 0;
-    for (const { block, rawCapacity } of blocks) {
+    for (const { codec, block, rawCapacity } of blocks) {
       const input = engine.inputBuffer(block.length) >>> 0;
       new Uint8Array(engine.memory.buffer, input, block.length).set(block);
       const started = process.hrtime.bigint();
-      const written = engine.lz4DecompressInput(block.length, rawCapacity);
+      const written = codec === 2 ? engine.inflateInput(block.length, rawCapacity) : engine.lz4DecompressInput(block.length, rawCapacity);
       seconds += Number(process.hrtime.bigint() - started) / 1e9;
-      if (written < 0) throw new Error('lz4 failed');
+      if (written < 0) throw new Error(`${name}: decompression failed`);
       outputBytes += written;
     }
     best = Math.min(best, seconds);
   }
   const result = { name, inputMB: rawBytes / 1e6, ratio: rawBytes / storedBytes, MBPerS: outputBytes / best / 1e6 };
-  console.log(`LZ4 ${name}: ${result.inputMB.toFixed(0)} MB, ratio ${result.ratio.toFixed(2)}: ${result.MBPerS.toFixed(0)} MB/s decompressed`);
+  console.log(`${name}: ${result.inputMB.toFixed(0)} MB, ratio ${result.ratio.toFixed(2)}: ${result.MBPerS.toFixed(0)} MB/s decompressed`);
   return result;
 }
 
@@ -226,9 +240,11 @@ results.push(await eventsPerSecond('1M random live, aggregating worker only (che
 results.push(await eventsPerSecond('1M random live, 200 stacks, aggregating worker only',
   { live: 1 << 20, pairs: quick ? 4e6 : 12e6, randomAddresses: true, stackCount: 200, seed: 2 }, runs, { unpacked: true }));
 
-const lz4Results = [
+const nodeBinary = new Uint8Array(readFileSync(process.execPath)).subarray(0, 64 << 20);
+const decompressionResults = [
   await captureChunksMegabytesPerSecond(runs),
-  await lz4MegabytesPerSecond('node binary', new Uint8Array(readFileSync(process.execPath)).subarray(0, 64 << 20), runs),
+  await deflateMegabytesPerSecond('node binary', nodeBinary, runs),
+  await lz4MegabytesPerSecond('node binary', nodeBinary, runs),
 ].filter(Boolean);
 
 if (process.argv.includes('--write-results')) {
@@ -247,9 +263,9 @@ if (process.argv.includes('--write-results')) {
     '|---|---|---|---|---|---|---|',
     ...results.map((r) => `| ${r.name} | ${r.events.toLocaleString('en')} | ${r.captureMB.toFixed(0)} | ${r.bestMEventsPerS.toFixed(1)} | ${r.bestMEventsPerCpuS.toFixed(1)} | ${r.firstRunMEventsPerS.toFixed(1)} | ${r.bestMBPerS.toFixed(0)} |`),
     '',
-    '| LZ4 block decompression | input MB | ratio | MB/s (decompressed) |',
+    '| decompression | input MB | ratio | MB/s (decompressed) |',
     '|---|---|---|---|',
-    ...lz4Results.map((r) => `| ${r.name} | ${r.inputMB.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.MBPerS.toFixed(0)} |`),
+    ...decompressionResults.map((r) => `| ${r.name} | ${r.inputMB.toFixed(0)} | ${r.ratio.toFixed(2)} | ${r.MBPerS.toFixed(0)} |`),
     '',
   ];
   // Keep any section below the tables (e.g. the big-capture figures) when rewriting them.
