@@ -133,6 +133,29 @@ describe('a block on the memory of a freed one keeps its exact address', () => {
   });
 });
 
+describe('a block carved right after another keeps its exact address', () => {
+  // Fresh memory comes from the top of the heap, one chunk after the other; the capture then names
+  // the block before instead of writing the address (format version 5).
+  const run = traceScript(`
+    const native = require(process.env.MEMVIEW_TEST_ADDON);
+    const seen = [];
+    for (let i = 0; i < 300; i++) {
+      const size = 30011 + 16 * (i % 7);
+      seen.push([Number(native.malloc(size)), size]);
+    }
+    console.log(JSON.stringify(seen));
+  `);
+
+  it('gives every such block the address the program got, and writes most as following', async () => {
+    expect(run.status, run.stderr).toBe(0);
+    const seen: [number, number][] = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const mine = events.filter((event) => event.type === 'alloc' && event.size >= 30011 && event.size <= 30011 + 96 && (event.size - 30011) % 16 === 0);
+    expect(mine.map((event) => [event.address, event.size])).toEqual(seen);
+    expect(mine.filter((event) => event.followsBlock).length).toBeGreaterThan(250);
+  });
+});
+
 describe('mapped memory counts what is accessible, not what is reserved', () => {
   const page = 4096;
   const run = traceScript(`

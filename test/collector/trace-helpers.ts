@@ -65,15 +65,22 @@ export interface TracedEvent {
   stackId: number;
   /** An allocation the capture wrote as taking the address of a freed block (format version 3). */
   reusedAddress?: boolean;
+  /** An allocation the capture wrote as following an earlier block's chunk (format version 5). */
+  followsBlock?: boolean;
 }
 
 /** Every allocation-type event of a capture, in order. */
-/** Notes which new blocks the capture wrote as reusing a freed block's address. */
+/** Notes which new blocks the capture wrote as reusing a freed block's address, or as following one. */
 class ReuseWatchingBlocks extends HeapBlockNames {
   readonly reusing = new Set<number>();
+  readonly following = new Set<number>();
   override reusedAddress(delta: number, sizeBytes: number): number {
     this.reusing.add(this.blockCount); // the ordinal the new block is about to get
     return super.reusedAddress(delta, sizeBytes);
+  }
+  override followingAddress(back: number): number {
+    this.following.add(this.blockCount);
+    return super.followingAddress(back);
   }
 }
 
@@ -83,11 +90,11 @@ export async function readEvents(path: string): Promise<{ events: TracedEvent[];
   const threadNames = new Map<number, string>();
   const sink: RecordSink = {
     alloc: (threadId, kind, address, size, stackId, block) => {
-      events.push({ type: 'alloc', kind, threadId, address, size, stackId, reusedAddress: blocks.reusing.has(block) });
+      events.push({ type: 'alloc', kind, threadId, address, size, stackId, reusedAddress: blocks.reusing.has(block), followsBlock: blocks.following.has(block) });
     },
     free: (threadId, kind, address) => { events.push({ type: 'free', kind, threadId, address, size: 0, stackId: 0 }); },
     realloc: (threadId, oldAddress, address, size, stackId, oldBlock, block) => {
-      events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId, reusedAddress: blocks.reusing.has(block) });
+      events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId, reusedAddress: blocks.reusing.has(block), followsBlock: blocks.following.has(block) });
     },
     map: (threadId, kind, address, size, stackId) => { events.push({ type: 'map', kind, threadId, address, size, stackId }); },
     unmap: (threadId, kind, address, size) => { events.push({ type: 'unmap', kind, threadId, address, size, stackId: 0 }); },

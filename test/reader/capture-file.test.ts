@@ -211,6 +211,39 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
   });
 });
 
+describe('addresses of new blocks carved right after an earlier block (format version 5)', () => {
+  async function allocations(capture: SyntheticCapture) {
+    const path = join(mkdtempSync(join(tmpdir(), 'memview-follow-')), 'follow.bin');
+    writeFileSync(path, capture.toBytes({ codec: 'deflate' }));
+    const { events } = await readEvents(path);
+    return events.filter((event) => event.type === 'alloc' || event.type === 'realloc')
+      .map((event) => [event.address, event.size, event.followsBlock]);
+  }
+
+  it('read back as the end of that block\'s allocator chunk, live or freed, across chunks', async () => {
+    const { capture, stacks } = programCapture();
+    // Chunk footprints: 100 bytes take 112 (0x70), 10 take 32 (0x20), 4000 take 4016 (0xfb0).
+    capture.alloc(0x5000, 100, stacks.load).endChunk();
+    capture.alloc(0x5070, 10, stacks.load) // after the block of the previous chunk
+      .free(0x5000)
+      .alloc(0x5090, 4000, stacks.parse) // after the 10-byte block
+      .alloc(0x7000, 8, stacks.main) // nothing ends here: its address
+      .alloc(0x6040, 16, stacks.main); // after the 4000-byte block, two blocks back
+    expect(await allocations(capture)).toEqual([
+      [0x5000, 100, false], [0x5070, 10, true], [0x5090, 4000, true], [0x7000, 8, false], [0x6040, 16, true],
+    ]);
+  });
+
+  it('naming a block that does not exist is corrupt', async () => {
+    const { capture, stacks } = programCapture();
+    // ALLOC malloc of 10 bytes whose address follows the block 3 back ((3 - 1) << 2 | 2 = 10),
+    // when one block exists.
+    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x0a, 0x00]).rawAddress([10]);
+    const error = await readError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: a new block follows heap block -2, which is not among the last 4194304 of 1 blocks/);
+  });
+});
+
 describe('a file that is not a capture this reader can read', () => {
   it('empty', async () => {
     const error = await readError(new Uint8Array(0));

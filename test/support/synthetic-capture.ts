@@ -18,6 +18,8 @@ export const FORMAT_VERSION = 5;
 // reader, so that a reader's mistake does not hide in the writer too).
 const REUSE_WINDOW = 4194304;
 const sizeClass = (sizeBytes: number): number => (sizeBytes < 65536 ? Math.floor((sizeBytes + 8) / 16) : 4097);
+// Where a block's allocator chunk ends, from its address (glibc's malloc on 64 bits).
+const chunkFootprint = (sizeBytes: number): number => (sizeBytes + 23 < 32 ? 32 : Math.floor((sizeBytes + 23) / 16) * 16);
 
 const Code = {
   Alloc: 1, Free: 2, Realloc: 3, Map: 4, Unmap: 5, Thread: 6, Time: 7, Rss: 8, Stack: 9,
@@ -56,6 +58,8 @@ export class SyntheticCapture {
   // Freed heap blocks, address → ordinal of the latest block freed there, for new blocks that
   // reuse the address ("Addresses of new blocks"); and per size class the last ordinal so named.
   private readonly freedBlocks = new Map<number, number>();
+  /** The latest block whose allocator chunk ends at each address (address plus chunk footprint). */
+  private readonly blockEnds = new Map<number, number>();
   private readonly reuseBase = new Map<number, number>();
   private chunkFirstBlock = 0;
   private readonly chunkFirstBlocks: number[] = [];
@@ -343,6 +347,7 @@ export class SyntheticCapture {
   private newBlockAddress(address: number, sizeBytes: number): void {
     const reused = this.freedBlocks.get(address);
     const ordinal = this.blockCount - 1;
+    this.blockEnds.set(address + chunkFootprint(sizeBytes), ordinal);
     if (reused !== undefined && ordinal - reused <= REUSE_WINDOW) {
       const sizeClassIndex = sizeClass(sizeBytes);
       const chunkOrdinal = reused - this.chunkFirstBlock;
@@ -351,9 +356,14 @@ export class SyntheticCapture {
       pushVarint(this.addressSection, 2 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
       return;
     }
+    const following = this.blockEnds.get(address);
+    if (following !== undefined && following < ordinal && ordinal - following <= REUSE_WINDOW) {
+      pushVarint(this.addressSection, 4 * (ordinal - following - 1) + 2);
+      return;
+    }
     const delta = address - this.newAddressBase[this.threadSlot];
     this.newAddressBase[this.threadSlot] = address;
-    pushVarint(this.addressSection, 2 * (delta < 0 ? -2 * delta - 1 : 2 * delta));
+    pushVarint(this.addressSection, 4 * (delta < 0 ? -2 * delta - 1 : 2 * delta));
   }
 
   /** A new heap block at `address`; a block still live there was freed unseen, and gets its FREE first. */

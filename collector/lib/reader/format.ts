@@ -14,6 +14,13 @@ export const SIZE_CLASS_COUNT = 4098;
 export function sizeClass(sizeBytes: number): number {
   return sizeBytes < 65536 ? (sizeBytes + 8) >>> 4 : SIZE_CLASS_COUNT - 1;
 }
+/**
+ * Where the allocator chunk of a block of `sizeBytes` ends, from the block's address (glibc's
+ * malloc on 64 bits): a new block written as "after block k" starts there.
+ */
+export function chunkFootprint(sizeBytes: number): number {
+  return sizeBytes + 23 < 32 ? 32 : Math.floor((sizeBytes + 23) / 16) * 16;
+}
 export const FLAG_NATIVE_FRAMES = 1 << 0;
 export const FLAG_FOLLOWED_CHILD = 1 << 1;
 

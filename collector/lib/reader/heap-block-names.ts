@@ -5,7 +5,7 @@
 // it reuses ("Addresses of new blocks") gets its address. One instance reads one capture, chunk
 // after chunk, in order.
 import { PayloadError } from './capture-error.js';
-import { REUSE_WINDOW, SIZE_CLASS_COUNT, sizeClass } from './format.js';
+import { chunkFootprint, REUSE_WINDOW, SIZE_CLASS_COUNT, sizeClass } from './format.js';
 
 // A JavaScript Map holds at most 2^24 entries: the live blocks are spread over several.
 const SHARD_COUNT = 64;
@@ -16,6 +16,8 @@ export class HeapBlockNames {
   private readonly addressByOrdinal = Array.from({ length: SHARD_COUNT }, () => new Map<number, number>());
   /** Address of block `ordinal` at `ordinal % length`, for the latest `length` blocks. */
   private recentAddresses = new Float64Array(INITIAL_RECENT);
+  /** Where the allocator chunk of each of those blocks ends (address plus chunk footprint). */
+  private recentEnds = new Float64Array(INITIAL_RECENT);
   /** Per size class, the chunk ordinal the latest reused address named; restarts with each chunk. */
   private readonly reuseBase = new Float64Array(SIZE_CLASS_COUNT);
   /** Blocks created so far (the next block's ordinal). */
@@ -28,13 +30,26 @@ export class HeapBlockNames {
     this.reuseBase.fill(0);
   }
 
-  /** A new block at `address` (ALLOC or the new half of a REALLOC); returns its ordinal. */
-  create(address: number): number {
+  /** A new block of `sizeBytes` at `address` (ALLOC or the new half of a REALLOC); returns its ordinal. */
+  create(address: number, sizeBytes: number): number {
     const ordinal = this.blockCount++;
     this.addressByOrdinal[ordinal % SHARD_COUNT].set(ordinal, address);
     if (ordinal >= this.recentAddresses.length && this.recentAddresses.length < REUSE_WINDOW) this.growRecent(ordinal);
     this.recentAddresses[ordinal % this.recentAddresses.length] = address;
+    this.recentEnds[ordinal % this.recentEnds.length] = address + chunkFootprint(sizeBytes);
     return ordinal;
+  }
+
+  /**
+   * The address of a new block written as following an earlier one: `back` blocks before the new
+   * block (1 = the block just before it), whose allocator chunk ends where the new block starts.
+   */
+  followingAddress(back: number): number {
+    const ordinal = this.blockCount - back;
+    if (!(back >= 1 && back <= REUSE_WINDOW && ordinal >= 0)) {
+      throw new PayloadError(`a new block follows heap block ${ordinal}, which is not among the last ${REUSE_WINDOW} of ${this.blockCount} blocks`, -1);
+    }
+    return this.recentEnds[ordinal % this.recentEnds.length];
   }
 
   /**
@@ -74,11 +89,15 @@ export class HeapBlockNames {
     return address;
   }
 
-  /** Doubles the ring of recent addresses, keeping the blocks before `ordinal` it holds. */
+  /** Doubles the rings of recent addresses and ends, keeping the blocks before `ordinal` they hold. */
   private growRecent(ordinal: number): void {
-    const old = this.recentAddresses;
-    const grown = new Float64Array(old.length * 2);
-    for (let kept = Math.max(0, ordinal - old.length); kept < ordinal; kept++) grown[kept % grown.length] = old[kept % old.length];
-    this.recentAddresses = grown;
+    this.recentAddresses = grownRing(this.recentAddresses, ordinal);
+    this.recentEnds = grownRing(this.recentEnds, ordinal);
   }
+}
+
+function grownRing(old: Float64Array<ArrayBuffer>, ordinal: number): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(old.length * 2);
+  for (let kept = Math.max(0, ordinal - old.length); kept < ordinal; kept++) grown[kept % grown.length] = old[kept % old.length];
+  return grown;
 }

@@ -93,14 +93,15 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   const threadSlots: number[] = [0];
   let threadSlot = 0;
   const newAddressBase = new Array<number>(THREAD_SLOTS + 1).fill(0);
-  // A new block's address, the next of the address section: an address (low bit 0) or a reference
-  // to the freed block it reuses.
+  // A new block's address, the next of the address section: a reference to the freed block it
+  // reuses (low bit 1), to the block whose chunk it follows (low bits 10) or an address (00).
   const newBlockAddress = (sizeBytes: number): number => {
     if (!addressSection) return 0;  // bare records: the engine's site announcements have none
     if (addresses.atEnd) throw new PayloadError('the chunk\'s address section has no address left for this new block', -1);
     const reference = addresses.varint();
     if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
-    return (newAddressBase[threadSlot] += unzigzag(reference / 2));
+    if (reference % 4 === 2) return blocks.followingAddress((reference - 2) / 4 + 1);
+    return (newAddressBase[threadSlot] += unzigzag(reference / 4));
   };
 
   while (!cursor.atEnd) {
@@ -115,7 +116,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
           const stackId = stackBase + cursor.zigzag();
           const address = newBlockAddress(sizeBytes);
           stackBase = stackId;
-          sink.alloc(threadId, argument, address, sizeBytes, stackId, blocks.create(address));
+          sink.alloc(threadId, argument, address, sizeBytes, stackId, blocks.create(address, sizeBytes));
           break;
         }
         case RecordCode.Free: {
@@ -138,7 +139,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
           const oldBlock = blocks.ordinalOf(blockBase);
           const oldAddress = blocks.release(blockBase);
           const newAddress = newBlockAddress(sizeBytes);
-          sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId, oldBlock, blocks.create(newAddress));
+          sink.realloc(threadId, oldAddress, newAddress, sizeBytes, stackId, oldBlock, blocks.create(newAddress, sizeBytes));
           break;
         }
         case RecordCode.Map: {

@@ -64,6 +64,14 @@ inline constexpr uint32_t size_class(uint64_t size) {
   return size < 65536 ? static_cast<uint32_t>((size + 8) >> 4) : kSizeClassCount - 1;
 }
 
+// Where the allocator chunk of a block of `size` bytes ends, counted from the block's address:
+// glibc's malloc on 64 bits (8 bytes of header, 16-byte steps, 32 at least). A new block that
+// starts there names the block before it ("Addresses of new blocks"); with another allocator the
+// rule never matches and addresses are written out.
+inline constexpr uint64_t chunk_footprint(uint64_t size) {
+  return size + 23 < 32 ? 32 : (size + 23) & ~uint64_t{15};
+}
+
 enum MapCause : uint8_t { kCauseMmap = 1, kCauseMprotect = 2, kCauseMremap = 3, kCauseMmapOver = 4 };
 inline constexpr uint8_t kCauseMunmap = 1;
 

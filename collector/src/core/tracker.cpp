@@ -25,7 +25,7 @@
 #include "byte_sink.h"
 #include "chunk_writer.h"
 #include "deferred_code.h"
-#include "freed_blocks.h"
+#include "recent_blocks.h"
 #include "live_blocks.h"
 #include "module_map.h"
 #include "native_pc_set.h"
@@ -824,7 +824,8 @@ struct Encoder {
 ChunkWriter g_writer;
 Encoder g_encoder;
 LiveBlocks* g_live_blocks = nullptr;
-FreedBlocks* g_freed_blocks = nullptr;
+RecentBlocks* g_freed_blocks = nullptr;  // by the address they were freed from
+RecentBlocks* g_block_ends = nullptr;    // by the address where their allocator chunk ends
 
 void start_buffer() {
   EventBuffer* buffer = g_writer.take_free_buffer();
@@ -916,11 +917,14 @@ inline void new_block(uint64_t address) {
 }
 
 // The address of the block new_block just created, in the chunk's address section: the freed block
-// that held it before when that one is recent enough, else the address itself
-// (docs/capture-format.md, "Addresses of new blocks").
+// that held it before when that one is recent enough; else the block whose allocator chunk ends
+// there, when recent enough; else the address itself (docs/capture-format.md, "Addresses of new
+// blocks").
 inline void write_new_address(uint64_t address, uint64_t size) {
+  const uint64_t ordinal = g_encoder.block_count - 1;
+  g_block_ends->remember(address + format::chunk_footprint(size), ordinal);
   const uint64_t previous = g_freed_blocks->recall(address);
-  if (previous != FreedBlocks::kAbsent && g_encoder.block_count - 1 - previous <= format::kReuseWindow) {
+  if (previous != RecentBlocks::kAbsent && ordinal - previous <= format::kReuseWindow) {
     uint64_t& base = g_encoder.previous_reused[format::size_class(size)];
     const uint64_t chunk_ordinal = previous - g_encoder.chunk_first_block;
     const int64_t delta = static_cast<int64_t>(chunk_ordinal - base);
@@ -928,11 +932,18 @@ inline void write_new_address(uint64_t address, uint64_t size) {
     g_encoder.addresses.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1 | 1);
     return;
   }
+  // Fresh memory is mostly carved right after a block allocated a little earlier (the top of the
+  // heap, the rest of a free chunk that was split): name that block by how far back it is.
+  const uint64_t before = g_block_ends->recall(address);
+  if (before != RecentBlocks::kAbsent && before < ordinal && ordinal - before <= format::kReuseWindow) {
+    g_encoder.addresses.varint((ordinal - before - 1) << 2 | 2);
+    return;
+  }
   // Each thread carves new memory from its own arena: its addresses follow on from its last one.
   uint64_t& base = g_encoder.previous_new_address[g_encoder.current_slot];
   const int64_t delta = static_cast<int64_t>(address - base);
   base = address;
-  g_encoder.addresses.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 1);
+  g_encoder.addresses.varint(((static_cast<uint64_t>(delta) << 1) ^ static_cast<uint64_t>(delta >> 63)) << 2);
 }
 
 // The FREE (deallocator `kind`) of block `ordinal`, which the map has already given up, or of the
@@ -1321,8 +1332,10 @@ int start_locked_state(int fd, bool followed_child) {
   g_encoder.block_count = 0;
   if (g_live_blocks == nullptr) g_live_blocks = new (raw_allocate(sizeof(LiveBlocks))) LiveBlocks();
   else g_live_blocks->clear();
-  if (g_freed_blocks == nullptr) g_freed_blocks = new (raw_allocate(sizeof(FreedBlocks))) FreedBlocks();
+  if (g_freed_blocks == nullptr) g_freed_blocks = new (raw_allocate(sizeof(RecentBlocks))) RecentBlocks();
   else g_freed_blocks->clear();
+  if (g_block_ends == nullptr) g_block_ends = new (raw_allocate(sizeof(RecentBlocks))) RecentBlocks();
+  else g_block_ends->clear();
   start_buffer();
   write_process_meta_locked(followed_child);
   g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
