@@ -268,7 +268,7 @@ describe('a file that is not a capture this reader can read', () => {
 
   it('from a future format version, naming both versions', async () => {
     const error = await readError(new SyntheticCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands versions 4 to 5');
+    expect(error.message).toBe('capture format version 7, this reader understands version 5');
   });
 
   it('missing on disk', async () => {

@@ -4,8 +4,6 @@
 
 export const CAPTURE_MAGIC = 'MEMVIEW\0';
 export const HEADER_SIZE_BYTES = 16;
-/** Versions this reader understands: 5 only adds the DEFLATE codec to 4. */
-export const OLDEST_FORMAT_VERSION = 4;
 export const SUPPORTED_FORMAT_VERSION = 5;
 /** A new block's address may name a freed block among the blocks created this many before it. */
 export const REUSE_WINDOW = 2 ** 22;
