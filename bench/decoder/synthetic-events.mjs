@@ -6,7 +6,7 @@ const CHUNK_RAW_BYTES = 1 << 20;
 const SLACK = 64;
 
 /** The capture format version this writer follows (docs/capture-format.md). */
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 // "Addresses of new blocks": how far back a reused block may be, and the size classes.
 const REUSE_WINDOW = 4194304;
 const SIZE_CLASS_COUNT = 4098;
@@ -36,6 +36,9 @@ export class CaptureWriter {
     // The chunk's address section (new blocks' addresses), ahead of the records in the payload.
     this.addresses = new Uint8Array(CHUNK_RAW_BYTES + SLACK);
     this.addressesLength = 0;
+    // The chunk's size section (new blocks' sizes), after the address section.
+    this.sizes = new Uint8Array(CHUNK_RAW_BYTES + SLACK);
+    this.sizesLength = 0;
     this.addressBase = 0;
     this.stackBase = 0;
     this.pcBase = 0;
@@ -82,7 +85,7 @@ export class CaptureWriter {
   }
 
   maybeEndChunk() {
-    if (this.length >= CHUNK_RAW_BYTES - 64 || this.addressesLength >= CHUNK_RAW_BYTES - 64) {
+    if (this.length >= CHUNK_RAW_BYTES - 64 || this.addressesLength >= CHUNK_RAW_BYTES - 64 || this.sizesLength >= CHUNK_RAW_BYTES - 64) {
       this.endChunk();
       this.beginChunk();
     }
@@ -104,9 +107,9 @@ export class CaptureWriter {
       // The one thread of these captures holds slot 1: its new addresses follow on from its last.
       const delta = address - this.addressBase;
       this.addressBase = address;
-      this.addressVarint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2);
+      this.addressVarint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 4);
     }
-    this.varint(size);
+    this.sizesLength = writeVarint(this.sizes, this.sizesLength, size);
     this.zigzag(stackId - this.stackBase);
     this.stackBase = stackId;
     this.events++;
@@ -147,13 +150,19 @@ export class CaptureWriter {
 
   endChunk() {
     if (this.length === 0) return;
-    const prefix = new Uint8Array(10);
-    const prefixLength = writeVarint(prefix, 0, this.addressesLength);
-    const payload = new Uint8Array(prefixLength + this.addressesLength + this.length);
-    payload.set(prefix.subarray(0, prefixLength), 0);
-    payload.set(this.addresses.subarray(0, this.addressesLength), prefixLength);
-    payload.set(this.buffer.subarray(0, this.length), prefixLength + this.addressesLength);
+    const addressPrefix = new Uint8Array(10);
+    const addressPrefixLength = writeVarint(addressPrefix, 0, this.addressesLength);
+    const sizePrefix = new Uint8Array(10);
+    const sizePrefixLength = writeVarint(sizePrefix, 0, this.sizesLength);
+    const payload = new Uint8Array(addressPrefixLength + this.addressesLength + sizePrefixLength + this.sizesLength + this.length);
+    let at = 0;
+    for (const part of [addressPrefix.subarray(0, addressPrefixLength), this.addresses.subarray(0, this.addressesLength),
+      sizePrefix.subarray(0, sizePrefixLength), this.sizes.subarray(0, this.sizesLength), this.buffer.subarray(0, this.length)]) {
+      payload.set(part, at);
+      at += part.length;
+    }
     this.addressesLength = 0;
+    this.sizesLength = 0;
     const chunk = chunkBytes(1, payload);
     this.chunkOffsets.push(this.fileOffset);
     this.chunkFirstBlocks.push(this.chunkFirstBlock);

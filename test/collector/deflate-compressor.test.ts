@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { testAddonPath } from './trace-helpers.js';
 
 const native = createRequire(import.meta.url)(testAddonPath) as {
-  deflateRaw(input: Uint8Array, blockBreak?: number, attempts?: number): Buffer;
+  deflateRaw(input: Uint8Array, blockBreaks?: number[], attempts?: number): Buffer;
 };
 
 // Event-like bytes: repeated record shapes with near-random fields, as in a capture chunk.
@@ -56,9 +56,10 @@ describe('collector DEFLATE compressor, checked by zlib', () => {
   ];
   for (const [name, input] of inputs) {
     it(`round-trips ${name} at every search depth and block break`, () => {
+      const third = Math.floor(input.length / 3);
       for (const attempts of [1, 4, 8, 16]) {
-        for (const blockBreak of [0, input.length >> 1, input.length]) {
-          const compressed = native.deflateRaw(input, blockBreak, attempts);
+        for (const blockBreaks of [[], [0], [input.length >> 1], [third, 2 * third], [third, third, input.length]]) {
+          const compressed = native.deflateRaw(input, blockBreaks, attempts);
           expect(compressed.length).toBeLessThanOrEqual(input.length + (input.length >> 12) + 64);
           expect(Buffer.compare(inflateRawSync(compressed), Buffer.from(input))).toBe(0);
         }
@@ -73,7 +74,7 @@ describe('collector DEFLATE compressor, checked by zlib', () => {
 
   it('compresses event-like data about as well as zlib at its default level', () => {
     const input = eventLike(1 << 20, 2);
-    const ours = native.deflateRaw(input, 0, 8).length;
+    const ours = native.deflateRaw(input, [], 8).length;
     const zlib = deflateRawSync(input, { level: 6 }).length;
     expect(ours).toBeLessThan(zlib * 1.05);
   });

@@ -73,7 +73,7 @@ describe('bad input', () => {
     expect((await engineError(free.toBytes())).message).toMatch(/FREE record: names a heap block that does not exist/);
     expect(((await outcome(() => referenceDecode(free.toBytes()))) as Error).message).toMatch(/names heap block 2, but only 1 blocks exist/);
     const realloc = smallCapture();
-    realloc.raw([0x03, 1, 8, 0]).rawAddress([0]); // REALLOC of chunk ordinal -1: before the first block
+    realloc.raw([0x03, 1, 0]).rawSize([8]).rawAddress([0]); // REALLOC of chunk ordinal -1: before the first block
     expect((await engineError(realloc.toBytes())).message).toMatch(/REALLOC record: names a heap block that does not exist/);
   });
 
@@ -130,7 +130,7 @@ describe('bad input', () => {
   });
 
   it('an address section that does not hold one address per new block is corrupt', async () => {
-    const missing = smallCapture().raw([0x11, 0x0a, 0x00]); // a second ALLOC, no second address
+    const missing = smallCapture().raw([0x11, 0x00]).rawSize([0x0a]); // a second ALLOC, no second address
     expect(((await outcome(() => referenceDecode(missing.toBytes()))) as Error).message)
       .toMatch(/ALLOC record: the chunk's address section has no address left for this new block/);
     const extra = smallCapture().rawAddress([0x02]); // an address no ALLOC takes
@@ -138,6 +138,17 @@ describe('bad input', () => {
       .toMatch(/1 bytes of the address section are left over: more addresses than new blocks/);
     // The aggregating engine reads no address: what the records say is all it reports.
     expect((await engineDecode(extra.toBytes())).stats.totalAllocations).toBe(1);
+  });
+
+  it('a size section that does not hold one size per new block is corrupt, in both readers', async () => {
+    const missing = smallCapture().raw([0x11, 0x00]).rawAddress([0x02]); // a second ALLOC, no second size
+    expect(((await outcome(() => referenceDecode(missing.toBytes()))) as Error).message)
+      .toMatch(/ALLOC record: the chunk's size section has no size left for this new block/);
+    expect((await engineError(missing.toBytes())).message).toMatch(/the size section does not hold one size per new block/);
+    const extra = smallCapture().rawSize([0x05]); // a size no ALLOC takes
+    expect(((await outcome(() => referenceDecode(extra.toBytes()))) as Error).message)
+      .toMatch(/1 bytes of the size section are left over: more sizes than new blocks/);
+    expect((await engineError(extra.toBytes())).message).toMatch(/the size section does not hold one size per new block/);
   });
 
   it('an event naming an undefined stack is corrupt', async () => {

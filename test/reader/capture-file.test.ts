@@ -145,9 +145,9 @@ describe('a damaged file', () => {
   it('with zeroed records (valid checksum) is corrupt, not an empty capture', async () => {
     const header = new SyntheticCapture().toBytes({ trailer: false });
     const error = await readError(concat([header, chunkBytes(1, 0, new Uint8Array(8), 8)]));
-    // The first zero reads as an empty address section; the records start at the second.
-    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 41)');
-    expect(error.offset).toBe(41);
+    // The first two zeros read as empty address and size sections; the records start at the third.
+    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 42)');
+    expect(error.offset).toBe(42);
   });
 
   it('with an event on a stack that was never defined names the record', async () => {
@@ -157,7 +157,7 @@ describe('a damaged file', () => {
   });
 
   it('with a record cut short by the end of its chunk says so', async () => {
-    const capture = new SyntheticCapture().thread(1).raw([0x01, 0x80]);
+    const capture = new SyntheticCapture().thread(1).raw([0x01, 0x80]).rawSize([1]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: record runs past the end of the chunk/);
   });
@@ -195,9 +195,9 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
 
   it('naming a block that is still live is corrupt', async () => {
     const { capture, stacks } = programCapture();
-    // ALLOC malloc of 10 bytes on the same stack, whose address in the chunk's address section is
+    // ALLOC malloc on the same stack, of 10 bytes (size section), whose address in the chunk's address section is
     // a reference to chunk ordinal 0 ((zigzag 0) << 1 | 1).
-    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x0a, 0x00]).rawAddress([0x01]);
+    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([0x01]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 0, which is still live/);
   });
@@ -205,7 +205,7 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
   it('naming a block that does not exist yet is corrupt', async () => {
     const { capture, stacks } = programCapture();
     // Reference to chunk ordinal 5 ((zigzag 5) << 1 | 1 = 21) when one block exists.
-    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 0x0a, 0x00]).rawAddress([21]);
+    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([21]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 5, which is not among the last 4194304 of 1 blocks/);
   });
@@ -238,7 +238,7 @@ describe('addresses of new blocks carved right after an earlier block (format ve
     const { capture, stacks } = programCapture();
     // ALLOC malloc of 10 bytes whose address follows the block 3 back ((3 - 1) << 2 | 2 = 10),
     // when one block exists.
-    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x0a, 0x00]).rawAddress([10]);
+    capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([10]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block follows heap block -2, which is not among the last 4194304 of 1 blocks/);
   });

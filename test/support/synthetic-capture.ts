@@ -49,6 +49,7 @@ export class SyntheticCapture {
   private records: number[] = [];
   // The chunk's address section: new blocks' addresses, ahead of the records in the payload.
   private addressSection: number[] = [];
+  private sizeSection: number[] = [];
   private addressBase = 0;
   private stackBase = 0;
   private blockBase = 0;
@@ -212,7 +213,7 @@ export class SyntheticCapture {
     this.newBlock(address);
     this.eventType(Code.Alloc, kind);
     this.newBlockAddress(address, sizeBytes);
-    this.varints(sizeBytes);
+    pushVarint(this.sizeSection, sizeBytes);
     this.stackId(stackId);
     return this;
   }
@@ -245,7 +246,7 @@ export class SyntheticCapture {
     this.eventType(Code.Realloc, 0);
     this.block(oldBlock);
     this.newBlockAddress(newAddress, sizeBytes);
-    this.varints(sizeBytes);
+    pushVarint(this.sizeSection, sizeBytes);
     this.stackId(stackId);
     return this;
   }
@@ -277,17 +278,26 @@ export class SyntheticCapture {
     return this;
   }
 
+  /** Raw bytes appended to the current chunk's size section. */
+  rawSize(bytes: number[]): this {
+    this.sizeSection.push(...bytes);
+    return this;
+  }
+
   // --- chunks and file ------------------------------------------------------------------------
 
   endChunk(): this {
-    if (this.records.length > 0 || this.addressSection.length > 0) {
-      const payload: number[] = [];
-      pushVarint(payload, this.addressSection.length);
-      this.chunks.push(Uint8Array.from([...payload, ...this.addressSection, ...this.records]));
+    if (this.records.length > 0 || this.addressSection.length > 0 || this.sizeSection.length > 0) {
+      const addressLength: number[] = [];
+      pushVarint(addressLength, this.addressSection.length);
+      const sizeLength: number[] = [];
+      pushVarint(sizeLength, this.sizeSection.length);
+      this.chunks.push(Uint8Array.from([...addressLength, ...this.addressSection, ...sizeLength, ...this.sizeSection, ...this.records]));
       this.chunkFirstBlocks.push(this.chunkFirstBlock);
     }
     this.records = [];
     this.addressSection = [];
+    this.sizeSection = [];
     this.addressBase = 0;
     this.stackBase = 0;
     this.blockBase = 0;

@@ -11,7 +11,7 @@
 import * as format from "./format";
 import {
   ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
-  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_ADDRESS_SECTION, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
+  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_ADDRESS_SECTION, ERROR_SIZE_SECTION, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
 import { liveBlockCreate, liveBlockFind, liveBlockRemove, liveBlocksBytes, liveBlockTouch, liveBlockTouchTarget } from "./live-blocks";
 import { RECORD_SITE, RECORD_SIZE_BYTES, RECORD_THREAD, RECORD_THREAD_SEQUENCE, RECORD_TIME_MS } from "./live-record";
@@ -31,6 +31,9 @@ let at: usize = 0;
 let rawStart: usize = 0;
 let rawEnd: usize = 0;
 let varintFailed: bool = false;
+// The chunk's size section: the sizes of new heap blocks, read in step with their records.
+let sizeAt: usize = 0;
+let sizeEnd: usize = 0;
 
 // Delta bases and the current thread (restart at every chunk).
 let addressBase: u64 = 0;
@@ -40,7 +43,7 @@ let chunkFirstBlock: u64 = 0;
 let pcBase: u64 = 0;
 let currentTid: u64 = 0;
 let currentThread: i32 = -1;
-// Why the chunk's address section could not be stepped over, reported by the next decoderStep.
+// Why the chunk's sections could not be read, reported by the next decoderStep.
 let sectionError: i32 = 0;
 // The chunk's thread table: slot k (1..15) holds the k-th thread a THREAD record named by id.
 const chunkThreads = new StaticArray<u64>(format.THREAD_SLOTS + 1);
@@ -70,7 +73,7 @@ export function decoderBeginChunk(start: usize, length: usize): void {
   rawEnd = start + length;
   at = start;
   memory.fill(rawEnd, 0, READ_SLACK);
-  skipAddressSection();
+  readSections();
   addressBase = 0;
   stackBase = 0;
   blockBase = 0;
@@ -83,21 +86,51 @@ export function decoderBeginChunk(start: usize, length: usize): void {
 
 /**
  * Steps over the chunk's address section (docs/capture-format.md, "Chunk"): this engine needs no
- * heap block's address, so the records are all it reads. A section that does not fit is reported
- * by the first decoderStep.
+ * heap block's address. Then notes where the size section is, and moves on to the records. A
+ * section that does not fit is reported by the first decoderStep.
  */
-function skipAddressSection(): void {
+function readSections(): void {
   sectionError = ERROR_NONE;
+  sizeAt = rawStart;
+  sizeEnd = rawStart;
   if (rawEnd == rawStart) return;
+  sectionError = skipSection(ERROR_ADDRESS_SECTION);
+  if (sectionError != ERROR_NONE) return;
+  const sizesStart = at;
+  sectionError = skipSection(ERROR_SIZE_SECTION);
+  if (sectionError != ERROR_NONE) return;
+  // The length varint is not part of the section.
+  sizeEnd = at;
+  sizeAt = sizesStart + <usize>varintLength(sizesStart);
+}
+
+/** Reads a section's length and steps over it: ERROR_NONE, or `error` when it does not fit. */
+function skipSection(error: i32): i32 {
   const sectionBytes = readVarint();
   if (varintFailed) {
     varintFailed = false;
-    sectionError = ERROR_VARINT_TOO_LONG;
-  } else if (at > rawEnd || sectionBytes > <u64>(rawEnd - at)) {
-    sectionError = ERROR_ADDRESS_SECTION;
-  } else {
-    at += <usize>sectionBytes;
+    return ERROR_VARINT_TOO_LONG;
   }
+  if (at > rawEnd || sectionBytes > <u64>(rawEnd - at)) return error;
+  at += <usize>sectionBytes;
+  return ERROR_NONE;
+}
+
+/** The next new block's size from the size section (past its end: checked by the caller). */
+@inline function readSize(): u64 {
+  const length = varintLength(sizeAt);
+  const size = varintValue(sizeAt, length);
+  if (length > 9) sizeVarintCheck(sizeAt);
+  sizeAt += length;
+  return size;
+}
+
+/** Sets varintFailed when the size varint at `p` is longer than 10 bytes or overflows. */
+function sizeVarintCheck(p: usize): void {
+  const saved = at;
+  at = p;
+  readVarint();
+  at = saved;
 }
 
 export function decoderChunkDone(): bool {
@@ -317,9 +350,10 @@ export function decoderStep(budgetBytes: usize): i32 {
     let error = ERROR_NONE;
     switch (code) {
       case format.RECORD_ALLOC: {
-        const size = readVarint();
+        const size = readSize();
         const stackNode = readStackNode();
-        if (at > rawEnd) break;
+        if (at > rawEnd || varintFailed) break;
+        if (sizeAt > sizeEnd) { error = ERROR_SIZE_SECTION; break; }
         if (argument == 0 || argument > format.ALLOCATOR_OPERATOR_NEW_ARRAY) { error = ERROR_BAD_FIELD; break; }
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
         if (!allocateHeapBlock(blockCount++, size, siteOf(stackNode), argument)) { error = ERROR_LIVE_SET_TOO_LARGE; break; }
@@ -345,9 +379,10 @@ export function decoderStep(budgetBytes: usize): i32 {
       }
       case format.RECORD_REALLOC: {
         blockBase += readZigzag();
-        const size = readVarint();
+        const size = readSize();
         const stackNode = readStackNode();
-        if (at > rawEnd) break;
+        if (at > rawEnd || varintFailed) break;
+        if (sizeAt > sizeEnd) { error = ERROR_SIZE_SECTION; break; }
         if (stackNode < 0) { error = ERROR_UNKNOWN_STACK; break; }
         const site = siteOf(stackNode);
         const ordinal = blockOrdinal(blockBase);
@@ -441,6 +476,11 @@ export function decoderStep(budgetBytes: usize): i32 {
     }
     totals.eventCount += 1;
   }
+  // Every size in the section belongs to a new block, and every new block has one.
+  if (at >= rawEnd && sizeAt != sizeEnd) {
+    setErrorLocation(0, 0);
+    return ERROR_SIZE_SECTION;
+  }
   return ERROR_NONE;
 }
 
@@ -477,15 +517,12 @@ export function heapRunInit(): void {
 }
 
 /** Whether any varint of the ALLOC/FREE record at recordStart overflows 64 bits (a rare, slow check). */
+// Whether the varint of an ALLOC (its stack id) or FREE (its block) record is longer than 10
+// bytes or overflows; a size varint checked before by sizeVarintCheck counts too.
 function varintTooLong(recordStart: usize): bool {
   const saved = at;
   at = recordStart + 1;
-  const code = <u32>load<u8>(recordStart) & 15;
   readVarint();
-  if (code == format.RECORD_ALLOC) {
-    readVarint();
-    readVarint();
-  }
   at = saved;
   const failed = varintFailed;
   varintFailed = false;
@@ -510,6 +547,7 @@ function decodeHeapRun(stop: usize): i32 {
   let applied: u32 = 0;
   const fused = liveBlocksBytes() <= FUSED_RECORD_BYTES;
   let p = at;
+  let sp = sizeAt;
   thread();
   while (count < HEAP_RUN_CAPACITY && p < stop) {
     const recordStart = p;
@@ -519,18 +557,20 @@ function decodeHeapRun(stop: usize): i32 {
     const event = heapRun + <usize>count * HEAP_EVENT_SIZE;
     if (code == format.RECORD_ALLOC) {
       p++;
-      const sizeLength = varintLength(p);
-      const size = varintValue(p, sizeLength);
-      p += sizeLength;
+      const sizeLength = varintLength(sp);
+      const size = varintValue(sp, sizeLength);
+      sp += sizeLength;
       const stackLength = varintLength(p);
       const fileId = stackBase + unzigzag(varintValue(p, stackLength));
       p += stackLength;
       stackBase = fileId;
       if ((sizeLength | stackLength) > 9) {
         at = p;
+        sizeVarintCheck(sp - sizeLength);
         if (varintTooLong(recordStart)) return heapRunError(recordStart, ERROR_VARINT_TOO_LONG);
       }
       if (p > rawEnd) return heapRunError(recordStart, ERROR_RECORD_TRUNCATED);
+      if (sp > sizeEnd) return heapRunError(recordStart, ERROR_SIZE_SECTION);
       if (argument == 0 || argument > format.ALLOCATOR_OPERATOR_NEW_ARRAY) return heapRunError(recordStart, ERROR_BAD_FIELD);
       if (fileId > <u64>fileStackCount) return heapRunError(recordStart, ERROR_UNKNOWN_STACK);
       const ordinal = blockCount++;
@@ -582,6 +622,7 @@ function decodeHeapRun(stop: usize): i32 {
     count++;
   }
   at = p;
+  sizeAt = sp;
 
   // New blocks go to the open page in order and do not miss; only the blocks frees name are
   // touched ahead, from their own list so that the loop has no branch to mispredict.

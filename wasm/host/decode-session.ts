@@ -274,7 +274,7 @@ export class DecodeSession {
     const outbox = new Uint8Array(this.engine.memory.buffer, this.engine.outboxPointer() >>> 0, length);
     try {
       // The outbox holds dictionary records only: no heap block is ever named in it.
-      decodeRecords(outbox, sink, new HeapBlockNames(), { addressSection: false });
+      decodeRecords(outbox, sink, new HeapBlockNames(), { sections: false });
     } catch (error) {
       if (!(error instanceof PayloadError)) throw error;
       throw new CaptureError(`chunk ${chunkIndex} at offset ${chunkOffset}: ${error.message}`, chunkOffset, chunkIndex);

@@ -16,6 +16,7 @@ const ENGINE_ERROR_TEXT: Record<number, string> = {
   [-13]: 'the address section runs past the end of the chunk',
   [-14]: 'malformed DEFLATE stream',
   [-15]: 'DEFLATE stream does not decompress to the raw size',
+  [-16]: 'the size section does not hold one size per new block',
 };
 
 export const ERROR_CHECKSUM = -1;

@@ -64,23 +64,33 @@ const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, c
 /**
  * Feeds every record of a chunk's `payload` to `sink`; returns the number of records. `blocks`
  * carries the live heap blocks from chunk to chunk: one instance per capture, fed every chunk in
- * order. `addressSection: false` reads bare records (the wasm engine's outbox), with no address
- * section ahead of them.
+ * order. `sections: false` reads bare records (the wasm engine's outbox): no address or size
+ * section ahead of them, and the sizes of ALLOC records among their fields.
  */
 export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockNames,
-  { addressSection = true }: { addressSection?: boolean } = {}): number {
+  { sections = true }: { sections?: boolean } = {}): number {
   const cursor = new PayloadCursor(payload);
   blocks.beginChunk();
   if (payload.length === 0) return 0;  // an empty chunk: not even the address section's length
-  // The address section (docs/capture-format.md, "Chunk"): new blocks' addresses, then the records.
-  // Records the wasm engine passes on (dictionaries, no heap events) come without one.
-  const sectionBytes = addressSection ? cursor.varint() : 0;
-  if (sectionBytes > payload.length - cursor.position) {
-    throw new PayloadError(`the address section of ${sectionBytes} bytes runs past the end of the chunk (${payload.length - cursor.position} bytes left)`, 0);
-  }
-  const addresses = new PayloadCursor(payload.subarray(0, cursor.position + sectionBytes));
-  addresses.position = cursor.position;
-  cursor.position += sectionBytes;
+  // The address and size sections (docs/capture-format.md, "Chunk"): new blocks' addresses and
+  // sizes, then the records.
+  const section = (name: string): PayloadCursor => {
+    const sectionStart = cursor.position;
+    const sectionBytes = sections ? cursor.varint() : 0;
+    if (sectionBytes > payload.length - cursor.position) {
+      throw new PayloadError(`the ${name} section of ${sectionBytes} bytes runs past the end of the chunk (${payload.length - cursor.position} bytes left)`, sectionStart);
+    }
+    const part = new PayloadCursor(payload.subarray(0, cursor.position + sectionBytes));
+    part.position = cursor.position;
+    cursor.position += sectionBytes;
+    return part;
+  };
+  const addresses = section('address');
+  const sizes = sections ? section('size') : cursor;
+  const newBlockSize = (): number => {
+    if (sections && sizes.atEnd) throw new PayloadError('the chunk\'s size section has no size left for this new block', -1);
+    return sizes.varint();
+  };
   // Delta bases restart at zero in every chunk.
   let addressBase = 0;
   let stackBase = 0;
@@ -96,7 +106,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   // A new block's address, the next of the address section: a reference to the freed block it
   // reuses (low bit 1), to the block whose chunk it follows (low bits 10) or an address (00).
   const newBlockAddress = (sizeBytes: number): number => {
-    if (!addressSection) return 0;  // bare records: the engine's site announcements have none
+    if (!sections) return 0;  // bare records: the engine's site announcements have no address
     if (addresses.atEnd) throw new PayloadError('the chunk\'s address section has no address left for this new block', -1);
     const reference = addresses.varint();
     if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
@@ -112,7 +122,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
     try {
       switch (code) {
         case RecordCode.Alloc: {
-          const sizeBytes = cursor.varint();
+          const sizeBytes = newBlockSize();
           const stackId = stackBase + cursor.zigzag();
           const address = newBlockAddress(sizeBytes);
           stackBase = stackId;
@@ -133,7 +143,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
         }
         case RecordCode.Realloc: {
           blockBase += cursor.zigzag();
-          const sizeBytes = cursor.varint();
+          const sizeBytes = newBlockSize();
           const stackId = stackBase + cursor.zigzag();
           stackBase = stackId;
           const oldBlock = blocks.ordinalOf(blockBase);
@@ -216,8 +226,11 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
     }
     records++;
   }
-  if (addressSection && !addresses.atEnd) {
+  if (sections && !addresses.atEnd) {
     throw new PayloadError(`${addresses.bytes.length - addresses.position} bytes of the address section are left over: more addresses than new blocks`, addresses.position);
+  }
+  if (sections && !sizes.atEnd) {
+    throw new PayloadError(`${sizes.bytes.length - sizes.position} bytes of the size section are left over: more sizes than new blocks`, sizes.position);
   }
   return records;
 }

@@ -27,8 +27,8 @@ uint32_t fnv1a(const uint8_t* data, size_t size) {
 
 void put32(uint8_t* out, uint32_t value) { memcpy(out, &value, 4); }
 
-// The largest raw payload: the address section's length, the section and the records.
-constexpr size_t kMaxRawPayload = 10 + 2 * kEventBufferSize;
+// The largest raw payload: each section's length and bytes, and the records.
+constexpr size_t kMaxRawPayload = 20 + 3 * kEventBufferSize;
 
 }  // namespace
 
@@ -69,8 +69,10 @@ EventBuffer* ChunkWriter::take_free_buffer() {
       buffer = static_cast<EventBuffer*>(raw_allocate(sizeof(EventBuffer)));
       buffer->data = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
       buffer->addresses = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
+      buffer->sizes = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
       buffer->used = 0;
       buffer->addresses_used = 0;
+      buffer->sizes_used = 0;
       buffer->next = nullptr;
       return buffer;
     }
@@ -78,6 +80,7 @@ EventBuffer* ChunkWriter::take_free_buffer() {
     if (buffer) {
       buffer->used = 0;
       buffer->addresses_used = 0;
+      buffer->sizes_used = 0;
       buffer->next = nullptr;
       return buffer;
     }
@@ -117,15 +120,20 @@ void ChunkWriter::drain() {
 
 void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   if (failure_) return;
-  // The raw payload: the address section's length, the section, then the records.
+  // The raw payload: the address section's length and bytes, the size section's, then the
+  // records. Each part gets DEFLATE blocks of its own: their bytes have little in common.
   ByteCursor raw{raw_payload_};
   raw.varint(buffer.addresses_used);
   raw.bytes(buffer.addresses, buffer.addresses_used);
-  const size_t section_end = static_cast<size_t>(raw.position - raw_payload_);
+  const size_t addresses_end = static_cast<size_t>(raw.position - raw_payload_);
+  raw.varint(buffer.sizes_used);
+  raw.bytes(buffer.sizes, buffer.sizes_used);
+  const size_t sizes_end = static_cast<size_t>(raw.position - raw_payload_);
   raw.bytes(buffer.data, buffer.used);
   const size_t raw_size = static_cast<size_t>(raw.position - raw_payload_);
   uint8_t* payload = compressed_ + format::kChunkHeaderSize;
-  size_t stored = deflate_raw_compress(raw_payload_, raw_size, section_end, payload, deflate_scratch_, match_attempts_);
+  const size_t block_breaks[] = {addresses_end, sizes_end};
+  size_t stored = deflate_raw_compress(raw_payload_, raw_size, block_breaks, 2, payload, deflate_scratch_, match_attempts_);
   // Searching harder pays on repetitive event streams; on near-random ones (threads freeing
   // concurrently scramble the addresses) it costs time for little: adapt to the last chunk.
   // Past 4x (an allocation storm), 8 tries instead of 4 make the chunks 6% smaller for 20% more

@@ -10,13 +10,15 @@
 
 namespace memview {
 
-// One chunk's worth of encoded events: the records, and apart from them the addresses of the new
-// heap blocks (docs/capture-format.md, "Chunk": the address section).
+// One chunk's worth of encoded events: the records, and apart from them the addresses and the
+// sizes of the new heap blocks (docs/capture-format.md, "Chunk": the address and size sections).
 struct EventBuffer {
   uint8_t* data;
   size_t used;
   uint8_t* addresses;
   size_t addresses_used;
+  uint8_t* sizes;
+  size_t sizes_used;
   uint64_t first_time_ns;
   uint32_t first_event_index;
   uint64_t first_block_ordinal;  // heap blocks numbered before this buffer's first event

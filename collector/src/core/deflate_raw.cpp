@@ -367,8 +367,8 @@ inline const uint8_t* match_end(const uint8_t* at, const uint8_t* match, const u
 
 }  // namespace
 
-size_t deflate_raw_compress(const uint8_t* input, size_t input_size, size_t block_break, uint8_t* output,
-                            DeflateScratch* scratch, int max_attempts) {
+size_t deflate_raw_compress(const uint8_t* input, size_t input_size, const size_t* block_breaks, size_t break_count,
+                            uint8_t* output, DeflateScratch* scratch, int max_attempts) {
   BitWriter writer{output};
   if (input_size == 0) {
     write_stored(writer, input, 0, true);
@@ -416,11 +416,19 @@ size_t deflate_raw_compress(const uint8_t* input, size_t input_size, size_t bloc
 
   size_t symbols = 0;
   const uint8_t* block_start = input;
-  const uint8_t* const break_at = input + std::min(block_break, input_size);
+  // The next block break still ahead (a break at or before the current block's start is passed).
+  const size_t* const breaks_end = block_breaks + break_count;
+  const uint8_t* break_at = end_of_input;
+  auto next_break = [&]() {
+    while (block_breaks < breaks_end && input + *block_breaks <= block_start) block_breaks++;
+    break_at = block_breaks < breaks_end ? input + std::min(*block_breaks, input_size) : end_of_input;
+  };
+  next_break();
   auto end_block = [&](const uint8_t* block_end, bool final) {
     write_block(writer, *scratch, symbols, block_start, static_cast<size_t>(block_end - block_start), final);
     symbols = 0;
     block_start = block_end;
+    next_break();
   };
   auto literal = [&](const uint8_t* at) {
     scratch->lengths[symbols] = *at;
@@ -434,7 +442,7 @@ size_t deflate_raw_compress(const uint8_t* input, size_t input_size, size_t bloc
   size_t pending_length = 0;  // a match already found for `cursor` by the lazy look-ahead
   uint32_t pending_distance = 0;
   while (cursor < end_of_input) {
-    if (symbols + 2 > DeflateScratch::kBlockSymbols || (block_start < break_at && cursor >= break_at)) {
+    if (symbols + 2 > DeflateScratch::kBlockSymbols || cursor >= break_at) {
       end_block(cursor, false);
     }
     if (cursor >= match_limit) {

@@ -30,11 +30,12 @@ struct DeflateScratch {
 
 /**
  * Compresses `input` into `output` (at least deflate_raw_bound(input_size) bytes) as one raw
- * DEFLATE stream and returns its size. A block ends at `block_break` (the end of a chunk's address
- * section), so that the near-random addresses and the records get Huffman codes of their own.
- * `max_attempts` is how many earlier positions with the same hash are tried per position.
+ * DEFLATE stream and returns its size. A block ends at each of the `break_count` ascending
+ * offsets in `block_breaks` (the ends of a chunk's sections), so that the near-random addresses,
+ * the sizes and the records get Huffman codes of their own. `max_attempts` is how many earlier
+ * positions with the same hash are tried per position.
  */
-size_t deflate_raw_compress(const uint8_t* input, size_t input_size, size_t block_break, uint8_t* output,
-                            DeflateScratch* scratch, int max_attempts = 4);
+size_t deflate_raw_compress(const uint8_t* input, size_t input_size, const size_t* block_breaks, size_t break_count,
+                            uint8_t* output, DeflateScratch* scratch, int max_attempts = 4);
 
 }  // namespace memview

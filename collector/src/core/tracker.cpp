@@ -794,9 +794,12 @@ struct Encoder {
   EventBuffer* buffer = nullptr;
   ByteCursor cursor{nullptr};
   uint8_t* limit = nullptr;
-  // The chunk's address section: new heap blocks' addresses, kept apart from the records.
+  // The chunk's address and size sections: new heap blocks' addresses and sizes, kept apart from
+  // the records.
   ByteCursor addresses{nullptr};
   uint8_t* addresses_limit = nullptr;
+  ByteCursor sizes{nullptr};
+  uint8_t* sizes_limit = nullptr;
   uint64_t buffer_started_ns = 0;  // monotonic, for the periodic flush
   // Delta bases of the format; they restart with every chunk.
   uint64_t previous_address = 0;
@@ -837,6 +840,8 @@ void start_buffer() {
   g_encoder.limit = buffer->data + kEventBufferSize;
   g_encoder.addresses.position = buffer->addresses;
   g_encoder.addresses_limit = buffer->addresses + kEventBufferSize;
+  g_encoder.sizes.position = buffer->sizes;
+  g_encoder.sizes_limit = buffer->sizes + kEventBufferSize;
   g_encoder.buffer_started_ns = monotonic_ns();
   g_encoder.previous_address = 0;
   g_encoder.previous_stack = 0;
@@ -856,14 +861,16 @@ void rotate_buffer() {
   EventBuffer* full = g_encoder.buffer;
   full->used = static_cast<size_t>(g_encoder.cursor.position - full->data);
   full->addresses_used = static_cast<size_t>(g_encoder.addresses.position - full->addresses);
+  full->sizes_used = static_cast<size_t>(g_encoder.sizes.position - full->sizes);
   g_writer.submit(full);
   start_buffer();
 }
 
-// Room for `bytes` of records and one new block's address.
+// Room for `bytes` of records and one new block's address and size.
 inline void reserve(size_t bytes) {
   if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit ||
-                           g_encoder.addresses.position + 10 > g_encoder.addresses_limit, 0)) {
+                           g_encoder.addresses.position + 10 > g_encoder.addresses_limit ||
+                           g_encoder.sizes.position + 10 > g_encoder.sizes_limit, 0)) {
     rotate_buffer();
   }
 }
@@ -984,7 +991,7 @@ inline int encode_event(const RawEvent* events, bool next_is_known) {
         g_encoder.cursor.byte(format::type_byte(format::kRealloc, 0));
         write_block(old_block);
         write_new_address(next.address, next.size());
-        g_encoder.cursor.varint(next.size());
+        g_encoder.sizes.varint(next.size());
         write_stack_id(next.stack);
         return 2;
       }
@@ -998,7 +1005,7 @@ inline int encode_event(const RawEvent* events, bool next_is_known) {
     new_block(event.address);
     g_encoder.cursor.byte(op);
     write_new_address(event.address, event.size());
-    g_encoder.cursor.varint(event.size());
+    g_encoder.sizes.varint(event.size());
     write_stack_id(event.stack);
   } else {
     write_free(op >> 4, event.address);
