@@ -6,8 +6,9 @@
 // - STACK and STACK_RESET are re-encoded against the outbox's own delta bases;
 // - THREAD announces a thread the first time it is seen (and sets the thread of what follows);
 // - an ALLOC of size 0 announces a new *site*: the (thread, stack id) pair that the engine's
-//   per-site figures refer to, in the order sites appear. The outbox has no address section
-//   (docs/capture-format.md, "Chunk"): these ALLOCs have no address.
+//   per-site figures refer to, in the order sites appear. The outbox has no address or size
+//   section (docs/capture-format.md, "Chunk"): these ALLOCs have no address, and their size is
+//   written among their fields.
 // Delta bases restart whenever the host drains the outbox, as they do at a chunk start.
 
 export let outboxStart: usize = 0;
