@@ -271,7 +271,7 @@ void write_block(BitWriter& writer, const DeflateScratch& block, size_t symbol_c
   literal_frequency[kEndOfBlock] = 1;
   // A block without matches still declares a distance code, as zlib does: some inflaters refuse
   // an empty one.
-  if (extra_bits == 0 && std::all_of(distance_frequency, distance_frequency + kDistanceSymbols, [](uint32_t f) { return f == 0; })) {
+  if (std::all_of(distance_frequency, distance_frequency + kDistanceSymbols, [](uint32_t f) { return f == 0; })) {
     distance_frequency[0] = 1;
   }
   uint8_t literal_lengths[kLiteralLengthSymbols];

@@ -1114,8 +1114,11 @@ uint64_t merge_pass() {
   constexpr uint64_t kPrefetchAhead = 16;
   for (uint64_t i = 0; i < count;) {
     if (i + kPrefetchAhead < count) {
-      g_live_blocks->prefetch(window[i + kPrefetchAhead].address);
-      g_freed_blocks->prefetch(window[i + kPrefetchAhead].address);
+      const RawEvent& ahead = window[i + kPrefetchAhead];
+      g_live_blocks->prefetch(ahead.address);
+      g_freed_blocks->prefetch(ahead.address);
+      // A new block writes where its chunk ends into a random slot of the chunk-end table.
+      if ((ahead.op() & 0x0f) == format::kAlloc) g_block_ends->prefetch(ahead.address + format::chunk_footprint(ahead.size()));
     }
     const RawEvent& slot = window[i];
     if (__builtin_expect(slot.seq != base + i, 0)) {  // dropped after the writer stopped
