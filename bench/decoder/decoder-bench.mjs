@@ -231,9 +231,9 @@ results.push(await eventsPerSecond('cache-resident live set (4096 live, 200 stac
 results.push(await eventsPerSecond('1M live allocations at random addresses',
   { live: 1 << 20, pairs: quick ? 4e6 : 12e6, randomAddresses: true, stackCount: 5000, seed: 2 }, runs));
 // The aggregating worker's own loop when a second worker checks and decompresses the chunks.
-results.push(await eventsPerSecond('cache-resident, aggregating worker only (checksum and LZ4 on the unpacking worker)',
+results.push(await eventsPerSecond('cache-resident, aggregating worker only (checksum and decompression on the unpacking worker)',
   { live: 4096, pairs: quick ? 5e6 : 25e6, randomAddresses: false, stackCount: 200, seed: 1 }, runs, { unpacked: true }));
-results.push(await eventsPerSecond('1M random live, aggregating worker only (checksum and LZ4 on the unpacking worker)',
+results.push(await eventsPerSecond('1M random live, aggregating worker only (checksum and decompression on the unpacking worker)',
   { live: 1 << 20, pairs: quick ? 4e6 : 12e6, randomAddresses: true, stackCount: 5000, seed: 2 }, runs, { unpacked: true }));
 // The same with 200 stacks: how much of the random case is the per-site lines and leak tuples of
 // 5,000 sites rather than the live records themselves.
