@@ -114,10 +114,12 @@ function buildFixedTables(): void {
   fixedBuilt = true;
 }
 
-// The decoder's state between helpers: the bit buffer and the read position.
+// The decoder's state between helpers: the bit buffer, the read position, and how far that
+// position may run past the stream's end (8 bytes of refill) before the stream is corrupt.
 let bits: u64 = 0;
 let bitCount: u32 = 0;
 let input: usize = 0;
+let inputLimit: usize = 0;
 
 /** Tops the bit buffer up to at least 56 bits (reads up to 8 bytes past the stream's end). */
 @inline function refill(): void {
@@ -184,6 +186,7 @@ function readDynamicTables(): bool {
   let filled: u32 = 0;
   while (filled < total) {
     refill();
+    if (input > inputLimit) return false;
     const symbol = decodeSymbol(codeLengthTable);
     if (symbol < 0) return false;
     if (symbol < 16) {
@@ -222,11 +225,13 @@ export function inflateRaw(src: usize, srcLength: usize, dst: usize, dstCapacity
   bits = 0;
   bitCount = 0;
   const inputEnd = src + srcLength;
+  inputLimit = inputEnd + 8;
   let output = dst;
   const outputEnd = dst + dstCapacity;
   let final: u32 = 0;
   while (final == 0) {
     refill();
+    if (input > inputLimit) return INFLATE_ERROR_MALFORMED;
     final = take(1);
     const type = take(2);
     let literals = literalTable;
@@ -258,7 +263,7 @@ export function inflateRaw(src: usize, srcLength: usize, dst: usize, dstCapacity
       // A length symbol, its extra bits, a distance symbol and its extra bits take at most 48.
       refill();
       // A stream that runs on past its end (into the slack) is corrupt; stop before reading further.
-      if (input > inputEnd + 8) return INFLATE_ERROR_MALFORMED;
+      if (input > inputLimit) return INFLATE_ERROR_MALFORMED;
       const symbol = decodeSymbol(literals);
       if (symbol < 256) {
         if (symbol < 0 || output >= outputEnd) return INFLATE_ERROR_MALFORMED;
