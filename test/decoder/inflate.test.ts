@@ -6,7 +6,7 @@ import { constants, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { instantiateDecoder, type DecoderExports } from '../../wasm/host/decoder-instance.js';
 import { compiledDecoder } from '../../wasm/host/node-wasm.js';
-import { seededRandom } from './random-capture.js';
+import { randomBytes, seededRandom } from './random-capture.js';
 
 async function engine(): Promise<DecoderExports> {
   return instantiateDecoder(await compiledDecoder());
@@ -19,13 +19,6 @@ function inflate(decoder: DecoderExports, stream: Uint8Array, capacity: number):
   const written = decoder.inflateInput(stream.length, capacity);
   if (written < 0) return written;
   return new Uint8Array(decoder.memory.buffer, decoder.rawPointer() >>> 0, written).slice();
-}
-
-function randomBytes(seed: number, length: number, alphabet: number): Uint8Array {
-  const random = seededRandom(seed);
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = Math.floor(random() * alphabet);
-  return bytes;
 }
 
 /** Bytes with a geometric spread of frequencies: some Huffman codes are longer than 10 bits. */

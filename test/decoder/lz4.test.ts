@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { instantiateDecoder, type DecoderExports } from '../../wasm/host/decoder-instance.js';
 import { compiledDecoder } from '../../wasm/host/node-wasm.js';
 import { lz4FrameBlocks } from './lz4-frame.js';
-import { seededRandom } from './random-capture.js';
+import { randomBytes, seededRandom } from './random-capture.js';
 
 const LZ4_CLI = '/usr/bin/lz4';
 
@@ -39,13 +39,6 @@ function checkRoundTrip(decoder: DecoderExports, data: Uint8Array, args: string[
     offset += expected.length;
   }
   expect(offset).toBe(data.length);
-}
-
-function randomBytes(seed: number, length: number, alphabet: number): Uint8Array {
-  const random = seededRandom(seed);
-  const bytes = new Uint8Array(length);
-  for (let i = 0; i < length; i++) bytes[i] = Math.floor(random() * alphabet);
-  return bytes;
 }
 
 /** Text-like data with repeats at every distance, short (overlapping) and long. */

@@ -15,6 +15,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** `length` bytes drawn from [0, alphabet) by a seeded generator. */
+export function randomBytes(seed: number, length: number, alphabet: number): Uint8Array {
+  const random = seededRandom(seed);
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = Math.floor(random() * alphabet);
+  return bytes;
+}
+
 export interface RandomCaptureOptions {
   events: number;
   /** Allocations made (and kept) before the random events, to grow the live set. */

@@ -7,6 +7,8 @@
 // canonical code a bit at a time. The bit buffer is refilled eight bytes at a time, so the source
 // must be followed by 8 readable bytes (the engine's input buffer has READ_SLACK of them).
 
+import { copyMatch } from "./match-copy";
+
 export const INFLATE_ERROR_MALFORMED: isize = -1;
 
 const TABLE_BITS: u32 = 10;
@@ -279,27 +281,7 @@ export function inflateRaw(src: usize, srcLength: usize, dst: usize, dstCapacity
       if (<u32>distanceSymbol >= 30) return INFLATE_ERROR_MALFORMED;
       const distance = <usize>unchecked(DISTANCE_BASE[distanceSymbol]) + <usize>take(<u32>unchecked(DISTANCE_EXTRA[distanceSymbol]));
       if (distance > output - dst || length > outputEnd - output) return INFLATE_ERROR_MALFORMED;
-      let from = output - distance;
-      const toEnd = output + length;
-      if (distance >= 8 && outputEnd - toEnd >= 8) {
-        // The source trails by at least 8: every 8-byte load reads bytes already final. The last
-        // store may run up to 7 bytes past the match, inside the destination, rewritten later.
-        let to = output;
-        do {
-          store<u64>(to, load<u64>(from));
-          from += 8;
-          to += 8;
-        } while (to < toEnd);
-      } else {
-        // Short distances repeat a pattern: byte by byte, so each byte sees the ones just written.
-        let to = output;
-        while (to < toEnd) {
-          store<u8>(to, load<u8>(from));
-          from++;
-          to++;
-        }
-      }
-      output = toEnd;
+      output = copyMatch(output, distance, length, outputEnd);
     }
     // Bits consumed so far must lie inside the stream.
     if (input - (bitCount >>> 3) > inputEnd) return INFLATE_ERROR_MALFORMED;

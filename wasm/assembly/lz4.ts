@@ -4,6 +4,8 @@
 // room; the destination buffer therefore wants 16 bytes of slack past dstCapacity only for speed,
 // not for safety: without room the copy falls back to exact byte loops.
 
+import { copyMatch } from "./match-copy";
+
 export const LZ4_ERROR_MALFORMED: isize = -1;
 
 /**
@@ -75,34 +77,7 @@ export function lz4DecompressBlock(src: usize, srcLength: usize, dst: usize, dst
     matchLength += 4;
     if (matchLength > outputEnd - output) return LZ4_ERROR_MALFORMED;
 
-    let from = output - offset;
-    const toEnd = output + matchLength;
-    if (offset >= 16 && outputEnd - toEnd >= 16) {
-      // Source trails the destination by at least 16, so each 16-byte load reads bytes that are
-      // already final.
-      let to = output;
-      do {
-        v128.store(to, v128.load(from));
-        from += 16;
-        to += 16;
-      } while (to < toEnd);
-    } else if (offset >= 8 && outputEnd - toEnd >= 8) {
-      let to = output;
-      do {
-        store<u64>(to, load<u64>(from));
-        from += 8;
-        to += 8;
-      } while (to < toEnd);
-    } else {
-      // Short offsets repeat a pattern: copy byte by byte so each byte sees the ones just written.
-      let to = output;
-      while (to < toEnd) {
-        store<u8>(to, load<u8>(from));
-        from++;
-        to++;
-      }
-    }
-    output = toEnd;
+    output = copyMatch(output, offset, matchLength, outputEnd);
   }
   return <isize>(output - dst);
 }
