@@ -3,6 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CaptureError, readCapture, readCaptureFile } from '../../collector/lib/reader/index.js';
 import { bytesByFunction, readSynthetic } from '../support/model-queries.js';
@@ -140,6 +141,15 @@ describe('a damaged file', () => {
     const error = await readError(concat([header, chunkBytes(1, 2, stream, 10)]));
     expect(error.chunk).toBe(0);
     expect(error.message).toMatch(/DEFLATE stream holds 3 bytes, the header says 10/);
+  });
+
+  it('with a DEFLATE stream longer than its raw size stops inflating at the raw size', async () => {
+    const header = new SyntheticCapture().toBytes({ trailer: false });
+    // 64 MiB of zeros in about 64 kB, under a header that says 100 kB: a stored size the header
+    // allows, whose stream would inflate 650 times past it.
+    const stream = deflateRawSync(new Uint8Array(64 << 20));
+    const error = await readError(concat([header, chunkBytes(1, 2, stream, 100_000)]));
+    expect(error.message).toMatch(/DEFLATE stream holds more than 100001 bytes, the header says 100000/);
   });
 
   it('with zeroed records (valid checksum) is corrupt, not an empty capture', async () => {

@@ -516,9 +516,11 @@ export function heapRunInit(): void {
   }
 }
 
-/** Whether any varint of the ALLOC/FREE record at recordStart overflows 64 bits (a rare, slow check). */
-// Whether the varint of an ALLOC (its stack id) or FREE (its block) record is longer than 10
-// bytes or overflows; a size varint checked before by sizeVarintCheck counts too.
+/**
+ * Whether the varint of the ALLOC (its stack id) or FREE (its block) record at recordStart is longer
+ * than 10 bytes or overflows 64 bits, or a size varint sizeVarintCheck looked at before did (a
+ * rare, slow check).
+ */
 function varintTooLong(recordStart: usize): bool {
   const saved = at;
   at = recordStart + 1;

@@ -101,8 +101,11 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
         fail(`${error.message} (payload byte ${error.position})`, payloadStart + error.position);
       }
     } else if (codec === ChunkCodec.Deflate) {
-      payload = await inflateRaw(stored).catch((error: Error) => fail(`malformed DEFLATE stream (${error.message})`, payloadStart));
-      if (payload.length !== rawSize) fail(`DEFLATE stream holds ${payload.length} bytes, the header says ${rawSize}`, payloadStart);
+      const inflated = await inflateRaw(stored, rawSize).catch((error: Error) => fail(`malformed DEFLATE stream (${error.message})`, payloadStart));
+      if (inflated.length !== rawSize) {
+        fail(`DEFLATE stream holds ${inflated.length > rawSize ? 'more than ' : ''}${inflated.length} bytes, the header says ${rawSize}`, payloadStart);
+      }
+      payload = inflated;
     }
     yield {
       index,
@@ -119,11 +122,25 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
 
 /**
  * Inflates a raw DEFLATE stream with the platform's own decompressor (Node and browsers have
- * one): this reader is the reference the wasm engine's inflate is checked against.
+ * one): this reader is the reference the wasm engine's inflate is checked against. Stops once
+ * the output passes `rawSize` bytes (then returns rawSize + 1 of them), so that a corrupt stream
+ * cannot inflate into unbounded memory.
  */
-async function inflateRaw(stored: Uint8Array): Promise<Uint8Array> {
-  const inflated = new Blob([stored as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
-  return new Uint8Array(await new Response(inflated).arrayBuffer());
+async function inflateRaw(stored: Uint8Array, rawSize: number): Promise<Uint8Array> {
+  const reader = new Blob([stored as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+  const output = new Uint8Array(rawSize + 1);
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return output.subarray(0, length);
+    const room = output.length - length;
+    output.set(value.length > room ? value.subarray(0, room) : value, length);
+    length += Math.min(value.length, room);
+    if (length > rawSize) {
+      await reader.cancel();
+      return output;
+    }
+  }
 }
 
 function hex32(value: number): string {
