@@ -61,22 +61,20 @@ EventBuffer* ChunkWriter::take_free_buffer() {
   while (true) {
     pthread_mutex_lock(&queue_mutex_);
     EventBuffer* buffer = free_list_;
+    bool map_new = false;
     if (buffer) {
       free_list_ = buffer->next;
     } else if (buffers_mapped_ < kMaxBuffers) {
       buffers_mapped_++;
-      pthread_mutex_unlock(&queue_mutex_);
+      map_new = true;
+    }
+    pthread_mutex_unlock(&queue_mutex_);
+    if (map_new) {
       buffer = static_cast<EventBuffer*>(raw_allocate(sizeof(EventBuffer)));
       buffer->data = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
       buffer->addresses = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
       buffer->sizes = static_cast<uint8_t*>(raw_allocate(kEventBufferSize));
-      buffer->used = 0;
-      buffer->addresses_used = 0;
-      buffer->sizes_used = 0;
-      buffer->next = nullptr;
-      return buffer;
     }
-    pthread_mutex_unlock(&queue_mutex_);
     if (buffer) {
       buffer->used = 0;
       buffer->addresses_used = 0;
