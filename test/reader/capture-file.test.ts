@@ -178,15 +178,20 @@ describe('a damaged file', () => {
   });
 });
 
-describe('addresses of new blocks on the memory of freed ones (format version 3)', () => {
-  async function allocations(capture: SyntheticCapture) {
-    const path = join(mkdtempSync(join(tmpdir(), 'memview-reuse-')), 'reuse.bin');
-    writeFileSync(path, capture.toBytes({ codec: 'lz4' }));
-    const { events } = await readEvents(path);
-    return events.filter((event) => event.type === 'alloc' || event.type === 'realloc')
-      .map((event) => [event.address, event.size, event.reusedAddress]);
-  }
+/**
+ * [address, size, flag] of every new block of the capture as the reference reader gives them back,
+ * the flag telling how the capture wrote the block's address (a reused freed block, or the block
+ * it follows).
+ */
+async function newBlocks(capture: SyntheticCapture, codec: 'lz4' | 'deflate', flag: 'reusedAddress' | 'followsBlock') {
+  const path = join(mkdtempSync(join(tmpdir(), 'memview-addresses-')), 'addresses.bin');
+  writeFileSync(path, capture.toBytes({ codec }));
+  const { events } = await readEvents(path);
+  return events.filter((event) => event.type === 'alloc' || event.type === 'realloc')
+    .map((event) => [event.address, event.size, event[flag]]);
+}
 
+describe('addresses of new blocks on the memory of freed ones (format version 3)', () => {
   it('read back as the freed block’s address, within a chunk and from an earlier one', async () => {
     const { capture, stacks } = programCapture();
     capture.alloc(0x5000, 100, stacks.load).free(0x5000).endChunk();
@@ -197,7 +202,7 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
       .alloc(0x5000, 97, stacks.parse)
       .realloc(0x5000, 0x5000, 300, stacks.parse) // in place: the block it replaces
       .alloc(0x7000, 5000, stacks.main); // never freed before: its address
-    expect(await allocations(capture)).toEqual([
+    expect(await newBlocks(capture, 'lz4', 'reusedAddress')).toEqual([
       [0x5000, 100, false], [0x5000, 100, true], [0x9000, 100, false],
       [0x9000, 104, true], [0x5000, 97, true], [0x5000, 300, true], [0x7000, 5000, false],
     ]);
@@ -222,14 +227,6 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
 });
 
 describe('addresses of new blocks carved right after an earlier block (format version 5)', () => {
-  async function allocations(capture: SyntheticCapture) {
-    const path = join(mkdtempSync(join(tmpdir(), 'memview-follow-')), 'follow.bin');
-    writeFileSync(path, capture.toBytes({ codec: 'deflate' }));
-    const { events } = await readEvents(path);
-    return events.filter((event) => event.type === 'alloc' || event.type === 'realloc')
-      .map((event) => [event.address, event.size, event.followsBlock]);
-  }
-
   it('read back as the end of that block\'s allocator chunk, live or freed, across chunks', async () => {
     const { capture, stacks } = programCapture();
     // Chunk footprints: 100 bytes take 112 (0x70), 10 take 32 (0x20), 4000 take 4016 (0xfb0).
@@ -239,7 +236,7 @@ describe('addresses of new blocks carved right after an earlier block (format ve
       .alloc(0x5090, 4000, stacks.parse) // after the 10-byte block
       .alloc(0x7000, 8, stacks.main) // nothing ends here: its address
       .alloc(0x6040, 16, stacks.main); // after the 4000-byte block, two blocks back
-    expect(await allocations(capture)).toEqual([
+    expect(await newBlocks(capture, 'deflate', 'followsBlock')).toEqual([
       [0x5000, 100, false], [0x5070, 10, true], [0x5090, 4000, true], [0x7000, 8, false], [0x6040, 16, true],
     ]);
   });
