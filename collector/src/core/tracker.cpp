@@ -423,7 +423,7 @@ ThreadRing* acquire_ring_locked(uint32_t tid) {
     if (ring->owner.compare_exchange_strong(expected, ThreadRing::kActive, std::memory_order_acq_rel)) break;
   }
   if (ring == nullptr) {
-    ring = new (raw_allocate(sizeof(ThreadRing))) ThreadRing();
+    ring = new (raw_allocate(sizeof(ThreadRing))) ThreadRing;  // no "()": that would zero the 1 MiB of entries, faulting in every page of fresh, already zeroed memory
     ring->next = g_rings.load(std::memory_order_relaxed);
     g_rings.store(ring, std::memory_order_release);
   }
