@@ -69,10 +69,32 @@ bool ElfSymbols::open(const char* path) {
 
 std::vector<const char*> ElfSymbols::names_of(const std::vector<uint64_t>& addresses) const {
   std::vector<const char*> names(addresses.size(), nullptr);
+  if (addresses.empty()) return names;
+  // A bit per 4 KiB page of the span the addresses cover, set where one of them lies: nearly every
+  // symbol of a large object lies in no such page and is passed over with a bit test or two. With a
+  // binary search of the addresses for every symbol, naming 606 pcs among node's 109k symbols took
+  // 2.2-3.7 ms at the end of every run; with the bits first, 1.3-1.4 ms.
+  const uint64_t first_page = addresses.front() >> 12;
+  const uint64_t last_page = addresses.back() >> 12;
+  std::vector<uint64_t> wanted_pages((last_page - first_page) / 64 + 1, 0);
+  for (uint64_t address : addresses) {
+    uint64_t page = (address >> 12) - first_page;
+    wanted_pages[page >> 6] |= 1ull << (page & 63);
+  }
+  auto holds_wanted_page = [&](uint64_t start, uint64_t end) {  // [start, end)
+    uint64_t from = start >> 12 < first_page ? 0 : (start >> 12) - first_page;
+    uint64_t to = ((end - 1) >> 12) > last_page ? last_page - first_page : ((end - 1) >> 12) - first_page;
+    for (uint64_t page = from; page <= to; page++) {
+      if (wanted_pages[page >> 6] & (1ull << (page & 63))) return true;
+    }
+    return false;
+  };
   const Elf64_Sym* entries = static_cast<const Elf64_Sym*>(symbols_);
   for (size_t i = 0; i < symbol_count_; i++) {
     const Elf64_Sym& entry = entries[i];
     if (ELF64_ST_TYPE(entry.st_info) != STT_FUNC || entry.st_value == 0 || entry.st_size == 0) continue;
+    const uint64_t end = entry.st_value + entry.st_size;
+    if (end <= addresses.front() || entry.st_value > addresses.back() || !holds_wanted_page(entry.st_value, end)) continue;
     auto inside = std::lower_bound(addresses.begin(), addresses.end(), entry.st_value);
     if (inside == addresses.end() || *inside >= entry.st_value + entry.st_size) continue;
     // Only a symbol that names something has its name checked: touching every name would read all
