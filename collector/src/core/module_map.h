@@ -94,7 +94,7 @@ class ModuleMap {
   };
   /** Rebuilds the executable ranges into the table readers are not using and publishes it. */
   void publish_ranges();
-  RangeTable tables_[2] = {};
+  RangeTable tables_[2];  // no initialiser: a table is read only once publish_ranges has filled it
   std::atomic<RangeTable*> published_{nullptr};
   std::atomic<uint64_t> version_{0};  // bumped before a table is rewritten
   Range native_ranges_[kMaxNativeRanges];
