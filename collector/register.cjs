@@ -24,7 +24,8 @@ if (addon && addon.loadCore() && addon.isTracing()) {
     addon.meta('nodeVersion', process.version);
     // Stop before node tears the environment down: teardown frees every ArrayBuffer and handle,
     // and "still live at exit" should mean what the program held, not what survived teardown.
-    process.on('exit', () => addon.stop('exit'));
+    // The core finishes the file (symbols, trailer) while the teardown runs.
+    process.on('exit', () => addon.stopAtExit());
     // A program stopped with Ctrl-C or `kill` would end without a trailer (no symbols, read as
     // truncated). Unless the program listens for the signal itself, finish the capture, then let
     // the signal do what it would have done.

@@ -24,6 +24,7 @@ struct CoreApi {
   int (*native_frames)();
   int (*start)(const char*, int, int);
   void (*stop)(const char*);
+  void (*stop_at_exit)(const char*);
   const char* (*last_error)();
   void (*enter)();
   void (*leave)();
@@ -50,7 +51,8 @@ bool find_core(void* handle) {
   return bind(handle, "memview_is_tracing", &g_core.is_tracing) && bind(handle, "memview_capture_number", &g_core.capture_number) &&
          bind(handle, "memview_native_frames", &g_core.native_frames) &&
          bind(handle, "memview_start", &g_core.start) &&
-         bind(handle, "memview_stop", &g_core.stop) && bind(handle, "memview_last_error", &g_core.last_error) &&
+         bind(handle, "memview_stop", &g_core.stop) && bind(handle, "memview_stop_at_exit", &g_core.stop_at_exit) &&
+         bind(handle, "memview_last_error", &g_core.last_error) &&
          bind(handle, "memview_enter", &g_core.enter) && bind(handle, "memview_leave", &g_core.leave) &&
          bind(handle, "memview_code_added", &g_core.code_added) &&
          bind(handle, "memview_code_moved", &g_core.code_moved) &&
@@ -383,6 +385,13 @@ Napi::Value Stop(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The capture of a process that is exiting: tracing ends here, and the core finishes the file while
+// node tears itself down (its library destructor waits for it before the process ends).
+Napi::Value StopAtExit(const Napi::CallbackInfo& info) {
+  if (g_core_found) g_core.stop_at_exit("exit");
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreadName(const Napi::CallbackInfo& info) {
   if (g_core_found) g_core.thread_name(info[0].As<Napi::String>().Utf8Value().c_str());
   return info.Env().Undefined();
@@ -401,6 +410,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("watchIsolate", Napi::Function::New(env, WatchIsolate));
   exports.Set("unwatchIsolate", Napi::Function::New(env, UnwatchIsolate));
   exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("stopAtExit", Napi::Function::New(env, StopAtExit));
   exports.Set("stop", Napi::Function::New(env, Stop));
   exports.Set("setThreadName", Napi::Function::New(env, SetThreadName));
   exports.Set("meta", Napi::Function::New(env, Meta));

@@ -183,6 +183,10 @@ pid_t g_pid = 0;
 pthread_t g_writer_thread;
 std::atomic<bool> g_writer_stop{false};
 bool g_writer_running = false;
+// The thread that finishes a capture stopped at exit (stop_tracing_at_exit) while the process tears
+// itself down; stop_tracing waits for it.
+pthread_t g_finisher_thread;
+bool g_finisher_running = false;
 bool g_atfork_registered = false;
 
 inline void lock() {
@@ -1374,6 +1378,7 @@ void atfork_child() {
   bool was_tracing = g_tracing;
   g_tracing = false;
   g_writer_running = false;  // threads do not survive fork
+  g_finisher_running = false;
   g_rings_open.store(false, std::memory_order_release);
   // This thread has a new id here, whether or not this child is traced now (a Tracker may start
   // later).
@@ -1557,7 +1562,7 @@ int start_tracing(const StartOptions& options) {
   if (g_tracing) return EBUSY;
   // Tracing ended by itself (a write failed) but nobody stopped it: finish that capture first,
   // so two writer threads never share the encoder.
-  if (g_writer_running) stop_tracing("restarted");
+  if (g_writer_running || g_finisher_running) stop_tracing("restarted");
   if (!g_trie) {
     pthread_key_create(&g_thread_key, destroy_thread_state);
     g_trie = new (raw_allocate(sizeof(StackTrie))) StackTrie();
@@ -1599,19 +1604,31 @@ int start_tracing(const StartOptions& options) {
   return error;
 }
 
-void stop_tracing(const char* end_reason) {
-  ReentrancyGuard guard;
-  if (!g_writer_running) return;
-  int failure = g_writer.failure();
+namespace {
+
+struct Finish {
+  const char* end_reason;
+  bool was_tracing;
+  uint64_t now;
+};
+
+// Ends tracing; what is left to do is finish_capture's. Called with the capture open.
+Finish end_tracing(const char* end_reason) {
   lock();
   bool was_tracing = g_tracing;
   g_tracing = false;  // no new stacks from here on: the set of native pcs is final
   unlock();
-  uint64_t now = monotonic_ns();
-  if (was_tracing) {
+  return {end_reason, was_tracing, monotonic_ns()};
+}
+
+// Writes the native symbols, the last events and the trailer, and closes the capture.
+void finish_capture(const Finish& finish) {
+  int failure = g_writer.failure();
+  const uint64_t now = finish.now;
+  if (finish.was_tracing) {
     write_symbols();
     lock();
-    write_meta_locked("endReason", end_reason);
+    write_meta_locked("endReason", finish.end_reason);
     write_sample_locked(now, read_rss_bytes());
     unlock();
   }
@@ -1626,6 +1643,34 @@ void stop_tracing(const char* end_reason) {
     fprintf(stderr, "memview: tracing stopped early: writing %s failed: %s; the capture holds the events written before\n",
             g_output_path, strerror(failure));
   }
+}
+
+void* finisher_main(void* argument) {
+  t_inside_memview = 1;  // its allocations (symbol names) are memview's own
+  Finish* finish = static_cast<Finish*>(argument);
+  finish_capture(*finish);
+  return nullptr;
+}
+
+}  // namespace
+
+void stop_tracing(const char* end_reason) {
+  ReentrancyGuard guard;
+  if (g_finisher_running) {
+    pthread_join(g_finisher_thread, nullptr);
+    g_finisher_running = false;
+  }
+  if (!g_writer_running) return;
+  finish_capture(end_tracing(end_reason));
+}
+
+void stop_tracing_at_exit(const char* end_reason) {
+  ReentrancyGuard guard;
+  if (g_finisher_running || !g_writer_running) return;
+  static Finish finish;
+  finish = end_tracing(end_reason);
+  if (pthread_create(&g_finisher_thread, nullptr, finisher_main, &finish) == 0) g_finisher_running = true;
+  else finish_capture(finish);
 }
 
 }  // namespace memview
@@ -1646,6 +1691,8 @@ int memview_start(const char* output_path, int native_frames, int sample_interva
 }
 
 void memview_stop(const char* end_reason) { stop_tracing(end_reason ? end_reason : "stopped"); }
+
+void memview_stop_at_exit(const char* end_reason) { stop_tracing_at_exit(end_reason ? end_reason : "exit"); }
 
 const char* memview_last_error() { return g_last_error; }
 

@@ -55,6 +55,12 @@ struct StartOptions {
 int start_tracing(const StartOptions& options);
 /** Stops tracing, writes native symbols and the trailer, closes the capture. */
 void stop_tracing(const char* end_reason);
+/**
+ * Stops tracing now and leaves the rest of stop_tracing (symbols, last chunk, trailer) to a thread
+ * of its own, so that it runs while the process tears itself down. Only for a process about to
+ * exit: the library's destructor calls stop_tracing, which waits for that thread.
+ */
+void stop_tracing_at_exit(const char* end_reason);
 
 }  // namespace memview
 
@@ -69,6 +75,7 @@ __attribute__((visibility("default"))) int memview_capture_number();
 __attribute__((visibility("default"))) int memview_start(const char* output_path, int native_frames,
                                                          int sample_interval_ms);
 __attribute__((visibility("default"))) void memview_stop(const char* end_reason);
+__attribute__((visibility("default"))) void memview_stop_at_exit(const char* end_reason);
 __attribute__((visibility("default"))) const char* memview_last_error();
 __attribute__((visibility("default"))) void memview_enter();
 __attribute__((visibility("default"))) void memview_leave();
