@@ -3,7 +3,7 @@
 // `run(argv: string[]): Promise<number>` (the exit status) and `summary` (one line for --help).
 import { readFileSync } from 'node:fs';
 import { existsSync } from 'node:fs';
-import { closest, UsageError, UserFacingError } from './usage-error.js';
+import { closest, exitStatusOfFailure, UsageError } from './usage-error.js';
 
 interface CommandModule {
   run(argv: string[]): Promise<number>;
@@ -66,16 +66,6 @@ export async function main(argv: string[]): Promise<number> {
       'memview <command> [options]; memview --help lists the commands',
     );
   } catch (error) {
-    if (process.env.MEMVIEW_DEBUG === '1') console.error(error);
-    if (error instanceof UsageError) {
-      console.error(`memview: ${error.message}`);
-      if (error.usage) console.error(`usage: ${error.usage}`);
-      return 2;
-    }
-    if (error instanceof UserFacingError) {
-      console.error(`memview: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return exitStatusOfFailure(error);
   }
 }

@@ -9,6 +9,21 @@ export class UsageError extends Error {
 /** A failure the user can act on (missing file, corrupt capture...): one line, exit status 1. */
 export class UserFacingError extends Error {}
 
+/** Says what went wrong with a command and returns its exit status; any other error goes on up. */
+export function exitStatusOfFailure(error: unknown): number {
+  if (process.env.MEMVIEW_DEBUG === '1') console.error(error);
+  if (error instanceof UsageError) {
+    console.error(`memview: ${error.message}`);
+    if (error.usage) console.error(`usage: ${error.usage}`);
+    return 2;
+  }
+  if (error instanceof UserFacingError) {
+    console.error(`memview: ${error.message}`);
+    return 1;
+  }
+  throw error;
+}
+
 /** Levenshtein distance, for "did you mean" suggestions. */
 export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);

@@ -18,7 +18,7 @@ export const root = resolve(here, '..', '..');
 const workloadDirectory = join(here, 'workloads');
 // Other engineers rebuild the collector while the benchmark runs: memview is run from a snapshot
 // of the launcher and the built collector taken at the start (see snapshotMemview).
-let memviewCli = join(root, 'bin', 'memview.js');
+let memviewCli = join(root, 'bin', 'memview.cjs');
 let snapshotCollector = join(root, 'collector');
 const timeBinary = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -94,7 +94,7 @@ function observerInducedAllocations(model) {
 }
 
 /**
- * Copies what `memview run` needs into `directory` (bin/memview.js, dist/cli, dist/collector/lib,
+ * Copies what `memview run` needs into `directory` (bin/memview.cjs, dist/launcher, dist/cli, dist/collector/lib,
  * collector/register.cjs and the built .node files, package.json), after waiting for a build in
  * progress to finish (the .node files present and unchanged for 3 s). Returns the build time.
  */
@@ -110,13 +110,14 @@ async function snapshotMemview(directory) {
   }
   const copy = (from, to = from) => cpSync(join(root, from), join(directory, to), { recursive: true });
   copy('package.json');
-  copy('bin/memview.js');
+  copy('bin/memview.cjs');
+  copy('dist/launcher');
   copy('dist/cli');
   copy('dist/collector/lib');
   copy('collector/register.cjs');
   mkdirSync(join(directory, 'collector', 'build', 'Release'), { recursive: true });
   for (const file of files) cpSync(file, join(directory, 'collector', 'build', 'Release', file.split('/').pop()));
-  memviewCli = join(directory, 'bin', 'memview.js');
+  memviewCli = join(directory, 'bin', 'memview.cjs');
   snapshotCollector = join(directory, 'collector');
   const built = statSync(files[1]).mtime;
   // The snapshot must work: trace the empty workload once.
@@ -447,7 +448,7 @@ export function collectorMarkdown(bench) {
   lines.push(`${bench.repetitions} interleaved rounds (untraced, memview, memview --native, heaptrack; the order rotates every round) after one untraced warm-up; medians. ` +
     `heaptrack runs stop once they have used ${bench.heaptrackBudgetSeconds} s for a workload (n shows how many ran). ` +
     `Wall time is what the targets are about; CPU time (user + sys of the whole process tree, from /usr/bin/time) is shown because it is far less disturbed by other load on the machine. ` +
-    `memview is measured through its launcher (\`node bin/memview.js run -q -f -o out.bin [--native] <same command>\`), so its times include starting the launcher's own node; heaptrack likewise through its \`heaptrack\` script (and its heaptrack_interpret process). ` +
+    `memview is measured through its launcher (\`node bin/memview.cjs run -q -f -o out.bin [--native] <same command>\`), so its times include starting the launcher's own node; heaptrack likewise through its \`heaptrack\` script (and its heaptrack_interpret process). ` +
     `Timing took ${Math.round(bench.timingSeconds)} s, reading the files ${Math.round(bench.totalSeconds - bench.timingSeconds)} s.`);
   lines.push('');
   lines.push('### Time and file size');

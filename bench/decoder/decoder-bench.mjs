@@ -160,7 +160,7 @@ async function captureChunksMegabytesPerSecond(runs) {
   const capturePath = `${root}bench/out/sample-storm.bin`;
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS; // node would make ~440k more allocations at start-up
-  const run = spawnSync(process.execPath, [`${root}bin/memview.js`, 'run', '-q', '-f', '-o', capturePath, `${root}bench/collector/workloads/storm.js`],
+  const run = spawnSync(process.execPath, [`${root}bin/memview.cjs`, 'run', '-q', '-f', '-o', capturePath, `${root}bench/collector/workloads/storm.js`],
     { stdio: 'ignore', env });
   if (run.status !== 0 || !existsSync(capturePath)) {
     console.error('capture chunks: skipped (the collector is not built, or tracing the storm failed)');

@@ -204,7 +204,7 @@ function startProgram(argv: string[], passthrough: string[], values: { output?: 
   const logPath = resolve(values.log ?? `${capturePath}.log`);
 
   const logFd = openSync(logPath, 'w');
-  const memviewBin = fileURLToPath(new URL('../../../bin/memview.js', import.meta.url));
+  const memviewBin = fileURLToPath(new URL('../../../bin/memview.cjs', import.meta.url));
   const runArguments = [memviewBin, 'run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
   const child = spawn(process.execPath, runArguments, { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);

@@ -1,4 +1,4 @@
-// Runs `memview` in-process (main() with console captured) or as a real process (bin/memview.js,
+// Runs `memview` in-process (main() with console captured) or as a real process (bin/memview.cjs,
 // the compiled CLI), and keeps scratch files in one temporary directory.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { main } from '../../cli/main.js';
 import { cleanEnvironment } from '../collector/trace-helpers.js';
 
 export const repositoryRoot = resolve(import.meta.dirname, '../..');
-export const memviewBin = join(repositoryRoot, 'bin', 'memview.js');
+export const memviewBin = join(repositoryRoot, 'bin', 'memview.cjs');
 export const scratch = mkdtempSync(join(tmpdir(), 'memview-cli-'));
 
 export function scratchFile(name: string, bytes?: Uint8Array | string): string {

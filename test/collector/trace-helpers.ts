@@ -13,7 +13,7 @@ import { decodeRecords, type RecordSink } from '../../collector/lib/reader/recor
 import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
 
 export const repositoryRoot = resolve(__dirname, '..', '..');
-export const cliPath = join(repositoryRoot, 'bin', 'memview.js');
+export const cliPath = join(repositoryRoot, 'bin', 'memview.cjs');
 export const testAddonPath = join(repositoryRoot, 'collector', 'build', 'Release', 'memview_test_allocators.node');
 
 /** The environment every traced test program gets: no CA bundle parsing noise at start-up. */

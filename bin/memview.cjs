@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Entry point of the `memview` command. The CLI is written in TypeScript and compiled to dist/ at
+// install time; this file only forwards to it.
+//
+// CommonJS, and `run` on a path of its own: `memview run` starts before the program it traces, so
+// its start-up is part of every traced run's wall time. Node's ES module loader and the dispatcher's
+// module graph cost ~11 ms of it; `run` instead loads one CommonJS bundle of the command
+// (dist/launcher/run-entry.cjs, made from dist/cli/run-entry.js by `npm run build:ts`). Every other
+// command goes through the dispatcher, dist/cli/main.js.
+'use strict';
+
+const argv = process.argv.slice(2);
+const command = argv[0] === 'run'
+  ? new Promise((done) => done(require('../dist/launcher/run-entry.cjs').launch(argv.slice(1))))
+  : import('../dist/cli/main.js').then(({ main }) => main(argv));
+
+command.then(
+  (code) => { process.exitCode = code; },
+  (error) => {
+    if (process.env.MEMVIEW_DEBUG === '1') console.error(error);
+    else if (error && error.code === 'MODULE_NOT_FOUND') console.error(`memview: the CLI is not built (${error.message.split('\n')[0]}); run 'npm run build'`);
+    else console.error(`memview: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);
