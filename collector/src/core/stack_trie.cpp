@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "raw_memory.h"
 
@@ -67,8 +68,14 @@ void StackTrie::grow() {
 }
 
 void StackTrie::reset() {
-  raw_release(slots_, (mask_ + 1) * sizeof(Slot));
-  slots_ = static_cast<Slot*>(raw_allocate_populated(kInitialSlots * sizeof(Slot)));
+  if (mask_ + 1 == kInitialSlots) {
+    // Zeroing the pages it has is far cheaper than populating new ones: a reset comes right after
+    // V8 lists its code, at the start of every traced node process.
+    memset(slots_, 0, kInitialSlots * sizeof(Slot));
+  } else {
+    raw_release(slots_, (mask_ + 1) * sizeof(Slot));
+    slots_ = static_cast<Slot*>(raw_allocate_populated(kInitialSlots * sizeof(Slot)));
+  }
   mask_ = kInitialSlots - 1;
   used_ = 0;
   next_id_ = 1;
