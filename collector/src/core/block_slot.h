@@ -1,4 +1,4 @@
-// A heap block in the writer's tables keyed by address (live_blocks.h, recent_blocks.h): the slot
+// A heap block in the writer's tables keyed by address (heap_blocks.h, recent_blocks.h): the slot
 // both store, where an address lands in a table of 2^bits slots, and the slots themselves.
 #pragma once
 #include <cstddef>

@@ -1,9 +1,8 @@
 // The latest block remembered at an address, so that a new block's address can be written as a
 // reference to an earlier block (docs/capture-format.md, "Addresses of new blocks"): a small
 // number that repeats, where the address itself looks random and does not compress. The writer
-// keeps two: the blocks freed at each address (memory the allocator hands out again), and the
-// blocks whose allocator chunk ends at each address (memory carved right after them). Only the
-// writer thread touches them.
+// keeps the blocks whose allocator chunk ends at each address (memory carved right after them);
+// the blocks freed at each address are in heap_blocks.h. Only the writer thread touches it.
 //
 // A direct-mapped cache, not a map: a slot holds the latest block whose address hashes to it, and
 // a collision simply forgets the older one (that allocation then writes its address). It starts
