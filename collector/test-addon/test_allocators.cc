@@ -209,7 +209,7 @@ Napi::Value DeferredCodeOperations(const Napi::CallbackInfo& info) {
 }
 
 // The collector's DEFLATE compressor, exposed so tests can check its output against zlib's
-// inflate: deflateRaw(input, blockBreaks?, attempts?), with the writer's defaults.
+// inflate: deflateRaw(input, blockBreaks?, attempts?, longMatches?), with the writer's defaults.
 Napi::Value DeflateRaw(const Napi::CallbackInfo& info) {
   Napi::Uint8Array input = info[0].As<Napi::Uint8Array>();
   std::vector<size_t> block_breaks;
@@ -218,11 +218,12 @@ Napi::Value DeflateRaw(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < breaks.Length(); i++) block_breaks.push_back(static_cast<size_t>(breaks.Get(i).As<Napi::Number>().Int64Value()));
   }
   int attempts = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 4;
+  bool long_matches = info.Length() > 3 && info[3].ToBoolean();
   // Slack past the bound: the bit writer stores whole 32-bit words.
   std::vector<uint8_t> output(memview::deflate_raw_bound(input.ByteLength()) + 8);
   std::unique_ptr<memview::DeflateScratch> scratch(new memview::DeflateScratch());
   size_t size = memview::deflate_raw_compress(input.Data(), input.ByteLength(), block_breaks.data(), block_breaks.size(),
-                                              output.data(), scratch.get(), attempts);
+                                              output.data(), scratch.get(), attempts, long_matches);
   return Napi::Buffer<uint8_t>::Copy(info.Env(), output.data(), size);
 }
 

@@ -40,6 +40,7 @@ int ChunkWriter::open(int fd, uint16_t flags) {
   file_offset_ = 0;
   index_count_ = 0;
   match_attempts_ = 4;
+  long_matches_ = false;
   if (compressed_ == nullptr) {
     compressed_ = static_cast<uint8_t*>(raw_allocate(deflate_raw_bound(kMaxRawPayload) + format::kChunkHeaderSize));
     raw_payload_ = static_cast<uint8_t*>(raw_allocate(kMaxRawPayload));
@@ -131,13 +132,17 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
   const size_t raw_size = static_cast<size_t>(raw.position - raw_payload_);
   uint8_t* payload = compressed_ + format::kChunkHeaderSize;
   const size_t block_breaks[] = {addresses_end, sizes_end};
-  size_t stored = deflate_raw_compress(raw_payload_, raw_size, block_breaks, 2, payload, deflate_scratch_, match_attempts_);
+  size_t stored = deflate_raw_compress(raw_payload_, raw_size, block_breaks, 2, payload, deflate_scratch_, match_attempts_,
+                                       long_matches_);
   // Searching harder pays on repetitive event streams; on near-random ones (threads freeing
   // concurrently scramble the addresses) it costs time for little: adapt to the last chunk.
-  // Measured on format-5 chunks: past 6x (an allocation storm, buffers), 32 tries instead of 8
-  // make them 3-5% smaller for 25% more compression time (storm: 5.80 -> 5.49 MB, 161 -> 202 ms
-  // for 52 MB of chunks); below, 8 instead of 4 take 2-4% off for 10% more.
-  match_attempts_ = stored * 2 > raw_size ? 1 : stored * 6 < raw_size ? 32 : 8;
+  // Measured on format-5 chunks: past 6x (buffers), 32 tries instead of 8 make them 3-5% smaller
+  // for 25% more compression time; below, 8 instead of 4 take 2-4% off for 10% more. Past 9x (an
+  // allocation storm), the 8-byte chain with 16 tries: a storm's chunks 5.33 -> 5.13 MB in the
+  // same time as 32 tries of the 4-byte chain (351 against 358 ms); on buffers' chunks (7x) it
+  // gained 1% for 30% more time, and on tsc's (4x) 1% for 50% more.
+  long_matches_ = stored * 9 < raw_size;
+  match_attempts_ = stored * 2 > raw_size ? 1 : long_matches_ ? 16 : stored * 6 < raw_size ? 32 : 8;
   uint8_t codec = format::kCodecDeflate;
   if (stored >= raw_size) {
     memcpy(payload, raw_payload_, raw_size);

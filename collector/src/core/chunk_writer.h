@@ -60,6 +60,7 @@ class ChunkWriter {
   uint8_t* raw_payload_ = nullptr;  // address section and records side by side, for the compressor
   struct DeflateScratch* deflate_scratch_ = nullptr;
   int match_attempts_ = 4;
+  bool long_matches_ = false;
   // Chunk index for the trailer: file offset, first event time and first block ordinal of every
   // data chunk.
   uint64_t* index_ = nullptr;

@@ -35,6 +35,15 @@ inline uint64_t read64(const uint8_t* p) {
 }
 
 inline uint32_t hash4(uint32_t sequence) { return (sequence * 2654435761u) >> (32 - DeflateScratch::kHashBits); }
+inline uint32_t hash8(uint64_t sequence) { return static_cast<uint32_t>((sequence * 0x9E3779B97F4A7C15ull) >> (64 - DeflateScratch::kHashBits)); }
+
+// Makes `position` (at `index`) the newest entry of its hash's chain.
+inline void link(uint32_t* head, uint16_t* chain, uint32_t slot, uint32_t index) {
+  uint32_t previous_plus_one = head[slot];
+  uint32_t distance = previous_plus_one ? index - (previous_plus_one - 1) : 0;
+  chain[index & (DeflateScratch::kWindow - 1)] = distance > 0xFFFF ? 0 : static_cast<uint16_t>(distance);
+  head[slot] = index + 1;
+}
 
 // Length symbol (minus 257) and extra bits of a match length 3..258, from RFC 1951's table.
 struct LengthCode {
@@ -368,34 +377,33 @@ inline const uint8_t* match_end(const uint8_t* at, const uint8_t* match, const u
 }  // namespace
 
 size_t deflate_raw_compress(const uint8_t* input, size_t input_size, const size_t* block_breaks, size_t break_count,
-                            uint8_t* output, DeflateScratch* scratch, int max_attempts) {
+                            uint8_t* output, DeflateScratch* scratch, int max_attempts, bool long_matches) {
   BitWriter writer{output};
   if (input_size == 0) {
     write_stored(writer, input, 0, true);
     return static_cast<size_t>(writer.out - output);
   }
   memset(scratch->head, 0, sizeof(scratch->head));
+  if (long_matches) memset(scratch->long_head, 0, sizeof(scratch->long_head));
   const uint8_t* const end_of_input = input + input_size;
   // Matches are looked for while 4 bytes can be hashed; the bytes after are literals.
   const uint8_t* const match_limit = input_size > kMinMatch ? end_of_input - kMinMatch : input;
   auto insert = [&](const uint8_t* position) {
     uint32_t index = static_cast<uint32_t>(position - input);
-    uint32_t slot = hash4(read32(position));
-    uint32_t previous_plus_one = scratch->head[slot];
-    uint32_t distance = previous_plus_one ? index - (previous_plus_one - 1) : 0;
-    scratch->chain[index & (DeflateScratch::kWindow - 1)] = distance > 0xFFFF ? 0 : static_cast<uint16_t>(distance);
-    scratch->head[slot] = index + 1;
+    link(scratch->head, scratch->chain, hash4(read32(position)), index);
+    if (long_matches && position + 8 <= end_of_input) link(scratch->long_head, scratch->long_chain, hash8(read64(position)), index);
   };
-  // The longest match for `cursor` among its hash chain's first max_attempts candidates.
-  auto find = [&](const uint8_t* cursor, uint32_t* best_distance) -> size_t {
-    uint32_t sequence = read32(cursor);
-    uint32_t index = static_cast<uint32_t>(cursor - input);
-    uint32_t candidate_plus_one = scratch->head[hash4(sequence)];
-    if (candidate_plus_one == 0) return 0;
+  // The longest match for `cursor` that beats `best_length`, among the first `attempts` candidates
+  // of a chain that starts at `candidate_plus_one`.
+  auto walk = [&](const uint8_t* cursor, uint32_t candidate_plus_one, const uint16_t* chain, int attempts, size_t best_length,
+                  uint32_t* best_distance) -> size_t {
+    if (candidate_plus_one == 0) return best_length;
+    const uint32_t sequence = read32(cursor);
+    const uint32_t index = static_cast<uint32_t>(cursor - input);
     const uint8_t* limit = end_of_input - cursor > static_cast<long>(kMaxMatch) ? cursor + kMaxMatch : end_of_input;
+    if (cursor + best_length >= limit) return best_length;
     uint32_t candidate = candidate_plus_one - 1;
-    size_t best_length = 0;
-    for (int attempt = 0; attempt < max_attempts; attempt++) {
+    for (int attempt = 0; attempt < attempts; attempt++) {
       if (index - candidate > DeflateScratch::kWindow) break;
       const uint8_t* match = input + candidate;
       // A candidate that differs at the byte where the best so far ends cannot beat it.
@@ -407,11 +415,26 @@ size_t deflate_raw_compress(const uint8_t* input, size_t input_size, const size_
           if (cursor + length >= limit) break;
         }
       }
-      uint16_t step = scratch->chain[candidate & (DeflateScratch::kWindow - 1)];
+      uint16_t step = chain[candidate & (DeflateScratch::kWindow - 1)];
       if (step == 0 || step > candidate) break;
       candidate -= step;
     }
     return best_length;
+  };
+  // The longest match for `cursor`: the 8-byte chain first with long_matches, then the 4-byte one.
+  constexpr int kShortAttemptsAfterLong = 8;
+  constexpr size_t kLongEnough = 16;  // a match this long from the 8-byte chain ends the search
+  auto find = [&](const uint8_t* cursor, uint32_t* best_distance) -> size_t {
+    size_t best_length = 0;
+    int short_attempts = max_attempts;
+    if (long_matches) {
+      if (cursor + 8 <= end_of_input) {
+        best_length = walk(cursor, scratch->long_head[hash8(read64(cursor))], scratch->long_chain, max_attempts, 0, best_distance);
+      }
+      if (best_length >= kLongEnough) return best_length;
+      short_attempts = kShortAttemptsAfterLong;
+    }
+    return walk(cursor, scratch->head[hash4(read32(cursor))], scratch->chain, short_attempts, best_length, best_distance);
   };
 
   size_t symbols = 0;
