@@ -427,7 +427,9 @@ ThreadRing* acquire_ring_locked(uint32_t tid) {
     if (ring->owner.compare_exchange_strong(expected, ThreadRing::kActive, std::memory_order_acq_rel)) break;
   }
   if (ring == nullptr) {
-    ring = new (raw_allocate(sizeof(ThreadRing))) ThreadRing;  // no "()": that would zero the 1 MiB of entries, faulting in every page of fresh, already zeroed memory
+    // No "()": value-initialising would zero the 1 MiB of entries, faulting in every page of fresh
+    // memory that is zero already.
+    ring = new (raw_allocate(sizeof(ThreadRing))) ThreadRing;
     ring->next = g_rings.load(std::memory_order_relaxed);
     g_rings.store(ring, std::memory_order_release);
   }
@@ -1584,7 +1586,7 @@ int start_tracing(const StartOptions& options) {
     g_trie = new (raw_allocate(sizeof(StackTrie))) StackTrie();
     g_native_pcs = new (raw_allocate(sizeof(NativePcSet))) NativePcSet();
     g_accessible = new (raw_allocate(sizeof(AccessibleRanges))) AccessibleRanges();
-    // Default-initialised, like every table here: "()" would zero its 800 KB of fresh pages.
+    // No "()": value-initialising would zero its 800 KB of fresh pages.
     g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap;
     g_scratch = static_cast<uint8_t*>(raw_allocate(kScratchSize));
     g_strings = new std::unordered_map<std::string, uint32_t>();
