@@ -1141,8 +1141,12 @@ uint64_t merge_pass() {
     if (i + kPrefetchAhead < count) {
       const RawEvent& ahead = window[i + kPrefetchAhead];
       g_heap_blocks->prefetch(ahead.address);
-      // A new block writes where its chunk ends into a random slot of the chunk-end table.
-      if ((ahead.op() & 0x0f) == format::kAlloc) g_block_ends->prefetch(ahead.address + format::chunk_footprint(ahead.size()));
+      // A new block writes where its chunk ends into a random slot of the chunk-end table, and may
+      // look up the block that ends where it starts.
+      if ((ahead.op() & 0x0f) == format::kAlloc) {
+        g_block_ends->prefetch(ahead.address + format::chunk_footprint(ahead.size()));
+        g_block_ends->prefetch(ahead.address);
+      }
     }
     const RawEvent& slot = window[i];
     if (__builtin_expect(slot.seq != base + i, 0)) {  // dropped after the writer stopped
