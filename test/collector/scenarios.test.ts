@@ -92,6 +92,31 @@ describe('JavaScript stacks', () => {
     ]);
   });
 
+  it('an interpreted caller that moved on to its next call is read again, under unchanged inner frames', async () => {
+    // The second call of `inner` builds a frame word for word like the first one's (same place,
+    // same return address, same saved frame pointer): only the caller's bytecode offset differs.
+    // A walk that reused the cached outer frames would put both allocations on line 4.
+    const lines = [
+      'const native = require(process.env.MEMVIEW_TEST_ADDON);',
+      'function inner(size) { globalThis[`k${size}`] = native.valloc(size); }',
+      'function outer() {',
+      '  inner(1234567);',
+      '  inner(2345678);',
+      '}',
+      'outer();',
+    ];
+    const run = traceScript(lines.join('\n'));
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const column = (line: number, text: string) => columnOf(lines, line, text);
+    expect(javaScriptCallSites(model, 1234567)).toEqual([
+      `inner:2:${column(2, 'valloc')}`, `outer:4:${column(4, 'inner')}`, `(anonymous):7:${column(7, 'outer')}`,
+    ]);
+    expect(javaScriptCallSites(model, 2345678)).toEqual([
+      `inner:2:${column(2, 'valloc')}`, `outer:5:${column(5, 'inner')}`, `(anonymous):7:${column(7, 'outer')}`,
+    ]);
+  });
+
   it('holds only the code that some stack went through, and still names every frame of it', async () => {
     // 300 functions run, one allocates: the other 299 need no name in the capture.
     const lines = ['const native = require(process.env.MEMVIEW_TEST_ADDON);'];

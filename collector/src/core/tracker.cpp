@@ -530,23 +530,24 @@ inline uint64_t effective_pc(uint64_t return_pc, uint64_t saved_fp, uint64_t low
   return bytecode != 0 ? bytecode : return_pc;
 }
 
-// Whether the interpreter frames among the cached frames at depths [0, depth) still run the
-// bytecode they ran: an interpreter frame moves on to other calls while it lives.
-bool cached_bytecode_unchanged(const ThreadState* state, int depth, uint64_t low, uint64_t high, uint64_t entry,
-                               uint64_t entry_size) {
-  for (int word = 0; word * 64 < depth; word++) {
+// The first interpreter frame among the cached frames at depths [from, to) that no longer runs the
+// bytecode it ran (an interpreter frame moves on to other calls while it lives), or `to`.
+int first_moved_bytecode(const ThreadState* state, int from, int to, uint64_t low, uint64_t high, uint64_t entry,
+                         uint64_t entry_size) {
+  for (int word = from >> 6; word * 64 < to; word++) {
     uint64_t bits = state->cache_interpreted[word];
-    if (depth < (word + 1) * 64) bits &= (1ull << (depth - word * 64)) - 1;
+    if (from > word * 64) bits &= ~((1ull << (from - word * 64)) - 1);
+    if (to < (word + 1) * 64) bits &= (1ull << (to - word * 64)) - 1;
     while (bits != 0) {
       int d = word * 64 + __builtin_ctzll(bits);
       bits &= bits - 1;
       bool interpreted;
       if (effective_pc(state->cache_return_pcs[d], state->cache_saved_fps[d], low, high, entry, entry_size, &interpreted) !=
           state->cache_pcs[d])
-        return false;
+        return d;
     }
   }
-  return true;
+  return to;
 }
 
 // Walks the frame-pointer chain from here outwards. node, V8's builtins and its JIT code all keep
@@ -558,7 +559,8 @@ bool cached_bytecode_unchanged(const ThreadState* state, int depth, uint64_t low
 // then unchanged, since a frame's words stay as written until it returns, and a frame rebuilt
 // after a return with the same words continues the same chain. *reused is how many outermost
 // frames of the cached stack complete this one (0 when the walk went to the end). Interpreter
-// frames are the exception, their bytecode offset moves while they live: they are read again.
+// frames are the exception, their bytecode offset moves while they live: they are read again, once
+// per walk (a deep interpreted stack would otherwise be re-read at every frame the walk passes).
 __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int* reused) {
   *reused = 0;
   // Without the thread's stack bounds (it is exiting) the walk could run off its stack.
@@ -573,6 +575,10 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // The cached frame to compare with next, innermost first; -1: nothing to reuse (none cached,
   // the cached walk was cut at kMaxFrames, or it predates the trampoline's range).
   int match = state->cache_depth < kMaxFrames && state->cache_interpreter_entry == entry ? state->cache_depth - 1 : -1;
+  // Cached depths [0, bytecode_checked) hold no moved interpreter frame; none at all from
+  // bytecode_moved up. Candidates come outermost-bound (match only falls), so each depth is read
+  // at most once.
+  int bytecode_checked = 0, bytecode_moved = kMaxFrames;
   while (count < kMaxFrames) {
     if (frame < low || frame + 16 > high || (frame & 7) != 0) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
@@ -588,11 +594,18 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
       skipping_own = false;
       // Cached frames are outermost first, so their addresses fall as the index rises.
       while (match >= 0 && state->cache_frames[match] < frame) match--;
-      if (match >= 0 && state->cache_frames[match] == frame && state->cache_return_pcs[match] == pc &&
-          state->cache_saved_fps[match] == next && count + match + 1 <= kMaxFrames &&
-          cached_bytecode_unchanged(state, match + 1, low, high, entry, entry_size)) {
-        *reused = match + 1;
-        return count;
+      if (match >= 0 && match < bytecode_moved && state->cache_frames[match] == frame &&
+          state->cache_return_pcs[match] == pc && state->cache_saved_fps[match] == next &&
+          count + match + 1 <= kMaxFrames) {
+        if (match + 1 > bytecode_checked) {
+          bytecode_moved = first_moved_bytecode(state, bytecode_checked, match + 1, low, high, entry, entry_size);
+          bytecode_checked = bytecode_moved;
+          if (bytecode_moved == match + 1) bytecode_moved = kMaxFrames;
+        }
+        if (match < bytecode_moved) {
+          *reused = match + 1;
+          return count;
+        }
       }
       bool interpreted;
       state->walk_frames[count] = frame;
