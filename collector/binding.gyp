@@ -24,7 +24,8 @@
         "src/core/reused_code.cpp",
         "src/core/deferred_code.cpp",
         "src/core/native_symbols.cpp",
-        "src/core/dwarf_lines.cpp"
+        "src/core/dwarf_lines.cpp",
+        "src/core/fatal_signals.cpp"
       ],
       "cflags_cc": ["-ftls-model=initial-exec"],
       "libraries": ["-ldl", "-lpthread"]

@@ -65,6 +65,7 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
   const facts = [meta.pid ? `pid ${meta.pid}` : '', meta.nodeVersion ? `node ${meta.nodeVersion}` : '', meta.nativeFrames ? 'native frames' : '']
     .filter((fact) => fact !== '');
   if (facts.length > 0) lines.push(`  process   ${facts.join(', ')}`);
+  if (meta.endReason.startsWith('SIG')) lines.push(`  ended     on ${meta.endReason}, which memview caught to finish the capture`);
   lines.push('');
 
   lines.push(...table([

@@ -92,7 +92,7 @@ function modelFromSpecs(nodes: NodeSpec[], extra: Partial<CaptureModel['meta']> 
     meta: {
       formatVersion: 1, pid: 4242, commandLine: ['node', '/app/server.js', '--secret-token=hunter2'], nodeVersion: 'v20.20.2',
       startTimeUnixMs: Date.UTC(2026, 10, 25, 12, 0, 0), durationMs, pageSize: 4096, mainThreadId: 1001,
-      nativeFrames: true, truncated: false, ...extra,
+      nativeFrames: true, truncated: false, endReason: 'exit', ...extra,
     },
     strings,
     frames,

@@ -65,6 +65,8 @@ export interface CaptureMeta {
   mainThreadId: number;
   nativeFrames: boolean; // captured with --native
   truncated: boolean; // the capture ended without its trailer (process killed)
+  /** Why tracing ended: "exit", "stopped", or the signal the program died of ("SIGABRT"); '' when unknown. */
+  endReason: string;
 }
 
 export interface Timeline {

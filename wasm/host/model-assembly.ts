@@ -196,6 +196,7 @@ function buildMeta(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd
     mainThreadId: number('mainThreadId'),
     nativeFrames: (end.flags & FLAG_NATIVE_FRAMES) !== 0,
     truncated: end.truncated,
+    endReason: text('endReason'),
   };
 }
 

@@ -241,6 +241,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
       mainThreadId: number('mainThreadId'),
       nativeFrames: (end.flags & FLAG_NATIVE_FRAMES) !== 0,
       truncated: end.truncated,
+      endReason: this.metaText('endReason'),
     };
   }
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,7 @@
 #include "byte_sink.h"
 #include "chunk_writer.h"
 #include "deferred_code.h"
+#include "fatal_signals.h"
 #include "heap_blocks.h"
 #include "recent_blocks.h"
 #include "module_map.h"
@@ -188,6 +190,14 @@ bool g_writer_running = false;
 pthread_t g_finisher_thread;
 bool g_finisher_running = false;
 bool g_atfork_registered = false;
+// A deadly signal (fatal_signals.h) on some thread: its number, set once by that thread's handler.
+// The writer then finishes the capture itself, and sets g_capture_finished when the trailer is
+// out, which the dying thread waits for (a bounded time: the dying thread may hold a lock the
+// writer needs). g_finished_by_writer tells a stop running at the same time that nothing is left.
+std::atomic<int> g_dying_signal{0};
+std::atomic<uint32_t> g_capture_finished{0};
+bool g_finished_by_writer = false;
+constexpr uint64_t kDyingWaitNs = 3000000000ull;
 
 inline void lock() {
   int spins = 0;
@@ -1201,11 +1211,15 @@ bool any_pending() {
   return false;
 }
 
+uint64_t begin_finishing_as_process_dies(int signal);
+void announce_capture_finished();
+void finish_before_dying(int signal);
+
 void* writer_main(void*) {
   t_inside_memview = 1;  // nothing this thread does is the program's
   uint64_t interval_ns = static_cast<uint64_t>(g_sample_interval_ms) * 1000000ull;
   uint64_t next_tick = monotonic_ns() + interval_ns;
-  while (!g_writer_stop.load(std::memory_order_acquire)) {
+  while (!g_writer_stop.load(std::memory_order_acquire) && g_dying_signal.load(std::memory_order_acquire) == 0) {
     uint32_t kicks = g_writer_kick.load(std::memory_order_acquire);
     uint64_t merged = merge_pass();
     if (g_room_waiters.load(std::memory_order_acquire) != 0) {
@@ -1228,6 +1242,8 @@ void* writer_main(void*) {
     // until a thread with a full ring kicks.
     if (merged < kWindow / 4) futex_wait(&g_writer_kick, kicks, 1000000);
   }
+  const int dying = g_dying_signal.load(std::memory_order_acquire);
+  const uint64_t died_at = dying ? begin_finishing_as_process_dies(dying) : 0;
   // Tracing is off: let threads finish the events they were publishing, then merge to the end.
   uint64_t give_up = monotonic_ns() + 1000000000ull;
   while (true) {
@@ -1245,6 +1261,12 @@ void* writer_main(void*) {
   g_rings_open.store(false, std::memory_order_release);
   g_room_made.fetch_add(1, std::memory_order_acq_rel);
   futex_wake_all(&g_room_made);
+  if (dying) {
+    rotate_buffer();
+    g_writer.finish(g_encoder.event_count, died_at - g_start_ns);
+    g_finished_by_writer = true;
+    announce_capture_finished();
+  }
   return nullptr;
 }
 
@@ -1391,6 +1413,9 @@ int start_locked_state(int fd, bool followed_child) {
   write_sample_locked(monotonic_ns(), read_rss_bytes());
   unlock();
   g_writer_stop.store(false);
+  g_dying_signal.store(0, std::memory_order_relaxed);
+  g_capture_finished.store(0, std::memory_order_relaxed);
+  g_finished_by_writer = false;
   g_rings_open.store(true, std::memory_order_release);
   if (pthread_create(&g_writer_thread, nullptr, writer_main, nullptr) != 0) return EAGAIN;
   g_writer_running = true;
@@ -1636,6 +1661,7 @@ int start_tracing(const StartOptions& options) {
   }
   int error = start_locked_state(fd, options.followed_child);
   if (error) snprintf(g_last_error, sizeof(g_last_error), "cannot start tracing: %s", strerror(error));
+  else catch_deadly_signals(finish_before_dying);
   return error;
 }
 
@@ -1656,6 +1682,45 @@ Finish end_tracing(const char* end_reason) {
   return {end_reason, was_tracing, monotonic_ns()};
 }
 
+// The writer's part when a deadly signal came (after its last pass over the rings, before the final
+// merge): the events so far go to the file first, as a chunk of their own, for what follows takes
+// locks and memory that the dying thread may hold; then tracing ends as for a stop, with the
+// signal as the reason. Returns the time of death.
+uint64_t begin_finishing_as_process_dies(int signal) {
+  merge_pass();
+  rotate_buffer();
+  g_writer.drain();
+  const Finish finish = end_tracing(deadly_signal_name(signal));
+  if (finish.was_tracing) {
+    write_symbols();
+    lock();
+    write_meta_locked("endReason", finish.end_reason);
+    write_sample_locked(finish.now, read_rss_bytes());
+    unlock();
+  }
+  return finish.now;
+}
+
+void announce_capture_finished() {
+  g_capture_finished.store(1, std::memory_order_release);
+  futex_wake_all(&g_capture_finished);
+}
+
+// Run by a deadly signal's handler on the dying thread, before the signal takes its course: has
+// the writer finish the capture, and waits for that (async-signal-safe: atomics and futexes).
+void finish_before_dying(int signal) {
+  if (!g_writer_running || g_pid != getpid()) return;  // not tracing here (a fork child not followed)
+  if (pthread_equal(pthread_self(), g_writer_thread)) return;  // the writer itself
+  int none = 0;
+  if (g_dying_signal.compare_exchange_strong(none, signal, std::memory_order_acq_rel)) wake_writer();
+  const uint64_t give_up = monotonic_ns() + kDyingWaitNs;
+  while (g_capture_finished.load(std::memory_order_acquire) == 0) {
+    const uint64_t now = monotonic_ns();
+    if (now >= give_up) break;
+    futex_wait(&g_capture_finished, 0, static_cast<long>(std::min<uint64_t>(give_up - now, 100000000ull)));
+  }
+}
+
 // Writes the native symbols, the last events and the trailer, and closes the capture.
 void finish_capture(const Finish& finish) {
   int failure = g_writer.failure();
@@ -1671,8 +1736,10 @@ void finish_capture(const Finish& finish) {
   wake_writer();
   pthread_join(g_writer_thread, nullptr);
   g_writer_running = false;
+  if (g_finished_by_writer) return;  // a deadly signal came meanwhile: the writer finished it
   rotate_buffer();
   g_writer.finish(g_encoder.event_count, now - g_start_ns);
+  announce_capture_finished();
   failure = failure ? failure : g_writer.failure();
   if (failure) {
     fprintf(stderr, "memview: tracing stopped early: writing %s failed: %s; the capture holds the events written before\n",

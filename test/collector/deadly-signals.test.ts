@@ -1,0 +1,97 @@
+// A program that dies of a signal: the capture is finished before the signal takes its course
+// (complete, with its trailer and the signal as the end reason), and the exit status is the
+// signal's, as without memview.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath } from './trace-helpers.js';
+
+describe('a program that dies of a signal', () => {
+  it('process.abort(): the capture holds everything up to the abort and ends on SIGABRT', async () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'abort.cjs'), `
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(4040404);
+      process.abort();
+    `);
+    const capture = join(directory, 'abort.bin');
+    const run = spawnSync(process.execPath, [cliPath, 'run', '-o', capture, join(directory, 'abort.cjs')], {
+      encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000,
+    });
+    expect(run.status).toBe(134);
+    expect(run.stderr).toMatch(/ended on SIGABRT/);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGABRT');
+    expect(model.stats.allocators.valloc.bytes).toBe(4040404);
+  });
+
+  it('JavaScript heap out of memory: V8 aborts, and the capture still has the growth that led to it', async () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'grow.cjs'), `
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(5050505);
+      const kept = [];
+      for (let i = 0; ; i++) kept.push({ i, text: 'x'.repeat(64) + i, buffer: Buffer.alloc(256) });
+    `);
+    const capture = join(directory, 'grow.bin');
+    const run = spawnSync(process.execPath, [
+      cliPath, 'run', '-o', capture, '--', process.execPath, '--max-old-space-size=16', join(directory, 'grow.cjs'),
+    ], { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 });
+    expect(run.status).toBe(134);
+    expect(run.stderr).toMatch(/heap out of memory/);
+    expect(run.stderr).toMatch(/ended on SIGABRT/);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGABRT');
+    expect(model.stats.allocators.valloc.bytes).toBe(5050505);
+    // Each Buffer.alloc(256) is 256 bytes of the program's own: thousands of them were made
+    // before the heap ran out, and the last ones are in the capture too.
+    expect(model.stats.allocators.calloc.count + model.stats.allocators.malloc.count).toBeGreaterThan(1000);
+  });
+
+  it('SIGTERM to a program that does not handle it (not node): the launcher forwards it, the capture is complete', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'sleep.bin');
+    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
+    let stderr = '';
+    launcher.stderr.on('data', (data) => { stderr += data; });
+    await waitFor(() => existsSync(capture));
+    await new Promise((settle) => setTimeout(settle, 300));
+    launcher.kill('SIGTERM');
+    const status = await new Promise((done) => launcher.once('exit', (code) => done(code)));
+    expect(status).toBe(143);
+    expect(stderr).toMatch(/ended on SIGTERM/);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGTERM');
+    expect(model.meta.commandLine[0]).toMatch(/sleep$/);
+  });
+
+  it('SIGSEGV (not node): the capture is complete and the exit status is the crash\'s', async () => {
+    const directory = scratchDirectory();
+    const launcher = spawn(process.execPath, [cliPath, 'run', '--', 'sleep', '30'], { cwd: directory, env: cleanEnvironment() });
+    let stderr = '';
+    launcher.stderr.on('data', (data) => { stderr += data; });
+    // The default capture name carries the traced process's pid: memview-sleep.<pid>.bin.
+    let captureName = '';
+    await waitFor(() => (captureName = readdirSync(directory).find((name) => /^memview-sleep\.\d+\.bin$/.test(name)) ?? '') !== '');
+    await new Promise((settle) => setTimeout(settle, 300));
+    process.kill(Number(captureName.split('.')[1]), 'SIGSEGV');
+    const status = await new Promise((done) => launcher.once('exit', (code) => done(code)));
+    expect(status).toBe(139);
+    expect(stderr).toMatch(/ended on SIGSEGV/);
+    const model = await readModel(join(directory, captureName));
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGSEGV');
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the traced program');
+    await new Promise((settle) => setTimeout(settle, 20));
+  }
+}
