@@ -254,7 +254,14 @@ Napi::Value SourceLines(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// A native crash, as a buggy addon would have: a store through a null pointer.
+Napi::Value Segfault(const Napi::CallbackInfo& info) {
+  *static_cast<volatile int*>(nullptr) = 1;
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("segfault", Napi::Function::New(env, Segfault));
   exports.Set("sourceLines", Napi::Function::New(env, SourceLines));
   exports.Set("deflateRaw", Napi::Function::New(env, DeflateRaw));
   exports.Set("malloc", Napi::Function::New(env, Malloc));

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath } from './trace-helpers.js';
+import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
 
 describe('a program that dies of a signal', () => {
   it('process.abort(): the capture holds everything up to the abort and ends on SIGABRT', async () => {
@@ -49,6 +49,39 @@ describe('a program that dies of a signal', () => {
     // Each Buffer.alloc(256) is 256 bytes of the program's own: thousands of them were made
     // before the heap ran out, and the last ones are in the capture too.
     expect(model.stats.allocators.calloc.count + model.stats.allocators.malloc.count).toBeGreaterThan(1000);
+  });
+
+  it('a segfault in a native addon: memview\'s segfault handler goes in front of node\'s', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(7070707);
+      native.segfault();
+    `);
+    expect(run.status).toBe(139);
+    expect(run.stderr).toMatch(/ended on SIGSEGV/);
+    const model = await readModel(run.capturePath);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGSEGV');
+    expect(model.stats.allocators.valloc.bytes).toBe(7070707);
+  });
+
+  it('WebAssembly out-of-bounds accesses, which V8 recovers from through the same handler, still throw and are caught', async () => {
+    // (module (memory 1) (func (export "load") (param i32) (result i32) local.get 0 i32.load))
+    const run = traceScript(`
+      const bytes = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f, 3, 2, 1, 0, 5, 3, 1, 0, 1,
+        7, 8, 1, 4, 0x6c, 0x6f, 0x61, 0x64, 0, 0, 0x0a, 9, 1, 7, 0, 0x20, 0, 0x28, 2, 0, 0x0b]);
+      const { load } = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+      let caught = 0;
+      for (let i = 0; i < 5; i++) {
+        try { load(0x10000000); } catch (error) { if (error instanceof WebAssembly.RuntimeError) caught++; }
+      }
+      console.log('caught', caught, 'then read', load(16));
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('caught 5 then read 0');
+    const model = await readModel(run.capturePath);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('exit');
   });
 
   it('SIGTERM to a program that does not handle it (not node): the launcher forwards it, the capture is complete', async () => {

@@ -36,6 +36,7 @@ struct CoreApi {
   void (*reset_stacks)();
   void (*native_code_range)(uint64_t, uint64_t);
   void (*interpreter_entry)(uint64_t, uint64_t);
+  void (*catch_faults)();
 };
 
 CoreApi g_core{};
@@ -59,7 +60,8 @@ bool find_core(void* handle) {
          bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
          bind(handle, "memview_reset_stacks", &g_core.reset_stacks) &&
          bind(handle, "memview_native_code_range", &g_core.native_code_range) &&
-         bind(handle, "memview_interpreter_entry", &g_core.interpreter_entry);
+         bind(handle, "memview_interpreter_entry", &g_core.interpreter_entry) &&
+         bind(handle, "memview_catch_faults", &g_core.catch_faults);
 }
 
 // Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
@@ -270,6 +272,8 @@ Napi::Value LoadCore(const Napi::CallbackInfo& info) {
     }
     g_core_found = find_core(handle);
   }
+  // node has installed its segfault handler by now: memview's goes in front of it.
+  if (g_core_found) g_core.catch_faults();
   return Napi::Boolean::New(env, g_core_found);
 }
 

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <initializer_list>
 
 namespace memview {
 namespace {
@@ -18,7 +19,11 @@ constexpr DeadlySignal kDeadlySignals[] = {
 };
 
 std::atomic<bool> g_installed{false};
+std::atomic<bool> g_in_front{false};
 BeforeDyingCallback g_callback = nullptr;
+RecoverableFault g_recoverable = nullptr;
+// The handlers memview's went in front of (catch_faults_in_front), by signal.
+struct sigaction g_behind[NSIG];
 
 void on_deadly_signal(int signal, siginfo_t*, void*) {
   g_callback(signal);
@@ -31,7 +36,39 @@ void on_deadly_signal(int signal, siginfo_t*, void*) {
   raise(signal);
 }
 
+void on_fault_in_front(int signal, siginfo_t* info, void* context) {
+  // A trap it recovers from is handled there and then: V8 points the context at its landing pad,
+  // where the handler behind would no longer see a trap.
+  if (g_recoverable(signal, info, context)) return;
+  g_callback(signal);
+  const struct sigaction& behind = g_behind[signal];
+  if (behind.sa_flags & SA_SIGINFO) {
+    behind.sa_sigaction(signal, info, context);
+  } else if (behind.sa_handler != SIG_DFL && behind.sa_handler != SIG_IGN) {
+    behind.sa_handler(signal);
+  }
+}
+
 }  // namespace
+
+void catch_faults_in_front(BeforeDyingCallback callback, RecoverableFault recoverable) {
+  if (g_in_front.exchange(true)) return;
+  g_callback = callback;
+  g_recoverable = recoverable;
+  for (int signal : {SIGSEGV, SIGBUS}) {
+    struct sigaction current;
+    if (sigaction(signal, nullptr, &current) != 0) continue;
+    const bool someone_elses = (current.sa_flags & SA_SIGINFO) ? current.sa_sigaction != on_deadly_signal
+                                                               : current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
+    if (!someone_elses) continue;
+    g_behind[signal] = current;
+    struct sigaction action = current;  // its flags and mask, so that it runs as it would have
+    action.sa_sigaction = on_fault_in_front;
+    action.sa_flags |= SA_SIGINFO;
+    action.sa_flags &= ~SA_RESETHAND;
+    sigaction(signal, &action, nullptr);
+  }
+}
 
 void catch_deadly_signals(BeforeDyingCallback callback) {
   if (g_installed.exchange(true)) return;

@@ -5,6 +5,7 @@
 // whatever would have handled it without memview (docs/collector.md, "When the program dies of a
 // signal").
 #pragma once
+#include <signal.h>
 
 namespace memview {
 
@@ -18,6 +19,18 @@ using BeforeDyingCallback = void (*)(int signal);
  * the signal to itself. Installs once per process: later calls do nothing.
  */
 void catch_deadly_signals(BeforeDyingCallback callback);
+
+/** Whether a fault is one its handler recovers from, in the handler's own terms. */
+using RecoverableFault = bool (*)(int signal, siginfo_t* info, void* context);
+
+/**
+ * Segfaults (SIGSEGV, SIGBUS) of a program whose own handler comes first: node's, which lets V8
+ * recover from WebAssembly out-of-bounds accesses and turns every other fault into a crash.
+ * memview's handler goes in front of it: a fault that `recoverable` (V8's own test) says is a
+ * WebAssembly trap is left to that handler alone; any other finishes the capture, then goes on to
+ * it. Only where such a handler is installed; once per process.
+ */
+void catch_faults_in_front(BeforeDyingCallback callback, RecoverableFault recoverable);
 
 /** "SIGABRT" for SIGABRT, and so on, for the signals caught; "signal" for any other. */
 const char* deadly_signal_name(int signal);

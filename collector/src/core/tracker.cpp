@@ -1847,6 +1847,14 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   unlock();
 }
 
+void memview_catch_faults() {
+  // V8's own test for a WebAssembly trap, which node's handler asks first. Without it (not node)
+  // there is no knowing which faults the handler in place recovers from: it is left alone.
+  const RecoverableFault is_webassembly_trap =
+      reinterpret_cast<RecoverableFault>(dlsym(RTLD_DEFAULT, "_ZN2v829TryHandleWebAssemblyTrapPosixEiP9siginfo_tPv"));
+  if (is_webassembly_trap) catch_faults_in_front(finish_before_dying, is_webassembly_trap);
+}
+
 void memview_native_code_range(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
   lock();

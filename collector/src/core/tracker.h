@@ -91,6 +91,9 @@ __attribute__((visibility("default"))) void memview_native_code_range(uint64_t s
 /** [start, end) holds V8's InterpreterEntryTrampoline: frames returning into it are interpreted
  *  JavaScript, named by the bytecode their frame is running. */
 __attribute__((visibility("default"))) void memview_interpreter_entry(uint64_t start, uint64_t end);
+/** Puts memview's segfault handler in front of node's (fatal_signals.h), once node has installed
+ *  it: a native crash then finishes the capture too. */
+__attribute__((visibility("default"))) void memview_catch_faults();
 /** Forgets interned stacks, so pcs of code that was only now reported are resolved afresh. */
 __attribute__((visibility("default"))) void memview_reset_stacks();
 __attribute__((visibility("default"))) void memview_thread_name(const char* name);
