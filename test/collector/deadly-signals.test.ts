@@ -24,7 +24,12 @@ describe('a program that dies of a signal', () => {
     const model = await readModel(capture);
     expect(model.meta.truncated).toBe(false);
     expect(model.meta.endReason).toBe('SIGABRT');
+    expect(model.stats.endReason).toBe('SIGABRT');
     expect(model.stats.allocators.valloc.bytes).toBe(4040404);
+    // The same through the wasm engine, as scripts see it.
+    const stats = spawnSync(process.execPath, [cliPath, 'stats', '--json', capture], { encoding: 'utf8', env: cleanEnvironment() });
+    expect(stats.status, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ truncated: false, endReason: 'SIGABRT' });
   });
 
   it('JavaScript heap out of memory: V8 aborts, and the capture still has the growth that led to it', async () => {

@@ -86,6 +86,7 @@ function modelFromSpecs(nodes: NodeSpec[], extra: Partial<CaptureModel['meta']> 
     topByCount: [],
     threads,
     truncated: false,
+    endReason: 'exit',
   };
   return {
     modelVersion: 1,

@@ -109,6 +109,8 @@ export interface CaptureStats {
   topByCount: LocationFigure[];
   threads: ThreadInfo[];
   truncated: boolean;
+  /** CaptureMeta.endReason: "exit", "stopped", or the signal the program died of. */
+  endReason: string;
 }
 
 export interface CaptureModel {

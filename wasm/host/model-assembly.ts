@@ -98,6 +98,7 @@ export function assembleModel(engine: DecoderExports, sink: DictionarySink, end:
     topByCount: top.byCount,
     threads: threadInfos(engine, sink, meta),
     truncated: end.truncated,
+    endReason: meta.endReason,
   };
   const model: CaptureModel = {
     modelVersion: 1,

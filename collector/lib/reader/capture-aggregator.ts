@@ -212,6 +212,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
         topByCount: top.byCount,
         threads,
         truncated: end.truncated,
+        endReason: meta.endReason,
       },
     };
   }
