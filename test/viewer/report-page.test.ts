@@ -137,6 +137,17 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     await page.mouse.move(1, 1);
   });
 
+  it('says in the header when the program died of a signal, and not otherwise', async () => {
+    expect(await page.locator('.mv-facts').innerText()).not.toContain('died');
+    const known = makeKnownModel();
+    const { url } = await writeReportFile('died-report.html', { ...known, meta: { ...known.meta, endReason: 'SIGABRT' } });
+    const died = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await died.goto(url);
+    await died.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+    expect(await died.locator('.mv-facts').innerText()).toContain('the program died on SIGABRT');
+    await died.close();
+  });
+
   it('table sorts by own bytes and filters', async () => {
     await page.locator('.mv-tabs button[data-tab=table]').click();
     await page.locator('.mv-table th', { hasText: 'own bytes' }).click();

@@ -91,7 +91,9 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
 
   // Header
   const meta = model.meta;
-  const flags = [meta.nativeFrames ? '--native' : '', meta.truncated || model.stats.truncated ? 'truncated capture' : ''].filter(Boolean);
+  // A model made before end reasons were read has none (`?.`).
+  const diedOn = meta.endReason?.startsWith('SIG') ? `the program died on ${meta.endReason}` : '';
+  const flags = [meta.nativeFrames ? '--native' : '', meta.truncated || model.stats.truncated ? 'truncated capture' : '', diedOn].filter(Boolean);
   const header = h('header', { className: 'mv-header' },
     h('h1', {}, 'memview'),
     h('span', { className: 'mv-cmd', title: meta.commandLine.join(' ') }, meta.commandLine.length ? meta.commandLine.join(' ') : '(command line not included)'),
