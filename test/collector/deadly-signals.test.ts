@@ -2,7 +2,7 @@
 // (complete, with its trailer and the signal as the end reason), and the exit status is the
 // signal's, as without memview.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
@@ -125,6 +125,46 @@ describe('a program that dies of a signal', () => {
     expect(model.meta.endReason).toBe('SIGSEGV');
   });
 });
+
+describe('memview\'s own threads', () => {
+  it('take none of the signals sent to the process (a kill reaches the program\'s threads, whose handler waits for the writer)', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'sleep.bin');
+    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
+    try {
+      let writerStatus = '';
+      await waitFor(() => {
+        const pid = childPidOf(launcher.pid!);
+        if (pid === 0) return false;
+        try {
+          for (const task of readdirSync(`/proc/${pid}/task`)) {
+            if (readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim() === 'memview-writer') {
+              writerStatus = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+            }
+          }
+        } catch {
+          return false;  // a thread came or went while looking
+        }
+        return writerStatus !== '';
+      });
+      const blocked = BigInt(`0x${/^SigBlk:\s*([0-9a-f]+)/m.exec(writerStatus)![1]}`);
+      for (const signal of [1, 2, 3, 15]) expect((blocked >> BigInt(signal - 1)) & 1n).toBe(1n);  // HUP INT QUIT TERM
+    } finally {
+      launcher.kill('SIGTERM');
+      await new Promise((done) => launcher.once('exit', done));
+    }
+  });
+});
+
+/** The pid of the process `parent` started (the traced program), or 0 before it exists. */
+function childPidOf(parent: number): number {
+  try {
+    const children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim();
+    return children === '' ? 0 : Number(children.split(/\s+/)[0]);
+  } catch {
+    return 0;
+  }
+}
 
 async function waitFor(condition: () => boolean): Promise<void> {
   const deadline = Date.now() + 20_000;

@@ -6,6 +6,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -1211,12 +1212,25 @@ bool any_pending() {
   return false;
 }
 
+// memview's own threads take none of the signals sent to the process: a kill then reaches one of
+// the program's threads and the handlers there (memview's waits for the writer, so it must not run
+// on the writer), and the program's handlers never run on memview's threads.
+int start_thread_without_signals(pthread_t* thread, void* (*main)(void*), void* argument) {
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const int error = pthread_create(thread, nullptr, main, argument);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return error;
+}
+
 uint64_t begin_finishing_as_process_dies(int signal);
 void announce_capture_finished();
 void finish_before_dying(int signal);
 
 void* writer_main(void*) {
   t_inside_memview = 1;  // nothing this thread does is the program's
+  pthread_setname_np(pthread_self(), "memview-writer");
   uint64_t interval_ns = static_cast<uint64_t>(g_sample_interval_ms) * 1000000ull;
   uint64_t next_tick = monotonic_ns() + interval_ns;
   while (!g_writer_stop.load(std::memory_order_acquire) && g_dying_signal.load(std::memory_order_acquire) == 0) {
@@ -1417,7 +1431,7 @@ int start_locked_state(int fd, bool followed_child) {
   g_capture_finished.store(0, std::memory_order_relaxed);
   g_finished_by_writer = false;
   g_rings_open.store(true, std::memory_order_release);
-  if (pthread_create(&g_writer_thread, nullptr, writer_main, nullptr) != 0) return EAGAIN;
+  if (start_thread_without_signals(&g_writer_thread, writer_main, nullptr) != 0) return EAGAIN;
   g_writer_running = true;
   g_tracing = true;
   return 0;
@@ -1771,7 +1785,7 @@ void stop_tracing_at_exit(const char* end_reason) {
   if (g_finisher_running || !g_writer_running) return;
   static Finish finish;
   finish = end_tracing(end_reason);
-  if (pthread_create(&g_finisher_thread, nullptr, finisher_main, &finish) == 0) g_finisher_running = true;
+  if (start_thread_without_signals(&g_finisher_thread, finisher_main, &finish) == 0) g_finisher_running = true;
   else finish_capture(finish);
 }
 
