@@ -13,9 +13,11 @@ struct DeadlySignal {
   const char* name;
 };
 
+// The signals a crash raises. Not SIGINT, SIGTERM, SIGHUP or SIGQUIT: programs look at those to
+// decide what to do (Python installs its KeyboardInterrupt handler only where SIGINT is still the
+// default), so a handler of memview's there would change what the program does.
 constexpr DeadlySignal kDeadlySignals[] = {
-    {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGILL, "SIGILL"}, {SIGFPE, "SIGFPE"}, {SIGABRT, "SIGABRT"},
-    {SIGTRAP, "SIGTRAP"}, {SIGQUIT, "SIGQUIT"}, {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"}, {SIGHUP, "SIGHUP"},
+    {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"}, {SIGILL, "SIGILL"}, {SIGFPE, "SIGFPE"}, {SIGABRT, "SIGABRT"}, {SIGTRAP, "SIGTRAP"},
 };
 
 std::atomic<bool> g_installed{false};

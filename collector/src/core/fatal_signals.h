@@ -1,7 +1,6 @@
-// A traced program that dies of a signal (abort(), V8's fatal "heap out of memory", a segfault in
-// a native addon, SIGTERM to a program that does not handle it) would leave a capture cut at its
-// last flushed chunk: up to a flush interval of events lost, and no trailer, so no native symbols
-// either. Catching the signal first lets the capture be finished, then the signal goes on to
+// A traced program that crashes (abort(), V8's fatal "heap out of memory", a segfault in a native
+// addon) would leave a capture cut at its last flushed chunk: up to a flush interval of events
+// lost, and no trailer, so no native symbols either. Catching the signal first lets the capture be finished, then the signal goes on to
 // whatever would have handled it without memview (docs/collector.md, "When the program dies of a
 // signal").
 #pragma once
@@ -13,8 +12,8 @@ namespace memview {
 using BeforeDyingCallback = void (*)(int signal);
 
 /**
- * Catches the signals that end a process by default (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
- * SIGTRAP, SIGQUIT, SIGTERM, SIGINT, SIGHUP), each only where nobody handles or ignores it yet:
+ * Catches the signals a crash raises (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP), each
+ * only where nobody handles or ignores it yet:
  * a handler installed before memview's (node's WebAssembly trap handler, a program's own) keeps
  * the signal to itself. Installs once per process: later calls do nothing.
  */
