@@ -26,18 +26,7 @@ if (addon && addon.loadCore() && addon.isTracing()) {
     // and "still live at exit" should mean what the program held, not what survived teardown.
     // The core finishes the file (symbols, trailer) while the teardown runs.
     process.on('exit', () => addon.stopAtExit());
-    // A program stopped with Ctrl-C or `kill` would end without a trailer (no symbols, read as
-    // truncated). Unless the program listens for the signal itself, finish the capture, then let
-    // the signal do what it would have done.
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-      const finishCapture = () => {
-        if (process.listenerCount(signal) > 1) return;  // the program handles it
-        addon.stop(signal);
-        process.removeListener(signal, finishCapture);
-        process.kill(process.pid, signal);
-      };
-      process.on(signal, finishCapture);
-    }
+    require(path.join(__dirname, 'finish-on-signals.cjs')).finishCaptureOnSignals((signal) => addon.stop(signal));
   } else {
     const name = workerThreads.getEnvironmentData(WORKER_NAME_KEY);
     addon.setThreadName(name ? `worker ${workerThreads.threadId} (${name})` : `worker ${workerThreads.threadId}`);

@@ -21,6 +21,8 @@ export const preloadLibraryPath = join(collectorDirectory, 'build', 'Release', '
 export const addonPath = join(collectorDirectory, 'build', 'Release', 'memview.node');
 /** Loaded with --require in traced node processes. */
 export const registerScriptPath = join(collectorDirectory, 'register.cjs');
+/** Finishes the capture on SIGINT, SIGTERM and SIGHUP the program leaves unhandled. */
+export const finishOnSignalsPath = join(collectorDirectory, 'finish-on-signals.cjs');
 
 export function assertCollectorBuilt(): void {
   for (const path of [preloadLibraryPath, addonPath]) {

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { addonPath, assertCollectorBuilt, preloadLibraryPath } from './native-paths.js';
+import { addonPath, assertCollectorBuilt, finishOnSignalsPath, preloadLibraryPath } from './native-paths.js';
 
 export interface TrackerOptions {
   /** Capture file to write. */
@@ -39,10 +39,15 @@ function loadAddon(): Addon {
   return createRequire(import.meta.url)(addonPath) as Addon;
 }
 
+interface FinishOnSignals {
+  finishCaptureOnSignals(finish: (signal: NodeJS.Signals) => void): () => void;
+}
+
 export class Tracker {
   readonly output: string;
   private readonly options: TrackerOptions;
   private addon: Addon | undefined;
+  private removeSignalListeners: (() => void) | undefined;
 
   constructor(options: TrackerOptions) {
     if (!options || typeof options.output !== 'string' || options.output === '') {
@@ -67,12 +72,21 @@ export class Tracker {
     addon.meta('nodeVersion', process.version);
     this.addon = addon;
     activeTracker = this;
+    // Ctrl-C or `kill` while tracing: the capture is finished (signal as its end reason) first.
+    const signals = createRequire(import.meta.url)(finishOnSignalsPath) as FinishOnSignals;
+    this.removeSignalListeners = signals.finishCaptureOnSignals((signal) => this.end(signal));
   }
 
   async stop(): Promise<void> {
+    this.end('stopped');
+  }
+
+  private end(reason: string): void {
     if (!this.addon || activeTracker !== this) return;
+    this.removeSignalListeners?.();
+    this.removeSignalListeners = undefined;
     this.addon.unwatchIsolate();
-    this.addon.stop('stopped');
+    this.addon.stop(reason);
     this.addon = undefined;
     activeTracker = undefined;
   }

@@ -132,6 +132,57 @@ describe('Tracker API', () => {
   });
 });
 
+describe('Tracker API and signals', () => {
+  it('SIGTERM while tracing, unhandled by the program: the capture is finished first, the exit status is the signal\'s', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'part.bin');
+    const script = join(directory, 'program.mjs');
+    writeFileSync(script, `
+      import { createRequire } from 'node:module';
+      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
+      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+      await new Tracker({ output: ${JSON.stringify(capture)} }).start();
+      native.valloc(2323232);
+      process.kill(process.pid, 'SIGTERM');
+      setTimeout(() => console.log('still running'), 5000);
+    `);
+    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 });
+    expect(result.signal).toBe('SIGTERM');
+    expect(result.stdout).not.toContain('still running');
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGTERM');
+    expect(model.stats.allocators.valloc.bytes).toBe(2323232);
+  });
+
+  it('a program that handles SIGTERM itself keeps running and stops the Tracker when it wants', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'part.bin');
+    const script = join(directory, 'program.mjs');
+    writeFileSync(script, `
+      import { createRequire } from 'node:module';
+      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
+      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+      const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
+      await tracker.start();
+      const alive = setInterval(() => {}, 1000);  // a signal listener alone does not keep node running
+      process.on('SIGTERM', async () => {
+        native.valloc(4545454);
+        await tracker.stop();
+        clearInterval(alive);
+        console.log('stopped by the program');
+      });
+      process.kill(process.pid, 'SIGTERM');
+    `);
+    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('stopped by the program');
+    const model = await readModel(capture);
+    expect(model.meta.endReason).toBe('stopped');
+    expect(model.stats.allocators.valloc.bytes).toBe(4545454);
+  });
+});
+
 describe('Tracker API, twice in one process', () => {
   it('a second start() after stop() writes a second, complete capture of its own events only', async () => {
     const directory = scratchDirectory();
