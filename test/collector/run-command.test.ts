@@ -97,15 +97,20 @@ function runWithTestAddon(script: string) {
   });
 }
 
+/** Writes a program that imports the Tracker API and the test addon (as `native`), then `body`. */
+function writeTrackerProgram(path: string, body: string): void {
+  writeFileSync(path, `
+      import { createRequire } from 'node:module';
+      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
+      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);${body}`);
+}
+
 describe('Tracker API', () => {
   it('traces only what happens between start() and stop()', async () => {
     const directory = scratchDirectory();
     const capture = join(directory, 'part.bin');
     const script = join(directory, 'program.mjs');
-    writeFileSync(script, `
-      import { createRequire } from 'node:module';
-      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
-      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+    writeTrackerProgram(script, `
       const before = native.valloc(1212121);
       const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
       await tracker.start();
@@ -137,16 +142,13 @@ describe('Tracker API and signals', () => {
     const directory = scratchDirectory();
     const capture = join(directory, 'part.bin');
     const script = join(directory, 'program.mjs');
-    writeFileSync(script, `
-      import { createRequire } from 'node:module';
-      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
-      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+    writeTrackerProgram(script, `
       await new Tracker({ output: ${JSON.stringify(capture)} }).start();
       native.valloc(2323232);
       process.kill(process.pid, 'SIGTERM');
       setTimeout(() => console.log('still running'), 5000);
     `);
-    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 });
+    const result = runWithTestAddon(script);
     expect(result.signal).toBe('SIGTERM');
     expect(result.stdout).not.toContain('still running');
     const model = await readModel(capture);
@@ -159,10 +161,7 @@ describe('Tracker API and signals', () => {
     const directory = scratchDirectory();
     const capture = join(directory, 'part.bin');
     const script = join(directory, 'program.mjs');
-    writeFileSync(script, `
-      import { createRequire } from 'node:module';
-      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
-      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+    writeTrackerProgram(script, `
       const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
       await tracker.start();
       const alive = setInterval(() => {}, 1000);  // a signal listener alone does not keep node running
@@ -174,7 +173,7 @@ describe('Tracker API and signals', () => {
       });
       process.kill(process.pid, 'SIGTERM');
     `);
-    const result = spawnSync(process.execPath, [script], { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 });
+    const result = runWithTestAddon(script);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('stopped by the program');
     const model = await readModel(capture);
@@ -189,10 +188,7 @@ describe('Tracker API, twice in one process', () => {
     const first = join(directory, 'first.bin');
     const second = join(directory, 'second.bin');
     const script = join(directory, 'program.mjs');
-    writeFileSync(script, `
-      import { createRequire } from 'node:module';
-      import { Tracker } from ${JSON.stringify(join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))};
-      const native = createRequire(import.meta.url)(process.env.MEMVIEW_TEST_ADDON);
+    writeTrackerProgram(script, `
       const one = new Tracker({ output: ${JSON.stringify(first)} });
       await one.start();
       for (let i = 0; i < 1000; i++) native.free(native.valloc(1111));

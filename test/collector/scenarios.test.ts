@@ -80,14 +80,12 @@ describe('JavaScript stacks', () => {
       '}',
       'caller();',
     ];
-    const run = traceScript(lines.join('\n'));
-    expect(run.status, run.stderr).toBe(0);
-    const model = await readModel(run.capturePath);
+    const [first, second] = await traceCallSites(lines, 1111111, 2222222);
     const column = (line: number, text: string) => columnOf(lines, line, text);
-    expect(javaScriptCallSites(model, 1111111)).toEqual([
+    expect(first).toEqual([
       `twoCalls:3:${column(3, 'valloc')}`, `caller:7:${column(7, 'twoCalls')}`, `(anonymous):9:${column(9, 'caller')}`,
     ]);
-    expect(javaScriptCallSites(model, 2222222)).toEqual([
+    expect(second).toEqual([
       `twoCalls:4:${column(4, 'valloc')}`, `caller:7:${column(7, 'twoCalls')}`, `(anonymous):9:${column(9, 'caller')}`,
     ]);
   });
@@ -105,14 +103,12 @@ describe('JavaScript stacks', () => {
       '}',
       'outer();',
     ];
-    const run = traceScript(lines.join('\n'));
-    expect(run.status, run.stderr).toBe(0);
-    const model = await readModel(run.capturePath);
+    const [first, second] = await traceCallSites(lines, 1234567, 2345678);
     const column = (line: number, text: string) => columnOf(lines, line, text);
-    expect(javaScriptCallSites(model, 1234567)).toEqual([
+    expect(first).toEqual([
       `inner:2:${column(2, 'valloc')}`, `outer:4:${column(4, 'inner')}`, `(anonymous):7:${column(7, 'outer')}`,
     ]);
-    expect(javaScriptCallSites(model, 2345678)).toEqual([
+    expect(second).toEqual([
       `inner:2:${column(2, 'valloc')}`, `outer:5:${column(5, 'inner')}`, `(anonymous):7:${column(7, 'outer')}`,
     ]);
   });
@@ -616,3 +612,11 @@ describe('signals', () => {
     expect(model.stats.allocators.valloc.bytes).toBe(3030303);
   });
 });
+
+/** Traces the program `lines` and returns the JavaScript call sites of the allocation of each size. */
+async function traceCallSites(lines: string[], ...sizes: number[]): Promise<string[][]> {
+  const run = traceScript(lines.join('\n'));
+  expect(run.status, run.stderr).toBe(0);
+  const model = await readModel(run.capturePath);
+  return sizes.map((size) => javaScriptCallSites(model, size));
+}
