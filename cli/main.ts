@@ -22,6 +22,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   report: () => import('./commands/report.js'),
   flamegraph: () => import('./commands/flamegraph.js'),
   viewer: () => import('./commands/viewer.js'),
+  symbolize: () => import('./commands/symbolize.js'),
 };
 
 /** Registers a command module path; only commands whose compiled module exists are offered. */

@@ -24,6 +24,7 @@
         "src/core/reused_code.cpp",
         "src/core/deferred_code.cpp",
         "src/core/native_symbols.cpp",
+        "src/core/object_symbols.cpp",
         "src/core/dwarf_lines.cpp",
         "src/core/fatal_signals.cpp"
       ],
@@ -36,6 +37,12 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
       "libraries": ["-ldl"]
+    },
+    {
+      "target_name": "memview_symbols",
+      "sources": ["src/addon/symbols_addon.cc", "src/core/object_symbols.cpp", "src/core/elf_symbols.cpp", "src/core/dwarf_lines.cpp"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"]
     },
     {
       "target_name": "memview_test_allocators",

@@ -171,6 +171,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`memview: the capture ${capturePath} is incomplete; it holds the events written before tracing stopped`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
+  if (outcome.signal && !complete) await nameFramesAfterDeath(capturePath, outcome.signal, values.quiet === true);
   if (!values.quiet) {
     const size = formatBytes(statSync(capturePath).size);
     const ending = !outcome.signal
@@ -182,6 +183,23 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`memview: see it with 'memview stats ${capturePath}' or 'memview ${capturePath}'`);
   }
   return exitStatus;
+}
+
+/**
+ * The program was killed before its collector could name the native frames (SIGKILL, the OOM
+ * killer, or a signal a non-node program leaves at its default): names them from the objects on
+ * disk and records the signal in the capture. A failure here costs names, not the capture.
+ */
+async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals, quiet: boolean): Promise<void> {
+  const [{ nameFramesOfKilledCapture }, { describeNaming }] = await Promise.all([
+    import('../../collector/lib/killed-capture.js'), import('./symbolize.js'),
+  ]);
+  try {
+    const naming = await nameFramesOfKilledCapture(capturePath, { endReason: signal });
+    if (!quiet && naming.nativePcs > 0) console.error(`memview: ${describeNaming(naming)}`);
+  } catch (error) {
+    console.error(`memview: could not name the native frames of ${capturePath}: ${(error as Error).message}`);
+  }
 }
 
 /** True when the file ends with a trailer chunk, which the collector writes only on a clean stop. */

@@ -65,7 +65,13 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
   const facts = [meta.pid ? `pid ${meta.pid}` : '', meta.nodeVersion ? `node ${meta.nodeVersion}` : '', meta.nativeFrames ? 'native frames' : '']
     .filter((fact) => fact !== '');
   if (facts.length > 0) lines.push(`  process   ${facts.join(', ')}`);
-  if (meta.endReason.startsWith('SIG')) lines.push(`  ended     on ${meta.endReason}, which memview caught to finish the capture`);
+  if (meta.endReason.startsWith('SIG')) {
+    // A truncated capture's signal was recorded afterwards (memview run, memview symbolize): the
+    // collector did not see it coming, and the events of the last moments are lost.
+    lines.push(meta.truncated
+      ? `  ended     killed by ${meta.endReason}; the events after the last flush are lost`
+      : `  ended     on ${meta.endReason}, which memview caught to finish the capture`);
+  }
   lines.push('');
 
   lines.push(...table([

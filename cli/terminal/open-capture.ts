@@ -58,7 +58,8 @@ async function decodeWithEngine(file: string, temporaryThreshold: number, onProg
   return decodeCaptureFile(file, { temporaryThreshold, onProgress });
 }
 
-function explain(file: string, error: unknown): Error {
+/** One line naming the file for what went wrong reading it; an unexpected error goes on as it is. */
+export function explain(file: string, error: unknown): Error {
   if (error instanceof UserFacingError) return error;
   if (error instanceof CaptureError) return new UserFacingError(`${file}: ${error.message}`);
   const code = (error as NodeJS.ErrnoException).code;

@@ -19,6 +19,8 @@ export const collectorDirectory = findCollectorDirectory();
 export const preloadLibraryPath = join(collectorDirectory, 'build', 'Release', 'memview_preload.node');
 /** The Node.js addon: JIT code events and start/stop. */
 export const addonPath = join(collectorDirectory, 'build', 'Release', 'memview.node');
+/** Names native pcs from object files on disk, for captures of killed processes (CLI only). */
+export const symbolsAddonPath = join(collectorDirectory, 'build', 'Release', 'memview_symbols.node');
 /** Loaded with --require in traced node processes. */
 export const registerScriptPath = join(collectorDirectory, 'register.cjs');
 /** Finishes the capture on SIGINT, SIGTERM and SIGHUP the program leaves unhandled. */

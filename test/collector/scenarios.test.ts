@@ -534,6 +534,11 @@ describe('endings', () => {
     expect(model.meta.truncated).toBe(true);
     expect(model.stats.truncated).toBe(true);
     expect(model.stats.allocators.valloc.bytes).toBe(4444444);
+    // The collector names native pcs when a capture ends; memview run named them afterwards, from
+    // the objects on disk, and recorded the signal.
+    expect(run.stderr).toMatch(/named \d+ of \d+ native frames/);
+    expect(model.stats.endReason).toBe('SIGKILL');
+    expect(pathOf(model, nodeAllocating(model, 4444444)).at(-1)).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');
   });
 
   it('process.exit() inside a deep stack keeps the exit code and a complete capture', async () => {

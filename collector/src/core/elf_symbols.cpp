@@ -15,6 +15,22 @@ ElfSymbols::~ElfSymbols() {
   if (file_) munmap(const_cast<uint8_t*>(file_), file_size_);
 }
 
+void ElfSymbols::read_build_id(const uint8_t* notes, size_t size) {
+  size_t at = 0;
+  while (at + sizeof(Elf64_Nhdr) <= size) {
+    const Elf64_Nhdr* note = reinterpret_cast<const Elf64_Nhdr*>(notes + at);
+    const size_t name_at = at + sizeof(Elf64_Nhdr);
+    const size_t descriptor_at = name_at + ((note->n_namesz + 3) & ~3u);
+    const size_t next = descriptor_at + ((note->n_descsz + 3) & ~3u);
+    if (next > size || next <= at) return;
+    if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(notes + name_at, "GNU", 4) == 0) {
+      build_id_.assign(notes + descriptor_at, notes + descriptor_at + note->n_descsz);
+      return;
+    }
+    at = next;
+  }
+}
+
 bool ElfSymbols::open(const char* path) {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -45,6 +61,7 @@ bool ElfSymbols::open(const char* path) {
       }
       const char* name = reinterpret_cast<const char*>(file_ + section_names.sh_offset + section.sh_name);
       const uint8_t* data = file_ + section.sh_offset;
+      if (section.sh_type == SHT_NOTE) read_build_id(data, section.sh_size);
       if (strcmp(name, ".debug_line") == 0) dwarf_.line = data, dwarf_.line_size = section.sh_size;
       else if (strcmp(name, ".debug_line_str") == 0) dwarf_.line_str = data, dwarf_.line_str_size = section.sh_size;
       else if (strcmp(name, ".debug_str") == 0) dwarf_.str = data, dwarf_.str_size = section.sh_size;

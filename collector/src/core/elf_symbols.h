@@ -27,10 +27,15 @@ class ElfSymbols {
    */
   std::vector<const char*> names_of(const std::vector<uint64_t>& addresses) const;
 
+  /** The object's GNU build id (NT_GNU_BUILD_ID note), empty when it has none. */
+  const std::vector<uint8_t>& build_id() const { return build_id_; }
+
   /** The DWARF sections a line lookup needs (null where the file has none); valid while this lives. */
   const DwarfSections& dwarf_sections() const { return dwarf_; }
 
  private:
+  void read_build_id(const uint8_t* notes, size_t size);
+
   const uint8_t* file_ = nullptr;
   size_t file_size_ = 0;
   const void* symbols_ = nullptr;  // Elf64_Sym[symbol_count_]
@@ -38,6 +43,7 @@ class ElfSymbols {
   const char* names_ = nullptr;
   size_t names_size_ = 0;
   DwarfSections dwarf_;
+  std::vector<uint8_t> build_id_;
 };
 
 }  // namespace memview

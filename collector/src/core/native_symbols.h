@@ -6,12 +6,11 @@
 
 #include "module_map.h"
 #include "native_pc_set.h"
+#include "object_symbols.h"
 
 namespace memview {
 
 /** Calls `emit` once for every pc of `pcs` that has a name or a source line (null/0 otherwise). */
-void symbolize_native_pcs(const NativePcSet& pcs, const ModuleMap& modules,
-                          const std::function<void(uint64_t pc, const char* function, const char* file,
-                                                   uint32_t line)>& emit);
+void symbolize_native_pcs(const NativePcSet& pcs, const ModuleMap& modules, const EmitSymbol& emit);
 
 }  // namespace memview

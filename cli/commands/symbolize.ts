@@ -1,0 +1,45 @@
+// `memview symbolize FILE...`: names the native frames of captures whose process was killed before
+// its collector could (SIGKILL, the OOM killer, a followed child killed with its parent), from the
+// object files on this machine. `memview run` does it by itself for the program it started.
+import { nameFramesOfKilledCapture, type KilledCaptureOutcome } from '../../collector/lib/killed-capture.js';
+import { parseOptions } from '../parse-options.js';
+import { explain } from '../terminal/open-capture.js';
+import { UsageError } from '../usage-error.js';
+
+export const summary = 'name the native frames of a killed process’s capture from this machine’s object files';
+
+const usage = 'memview symbolize FILE...';
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(argv, options, usage);
+  if (values.help) {
+    console.log(`usage: ${usage}\n\nA process killed by SIGKILL or the OOM killer leaves a capture without the names of its\nnative frames (they are written when a capture ends). This names them from the object files\non this machine, where each still has the build id the capture recorded, and adds them to\nthe capture. Captures that ended normally are left as they are.`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('missing the capture file', usage);
+  for (const file of positionals) {
+    let outcome: KilledCaptureOutcome;
+    try {
+      outcome = await nameFramesOfKilledCapture(file);
+    } catch (error) {
+      throw explain(file, error);
+    }
+    console.error(`memview: ${file}: ${describeNaming(outcome)}`);
+  }
+  return 0;
+}
+
+/** What naming a capture's frames did, in one line (also used by `memview run`). */
+export function describeNaming(outcome: KilledCaptureOutcome): string {
+  if (outcome.complete) return 'complete already (its collector named its frames), left as it is';
+  const parts = [`named ${outcome.named} of ${outcome.nativePcs} native frames`];
+  for (const { path, reason } of outcome.objectsSkipped) {
+    parts.push(`${path || '(unnamed object)'} ${reason === 'other-build' ? 'is another build now' : 'cannot be read'}, its frames stay unnamed`);
+  }
+  if (outcome.cutBytes > 0) parts.push(`dropped ${outcome.cutBytes} bytes of a chunk cut short`);
+  return parts.join('; ');
+}

@@ -1,0 +1,27 @@
+// Names for native pcs inside one ELF object: the function from its symbol table (demangled) and
+// file:line from its DWARF line table where it has one. Used at the end of a run for every loaded
+// object (native_symbols.cpp), and afterwards, from the file on disk, for a capture whose process
+// died before it could write its symbols (the memview_symbols addon).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace memview {
+
+using EmitSymbol = std::function<void(uint64_t pc, const char* function, const char* file, uint32_t line)>;
+
+/** Why an object's pcs got no names. */
+enum class ObjectSymbolsResult { kNamed, kUnreadable, kOtherBuild };
+
+/**
+ * Calls `emit` for every pc of `pcs` (return addresses, sorted ascending) that the object at
+ * `path`, loaded at `load_bias`, names or gives a source line for. With a non-empty `build_id`,
+ * a file whose GNU build id differs is not used: it was replaced since the pcs were taken, and its
+ * names would be wrong.
+ */
+ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
+                                         const uint8_t* build_id, size_t build_id_length, const EmitSymbol& emit);
+
+}  // namespace memview

@@ -1,0 +1,120 @@
+// `memview symbolize`: a capture whose process died together with `memview run` (the whole group
+// killed, as the OOM killer or a CI timeout does) has no names for its native frames; symbolize
+// names them from the objects on disk, refuses an object that is another build now, and repairs a
+// chunk cut short by the death.
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  cleanEnvironment, cliPath, nodeAllocating, pathOf, readModel, repositoryRoot, scratchDirectory, testAddonPath,
+} from '../collector/trace-helpers.js';
+
+const VALLOC_NAME = '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)';
+const VALLOC_BYTES = 5555555;
+
+/** A capture whose process and launcher were killed with SIGKILL together; the program loads `addon`. */
+async function captureKilledWithItsLauncher(addon: string): Promise<string> {
+  const directory = scratchDirectory();
+  const script = join(directory, 'program.cjs');
+  writeFileSync(script, `
+    require(${JSON.stringify(addon)}).valloc(${VALLOC_BYTES});
+    setInterval(() => Buffer.alloc(10000), 5);
+    setTimeout(() => console.log('ready'), 600);  // after the writer's first flush (250 ms)
+  `);
+  const capturePath = join(directory, 'capture.bin');
+  const launcher = spawn(process.execPath, [cliPath, 'run', '-q', '-o', capturePath, script], {
+    env: cleanEnvironment(), detached: true, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((ready) => launcher.stdout.on('data', (data) => { if (String(data).includes('ready')) ready(); }));
+  const exited = new Promise((done) => launcher.once('exit', done));
+  process.kill(-launcher.pid!, 'SIGKILL');
+  await exited;
+  await new Promise((done) => setTimeout(done, 200));  // the program, killed with it, is gone too
+  return capturePath;
+}
+
+function symbolize(...files: string[]) {
+  return spawnSync(process.execPath, [cliPath, 'symbolize', ...files], { encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000 });
+}
+
+describe('memview symbolize', () => {
+  it('names the native frames of a capture whose launcher died with the program, once', async () => {
+    const capturePath = await captureKilledWithItsLauncher(testAddonPath);
+    const before = await readModel(capturePath);
+    expect(before.meta.truncated).toBe(true);
+    expect(pathOf(before, nodeAllocating(before, VALLOC_BYTES)).at(-1)).toMatch(/^memview_test_allocators\.node\+0x[0-9a-f]+$/);
+
+    const first = symbolize(capturePath);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
+    const after = await readModel(capturePath);
+    expect(after.meta.truncated).toBe(true);  // the events after the last flush are still lost
+    expect(after.stats.totalAllocations).toBe(before.stats.totalAllocations);
+    expect(pathOf(after, nodeAllocating(after, VALLOC_BYTES)).at(-1)).toBe(VALLOC_NAME);
+
+    // Nothing more to name: the file stays as it is.
+    const size = statSync(capturePath).size;
+    const second = symbolize(capturePath);
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/named 0 of \d+ native frames/);  // what has no name in the objects either
+    expect(statSync(capturePath).size).toBe(size);
+  });
+
+  it('drops a chunk cut short at the end of the file before adding its own', async () => {
+    const capturePath = await captureKilledWithItsLauncher(testAddonPath);
+    const whole = statSync(capturePath).size;
+    // The start of a chunk the process did not finish writing.
+    const header = Buffer.alloc(24);
+    header.write('MVCK', 0, 'latin1');
+    header[4] = 1;
+    header.writeUInt32LE(5000, 8);
+    header.writeUInt32LE(5000, 12);
+    appendFileSync(capturePath, Buffer.concat([header, Buffer.alloc(100, 7)]));
+    const result = symbolize(capturePath);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain('dropped 124 bytes of a chunk cut short');
+    const model = await readModel(capturePath);
+    expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toBe(VALLOC_NAME);
+    expect(statSync(capturePath).size).toBeGreaterThan(whole);
+  });
+
+  it('leaves unnamed the frames of an object that is another build now', async () => {
+    const addonCopy = join(scratchDirectory(), 'allocators.node');
+    copyFileSync(testAddonPath, addonCopy);
+    const capturePath = await captureKilledWithItsLauncher(addonCopy);
+    // Another ELF object with its own build id where the addon was.
+    copyFileSync(join(repositoryRoot, 'collector', 'build', 'Release', 'memview_symbols.node'), addonCopy);
+    const result = symbolize(capturePath);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`${addonCopy} is another build now, its frames stay unnamed`);
+    const model = await readModel(capturePath);
+    expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toMatch(/^allocators\.node\+0x[0-9a-f]+$/);
+    // node itself is the same build: its frames are named.
+    expect(result.stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
+  });
+
+  it('leaves a complete capture alone, and says what is wrong with a file it cannot read', () => {
+    const directory = scratchDirectory();
+    const capturePath = join(directory, 'complete.bin');
+    writeFileSync(join(directory, 'empty.cjs'), '');
+    const traced = spawnSync(process.execPath, [cliPath, 'run', '-q', '-o', capturePath, join(directory, 'empty.cjs')], { env: cleanEnvironment(), encoding: 'utf8' });
+    expect(traced.status, traced.stderr).toBe(0);
+    const bytes = readFileSync(capturePath);
+    const complete = symbolize(capturePath);
+    expect(complete.status, complete.stderr).toBe(0);
+    expect(complete.stderr).toContain('complete already');
+    expect(readFileSync(capturePath).equals(bytes)).toBe(true);
+
+    const missing = symbolize(join(directory, 'nothing-here.bin'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim()).toBe(`memview: ${join(directory, 'nothing-here.bin')}: no such file`);
+
+    const notCapture = join(directory, 'text.bin');
+    writeFileSync(notCapture, 'hello, not a capture at all');
+    const wrong = symbolize(notCapture);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain('not a memview capture');
+    expect(wrong.stderr).not.toMatch(/\n\s+at /);  // one line, no stack
+  });
+});
