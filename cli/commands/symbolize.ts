@@ -36,7 +36,9 @@ export async function run(argv: string[]): Promise<number> {
 /** What naming a capture's frames did, in one line (also used by `memview run`). */
 export function describeNaming(outcome: KilledCaptureOutcome): string {
   if (outcome.complete) return 'complete already (its collector named its frames), left as it is';
+  const unnamed = outcome.nativePcs - outcome.named;
   const parts = [`named ${outcome.named} of ${outcome.nativePcs} native frames`];
+  if (unnamed > 0 && outcome.objectsSkipped.length === 0) parts.push(`${unnamed} lie in no function their objects' symbol tables name`);
   for (const { path, reason } of outcome.objectsSkipped) {
     parts.push(`${path || '(unnamed object)'} ${reason === 'other-build' ? 'is another build now' : 'cannot be read'}, its frames stay unnamed`);
   }

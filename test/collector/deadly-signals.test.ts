@@ -2,7 +2,7 @@
 // with its trailer and the signal as the end reason), and the exit status is the signal's, as
 // without memview.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
@@ -118,6 +118,27 @@ describe('a program that dies of a signal', () => {
     const model = await readModel(join(directory, captureName));
     expect(model.meta.truncated).toBe(false);
     expect(model.meta.endReason).toBe('SIGSEGV');
+  });
+
+  it('SIGTERM (not node, not caught): memview run names the native frames afterwards and records the signal', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'sleep.bin');
+    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
+    let stderr = '';
+    launcher.stderr.on('data', (data) => { stderr += data; });
+    let pid = 0;
+    await waitFor(() => (pid = childPidOf(launcher.pid!)) !== 0 && existsSync(capture));
+    await new Promise((settle) => setTimeout(settle, 300));
+    process.kill(pid, 'SIGTERM');
+    const status = await new Promise((done) => launcher.once('exit', (code) => done(code)));
+    expect(status).toBe(143);
+    expect(stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(true);
+    expect(model.meta.endReason).toBe('SIGTERM');
+    const libcFunctions = Array.from(model.frames.functionName, (name, frame) =>
+      (model.strings[model.frames.file[frame]] ?? '').includes('libc.so') ? model.strings[name] : '');
+    expect(libcFunctions.some((name) => name !== '' && !name.includes('+0x'))).toBe(true);
   });
 });
 
