@@ -1,8 +1,8 @@
 // `memview run`: start a program with the tracing core preloaded from its very first allocation,
 // wait for it, and leave a capture file. The program's own output and exit status pass through.
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, extname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
@@ -172,6 +172,7 @@ export async function run(argv: string[]): Promise<number> {
     return exitStatus === 0 ? 1 : exitStatus;
   }
   if (outcome.signal && !complete) await nameFramesAfterDeath(capturePath, outcome.signal, values.quiet === true);
+  if (values['follow-fork']) await nameFramesOfKilledChildren(capturePath, values.quiet === true);
   if (!values.quiet) {
     const size = formatBytes(statSync(capturePath).size);
     const ending = !outcome.signal
@@ -199,6 +200,40 @@ async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals,
     if (!quiet && naming.nativePcs > 0) console.error(`memview: ${describeNaming(naming)}`);
   } catch (error) {
     console.error(`memview: could not name the native frames of ${capturePath}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Followed children killed before they finished their captures (the OOM killer picks the
+ * biggest process, often a worker child): names their native frames too. A child still running
+ * (a daemon that outlives the program) is writing its capture and is left alone.
+ */
+async function nameFramesOfKilledChildren(capturePath: string, quiet: boolean): Promise<void> {
+  const directory = dirname(capturePath);
+  const childCapture = new RegExp(`^${basename(capturePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.\\d+)+$`);
+  for (const name of readdirSync(directory)) {
+    if (!childCapture.test(name)) continue;
+    const path = join(directory, name);
+    const pid = Number(name.slice(name.lastIndexOf('.') + 1));
+    if (isAlive(pid) || endsWithTrailer(path)) continue;
+    const [{ nameFramesOfKilledCapture }, { describeNaming }] = await Promise.all([
+      import('../../collector/lib/killed-capture.js'), import('./symbolize.js'),
+    ]);
+    try {
+      const naming = await nameFramesOfKilledCapture(path);
+      if (!quiet) console.error(`memview: ${path}, of a child killed before it finished: ${describeNaming(naming)}`);
+    } catch (error) {
+      console.error(`memview: could not name the native frames of ${path}: ${(error as Error).message}`);
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

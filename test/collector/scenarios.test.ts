@@ -500,6 +500,25 @@ describe('processes', () => {
     const child = await readModel(childCapture);
     expect(child.stats.allocators.calloc.bytes).toBeGreaterThanOrEqual(3333333);
   });
+
+  it('names the native frames of a followed child killed before it finished its capture', async () => {
+    const run = traceScript(`
+      const { spawnSync } = require('node:child_process');
+      const child = spawnSync(process.execPath, ['-e', \`
+        require(process.env.MEMVIEW_TEST_ADDON).valloc(7777777);
+        console.log(process.pid);
+        setInterval(() => Buffer.alloc(1000), 5);
+        setTimeout(() => process.kill(process.pid, 'SIGKILL'), 600);
+      \`], { encoding: 'utf8' });
+      console.log(child.stdout.trim());
+    `, { runArguments: ['--follow-fork'] });
+    expect(run.status, run.stderr).toBe(0);
+    const childCapture = `${run.capturePath}.${run.stdout.trim()}`;
+    expect(run.stderr).toContain(`${childCapture}, of a child killed before it finished: named`);
+    const child = await readModel(childCapture);
+    expect(child.meta.truncated).toBe(true);
+    expect(pathOf(child, nodeAllocating(child, 7777777)).at(-1)).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');
+  });
 });
 
 describe('memory over time', () => {
