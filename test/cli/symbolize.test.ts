@@ -34,9 +34,11 @@ async function captureKilledWithItsLauncher(addon: string): Promise<string> {
   return capturePath;
 }
 
-function symbolize(...files: string[]) {
-  return spawnSync(process.execPath, [cliPath, 'symbolize', ...files], { encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000 });
+function memview(...argv: string[]) {
+  return spawnSync(process.execPath, [cliPath, ...argv], { encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000 });
 }
+
+const symbolize = (...files: string[]) => memview('symbolize', ...files);
 
 describe('memview symbolize', () => {
   it('names the native frames of a capture whose launcher died with the program, once', async () => {
@@ -45,6 +47,9 @@ describe('memview symbolize', () => {
     expect(before.meta.truncated).toBe(true);
     expect(pathOf(before, nodeAllocating(before, VALLOC_BYTES)).at(-1)).toMatch(/^memview_test_allocators\.node\+0x[0-9a-f]+$/);
 
+    const hint = `'memview symbolize ${capturePath}' names them`;
+    expect(memview('stats', capturePath).stderr).toContain(hint);
+
     const first = symbolize(capturePath);
     expect(first.status, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
@@ -52,6 +57,9 @@ describe('memview symbolize', () => {
     expect(after.meta.truncated).toBe(true);  // the events after the last flush are still lost
     expect(after.stats.totalAllocations).toBe(before.stats.totalAllocations);
     expect(pathOf(after, nodeAllocating(after, VALLOC_BYTES)).at(-1)).toBe(VALLOC_NAME);
+    const stats = memview('stats', capturePath);
+    expect(stats.stderr).toContain('has no trailer');
+    expect(stats.stderr).not.toContain(hint);
 
     // Nothing more to name: the file stays as it is.
     const size = statSync(capturePath).size;
