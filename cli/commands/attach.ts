@@ -3,6 +3,7 @@
 // --duration the capture is stopped after that long, otherwise `memview detach PID` stops it.
 // Memory allocated before attaching is unknown to the capture; frees of it are ignored by readers.
 import { existsSync, statSync } from 'node:fs';
+import { endsWithTrailer, isAlive } from '../../collector/lib/capture-ending.js';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -16,6 +17,8 @@ import { UsageError, UserFacingError } from '../usage-error.js';
 export const summary = 'profile a running node process: memview attach PID [--duration S], memview detach PID';
 
 const usage = 'memview attach [-o capture.bin] [-f] [--duration S] [--native] [--port P] PID';
+/** How often a timed attach checks that its process still exists. */
+const TARGET_WATCH_MS = 200;
 
 const help = `usage: ${usage}
 
@@ -63,8 +66,19 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     console.error(`memview: tracing process ${pid} into ${output} for ${durationMs / 1000} s (Ctrl-C stops early)`);
-    await waitOrInterrupt(durationMs);
-    await stopTracking(session);
+    // A process that exits while traced finishes its capture (its Tracker stops at exit), then
+    // waits for the inspector session to go: the trailer says so before the process is gone.
+    const targetEnded = await waitOrInterrupt(durationMs, () => !isAlive(pid) || (existsSync(output) && endsWithTrailer(output)));
+    if (targetEnded) {
+      session.close();
+      return await reportEndedTarget(pid, output);
+    }
+    try {
+      await stopTracking(session);
+    } catch (error) {
+      if (!isAlive(pid)) return await reportEndedTarget(pid, output);  // it ended while being stopped
+      throw error;
+    }
     console.error(`memview: wrote ${output} (${formatBytes(existsSync(output) ? statSync(output).size : 0)}); see it with 'memview summary ${output}'`);
     return 0;
   } catch (error) {
@@ -139,16 +153,38 @@ function compiledTrackerPath(): string {
   return found;
 }
 
-function waitOrInterrupt(ms: number): Promise<void> {
+/** Waits `ms`, or less on Ctrl-C or SIGTERM; true when `targetEnded()` came true first. */
+function waitOrInterrupt(ms: number, targetEnded: () => boolean): Promise<boolean> {
   return new Promise((done) => {
-    const finish = () => {
+    const finish = (ended: boolean) => {
       clearTimeout(timer);
-      process.off('SIGINT', finish);
-      process.off('SIGTERM', finish);
-      done();
+      clearInterval(watch);
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      done(ended);
     };
-    const timer = setTimeout(finish, ms);
-    process.on('SIGINT', finish);
-    process.on('SIGTERM', finish);
+    const interrupted = () => finish(false);
+    const timer = setTimeout(interrupted, ms);
+    const watch = setInterval(() => { if (targetEnded()) finish(true); }, TARGET_WATCH_MS);
+    process.on('SIGINT', interrupted);
+    process.on('SIGTERM', interrupted);
   });
+}
+
+/**
+ * The traced process ended before memview stopped tracing. If it exited, its Tracker finished the
+ * capture; if it was killed, the capture holds what was written up to its last flush, and its
+ * native frames are named here, from the objects on this machine.
+ */
+async function reportEndedTarget(pid: number, output: string): Promise<number> {
+  if (!existsSync(output)) throw new UserFacingError(`process ${pid} ended before it wrote a capture to ${output}`);
+  if (endsWithTrailer(output)) {
+    console.error(`memview: process ${pid} exited while traced; wrote ${output} (${formatBytes(statSync(output).size)})`);
+    return 0;
+  }
+  const { nameFramesOfKilledCapture } = await import('../../collector/lib/killed-capture.js');
+  const { describeNaming } = await import('./symbolize.js');
+  const naming = await nameFramesOfKilledCapture(output);
+  console.error(`memview: process ${pid} was killed while traced; ${output} (${formatBytes(statSync(output).size)}) holds what it wrote up to its last flush; ${describeNaming(naming)}`);
+  return 1;
 }

@@ -1,7 +1,8 @@
 // `memview run`: start a program with the tracing core preloaded from its very first allocation,
 // wait for it, and leave a capture file. The program's own output and exit status pass through.
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { endsWithTrailer, isAlive } from '../../collector/lib/capture-ending.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
@@ -226,32 +227,6 @@ async function nameFramesOfKilledChildren(capturePath: string, quiet: boolean): 
       console.error(`memview: could not name the native frames of ${path}: ${(error as Error).message}`);
     }
   }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** True when the file ends with a trailer chunk, which the collector writes only on a clean stop. */
-function endsWithTrailer(path: string): boolean {
-  const size = statSync(path).size;
-  const tailLength = Math.min(size, 1 << 20);
-  const tail = Buffer.alloc(tailLength);
-  const descriptor = openSync(path, 'r');
-  try {
-    readSync(descriptor, tail, 0, tailLength, size - tailLength);
-  } finally {
-    closeSync(descriptor);
-  }
-  for (let at = tail.lastIndexOf('MVCK'); at >= 0; at = at > 0 ? tail.lastIndexOf('MVCK', at - 1) : -1) {
-    if (tail[at + 4] === 2 && at + 24 + tail.readUInt32LE(at + 8) === tailLength) return true;
-  }
-  return false;
 }
 
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = {

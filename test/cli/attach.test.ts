@@ -11,9 +11,10 @@ import { ByteStream } from '../../collector/lib/reader/byte-stream.js';
 import { readCaptureHeader, readChunks } from '../../collector/lib/reader/chunk-reader.js';
 import { ChunkKind } from '../../collector/lib/reader/format.js';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
+import { FrameKind } from '../../viewer/model/types.js';
 import { HeapBlockNames } from '../../collector/lib/reader/heap-block-names.js';
 import { decodeRecords, type RecordSink } from '../../collector/lib/reader/record-decoder.js';
-import { childEnvironment, memviewBin, memviewProcess, scratch } from './cli-harness.js';
+import { childEnvironment, memviewBin, memviewProcess, scratch, type Outcome } from './cli-harness.js';
 
 const ALLOCATION_SIZE = 1_000_003;
 const targetScript = join(scratch, 'attach-target.cjs');
@@ -78,6 +79,21 @@ async function allocationsOfSize(path: string, sizeBytes: number): Promise<numbe
   return count;
 }
 
+/** `memview attach` running while the test acts on its target; resolves when it exits. */
+function attachInBackground(argv: string[]): { tracing: Promise<void>; exited: Promise<Outcome> } {
+  const attach = spawn(process.execPath, [memviewBin, 'attach', ...argv], { env: childEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(attach);
+  let stdout = '';
+  let stderr = '';
+  attach.stdout!.setEncoding('utf8').on('data', (part) => { stdout += part; });
+  const tracing = new Promise<void>((done) => attach.stderr!.setEncoding('utf8').on('data', (part) => {
+    stderr += part;
+    if (stderr.includes('tracing process')) done();
+  }));
+  const exited = new Promise<Outcome>((done) => attach.once('exit', (code) => done({ status: code ?? -1, stdout, stderr })));
+  return { tracing, exited };
+}
+
 describe('memview attach', () => {
   it('captures exactly the allocations the process made while attached for --duration', async () => {
     const port = await freePort();
@@ -122,6 +138,40 @@ describe('memview attach', () => {
     expect(twice.status).toBe(1);
     expect(twice.stderr).toMatch(/not being traced by memview attach/);
     const counts = await stopTarget(target);
+    expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
+  }, 30_000);
+
+  it('a process killed during --duration: attach says so at once, keeps the capture and names its native frames', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    const capture = join(scratch, 'killed.bin');
+    const attach = attachInBackground(['-f', '-o', capture, '--port', String(port), '--duration', '60', String(target.child.pid)]);
+    await attach.tracing;
+    await new Promise((done) => setTimeout(done, 600));  // past the writer's first flush
+    target.child.kill('SIGKILL');
+    const outcome = await attach.exited;  // long before the 60 s
+    expect(outcome.status).toBe(1);
+    expect(outcome.stderr).toMatch(/process \d+ was killed while traced; .*killed\.bin .* holds what it wrote up to its last flush; named [1-9]\d* of \d+ native frames/);
+    const model = await readCaptureFile(capture);
+    expect(model.meta.truncated).toBe(true);
+    // Unnamed, a native frame reads `node+0x...`; named, node's C++ functions read `ns::function(...)`.
+    const nativeNames = Array.from(model.frames.kind, (kind, frame) => (kind === FrameKind.Native ? model.strings[model.frames.functionName[frame]] : ''));
+    expect(nativeNames.filter((name) => name.includes('::')).length).toBeGreaterThan(nativeNames.filter((name) => /\+0x[0-9a-f]+$/.test(name)).length);
+  }, 30_000);
+
+  it('a process that exits during --duration ends the attach at once, with a complete capture', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    const capture = join(scratch, 'exited-during.bin');
+    const attach = attachInBackground(['-f', '-o', capture, '--port', String(port), '--duration', '60', String(target.child.pid)]);
+    await attach.tracing;
+    await new Promise((done) => setTimeout(done, 300));
+    // The target exits on SIGTERM; with memview's inspector session open, node waits for it to go.
+    const counts = await stopTarget(target);
+    const outcome = await attach.exited;
+    expect(outcome.status, outcome.stderr).toBe(0);
+    expect(outcome.stderr).toMatch(/process \d+ exited while traced; wrote .*exited-during\.bin/);
+    expect((await readCaptureFile(capture)).meta.truncated).toBe(false);
     expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
   }, 30_000);
 
