@@ -13,7 +13,7 @@ import { symbolsAddonPath } from './native-paths.js';
 import { ByteStream } from './reader/byte-stream.js';
 import { readCaptureHeader, readChunks } from './reader/chunk-reader.js';
 import { ChunkKind, HEADER_SIZE_BYTES } from './reader/format.js';
-import { HeapBlockNames } from './reader/heap-block-names.js';
+import { BlockCounter } from './reader/block-counter.js';
 import { decodeRecords, type ModuleRecord, type RecordSink } from './reader/record-decoder.js';
 import { SymbolChunks, type NamedPc } from './symbol-chunks.js';
 
@@ -45,13 +45,13 @@ export async function nameFramesOfKilledCapture(path: string, { endReason }: { e
   const stream = new ByteStream(createReadStream(path, { highWaterMark: 1 << 20 }));
   await readCaptureHeader(stream);
   const census = new NativePcCensus();
-  const blocks = new HeapBlockNames();
+  const blocks = new BlockCounter();
   let completeChunksEnd = HEADER_SIZE_BYTES;
   for await (const chunk of readChunks(stream)) {
     if (chunk.kind === ChunkKind.Trailer) {
       return { complete: true, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: 0 };
     }
-    decodeRecords(chunk.payload, census, blocks);
+    decodeRecords(chunk.payload, census, blocks, { addresses: false });
     completeChunksEnd = stream.position;  // the generator is paused right after this chunk
   }
 

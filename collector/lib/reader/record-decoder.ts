@@ -5,6 +5,9 @@
 import { PayloadError } from './capture-error.js';
 import { CodeSubtype, MetaSubtype, RecordCode, THREAD_SLOTS, UNKNOWN_BLOCK } from './format.js';
 import type { HeapBlockNames } from './heap-block-names.js';
+
+/** What the decoder needs of the heap blocks: HeapBlockNames, or BlockCounter for a pass without addresses. */
+export type HeapBlockLedger = Pick<HeapBlockNames, 'beginChunk' | 'create' | 'followingAddress' | 'reusedAddress' | 'ordinalOf' | 'release'>;
 import { PayloadCursor, unzigzag } from './payload-cursor.js';
 
 export interface CodePosition {
@@ -65,10 +68,12 @@ const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, c
  * Feeds every record of a chunk's `payload` to `sink`; returns the number of records. `blocks`
  * carries the live heap blocks from chunk to chunk: one instance per capture, fed every chunk in
  * order. `sections: false` reads bare records (the wasm engine's outbox): no address or size
- * section ahead of them, and the sizes of ALLOC records among their fields.
+ * section ahead of them, and the sizes of ALLOC records among their fields. `addresses: false`
+ * skips the address section and hands sinks 0 for every heap address (with a BlockCounter as
+ * `blocks`: a pass that wants the records' other fields, fast).
  */
-export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockNames,
-  { sections = true }: { sections?: boolean } = {}): number {
+export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockLedger,
+  { sections = true, addresses: resolveAddresses = true }: { sections?: boolean; addresses?: boolean } = {}): number {
   const cursor = new PayloadCursor(payload);
   blocks.beginChunk();
   if (payload.length === 0) return 0;  // an empty chunk: not even the address section's length
@@ -106,7 +111,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   // A new block's address, the next of the address section: a reference to the freed block it
   // reuses (low bit 1), to the block whose chunk it follows (low bits 10) or an address (00).
   const newBlockAddress = (sizeBytes: number): number => {
-    if (!sections) return 0;  // bare records: the engine's site announcements have no address
+    if (!sections || !resolveAddresses) return 0;  // bare records have none; a pass without addresses skips them
     if (addresses.atEnd) throw new PayloadError('the chunk\'s address section has no address left for this new block', -1);
     const reference = addresses.varint();
     if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
@@ -226,7 +231,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
     }
     records++;
   }
-  if (sections && !addresses.atEnd) {
+  if (sections && resolveAddresses && !addresses.atEnd) {
     throw new PayloadError(`${addresses.bytes.length - addresses.position} bytes of the address section are left over: more addresses than new blocks`, addresses.position);
   }
   if (sections && !sizes.atEnd) {
