@@ -196,6 +196,9 @@ async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals,
   const [{ nameFramesOfKilledCapture }, { describeNaming }] = await Promise.all([
     import('../../collector/lib/killed-capture.js'), import('./symbolize.js'),
   ]);
+  const size = statSync(capturePath).size;
+  // The whole capture is read (~10 M events a second): say why a big one takes a while.
+  if (!quiet && size > 64 << 20) console.error(`memview: naming the native frames of ${capturePath} (${formatBytes(size)}); Ctrl-C leaves it unnamed`);
   try {
     const naming = await nameFramesOfKilledCapture(capturePath, { endReason: signal });
     if (!quiet && naming.nativePcs > 0) console.error(`memview: ${describeNaming(naming)}`);
