@@ -4,7 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CaptureError, readCaptureFile } from '../../collector/lib/reader/index.js';
-import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
+import type { CaptureModel } from '../../viewer/model/types.js';
+import { nativeFramesAllUnnamed } from '../../viewer/model/unnamed-native-frames.js';
 import { UserFacingError } from '../usage-error.js';
 import { ProgressBar } from './progress.js';
 
@@ -49,7 +50,7 @@ export async function openCapture(file: string, options: OpenOptions = {}): Prom
   progress.finish();
   if (model.meta.truncated && options.warnTruncated !== false) {
     console.error(`memview: warning: ${file} has no trailer (the process was killed?); figures cover what was written`);
-    if (hasUnnamedNativeFrames(model)) {
+    if (nativeFramesAllUnnamed(model)) {
       console.error(`memview: its native frames have no names (the process died before writing them); 'memview symbolize ${file}' names them from this machine's object files`);
     }
   }
@@ -59,22 +60,6 @@ export async function openCapture(file: string, options: OpenOptions = {}): Prom
 async function decodeWithEngine(file: string, temporaryThreshold: number, onProgress: (done: number, total: number) => void): Promise<CaptureModel> {
   const { decodeCaptureFile } = await import('../../wasm/host/node-engine.js');
   return decodeCaptureFile(file, { temporaryThreshold, onProgress });
-}
-
-/**
- * Native frames, and every one shown as `library+0xoffset`: no SYMBOL record named any (once
- * named, some pcs stay unnamed for good: functions no symbol table of their object names).
- */
-function hasUnnamedNativeFrames(model: CaptureModel): boolean {
-  const { functionName, kind } = model.frames;
-  let unnamed = 0;
-  for (let frame = 0; frame < kind.length; frame++) {
-    const name = model.strings[functionName[frame]] ?? '';
-    if (kind[frame] !== FrameKind.Native || name.startsWith('[unknown ')) continue;  // in no object: nothing to name it from
-    if (!/\+0x[0-9a-f]+$/.test(name)) return false;
-    unnamed++;
-  }
-  return unnamed > 0;
 }
 
 /** One line naming the file for what went wrong reading it; an unexpected error goes on as it is. */

@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
 import { artifactsDir, buildViewer, hasChromium, launchChromium, writeReportFile } from './browser-helpers.js';
+import { FrameKind } from '../../viewer/model/types.js';
 
 if (!hasChromium) console.warn('SKIPPED: report page browser tests need /usr/bin/chromium (apt-get install chromium)');
 
@@ -145,7 +146,27 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     await died.goto(url);
     await died.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
     expect(await died.locator('.mv-facts').innerText()).toContain('the program died on SIGABRT');
+    expect(await died.locator('.mv-facts').innerText()).not.toContain('unnamed');
     await died.close();
+  });
+
+  it('points at memview symbolize when a killed process left every native frame unnamed', async () => {
+    expect(await page.locator('.mv-unnamed').count()).toBe(0);
+    const known = makeKnownModel();
+    const names = [...known.strings];
+    const functionName = Int32Array.from(known.frames.functionName, (name, frame) => {
+      if (known.frames.kind[frame] !== FrameKind.Native) return name;
+      names.push(`node+0x${(0x1000 + frame).toString(16)}`);
+      return names.length - 1;
+    });
+    expect(known.frames.kind.includes(FrameKind.Native)).toBe(true);
+    const killed = { ...known, strings: names, frames: { ...known.frames, functionName }, meta: { ...known.meta, truncated: true } };
+    const { url } = await writeReportFile('unnamed-report.html', killed);
+    const unnamed = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await unnamed.goto(url);
+    await unnamed.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+    expect(await unnamed.locator('.mv-unnamed').innerText()).toBe('native frames unnamed: memview symbolize names them');
+    await unnamed.close();
   });
 
   it('table sorts by own bytes and filters', async () => {
