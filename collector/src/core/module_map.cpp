@@ -104,6 +104,9 @@ void ModuleMap::publish_ranges() {
   std::sort(table->ranges, table->ranges + count, [](const Range& a, const Range& b) { return a.start < b.start; });
   table->count = count;
   published_.store(table, std::memory_order_release);
+  // Again once published: an answer taken from the old table between the first bump and here is
+  // cached under a version that is now gone (tracker.cpp's verdict cache).
+  version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void ModuleMap::add_native_range(uint64_t start, uint64_t end) {

@@ -57,6 +57,12 @@ class ModuleMap {
     }
   }
 
+  /**
+   * Changes whenever the answers of contains() may change: a cache of its answers read after
+   * this stays valid while it returns the same value.
+   */
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
   /** How many objects have been seen so far (entries are never removed). */
   uint32_t module_count() const { return static_cast<uint32_t>(module_count_); }
 
@@ -96,7 +102,7 @@ class ModuleMap {
   void publish_ranges();
   RangeTable tables_[2];  // no initialiser: a table is read only once publish_ranges has filled it
   std::atomic<RangeTable*> published_{nullptr};
-  std::atomic<uint64_t> version_{0};  // bumped before a table is rewritten
+  std::atomic<uint64_t> version_{0};  // bumped before a table is rewritten and once it is published
   Range native_ranges_[kMaxNativeRanges];
   size_t native_range_count_ = 0;
 };
