@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`memview: tracing process ${pid} into ${output} for ${durationMs / 1000} s (Ctrl-C stops early)`);
     // A process that exits while traced finishes its capture (its Tracker stops at exit), then
     // waits for the inspector session to go: the trailer says so before the process is gone.
-    const targetEnded = await waitOrInterrupt(durationMs, () => !isAlive(pid) || (existsSync(output) && endsWithTrailer(output)));
+    const targetEnded = await waitOrInterrupt(durationMs, () => !isAlive(pid) || (existsSync(output) && endsWithTrailer(output, 1 << 20)));
     if (targetEnded) {
       session.close();
       return await reportEndedTarget(pid, output);
@@ -165,7 +165,13 @@ function waitOrInterrupt(ms: number, targetEnded: () => boolean): Promise<boolea
     };
     const interrupted = () => finish(false);
     const timer = setTimeout(interrupted, ms);
-    const watch = setInterval(() => { if (targetEnded()) finish(true); }, TARGET_WATCH_MS);
+    const watch = setInterval(() => {
+      try {
+        if (targetEnded()) finish(true);
+      } catch {
+        // The capture could not be looked at this time (replaced, removed): the next check decides.
+      }
+    }, TARGET_WATCH_MS);
     process.on('SIGINT', interrupted);
     process.on('SIGTERM', interrupted);
   });
@@ -184,7 +190,7 @@ async function reportEndedTarget(pid: number, output: string): Promise<number> {
   }
   const { nameFramesOfKilledCapture } = await import('../../collector/lib/killed-capture.js');
   const { describeNaming } = await import('./symbolize.js');
-  const naming = await nameFramesOfKilledCapture(output);
-  console.error(`memview: process ${pid} was killed while traced; ${output} (${formatBytes(statSync(output).size)}) holds what it wrote up to its last flush; ${describeNaming(naming)}`);
+  const naming = await nameFramesOfKilledCapture(output).then(describeNaming, (error: Error) => `its native frames could not be named: ${error.message}`);
+  console.error(`memview: process ${pid} was killed while traced; ${output} (${formatBytes(statSync(output).size)}) holds what it wrote up to its last flush; ${naming}`);
   return 1;
 }

@@ -173,7 +173,7 @@ export async function run(argv: string[]): Promise<number> {
     return exitStatus === 0 ? 1 : exitStatus;
   }
   if (outcome.signal && !complete) await nameFramesAfterDeath(capturePath, outcome.signal, values.quiet === true);
-  if (values['follow-fork']) await nameFramesOfKilledChildren(capturePath, values.quiet === true);
+  if (values['follow-fork']) await nameFramesOfEndedChildren(outputTemplate, values.quiet === true);
   if (!values.quiet) {
     const size = formatBytes(statSync(capturePath).size);
     const ending = !outcome.signal
@@ -208,13 +208,16 @@ async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals,
 }
 
 /**
- * Followed children killed before they finished their captures (the OOM killer picks the
- * biggest process, often a worker child): names their native frames too. A child still running
- * (a daemon that outlives the program) is writing its capture and is left alone.
+ * Followed children that ended without finishing their captures (the OOM killer picks the biggest
+ * process, often a worker child): names their native frames too. A child's capture is its
+ * parent's path plus `.<pid>` (fork) or the template with its own pid plus `.<pid>` (exec), so
+ * both are matched from the template. A child still running (a daemon that outlives the program)
+ * is writing its capture and is left alone.
  */
-async function nameFramesOfKilledChildren(capturePath: string, quiet: boolean): Promise<void> {
-  const directory = dirname(capturePath);
-  const childCapture = new RegExp(`^${basename(capturePath).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.\\d+)+$`);
+async function nameFramesOfEndedChildren(outputTemplate: string, quiet: boolean): Promise<void> {
+  const directory = dirname(outputTemplate);
+  const escaped = basename(outputTemplate).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('%p', '\\d+');
+  const childCapture = new RegExp(`^${escaped}(\\.\\d+)+$`);
   for (const name of readdirSync(directory)) {
     if (!childCapture.test(name)) continue;
     const path = join(directory, name);
@@ -225,7 +228,10 @@ async function nameFramesOfKilledChildren(capturePath: string, quiet: boolean): 
     ]);
     try {
       const naming = await nameFramesOfKilledCapture(path);
-      if (!quiet) console.error(`memview: ${path}, of a child killed before it finished: ${describeNaming(naming)}`);
+      // A child that forked and then exec'd left a capture with nothing in it: nothing to say.
+      if (!quiet && (naming.nativePcs > 0 || naming.cutBytes > 0)) {
+        console.error(`memview: ${path}, of a child that ended without finishing it: ${describeNaming(naming)}`);
+      }
     } catch (error) {
       console.error(`memview: could not name the native frames of ${path}: ${(error as Error).message}`);
     }

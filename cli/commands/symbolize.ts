@@ -1,10 +1,12 @@
 // `memview symbolize FILE...`: names the native frames of captures whose process was killed before
 // its collector could (SIGKILL, the OOM killer, a followed child killed with its parent), from the
 // object files on this machine. `memview run` does it by itself for the program it started.
-import { nameFramesOfKilledCapture, type KilledCaptureOutcome } from '../../collector/lib/killed-capture.js';
+import { existsSync } from 'node:fs';
+import { CaptureStillWrittenError, nameFramesOfKilledCapture, type KilledCaptureOutcome } from '../../collector/lib/killed-capture.js';
+import { symbolsAddonPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
 import { explain } from '../terminal/open-capture.js';
-import { UsageError } from '../usage-error.js';
+import { exitStatusOfFailure, UsageError, UserFacingError } from '../usage-error.js';
 
 export const summary = 'name the native frames of a killed process’s capture from this machine’s object files';
 
@@ -21,21 +23,28 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('missing the capture file', usage);
-  for (const file of positionals) {
-    let outcome: KilledCaptureOutcome;
-    try {
-      outcome = await nameFramesOfKilledCapture(file);
-    } catch (error) {
-      throw explain(file, error);
-    }
-    console.error(`memview: ${file}: ${describeNaming(outcome)}`);
+  if (!existsSync(symbolsAddonPath)) {
+    throw new UserFacingError(`the memview collector is not built (${symbolsAddonPath} is missing); run 'npm run build:collector'`);
   }
-  return 0;
+  // Every file gets its line; the status says whether any failed.
+  let status = 0;
+  for (const file of positionals) {
+    try {
+      const outcome = await nameFramesOfKilledCapture(file).catch((error) => {
+        throw error instanceof CaptureStillWrittenError ? new UserFacingError(error.message) : explain(file, error);
+      });
+      console.error(`memview: ${file}: ${describeNaming(outcome)}`);
+    } catch (error) {
+      status = Math.max(status, exitStatusOfFailure(error));
+    }
+  }
+  return status;
 }
 
 /** What naming a capture's frames did, in one line (also used by `memview run`). */
 export function describeNaming(outcome: KilledCaptureOutcome): string {
   if (outcome.complete) return 'complete already (its collector named its frames), left as it is';
+  if (outcome.nativePcs === 0 && outcome.cutBytes === 0) return 'no unnamed native frames, left as it is';
   const unnamed = outcome.nativePcs - outcome.named;
   const parts = [`named ${outcome.named} of ${outcome.nativePcs} native frames`];
   if (unnamed > 0 && outcome.objectsSkipped.length === 0) parts.push(`${unnamed} lie in no function their objects' symbol tables name`);

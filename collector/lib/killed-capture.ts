@@ -6,14 +6,17 @@
 // them (checking each object's build id), and appends the SYMBOL records to the capture as a data
 // chunk of its own, with the way the program ended when the caller knows it. The capture keeps
 // its missing trailer: readers still say it was cut short, because the last events were lost.
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { appendFile, stat, truncate } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { isAbsolute } from 'node:path';
+import { endsWithTrailer, isAlive } from './capture-ending.js';
 import { symbolsAddonPath } from './native-paths.js';
 import { ByteStream } from './reader/byte-stream.js';
 import { readCaptureHeader, readChunks } from './reader/chunk-reader.js';
 import { ChunkKind, HEADER_SIZE_BYTES } from './reader/format.js';
 import { BlockCounter } from './reader/block-counter.js';
+import { withChunkPosition } from './reader/index.js';
 import { decodeRecords, type ModuleRecord, type RecordSink } from './reader/record-decoder.js';
 import { SymbolChunks, type NamedPc } from './symbol-chunks.js';
 
@@ -30,6 +33,9 @@ export interface KilledCaptureOutcome {
   cutBytes: number;
 }
 
+/** The capture is still being written: appending to it would interleave with its writer. */
+export class CaptureStillWrittenError extends Error {}
+
 interface SymbolsAddon {
   nameObjectPcs(path: string, buildId: Uint8Array, loadBias: number, pcs: number[]):
     { status: 'named' | 'unreadable' | 'other-build'; symbols: NamedPc[] };
@@ -41,19 +47,25 @@ interface SymbolsAddon {
  * with a trailer is left as it is.
  */
 export async function nameFramesOfKilledCapture(path: string, { endReason }: { endReason?: string } = {}): Promise<KilledCaptureOutcome> {
+  const complete: KilledCaptureOutcome = { complete: true, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: 0 };
+  if (endsWithTrailer(path)) return complete;
   const { size } = await stat(path);
   const stream = new ByteStream(createReadStream(path, { highWaterMark: 1 << 20 }));
   await readCaptureHeader(stream);
   const census = new NativePcCensus();
   const blocks = new BlockCounter();
   let completeChunksEnd = HEADER_SIZE_BYTES;
+  let writerChecked = false;
   for await (const chunk of readChunks(stream)) {
-    if (chunk.kind === ChunkKind.Trailer) {
-      return { complete: true, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: 0 };
-    }
-    decodeRecords(chunk.payload, census, blocks, { addresses: false });
+    if (chunk.kind === ChunkKind.Trailer) return complete;
+    withChunkPosition(chunk, () => decodeRecords(chunk.payload, census, blocks, { addresses: false }));
     completeChunksEnd = stream.position;  // the generator is paused right after this chunk
+    if (!writerChecked && census.writerPid !== undefined) {
+      assertNotBeingWritten(path, census);  // the first chunk says who writes the capture
+      writerChecked = true;
+    }
   }
+  if ((await stat(path)).size !== size) throw new CaptureStillWrittenError(`${path} grew while it was read: a process is still writing it`);
 
   const addon = createRequire(import.meta.url)(symbolsAddonPath) as SymbolsAddon;
   const chunks = new SymbolChunks(census.strings.length, census.events);
@@ -61,7 +73,10 @@ export async function nameFramesOfKilledCapture(path: string, { endReason }: { e
   for (const [module, pcs] of census.unnamedPcsByModule()) {
     outcome.nativePcs += pcs.length;
     const objectPath = census.strings[module.pathRef - 1] ?? '';
-    const answer = addon.nameObjectPcs(objectPath, module.buildId, module.loadBias, pcs);
+    // The collector records absolute paths; anything else would be looked up from here.
+    const answer = isAbsolute(objectPath)
+      ? addon.nameObjectPcs(objectPath, module.buildId, module.loadBias, pcs)
+      : { status: 'unreadable' as const, symbols: [] };
     if (answer.status !== 'named') {
       outcome.objectsSkipped.push({ path: objectPath, reason: answer.status });
       continue;
@@ -77,11 +92,43 @@ export async function nameFramesOfKilledCapture(path: string, { endReason }: { e
   return outcome;
 }
 
+/**
+ * Refuses a capture whose process is still alive: it is a truncated capture only in the sense that
+ * its writer has not finished yet. A live process with the capture's pid that started after the
+ * capture did is another process that got the pid again.
+ */
+function assertNotBeingWritten(path: string, census: NativePcCensus): void {
+  const pid = census.writerPid!;
+  if (!isAlive(pid)) return;
+  const started = processStartUnixMs(pid);
+  const captureStarted = census.startTimeUnixMs;
+  if (started !== undefined && captureStarted !== undefined && started > captureStarted + PID_REUSE_SLACK_MS) return;
+  throw new CaptureStillWrittenError(`${path} is still being written by process ${pid}; name its frames once that process has ended`);
+}
+
+// Clock granularity of /proc's start times (1/100 s) and of the capture's start, with room to spare.
+const PID_REUSE_SLACK_MS = 2000;
+
+/** When process `pid` started, from /proc (start time in clock ticks after boot; USER_HZ is 100). */
+function processStartUnixMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const bootSeconds = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && Number.isFinite(bootSeconds) ? bootSeconds * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Collects, from every record of a capture, what naming its native pcs needs. */
 class NativePcCensus implements RecordSink {
   readonly strings: string[] = [];
   events = 0;
   hasEndReason = false;
+  /** The traced process (META pid) and when tracing started (META startTimeUnixMs). */
+  writerPid: number | undefined;
+  startTimeUnixMs: number | undefined;
   private readonly modules: ModuleRecord[] = [];
   private readonly moduleOfPc = new Map<number, number>();
   private readonly namedPcs = new Set<number>();
@@ -123,8 +170,12 @@ class NativePcCensus implements RecordSink {
     this.namedPcs.add(pc);
   }
 
-  metaValue(keyRef: number): void {
-    if (this.strings[keyRef - 1] === 'endReason') this.hasEndReason = true;
+  metaValue(keyRef: number, valueRef: number): void {
+    const key = this.strings[keyRef - 1];
+    const value = this.strings[valueRef - 1];
+    if (key === 'endReason') this.hasEndReason = true;
+    else if (key === 'pid' && Number(value) > 0) this.writerPid = Number(value);
+    else if (key === 'startTimeUnixMs' && Number(value) > 0) this.startTimeUnixMs = Number(value);
   }
 
   unnamedPcsByModule(): Map<ModuleRecord, number[]> {

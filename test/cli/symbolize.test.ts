@@ -4,6 +4,7 @@
 // chunk cut short by the death.
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -100,6 +101,50 @@ describe('memview symbolize', () => {
     expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toMatch(/^allocators\.node\+0x[0-9a-f]+$/);
     // node itself is the same build: its frames are named.
     expect(result.stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
+  });
+
+  it('refuses a capture its process is still writing, which then ends complete', async () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'slow.cjs'), `
+      const kept = [];
+      const timer = setInterval(() => kept.push(Buffer.alloc(5000)), 5);
+      setTimeout(() => clearInterval(timer), 2500);
+    `);
+    const capturePath = join(directory, 'slow.bin');
+    const launcher = spawn(process.execPath, [cliPath, 'run', '-q', '-o', capturePath, join(directory, 'slow.cjs')], { env: cleanEnvironment() });
+    const exited = new Promise<number | null>((done) => launcher.once('exit', done));
+    await new Promise((done) => setTimeout(done, 1200));
+    const early = symbolize(capturePath);
+    expect(early.status).toBe(1);
+    expect(early.stderr).toMatch(/slow\.bin is still being written by process \d+; name its frames once that process has ended/);
+    expect(await exited).toBe(0);
+    const model = await readModel(capturePath);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.endReason).toBe('exit');
+  });
+
+  it('survives an object whose build-id note claims 4 GiB', () => {
+    const crafted = join(scratchDirectory(), 'true');
+    const elf = readFileSync('/bin/true');
+    // Section headers: find .note.gnu.build-id by name and give its note a descriptor size near 2^32.
+    const sectionTable = Number(elf.readBigUInt64LE(0x28));
+    const entrySize = elf.readUInt16LE(0x3a);
+    const count = elf.readUInt16LE(0x3c);
+    const names = sectionTable + elf.readUInt16LE(0x3e) * entrySize;
+    const namesOffset = Number(elf.readBigUInt64LE(names + 0x18));
+    let patched = false;
+    for (let i = 0; i < count; i++) {
+      const header = sectionTable + i * entrySize;
+      const name = elf.toString('latin1', namesOffset + elf.readUInt32LE(header), namesOffset + elf.readUInt32LE(header) + 18);
+      if (!name.startsWith('.note.gnu.build-id')) continue;
+      elf.writeUInt32LE(0xfffffffd, Number(elf.readBigUInt64LE(header + 0x18)) + 4);
+      patched = true;
+    }
+    expect(patched).toBe(true);
+    writeFileSync(crafted, elf);
+    const addon = createRequire(import.meta.url)(join(repositoryRoot, 'collector', 'build', 'Release', 'memview_symbols.node'));
+    const answer = addon.nameObjectPcs(crafted, new Uint8Array([1, 2, 3, 4]), 0, [0x1001]);
+    expect(answer.status).toBe('other-build');  // no build id read from the broken note
   });
 
   it('leaves a complete capture alone, and says what is wrong with a file it cannot read', () => {

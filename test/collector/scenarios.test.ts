@@ -1,7 +1,7 @@
 // What a user profiling a real Node.js program relies on: JavaScript functions own the memory
 // they allocate, threads are told apart, the peak is the true high-water mark, and a program that
 // exits oddly still leaves a readable capture.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -501,8 +501,9 @@ describe('processes', () => {
     expect(child.stats.allocators.calloc.bytes).toBeGreaterThanOrEqual(3333333);
   });
 
-  it('names the native frames of a followed child killed before it finished its capture', async () => {
-    const run = traceScript(`
+  it('names the native frames of a followed child killed before it finished its capture (default capture names)', async () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'program.cjs'), `
       const { spawnSync } = require('node:child_process');
       const child = spawnSync(process.execPath, ['-e', \`
         require(process.env.MEMVIEW_TEST_ADDON).valloc(7777777);
@@ -511,10 +512,17 @@ describe('processes', () => {
         setTimeout(() => process.kill(process.pid, 'SIGKILL'), 600);
       \`], { encoding: 'utf8' });
       console.log(child.stdout.trim());
-    `, { runArguments: ['--follow-fork'] });
+    `);
+    const run = spawnSync(process.execPath, [cliPath, 'run', '--follow-fork', 'program.cjs'], {
+      cwd: directory, encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000,
+    });
     expect(run.status, run.stderr).toBe(0);
-    const childCapture = `${run.capturePath}.${run.stdout.trim()}`;
-    expect(run.stderr).toContain(`${childCapture}, of a child killed before it finished: named`);
+    // A child that execs names its capture from the template with its own pid, plus `.<pid>`.
+    const childPid = run.stdout.trim();
+    const childCapture = join(directory, `memview-program.${childPid}.bin.${childPid}`);
+    expect(readdirSync(directory)).toContain(`memview-program.${childPid}.bin.${childPid}`);
+    expect(run.stderr).toContain(`${childCapture}, of a child that ended without finishing it: named`);
+    expect(run.stderr.match(/of a child that ended/g)).toHaveLength(1);  // not the empty capture of the fork before the exec
     const child = await readModel(childCapture);
     expect(child.meta.truncated).toBe(true);
     expect(pathOf(child, nodeAllocating(child, 7777777)).at(-1)).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');

@@ -74,7 +74,7 @@ export async function readCapture(
 
 
 /** Runs `decode` and turns a PayloadError it throws into a CaptureError with the file position. */
-function withChunkPosition(chunk: Chunk, decode: () => void): void {
+export function withChunkPosition(chunk: Chunk, decode: () => void): void {
   try {
     decode();
   } catch (error) {

@@ -19,10 +19,11 @@ void ElfSymbols::read_build_id(const uint8_t* notes, size_t size) {
   size_t at = 0;
   while (at + sizeof(Elf64_Nhdr) <= size) {
     const Elf64_Nhdr* note = reinterpret_cast<const Elf64_Nhdr*>(notes + at);
-    const size_t name_at = at + sizeof(Elf64_Nhdr);
-    const size_t descriptor_at = name_at + ((note->n_namesz + 3) & ~3u);
-    const size_t next = descriptor_at + ((note->n_descsz + 3) & ~3u);
-    if (next > size || next <= at) return;
+    // In 64 bits: a 32-bit size near 2^32, rounded up to 4 in 32 bits, would wrap to 0.
+    const uint64_t name_at = at + sizeof(Elf64_Nhdr);
+    const uint64_t descriptor_at = name_at + ((uint64_t{note->n_namesz} + 3) & ~uint64_t{3});
+    const uint64_t next = descriptor_at + ((uint64_t{note->n_descsz} + 3) & ~uint64_t{3});
+    if (descriptor_at > size || note->n_descsz > size - descriptor_at || next > size) return;
     if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(notes + name_at, "GNU", 4) == 0) {
       build_id_.assign(notes + descriptor_at, notes + descriptor_at + note->n_descsz);
       return;
