@@ -63,6 +63,9 @@ bool ElfSymbols::open(const char* path) {
       const char* name = reinterpret_cast<const char*>(file_ + section_names.sh_offset + section.sh_name);
       const uint8_t* data = file_ + section.sh_offset;
       if (section.sh_type == SHT_NOTE) read_build_id(data, section.sh_size);
+      // Compressed (SHF_COMPRESSED, as in Debian's libc6-dbg): not read, so no lines rather than
+      // lines made up from compressed bytes.
+      if (section.sh_flags & SHF_COMPRESSED) continue;
       if (strcmp(name, ".debug_line") == 0) dwarf_.line = data, dwarf_.line_size = section.sh_size;
       else if (strcmp(name, ".debug_line_str") == 0) dwarf_.line_str = data, dwarf_.line_str_size = section.sh_size;
       else if (strcmp(name, ".debug_str") == 0) dwarf_.str = data, dwarf_.str_size = section.sh_size;

@@ -4,11 +4,34 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "dwarf_lines.h"
 #include "elf_symbols.h"
 
 namespace memview {
+
+namespace {
+
+// Where distributions put separate debug files, found by build id (Debian's -dbg/-dbgsym
+// packages, Fedora's debuginfo, debuginfod's cache layout): /usr/lib/debug/.build-id/ab/cdef....debug.
+// MEMVIEW_DEBUG_DIR replaces the directory (for tests, or a tree of debug files of another machine).
+std::string debug_file_path(const std::vector<uint8_t>& build_id) {
+  if (build_id.size() < 2) return {};
+  const char* root = getenv("MEMVIEW_DEBUG_DIR");
+  std::string path = root && *root ? root : "/usr/lib/debug";
+  static const char kHex[] = "0123456789abcdef";
+  path += "/.build-id/";
+  for (size_t i = 0; i < build_id.size(); i++) {
+    path += kHex[build_id[i] >> 4];
+    path += kHex[build_id[i] & 15];
+    if (i == 0) path += '/';
+  }
+  path += ".debug";
+  return path;
+}
+
+}  // namespace
 
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
                                          const uint8_t* build_id, size_t build_id_length, const EmitSymbol& emit) {
@@ -18,12 +41,25 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
       (symbols.build_id().size() != build_id_length || memcmp(symbols.build_id().data(), build_id, build_id_length) != 0)) {
     return ObjectSymbolsResult::kOtherBuild;
   }
+  // A stripped object keeps only its exported functions and no line tables; its separate debug
+  // file, when installed, has the full symbol table and the lines. Same addresses, same build id.
+  ElfSymbols debug;
+  const std::string debug_path = debug_file_path(symbols.build_id());
+  const bool has_debug = !debug_path.empty() && debug.open(debug_path.c_str()) && debug.build_id() == symbols.build_id();
   // A pc is a return address: the call is at pc - 1, in the file's own address space.
   std::vector<uint64_t> addresses;
   addresses.reserve(pcs.size());
   for (uint64_t pc : pcs) addresses.push_back(pc - 1 - load_bias);
   std::vector<const char*> names = symbols.names_of(addresses);
   std::vector<SourceLine> lines = source_lines_of(symbols.dwarf_sections(), addresses);
+  if (has_debug) {
+    std::vector<const char*> debug_names = debug.names_of(addresses);
+    std::vector<SourceLine> debug_lines = source_lines_of(debug.dwarf_sections(), addresses);
+    for (size_t i = 0; i < addresses.size(); i++) {
+      if (debug_names[i]) names[i] = debug_names[i];
+      if (debug_lines[i].line > 0) lines[i] = std::move(debug_lines[i]);
+    }
+  }
   for (size_t i = 0; i < pcs.size(); i++) {
     if (!names[i] && lines[i].line == 0) continue;
     int status = 0;
