@@ -1,7 +1,8 @@
 // `memview symbolize FILE...`: names the native frames of captures whose process was killed before
 // its collector could (SIGKILL, the OOM killer, a followed child killed with its parent), from the
 // object files on this machine. `memview run` does it by itself for the program it started.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CaptureStillWrittenError, nameFramesOfKilledCapture, type KilledCaptureOutcome } from '../../collector/lib/killed-capture.js';
 import { symbolsAddonPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
@@ -10,19 +11,30 @@ import { exitStatusOfFailure, UsageError, UserFacingError } from '../usage-error
 
 export const summary = 'name the native frames of a killed process’s capture from this machine’s object files';
 
-const usage = 'memview symbolize FILE...';
+const usage = 'memview symbolize [--debug-dir DIR] FILE...';
 
 const options = {
+  'debug-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv, options, usage);
   if (values.help) {
-    console.log(`usage: ${usage}\n\nA process killed by SIGKILL or the OOM killer leaves a capture without the names of its\nnative frames (they are written when a capture ends). This names them from the object files\non this machine, where each still has the build id the capture recorded, and adds them to\nthe capture. Captures that ended normally are left as they are.`);
+    console.log(`usage: ${usage}\n\nA process killed by SIGKILL or the OOM killer leaves a capture without the names of its\nnative frames (they are written when a capture ends). This names them from the object files\non this machine, where each still has the build id the capture recorded, and adds them to\nthe capture. Captures that ended normally are left as they are.
+
+  --debug-dir DIR   look for separate debug files in DIR/.build-id/ab/cdef....debug
+                    (default /usr/lib/debug): they name stripped objects' functions, and name
+                    them on their own where the object is gone or another build (a capture
+                    made on another machine)`);
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('missing the capture file', usage);
+  if (values['debug-dir'] !== undefined) {
+    const directory = resolve(values['debug-dir']);
+    if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new UserFacingError(`--debug-dir ${values['debug-dir']}: no such directory`);
+    process.env.MEMVIEW_DEBUG_DIR = directory;  // read by the symbols addon (object_symbols.cpp)
+  }
   if (!existsSync(symbolsAddonPath)) {
     throw new UserFacingError(`the memview collector is not built (${symbolsAddonPath} is missing); run 'npm run build:collector'`);
   }

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  cleanEnvironment, cliPath, nodeAllocating, pathOf, readModel, repositoryRoot, scratchDirectory, testAddonPath,
+  cleanEnvironment, cliPath, nodeAllocating, pathOf, readModel, repositoryRoot, scratchDirectory, strippedAddonWithDebugFile, testAddonPath,
 } from '../collector/trace-helpers.js';
 
 const VALLOC_NAME = '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)';
@@ -101,6 +101,22 @@ describe('memview symbolize', () => {
     expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toMatch(/^allocators\.node\+0x[0-9a-f]+$/);
     // node itself is the same build: its frames are named.
     expect(result.stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
+  });
+
+  it('names frames from a debug directory alone when the object is another build now (a capture read elsewhere)', async () => {
+    const { addon, debugDirectory } = strippedAddonWithDebugFile();
+    const capturePath = await captureKilledWithItsLauncher(addon);
+    copyFileSync(join(repositoryRoot, 'collector', 'build', 'Release', 'memview_symbols.node'), addon);
+    const result = memview('symbolize', '--debug-dir', debugDirectory, capturePath);
+    expect(result.status, result.stderr).toBe(0);
+    const model = await readModel(capturePath);
+    const node = nodeAllocating(model, VALLOC_BYTES);
+    expect(pathOf(model, node).at(-1)).toBe(VALLOC_NAME);
+    expect(model.strings[model.frames.file[model.tree.frame[node]]]).toMatch(/test-addon\/test_allocators\.cc$/);
+
+    const missing = memview('symbolize', '--debug-dir', join(debugDirectory, 'not-there'), capturePath);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim()).toBe(`memview: --debug-dir ${join(debugDirectory, 'not-there')}: no such directory`);
   });
 
   it('refuses a capture its process is still writing, which then ends complete', async () => {

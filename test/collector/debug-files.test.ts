@@ -2,29 +2,11 @@
 // -dbgsym packages install them): a stripped object whose functions have no symbol of their own is
 // named, with file:line, from its debug file at the end of a run (memview symbolize names pcs with
 // the same code, object_symbols.cpp).
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeAllocating, pathOf, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
+import { nodeAllocating, pathOf, readModel, strippedAddonWithDebugFile, traceScript } from './trace-helpers.js';
 
 const VALLOC_NAME = '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)';
-
-/** A stripped copy of the test addon, and a debug directory holding its debug file. */
-function strippedAddonWithDebugFile(): { addon: string; debugDirectory: string } {
-  const directory = scratchDirectory();
-  const addon = join(directory, 'stripped.node');
-  const debugFile = join(directory, 'stripped.debug');
-  execFileSync('objcopy', ['--only-keep-debug', testAddonPath, debugFile]);
-  copyFileSync(testAddonPath, addon);
-  execFileSync('strip', ['--strip-all', addon]);  // keeps .dynsym and the build-id note
-  const note = execFileSync('readelf', ['-n', addon], { encoding: 'utf8' });
-  const buildId = /Build ID: ([0-9a-f]+)/.exec(note)![1];
-  const debugDirectory = join(directory, 'debug');
-  mkdirSync(join(debugDirectory, '.build-id', buildId.slice(0, 2)), { recursive: true });
-  copyFileSync(debugFile, join(debugDirectory, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`));
-  return { addon, debugDirectory };
-}
 
 function innermostFrameOfValloc(addon: string, environment: Record<string, string>) {
   const run = traceScript(`require(${JSON.stringify(addon)}).valloc(3456789);`, { environment });

@@ -1,7 +1,7 @@
 // Helpers for collector tests: run a script under `memview run` and read back both the raw events
 // (to find an exact address and size) and the aggregated model (to check what a user sees).
-import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
@@ -187,3 +187,19 @@ export function javaScriptCallSites(model: CaptureModel, sizeBytes: number): str
 }
 
 export const hex = (address: number) => `0x${address.toString(16)}`;
+
+/** A stripped copy of the test addon, and a debug directory holding its debug file. */
+export function strippedAddonWithDebugFile(): { addon: string; debugDirectory: string } {
+  const directory = scratchDirectory();
+  const addon = join(directory, 'stripped.node');
+  const debugFile = join(directory, 'stripped.debug');
+  execFileSync('objcopy', ['--only-keep-debug', testAddonPath, debugFile]);
+  copyFileSync(testAddonPath, addon);
+  execFileSync('strip', ['--strip-all', addon]);  // keeps .dynsym and the build-id note
+  const note = execFileSync('readelf', ['-n', addon], { encoding: 'utf8' });
+  const buildId = /Build ID: ([0-9a-f]+)/.exec(note)![1];
+  const debugDirectory = join(directory, 'debug');
+  mkdirSync(join(debugDirectory, '.build-id', buildId.slice(0, 2)), { recursive: true });
+  copyFileSync(debugFile, join(debugDirectory, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`));
+  return { addon, debugDirectory };
+}

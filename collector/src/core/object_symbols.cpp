@@ -36,22 +36,30 @@ std::string debug_file_path(const std::vector<uint8_t>& build_id) {
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
                                          const uint8_t* build_id, size_t build_id_length, const EmitSymbol& emit) {
   ElfSymbols symbols;
-  if (!symbols.open(path)) return ObjectSymbolsResult::kUnreadable;
-  if (build_id_length > 0 &&
-      (symbols.build_id().size() != build_id_length || memcmp(symbols.build_id().data(), build_id, build_id_length) != 0)) {
-    return ObjectSymbolsResult::kOtherBuild;
-  }
+  const bool object_opened = symbols.open(path);
+  const bool object_matches = object_opened && (build_id_length == 0 || (symbols.build_id().size() == build_id_length &&
+                                                                         memcmp(symbols.build_id().data(), build_id, build_id_length) == 0));
   // A stripped object keeps only its exported functions and no line tables; its separate debug
   // file, when installed, has the full symbol table and the lines. Same addresses, same build id.
+  // Found by the build id the capture recorded, the debug file names the pcs on its own when the
+  // object itself is gone or was replaced (a capture read on another machine).
+  const std::vector<uint8_t> wanted_id = build_id_length > 0 ? std::vector<uint8_t>(build_id, build_id + build_id_length)
+                                         : object_matches ? symbols.build_id()
+                                                          : std::vector<uint8_t>();
   ElfSymbols debug;
-  const std::string debug_path = debug_file_path(symbols.build_id());
-  const bool has_debug = !debug_path.empty() && debug.open(debug_path.c_str()) && debug.build_id() == symbols.build_id();
+  const std::string debug_path = debug_file_path(wanted_id);
+  const bool has_debug = !debug_path.empty() && debug.open(debug_path.c_str()) && debug.build_id() == wanted_id;
+  if (!object_matches && !has_debug) return object_opened ? ObjectSymbolsResult::kOtherBuild : ObjectSymbolsResult::kUnreadable;
   // A pc is a return address: the call is at pc - 1, in the file's own address space.
   std::vector<uint64_t> addresses;
   addresses.reserve(pcs.size());
   for (uint64_t pc : pcs) addresses.push_back(pc - 1 - load_bias);
-  std::vector<const char*> names = symbols.names_of(addresses);
-  std::vector<SourceLine> lines = source_lines_of(symbols.dwarf_sections(), addresses);
+  std::vector<const char*> names(addresses.size(), nullptr);
+  std::vector<SourceLine> lines(addresses.size());
+  if (object_matches) {
+    names = symbols.names_of(addresses);
+    lines = source_lines_of(symbols.dwarf_sections(), addresses);
+  }
   if (has_debug) {
     std::vector<const char*> debug_names = debug.names_of(addresses);
     std::vector<SourceLine> debug_lines = source_lines_of(debug.dwarf_sections(), addresses);

@@ -17,9 +17,10 @@ enum class ObjectSymbolsResult { kNamed, kUnreadable, kOtherBuild };
 
 /**
  * Calls `emit` for every pc of `pcs` (return addresses, sorted ascending) that the object at
- * `path`, loaded at `load_bias`, names or gives a source line for. With a non-empty `build_id`,
- * a file whose GNU build id differs is not used: it was replaced since the pcs were taken, and its
- * names would be wrong.
+ * `path`, loaded at `load_bias`, names or gives a source line for, and its separate debug file
+ * (found by build id under /usr/lib/debug/.build-id or $MEMVIEW_DEBUG_DIR/.build-id) where there is
+ * one. With a non-empty `build_id`, a file whose GNU build id differs is not used: it was replaced
+ * since the pcs were taken, and its names would be wrong; the debug file of that build id still is.
  */
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
                                          const uint8_t* build_id, size_t build_id_length, const EmitSymbol& emit);
