@@ -2,9 +2,11 @@
 // -dbgsym packages install them): a stripped object whose functions have no symbol of their own is
 // named, with file:line, from its debug file at the end of a run (memview symbolize names pcs with
 // the same code, object_symbols.cpp).
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nodeAllocating, pathOf, readModel, strippedAddonWithDebugFile, traceScript } from './trace-helpers.js';
+import { nodeAllocating, pathOf, readModel, repositoryRoot, strippedAddonWithDebugFile, testAddonPath, traceScript } from './trace-helpers.js';
 
 const VALLOC_NAME = '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)';
 
@@ -28,5 +30,29 @@ describe('separate debug files', () => {
     // The control: the same stripped object without its debug file has no name for it.
     const without = await innermostFrameOfValloc(addon, { MEMVIEW_DEBUG_DIR: join(debugDirectory, 'nothing-here') });
     expect(without.name).toMatch(/^stripped\.node\+0x[0-9a-f]+$/);
+  });
+
+  it('that are compressed (as Debian\'s libc6-dbg ships them) give lines to memview symbolize, names to the end of a run', async () => {
+    const { addon, debugDirectory } = strippedAddonWithDebugFile({ compressed: true });
+    // The end of a traced run does not inflate them (~10 ms for libc's): the name, no line.
+    const atExit = await innermostFrameOfValloc(addon, { MEMVIEW_DEBUG_DIR: debugDirectory });
+    expect(atExit.name).toBe(VALLOC_NAME);
+    expect(atExit.line).toBe(0);
+    // The symbols addon, which memview symbolize uses, inflates them.
+    const symbol = execFileSync('nm', [testAddonPath], { encoding: 'utf8' }).split('\n').find((line) => line.includes('VallocERKN4Napi12CallbackInfoE'))!;
+    const pc = parseInt(symbol.split(' ')[0], 16) + 8;
+    process.env.MEMVIEW_DEBUG_DIR = debugDirectory;
+    try {
+      const symbolsAddon = createRequire(import.meta.url)(join(repositoryRoot, 'collector', 'build', 'Release', 'memview_symbols.node'));
+      const buildId = /Build ID: ([0-9a-f]+)/.exec(execFileSync('readelf', ['-n', addon], { encoding: 'utf8' }))![1];
+      const answer = symbolsAddon.nameObjectPcs(addon, Uint8Array.from(Buffer.from(buildId, 'hex')), 0, [pc]);
+      expect(answer.status).toBe('named');
+      expect(answer.symbols).toHaveLength(1);
+      expect(answer.symbols[0].function).toBe(VALLOC_NAME);
+      expect(answer.symbols[0].file).toMatch(/test-addon\/test_allocators\.cc$/);
+      expect(answer.symbols[0].line).toBeGreaterThan(0);
+    } finally {
+      delete process.env.MEMVIEW_DEBUG_DIR;
+    }
   });
 });

@@ -36,7 +36,7 @@ Napi::Value NameObjectPcs(const Napi::CallbackInfo& info) {
   Napi::Array symbols = Napi::Array::New(env);
   uint32_t count = 0;
   memview::ObjectSymbolsResult result = memview::symbolize_object_pcs(
-      path.c_str(), load_bias, pcs, build_id.Data(), build_id.ElementLength(),
+      path.c_str(), load_bias, pcs, build_id.Data(), build_id.ElementLength(), /*inflate_compressed=*/true,
       [&](uint64_t pc, const char* function, const char* file, uint32_t line) {
         Napi::Object symbol = Napi::Object::New(env);
         symbol.Set("pc", Napi::Number::New(env, static_cast<double>(pc)));

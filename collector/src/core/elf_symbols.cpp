@@ -1,5 +1,6 @@
 #include "elf_symbols.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -32,7 +33,41 @@ void ElfSymbols::read_build_id(const uint8_t* notes, size_t size) {
   }
 }
 
-bool ElfSymbols::open(const char* path) {
+namespace {
+
+// zlib's uncompress(), from the system's libz when there is one: the collector links no zlib of
+// its own, and compressed debug sections are the only place it meets zlib data.
+using Uncompress = int (*)(uint8_t* destination, unsigned long* destination_length, const uint8_t* source,
+                           unsigned long source_length);
+
+Uncompress system_uncompress() {
+  static Uncompress found = [] {
+    void* library = dlopen("libz.so.1", RTLD_LAZY | RTLD_LOCAL);
+    void* symbol = library ? dlsym(library, "uncompress") : dlsym(RTLD_DEFAULT, "uncompress");
+    return reinterpret_cast<Uncompress>(symbol);
+  }();
+  return found;
+}
+
+}  // namespace
+
+const uint8_t* ElfSymbols::inflated_section(const uint8_t* data, size_t* size) {
+  if (*size < sizeof(Elf64_Chdr)) return nullptr;
+  const Elf64_Chdr* header = reinterpret_cast<const Elf64_Chdr*>(data);
+  Uncompress uncompress = system_uncompress();
+  // 1 GiB: far above any real section, and a corrupt header must not ask for more.
+  if (header->ch_type != ELFCOMPRESS_ZLIB || !uncompress || header->ch_size > (uint64_t{1} << 30)) return nullptr;
+  std::vector<uint8_t>& inflated = inflated_.emplace_back(header->ch_size);
+  unsigned long length = header->ch_size;
+  if (uncompress(inflated.data(), &length, data + sizeof(Elf64_Chdr), *size - sizeof(Elf64_Chdr)) != 0 || length != header->ch_size) {
+    inflated_.pop_back();
+    return nullptr;
+  }
+  *size = length;
+  return inflated.data();
+}
+
+bool ElfSymbols::open(const char* path, bool inflate_compressed) {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat info;
@@ -63,12 +98,19 @@ bool ElfSymbols::open(const char* path) {
       const char* name = reinterpret_cast<const char*>(file_ + section_names.sh_offset + section.sh_name);
       const uint8_t* data = file_ + section.sh_offset;
       if (section.sh_type == SHT_NOTE) read_build_id(data, section.sh_size);
-      // Compressed (SHF_COMPRESSED, as in Debian's libc6-dbg): not read, so no lines rather than
-      // lines made up from compressed bytes.
-      if (section.sh_flags & SHF_COMPRESSED) continue;
-      if (strcmp(name, ".debug_line") == 0) dwarf_.line = data, dwarf_.line_size = section.sh_size;
-      else if (strcmp(name, ".debug_line_str") == 0) dwarf_.line_str = data, dwarf_.line_str_size = section.sh_size;
-      else if (strcmp(name, ".debug_str") == 0) dwarf_.str = data, dwarf_.str_size = section.sh_size;
+      const uint8_t** wanted = strcmp(name, ".debug_line") == 0       ? &dwarf_.line
+                               : strcmp(name, ".debug_line_str") == 0 ? &dwarf_.line_str
+                               : strcmp(name, ".debug_str") == 0      ? &dwarf_.str
+                                                                      : nullptr;
+      if (!wanted) continue;
+      size_t* wanted_size = wanted == &dwarf_.line ? &dwarf_.line_size : wanted == &dwarf_.line_str ? &dwarf_.line_str_size : &dwarf_.str_size;
+      size_t size = section.sh_size;
+      // Compressed (SHF_COMPRESSED, as in Debian's libc6-dbg files): inflated with the system's
+      // zlib where there is one and the caller wants it; never read as they are, which would make
+      // up lines.
+      if ((section.sh_flags & SHF_COMPRESSED) && !(inflate_compressed && (data = inflated_section(data, &size)))) continue;
+      *wanted = data;
+      *wanted_size = size;
     }
   }
   const Elf64_Shdr* table = nullptr;

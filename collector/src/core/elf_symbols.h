@@ -18,8 +18,12 @@ class ElfSymbols {
   ElfSymbols& operator=(const ElfSymbols&) = delete;
   ~ElfSymbols();
 
-  /** Maps the file at `path` and finds its tables; false when it cannot be read or parsed. */
-  bool open(const char* path);
+  /**
+   * Maps the file at `path` and finds its tables; false when it cannot be read or parsed.
+   * Compressed debug sections are inflated only with `inflate_compressed` (it costs a traced run's
+   * end ~10 ms for libc's), else skipped.
+   */
+  bool open(const char* path, bool inflate_compressed = false);
 
   /**
    * The name of the function containing each of `addresses` (sorted ascending, in the file's own
@@ -35,6 +39,8 @@ class ElfSymbols {
 
  private:
   void read_build_id(const uint8_t* notes, size_t size);
+  // The inflated bytes of a compressed section, kept in inflated_ (null when it cannot be done).
+  const uint8_t* inflated_section(const uint8_t* data, size_t* size);
 
   const uint8_t* file_ = nullptr;
   size_t file_size_ = 0;
@@ -44,6 +50,7 @@ class ElfSymbols {
   size_t names_size_ = 0;
   DwarfSections dwarf_;
   std::vector<uint8_t> build_id_;
+  std::vector<std::vector<uint8_t>> inflated_;  // compressed sections the DWARF pointers above may point into
 };
 
 }  // namespace memview

@@ -16,7 +16,7 @@ void symbolize_native_pcs(const NativePcSet& native_pcs, const ModuleMap& module
   for (auto& [module, pcs] : pcs_by_module) {
     std::sort(pcs.begin(), pcs.end());
     // The object is the one loaded in this process: no build id to check.
-    symbolize_object_pcs(module->path, module->load_bias, pcs, nullptr, 0, emit);
+    symbolize_object_pcs(module->path, module->load_bias, pcs, nullptr, 0, /*inflate_compressed=*/false, emit);
   }
 }
 

@@ -34,9 +34,10 @@ std::string debug_file_path(const std::vector<uint8_t>& build_id) {
 }  // namespace
 
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
-                                         const uint8_t* build_id, size_t build_id_length, const EmitSymbol& emit) {
+                                         const uint8_t* build_id, size_t build_id_length, bool inflate_compressed,
+                                         const EmitSymbol& emit) {
   ElfSymbols symbols;
-  const bool object_opened = symbols.open(path);
+  const bool object_opened = symbols.open(path, inflate_compressed);
   const bool object_matches = object_opened && (build_id_length == 0 || (symbols.build_id().size() == build_id_length &&
                                                                          memcmp(symbols.build_id().data(), build_id, build_id_length) == 0));
   // A stripped object keeps only its exported functions and no line tables; its separate debug
@@ -48,7 +49,7 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
                                                           : std::vector<uint8_t>();
   ElfSymbols debug;
   const std::string debug_path = debug_file_path(wanted_id);
-  const bool has_debug = !debug_path.empty() && debug.open(debug_path.c_str()) && debug.build_id() == wanted_id;
+  const bool has_debug = !debug_path.empty() && debug.open(debug_path.c_str(), inflate_compressed) && debug.build_id() == wanted_id;
   if (!object_matches && !has_debug) return object_opened ? ObjectSymbolsResult::kOtherBuild : ObjectSymbolsResult::kUnreadable;
   // A pc is a return address: the call is at pc - 1, in the file's own address space.
   std::vector<uint64_t> addresses;
