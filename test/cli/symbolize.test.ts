@@ -3,7 +3,7 @@
 // names them from the objects on disk, refuses an object that is another build now, and repairs a
 // chunk cut short by the death.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,6 +33,22 @@ async function captureKilledWithItsLauncher(addon: string): Promise<string> {
   await exited;
   await new Promise((done) => setTimeout(done, 200));  // the program, killed with it, is gone too
   return capturePath;
+}
+
+/** Applies `patch` to the section header of .note.gnu.build-id in an ELF image; false when it has none. */
+function patchBuildIdSection(elf: Buffer, patch: (elf: Buffer, header: number) => void): boolean {
+  const sectionTable = Number(elf.readBigUInt64LE(0x28));
+  const entrySize = elf.readUInt16LE(0x3a);
+  const names = sectionTable + elf.readUInt16LE(0x3e) * entrySize;
+  const namesOffset = Number(elf.readBigUInt64LE(names + 0x18));
+  for (let i = 0; i < elf.readUInt16LE(0x3c); i++) {
+    const header = sectionTable + i * entrySize;
+    const nameAt = namesOffset + elf.readUInt32LE(header);
+    if (elf.toString('latin1', nameAt, nameAt + 19) !== '.note.gnu.build-id\0') continue;
+    patch(elf, header);
+    return true;
+  }
+  return false;
 }
 
 function memview(...argv: string[]) {
@@ -114,6 +130,14 @@ describe('memview symbolize', () => {
     expect(pathOf(model, node).at(-1)).toBe(VALLOC_NAME);
     expect(model.strings[model.frames.file[model.tree.frame[node]]]).toMatch(/test-addon\/test_allocators\.cc$/);
 
+    // The object gone altogether: the debug file names it on its own as well.
+    const { addon: goneAddon, debugDirectory: goneDebug } = strippedAddonWithDebugFile();
+    const goneCapture = await captureKilledWithItsLauncher(goneAddon);
+    rmSync(goneAddon);
+    expect(memview('symbolize', '--debug-dir', goneDebug, goneCapture).status).toBe(0);
+    const goneModel = await readModel(goneCapture);
+    expect(pathOf(goneModel, nodeAllocating(goneModel, VALLOC_BYTES)).at(-1)).toBe(VALLOC_NAME);
+
     const missing = memview('symbolize', '--debug-dir', join(debugDirectory, 'not-there'), capturePath);
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim()).toBe(`memview: --debug-dir ${join(debugDirectory, 'not-there')}: no such directory`);
@@ -139,28 +163,23 @@ describe('memview symbolize', () => {
     expect(model.stats.endReason).toBe('exit');
   });
 
-  it('survives an object whose build-id note claims 4 GiB', () => {
-    const crafted = join(scratchDirectory(), 'true');
-    const elf = readFileSync('/bin/true');
-    // Section headers: find .note.gnu.build-id by name and give its note a descriptor size near 2^32.
-    const sectionTable = Number(elf.readBigUInt64LE(0x28));
-    const entrySize = elf.readUInt16LE(0x3a);
-    const count = elf.readUInt16LE(0x3c);
-    const names = sectionTable + elf.readUInt16LE(0x3e) * entrySize;
-    const namesOffset = Number(elf.readBigUInt64LE(names + 0x18));
-    let patched = false;
-    for (let i = 0; i < count; i++) {
-      const header = sectionTable + i * entrySize;
-      const name = elf.toString('latin1', namesOffset + elf.readUInt32LE(header), namesOffset + elf.readUInt32LE(header) + 18);
-      if (!name.startsWith('.note.gnu.build-id')) continue;
-      elf.writeUInt32LE(0xfffffffd, Number(elf.readBigUInt64LE(header + 0x18)) + 4);
-      patched = true;
-    }
-    expect(patched).toBe(true);
-    writeFileSync(crafted, elf);
+  it('survives objects whose build-id note claims 4 GiB, or whose section runs past 2^64', () => {
     const addon = createRequire(import.meta.url)(join(repositoryRoot, 'collector', 'build', 'Release', 'memview_symbols.node'));
-    const answer = addon.nameObjectPcs(crafted, new Uint8Array([1, 2, 3, 4]), 0, [0x1001]);
-    expect(answer.status).toBe('other-build');  // no build id read from the broken note
+    const patches: [string, (elf: Buffer, header: number) => void][] = [
+      ['descriptor size near 2^32', (elf, header) => elf.writeUInt32LE(0xfffffffd, Number(elf.readBigUInt64LE(header + 0x18)) + 4)],
+      ['offset + size wrapping past 2^64', (elf, header) => {
+        elf.writeBigUInt64LE(2n ** 64n - 2n ** 40n, header + 0x18);
+        elf.writeBigUInt64LE(2n ** 40n + 16n, header + 0x20);
+      }],
+    ];
+    for (const [what, patch] of patches) {
+      const crafted = join(scratchDirectory(), 'true');
+      const elf = readFileSync('/bin/true');
+      expect(patchBuildIdSection(elf, patch), what).toBe(true);
+      writeFileSync(crafted, elf);
+      const answer = addon.nameObjectPcs(crafted, new Uint8Array([1, 2, 3, 4]), 0, [0x1001]);
+      expect(answer.status, what).toBe('other-build');  // no build id read from the broken note
+    }
   });
 
   it('leaves a complete capture alone, and says what is wrong with a file it cannot read', () => {

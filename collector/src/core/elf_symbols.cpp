@@ -67,6 +67,16 @@ const uint8_t* ElfSymbols::inflated_section(const uint8_t* data, size_t* size) {
   return inflated.data();
 }
 
+namespace {
+
+// [offset, offset + size) lies inside a file of `file_size` bytes, without the sum wrapping (a
+// debug file can come from anywhere, --debug-dir from another machine).
+inline bool inside_file(uint64_t offset, uint64_t size, uint64_t file_size) {
+  return size <= file_size && offset <= file_size - size;
+}
+
+}  // namespace
+
 bool ElfSymbols::open(const char* path, bool inflate_compressed) {
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -84,15 +94,15 @@ bool ElfSymbols::open(const char* path, bool inflate_compressed) {
   const Elf64_Ehdr* header = reinterpret_cast<const Elf64_Ehdr*>(file_);
   bool valid = memcmp(header->e_ident, ELFMAG, SELFMAG) == 0 && header->e_ident[EI_CLASS] == ELFCLASS64 &&
                header->e_shoff != 0 && header->e_shentsize == sizeof(Elf64_Shdr) &&
-               header->e_shoff + static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr) <= file_size;
+               inside_file(header->e_shoff, static_cast<uint64_t>(header->e_shnum) * sizeof(Elf64_Shdr), file_size);
   if (!valid) return false;
   const Elf64_Shdr* sections = reinterpret_cast<const Elf64_Shdr*>(file_ + header->e_shoff);
   if (header->e_shstrndx < header->e_shnum) {
     const Elf64_Shdr& section_names = sections[header->e_shstrndx];
-    for (int i = 0; i < header->e_shnum && section_names.sh_offset + section_names.sh_size <= file_size; i++) {
+    for (int i = 0; i < header->e_shnum && inside_file(section_names.sh_offset, section_names.sh_size, file_size); i++) {
       const Elf64_Shdr& section = sections[i];
       if (section.sh_name >= section_names.sh_size || section.sh_type == SHT_NOBITS ||
-          section.sh_offset + section.sh_size > file_size) {
+          !inside_file(section.sh_offset, section.sh_size, file_size)) {
         continue;
       }
       const char* name = reinterpret_cast<const char*>(file_ + section_names.sh_offset + section.sh_name);
@@ -120,9 +130,9 @@ bool ElfSymbols::open(const char* path, bool inflate_compressed) {
       if (sections[i].sh_type == wanted && sections[i].sh_size > 0) table = &sections[i];
     }
   }
-  if (!table || table->sh_link >= header->e_shnum || table->sh_offset + table->sh_size > file_size) return false;
+  if (!table || table->sh_link >= header->e_shnum || !inside_file(table->sh_offset, table->sh_size, file_size)) return false;
   const Elf64_Shdr& strings = sections[table->sh_link];
-  if (strings.sh_offset + strings.sh_size > file_size) return false;
+  if (!inside_file(strings.sh_offset, strings.sh_size, file_size)) return false;
   symbols_ = file_ + table->sh_offset;
   symbol_count_ = table->sh_size / sizeof(Elf64_Sym);
   names_ = reinterpret_cast<const char*>(file_ + strings.sh_offset);

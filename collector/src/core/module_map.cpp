@@ -89,6 +89,11 @@ void ModuleMap::scan() {
   publish_ranges();
 }
 
+uint64_t ModuleMap::next_version_base() {
+  static std::atomic<uint64_t> maps_made{0};
+  return (maps_made.fetch_add(1, std::memory_order_relaxed) + 1) << 32;
+}
+
 void ModuleMap::publish_ranges() {
   RangeTable* table = published_.load(std::memory_order_relaxed) == &tables_[0] ? &tables_[1] : &tables_[0];
   // A reader may still be searching this table (published two refreshes ago): it sees the new

@@ -102,7 +102,11 @@ class ModuleMap {
   void publish_ranges();
   RangeTable tables_[2];  // no initialiser: a table is read only once publish_ranges has filled it
   std::atomic<RangeTable*> published_{nullptr};
-  std::atomic<uint64_t> version_{0};  // bumped before a table is rewritten and once it is published
+  // Bumped before a table is rewritten and once it is published. Each map (a new capture, a
+  // followed fork child) starts from its own range of values, so that a thread's cache of answers
+  // from an earlier map can never match a later one's version.
+  static uint64_t next_version_base();
+  std::atomic<uint64_t> version_{next_version_base()};
   Range native_ranges_[kMaxNativeRanges];
   size_t native_range_count_ = 0;
 };

@@ -15,8 +15,10 @@ void symbolize_native_pcs(const NativePcSet& native_pcs, const ModuleMap& module
   });
   for (auto& [module, pcs] : pcs_by_module) {
     std::sort(pcs.begin(), pcs.end());
-    // The object is the one loaded in this process: no build id to check.
-    symbolize_object_pcs(module->path, module->load_bias, pcs, nullptr, 0, /*inflate_compressed=*/false, emit);
+    // The build id of the object as loaded: a file replaced on disk since (an upgrade during the
+    // run) is not used, and the debug file of the loaded build is.
+    symbolize_object_pcs(module->path, module->load_bias, pcs, module->build_id, module->build_id_length,
+                         /*inflate_compressed=*/false, emit);
   }
 }
 
