@@ -32,8 +32,8 @@ describe('separate debug files', () => {
     expect(without.name).toMatch(/^stripped\.node\+0x[0-9a-f]+$/);
   });
 
-  it('that are compressed (as Debian\'s libc6-dbg ships them) give lines to memview symbolize, names to the end of a run', async () => {
-    const { addon, debugDirectory } = strippedAddonWithDebugFile({ compressed: true });
+  it.each(['zlib', 'zstd'] as const)('compressed with %s (libc6-dbg ships zlib) give lines to memview symbolize, names to the end of a run', async (compressed) => {
+    const { addon, debugDirectory } = strippedAddonWithDebugFile({ compressed });
     // The end of a traced run does not inflate them (~10 ms for libc's): the name, no line.
     const atExit = await innermostFrameOfValloc(addon, { MEMVIEW_DEBUG_DIR: debugDirectory });
     expect(atExit.name).toBe(VALLOC_NAME);

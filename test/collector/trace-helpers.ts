@@ -189,11 +189,11 @@ export function javaScriptCallSites(model: CaptureModel, sizeBytes: number): str
 export const hex = (address: number) => `0x${address.toString(16)}`;
 
 /** A stripped copy of the test addon, and a debug directory holding its debug file. */
-export function strippedAddonWithDebugFile({ compressed = false } = {}): { addon: string; debugDirectory: string } {
+export function strippedAddonWithDebugFile({ compressed }: { compressed?: 'zlib' | 'zstd' } = {}): { addon: string; debugDirectory: string } {
   const directory = scratchDirectory();
   const addon = join(directory, 'stripped.node');
   const debugFile = join(directory, 'stripped.debug');
-  execFileSync('objcopy', ['--only-keep-debug', ...(compressed ? ['--compress-debug-sections=zlib'] : []), testAddonPath, debugFile]);
+  execFileSync('objcopy', ['--only-keep-debug', ...(compressed ? [`--compress-debug-sections=${compressed}`] : []), testAddonPath, debugFile]);
   copyFileSync(testAddonPath, addon);
   execFileSync('strip', ['--strip-all', addon]);  // keeps .dynsym and the build-id note
   const note = execFileSync('readelf', ['-n', addon], { encoding: 'utf8' });

@@ -35,18 +35,37 @@ void ElfSymbols::read_build_id(const uint8_t* notes, size_t size) {
 
 namespace {
 
-// zlib's uncompress(), from the system's libz when there is one: the collector links no zlib of
-// its own, and compressed debug sections are the only place it meets zlib data.
+// Not in every elf.h (glibc 2.36's has only zlib's): the gABI's value.
+constexpr uint32_t kCompressZstd = 2;
+
+// zlib's uncompress() and zstd's ZSTD_decompress(), from the system's libz and libzstd when there
+// are: the collector links neither, and compressed debug sections are the only place it meets
+// their data (zlib in Debian's debug files, zstd in newer toolchains').
 using Uncompress = int (*)(uint8_t* destination, unsigned long* destination_length, const uint8_t* source,
                            unsigned long source_length);
+using ZstdDecompress = size_t (*)(void* destination, size_t capacity, const void* source, size_t source_length);
+using ZstdIsError = unsigned (*)(size_t code);
 
-Uncompress system_uncompress() {
-  static Uncompress found = [] {
-    void* library = dlopen("libz.so.1", RTLD_LAZY | RTLD_LOCAL);
-    void* symbol = library ? dlsym(library, "uncompress") : dlsym(RTLD_DEFAULT, "uncompress");
-    return reinterpret_cast<Uncompress>(symbol);
-  }();
-  return found;
+void* system_function(const char* library_name, const char* name) {
+  void* library = dlopen(library_name, RTLD_LAZY | RTLD_LOCAL);
+  return library ? dlsym(library, name) : dlsym(RTLD_DEFAULT, name);
+}
+
+// Inflates `source` into exactly destination_length bytes; false when it cannot.
+bool decompress(uint32_t type, const uint8_t* source, size_t source_length, uint8_t* destination, size_t destination_length) {
+  if (type == ELFCOMPRESS_ZLIB) {
+    static const Uncompress uncompress = reinterpret_cast<Uncompress>(system_function("libz.so.1", "uncompress"));
+    unsigned long length = destination_length;
+    return uncompress && uncompress(destination, &length, source, source_length) == 0 && length == destination_length;
+  }
+  if (type == kCompressZstd) {
+    static const ZstdDecompress zstd = reinterpret_cast<ZstdDecompress>(system_function("libzstd.so.1", "ZSTD_decompress"));
+    static const ZstdIsError is_error = reinterpret_cast<ZstdIsError>(system_function("libzstd.so.1", "ZSTD_isError"));
+    if (!zstd || !is_error) return false;
+    size_t length = zstd(destination, destination_length, source, source_length);
+    return !is_error(length) && length == destination_length;
+  }
+  return false;
 }
 
 }  // namespace
@@ -54,16 +73,14 @@ Uncompress system_uncompress() {
 const uint8_t* ElfSymbols::inflated_section(const uint8_t* data, size_t* size) {
   if (*size < sizeof(Elf64_Chdr)) return nullptr;
   const Elf64_Chdr* header = reinterpret_cast<const Elf64_Chdr*>(data);
-  Uncompress uncompress = system_uncompress();
   // 1 GiB: far above any real section, and a corrupt header must not ask for more.
-  if (header->ch_type != ELFCOMPRESS_ZLIB || !uncompress || header->ch_size > (uint64_t{1} << 30)) return nullptr;
+  if (header->ch_size == 0 || header->ch_size > (uint64_t{1} << 30)) return nullptr;
   std::vector<uint8_t>& inflated = inflated_.emplace_back(header->ch_size);
-  unsigned long length = header->ch_size;
-  if (uncompress(inflated.data(), &length, data + sizeof(Elf64_Chdr), *size - sizeof(Elf64_Chdr)) != 0 || length != header->ch_size) {
+  if (!decompress(header->ch_type, data + sizeof(Elf64_Chdr), *size - sizeof(Elf64_Chdr), inflated.data(), inflated.size())) {
     inflated_.pop_back();
     return nullptr;
   }
-  *size = length;
+  *size = inflated.size();
   return inflated.data();
 }
 

@@ -21,7 +21,7 @@ enum class ObjectSymbolsResult { kNamed, kUnreadable, kOtherBuild };
  * (found by build id under /usr/lib/debug/.build-id or $MEMVIEW_DEBUG_DIR/.build-id) where there is
  * one. With a non-empty `build_id`, a file whose GNU build id differs is not used: it was replaced
  * since the pcs were taken, and its names would be wrong; the debug file of that build id still is.
- * Compressed debug sections (libc6-dbg's) give lines only with `inflate_compressed`: ~10 ms, which
+ * Compressed debug sections (zlib, as libc6-dbg's, or zstd) give lines only with `inflate_compressed`: ~10 ms, which
  * the end of every traced run does not pay, and `memview symbolize` does.
  */
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
