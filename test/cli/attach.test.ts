@@ -94,6 +94,16 @@ function attachInBackground(argv: string[]): { tracing: Promise<void>; exited: P
   return { tracing, exited };
 }
 
+/** A new target, and `memview attach --duration 60` tracing it into `captureName` (in the background). */
+async function attachForAMinute(captureName: string) {
+  const port = await freePort();
+  const target = await startTarget(port);
+  const capture = join(scratch, captureName);
+  const attach = attachInBackground(['-f', '-o', capture, '--port', String(port), '--duration', '60', String(target.child.pid)]);
+  await attach.tracing;
+  return { target, capture, attach };
+}
+
 describe('memview attach', () => {
   it('captures exactly the allocations the process made while attached for --duration', async () => {
     const port = await freePort();
@@ -142,11 +152,7 @@ describe('memview attach', () => {
   }, 30_000);
 
   it('a process killed during --duration: attach says so at once, keeps the capture and names its native frames', async () => {
-    const port = await freePort();
-    const target = await startTarget(port);
-    const capture = join(scratch, 'killed.bin');
-    const attach = attachInBackground(['-f', '-o', capture, '--port', String(port), '--duration', '60', String(target.child.pid)]);
-    await attach.tracing;
+    const { target, capture, attach } = await attachForAMinute('killed.bin');
     await new Promise((done) => setTimeout(done, 600));  // past the writer's first flush
     target.child.kill('SIGKILL');
     const outcome = await attach.exited;  // long before the 60 s
@@ -160,11 +166,7 @@ describe('memview attach', () => {
   }, 30_000);
 
   it('a process that exits during --duration ends the attach at once, with a complete capture', async () => {
-    const port = await freePort();
-    const target = await startTarget(port);
-    const capture = join(scratch, 'exited-during.bin');
-    const attach = attachInBackground(['-f', '-o', capture, '--port', String(port), '--duration', '60', String(target.child.pid)]);
-    await attach.tracing;
+    const { target, capture, attach } = await attachForAMinute('exited-during.bin');
     await new Promise((done) => setTimeout(done, 300));
     // The target exits on SIGTERM; with memview's inspector session open, node waits for it to go.
     const counts = await stopTarget(target);
