@@ -188,9 +188,8 @@ async function reportEndedTarget(pid: number, output: string): Promise<number> {
     console.error(`memview: process ${pid} exited while traced; wrote ${output} (${formatBytes(statSync(output).size)})`);
     return 0;
   }
-  const { nameFramesOfKilledCapture } = await import('../../collector/lib/killed-capture.js');
-  const { describeNaming } = await import('./symbolize.js');
-  const naming = await nameFramesOfKilledCapture(output).then(describeNaming, (error: Error) => `its native frames could not be named: ${error.message}`);
-  console.error(`memview: process ${pid} was killed while traced; ${output} (${formatBytes(statSync(output).size)}) holds what it wrote up to its last flush; ${naming}`);
+  const { nameFramesAfterTheFact } = await import('./symbolize.js');
+  const { description } = await nameFramesAfterTheFact(output);
+  console.error(`memview: process ${pid} was killed while traced; ${output} (${formatBytes(statSync(output).size)}) holds what it wrote up to its last flush; ${description}`);
   return 1;
 }

@@ -193,18 +193,12 @@ export async function run(argv: string[]): Promise<number> {
  * disk and records the signal in the capture. A failure here costs names, not the capture.
  */
 async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals, quiet: boolean): Promise<void> {
-  const [{ nameFramesOfKilledCapture }, { describeNaming }] = await Promise.all([
-    import('../../collector/lib/killed-capture.js'), import('./symbolize.js'),
-  ]);
+  const { nameFramesAfterTheFact } = await import('./symbolize.js');
   const size = statSync(capturePath).size;
   // The whole capture is read (~10 M events a second): say why a big one takes a while.
   if (!quiet && size > 64 << 20) console.error(`memview: naming the native frames of ${capturePath} (${formatBytes(size)}); Ctrl-C leaves it unnamed`);
-  try {
-    const naming = await nameFramesOfKilledCapture(capturePath, { endReason: signal });
-    if (!quiet && naming.nativePcs > 0) console.error(`memview: ${describeNaming(naming)}`);
-  } catch (error) {
-    console.error(`memview: could not name the native frames of ${capturePath}: ${(error as Error).message}`);
-  }
+  const { outcome, description } = await nameFramesAfterTheFact(capturePath, signal);
+  if (!outcome || (!quiet && outcome.nativePcs > 0)) console.error(`memview: ${description}`);
 }
 
 /**
@@ -223,17 +217,11 @@ async function nameFramesOfEndedChildren(outputTemplate: string, quiet: boolean)
     const path = join(directory, name);
     const pid = Number(name.slice(name.lastIndexOf('.') + 1));
     if (isAlive(pid) || endsWithTrailer(path)) continue;
-    const [{ nameFramesOfKilledCapture }, { describeNaming }] = await Promise.all([
-      import('../../collector/lib/killed-capture.js'), import('./symbolize.js'),
-    ]);
-    try {
-      const naming = await nameFramesOfKilledCapture(path);
-      // A child that forked and then exec'd left a capture with nothing in it: nothing to say.
-      if (!quiet && (naming.nativePcs > 0 || naming.cutBytes > 0)) {
-        console.error(`memview: ${path}, of a child that ended without finishing it: ${describeNaming(naming)}`);
-      }
-    } catch (error) {
-      console.error(`memview: could not name the native frames of ${path}: ${(error as Error).message}`);
+    const { nameFramesAfterTheFact } = await import('./symbolize.js');
+    const { outcome, description } = await nameFramesAfterTheFact(path);
+    // A child that forked and then exec'd left a capture with nothing in it: nothing to say.
+    if (!outcome || (!quiet && (outcome.nativePcs > 0 || outcome.cutBytes > 0))) {
+      console.error(`memview: ${path}, of a child that ended without finishing it: ${description}`);
     }
   }
 }

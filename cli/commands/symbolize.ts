@@ -53,7 +53,21 @@ export async function run(argv: string[]): Promise<number> {
   return status;
 }
 
-/** What naming a capture's frames did, in one line (also used by `memview run`). */
+/**
+ * Names the frames of a capture whose process `memview run` or `memview attach` saw die, and says
+ * what it did, or why it could not, in words. Never throws: a failure here costs names, not the
+ * capture.
+ */
+export async function nameFramesAfterTheFact(path: string, endReason?: string): Promise<{ outcome?: KilledCaptureOutcome; description: string }> {
+  try {
+    const outcome = await nameFramesOfKilledCapture(path, { endReason });
+    return { outcome, description: describeNaming(outcome) };
+  } catch (error) {
+    return { description: `its native frames could not be named: ${(error as Error).message}` };
+  }
+}
+
+/** What naming a capture's frames did, in one line. */
 export function describeNaming(outcome: KilledCaptureOutcome): string {
   if (outcome.complete) return 'complete already (its collector named its frames), left as it is';
   if (outcome.nativePcs === 0 && outcome.cutBytes === 0) return 'no unnamed native frames, left as it is';
