@@ -2,8 +2,10 @@
 // its collector could (SIGKILL, the OOM killer, a followed child killed with its parent), from the
 // object files on this machine. `memview run` does it by itself for the program it started.
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { CaptureStillWrittenError, nameFramesOfKilledCapture, type KilledCaptureOutcome } from '../../collector/lib/killed-capture.js';
+import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { debuginfodFetcher } from '../../collector/lib/debuginfod.js';
+import { CaptureStillWrittenError, nameFramesOfKilledCapture, type KilledCaptureOutcome, type NamingOptions } from '../../collector/lib/killed-capture.js';
 import { symbolsAddonPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
 import { explain } from '../terminal/open-capture.js';
@@ -35,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new UserFacingError(`--debug-dir ${values['debug-dir']}: no such directory`);
     process.env.MEMVIEW_DEBUG_DIR = directory;  // read by the symbols addon (object_symbols.cpp)
   }
+  const fetchDebugFile = debuginfodFromEnvironment();
   if (!existsSync(symbolsAddonPath)) {
     throw new UserFacingError(`the memview collector is not built (${symbolsAddonPath} is missing); run 'npm run build:collector'`);
   }
@@ -42,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
   let status = 0;
   for (const file of positionals) {
     try {
-      const outcome = await nameFramesOfKilledCapture(file).catch((error) => {
+      const outcome = await nameFramesOfKilledCapture(file, { fetchDebugFile }).catch((error) => {
         throw error instanceof CaptureStillWrittenError ? new UserFacingError(error.message) : explain(file, error);
       });
       console.error(`memview: ${file}: ${describeNaming(outcome)}`);
@@ -51,6 +54,18 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   return status;
+}
+
+/**
+ * With servers in DEBUGINFOD_URLS (space-separated, as gdb and perf read it), a fetcher of debug
+ * files into memview's cache, which is searched before the other debug directories.
+ */
+function debuginfodFromEnvironment(): NonNullable<NamingOptions['fetchDebugFile']> | undefined {
+  const servers = (process.env.DEBUGINFOD_URLS ?? '').split(/\s+/).filter(Boolean);
+  if (servers.length === 0) return undefined;
+  const cacheDirectory = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'memview', 'debuginfod');
+  process.env.MEMVIEW_DEBUG_DIR = [cacheDirectory, process.env.MEMVIEW_DEBUG_DIR || '/usr/lib/debug'].join(':');
+  return debuginfodFetcher({ servers, cacheDirectory, report: (message) => console.error(`memview: ${message}`) });
 }
 
 /**

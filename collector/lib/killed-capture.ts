@@ -41,12 +41,22 @@ interface SymbolsAddon {
     { status: 'named' | 'unreadable' | 'other-build'; symbols: NamedPc[] };
 }
 
+export interface NamingOptions {
+  /** The signal the program died of, recorded when the capture does not say how it ended. */
+  endReason?: string;
+  /**
+   * Brings an object's debug file where the symbols addon looks (debuginfod.ts); called for an
+   * object whose pcs the files on this machine leave partly unnamed. True when it did.
+   */
+  fetchDebugFile?: (buildId: Uint8Array, objectPath: string) => Promise<boolean>;
+}
+
 /**
  * Names the native frames of the capture at `path` if its process died before it could, and
- * records `endReason` (a signal's name) when the capture does not say how it ended. A capture
- * with a trailer is left as it is.
+ * records `endReason` when the capture does not say how it ended. A capture with a trailer is
+ * left as it is.
  */
-export async function nameFramesOfKilledCapture(path: string, { endReason }: { endReason?: string } = {}): Promise<KilledCaptureOutcome> {
+export async function nameFramesOfKilledCapture(path: string, { endReason, fetchDebugFile }: NamingOptions = {}): Promise<KilledCaptureOutcome> {
   const complete: KilledCaptureOutcome = { complete: true, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: 0 };
   if (endsWithTrailer(path)) return complete;
   const { size } = await stat(path);
@@ -74,9 +84,17 @@ export async function nameFramesOfKilledCapture(path: string, { endReason }: { e
     outcome.nativePcs += pcs.length;
     const objectPath = census.strings[module.pathRef - 1] ?? '';
     // The collector records absolute paths; anything else would be looked up from here.
-    const answer = isAbsolute(objectPath)
+    const name = () => (isAbsolute(objectPath)
       ? addon.nameObjectPcs(objectPath, module.buildId, module.loadBias, pcs)
-      : { status: 'unreadable' as const, symbols: [] };
+      : { status: 'unreadable' as const, symbols: [] });
+    let answer = name();
+    // Only for an object whose frames are largely unnamed (a stripped library): node's own symbol
+    // table names all but a few of its frames, and its debug file is hundreds of MB.
+    const unnamed = pcs.length - answer.symbols.length;
+    if (fetchDebugFile && module.buildId.length > 0 && unnamed * FETCH_WHEN_UNNAMED_ONE_IN > pcs.length &&
+        await fetchDebugFile(module.buildId, objectPath)) {
+      answer = name();
+    }
     if (answer.status !== 'named') {
       outcome.objectsSkipped.push({ path: objectPath, reason: answer.status });
       continue;
@@ -91,6 +109,9 @@ export async function nameFramesOfKilledCapture(path: string, { endReason }: { e
   for (const chunk of chunks.finish()) await appendFile(path, chunk);
   return outcome;
 }
+
+// A debug file is fetched for an object when more than one in this many of its pcs has no name.
+const FETCH_WHEN_UNNAMED_ONE_IN = 4;
 
 /**
  * Refuses a capture whose process is still alive: it is a truncated capture only in the sense that

@@ -3,7 +3,8 @@
 // names them from the objects on disk, refuses an object that is another build now, and repairs a
 // chunk cut short by the death.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -141,6 +142,39 @@ describe('memview symbolize', () => {
     const missing = memview('symbolize', '--debug-dir', join(debugDirectory, 'not-there'), capturePath);
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim()).toBe(`memview: --debug-dir ${join(debugDirectory, 'not-there')}: no such directory`);
+  });
+
+  it('fetches a debug file it lacks from the debuginfod servers of DEBUGINFOD_URLS into its cache', async () => {
+    const { addon, debugDirectory } = strippedAddonWithDebugFile();
+    const buildId = /Build ID: ([0-9a-f]+)/.exec(spawnSync('readelf', ['-n', addon], { encoding: 'utf8' }).stdout)![1];
+    const debugFile = join(debugDirectory, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`);
+    const requests: string[] = [];
+    const server = createServer((request, response) => {
+      requests.push(request.url!);
+      if (request.url === `/buildid/${buildId}/debuginfo`) response.end(readFileSync(debugFile));
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    try {
+      const capturePath = await captureKilledWithItsLauncher(addon);
+      const cache = scratchDirectory();
+      // Not spawnSync: the server answers from this process's event loop.
+      const environment = { DEBUGINFOD_URLS: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, XDG_CACHE_HOME: cache };
+      const result = await new Promise<{ status: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [cliPath, 'symbolize', capturePath], { env: cleanEnvironment(environment) });
+        let stderr = '';
+        child.stderr.on('data', (part) => { stderr += part; });
+        child.once('exit', (status) => done({ status, stderr }));
+      });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stderr).toContain(`memview: fetched the debug file of ${addon}`);
+      expect(requests.filter((url) => url.includes(buildId))).toEqual([`/buildid/${buildId}/debuginfo`]);
+      expect(existsSync(join(cache, 'memview', 'debuginfod', '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`))).toBe(true);
+      const model = await readModel(capturePath);
+      expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toBe(VALLOC_NAME);
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses a capture its process is still writing, which then ends complete', async () => {

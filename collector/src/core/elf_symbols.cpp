@@ -12,8 +12,19 @@
 
 namespace memview {
 
-ElfSymbols::~ElfSymbols() {
+ElfSymbols::~ElfSymbols() { close(); }
+
+void ElfSymbols::close() {
   if (file_) munmap(const_cast<uint8_t*>(file_), file_size_);
+  file_ = nullptr;
+  file_size_ = 0;
+  symbols_ = nullptr;
+  symbol_count_ = 0;
+  names_ = nullptr;
+  names_size_ = 0;
+  dwarf_ = DwarfSections();
+  build_id_.clear();
+  inflated_.clear();
 }
 
 void ElfSymbols::read_build_id(const uint8_t* notes, size_t size) {
@@ -95,16 +106,17 @@ inline bool inside_file(uint64_t offset, uint64_t size, uint64_t file_size) {
 }  // namespace
 
 bool ElfSymbols::open(const char* path, bool inflate_compressed) {
+  close();
   int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat info;
   if (fstat(fd, &info) != 0 || info.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
-    close(fd);
+    ::close(fd);
     return false;
   }
   size_t file_size = static_cast<size_t>(info.st_size);
   void* mapped = mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
+  ::close(fd);
   if (mapped == MAP_FAILED) return false;
   file_ = static_cast<const uint8_t*>(mapped);
   file_size_ = file_size;

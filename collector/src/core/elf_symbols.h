@@ -25,6 +25,9 @@ class ElfSymbols {
    */
   bool open(const char* path, bool inflate_compressed = false);
 
+  /** Unmaps the file and forgets its tables (open() may be called again). */
+  void close();
+
   /**
    * The name of the function containing each of `addresses` (sorted ascending, in the file's own
    * virtual address space), or null. The names point into the mapped file: valid while this lives.

@@ -15,20 +15,32 @@ namespace {
 
 // Where distributions put separate debug files, found by build id (Debian's -dbg/-dbgsym
 // packages, Fedora's debuginfo, debuginfod's cache layout): /usr/lib/debug/.build-id/ab/cdef....debug.
-// MEMVIEW_DEBUG_DIR replaces the directory (for tests, or a tree of debug files of another machine).
-std::string debug_file_path(const std::vector<uint8_t>& build_id) {
-  if (build_id.size() < 2) return {};
-  const char* root = getenv("MEMVIEW_DEBUG_DIR");
-  std::string path = root && *root ? root : "/usr/lib/debug";
+// MEMVIEW_DEBUG_DIR replaces the directory with a ':'-separated list of them, searched in order
+// (tests, a tree of another machine's debug files, memview symbolize's debuginfod cache).
+bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compressed, ElfSymbols* debug) {
+  if (build_id.size() < 2) return false;
   static const char kHex[] = "0123456789abcdef";
-  path += "/.build-id/";
+  std::string relative = "/.build-id/";
   for (size_t i = 0; i < build_id.size(); i++) {
-    path += kHex[build_id[i] >> 4];
-    path += kHex[build_id[i] & 15];
-    if (i == 0) path += '/';
+    relative += kHex[build_id[i] >> 4];
+    relative += kHex[build_id[i] & 15];
+    if (i == 0) relative += '/';
   }
-  path += ".debug";
-  return path;
+  relative += ".debug";
+  const char* list = getenv("MEMVIEW_DEBUG_DIR");
+  std::string directories = list && *list ? list : "/usr/lib/debug";
+  for (size_t start = 0; start <= directories.size();) {
+    size_t end = directories.find(':', start);
+    if (end == std::string::npos) end = directories.size();
+    if (end > start) {
+      const std::string path = directories.substr(start, end - start) + relative;
+      // A file of another build under that name (a stale cache) is passed over.
+      if (debug->open(path.c_str(), inflate_compressed) && debug->build_id() == build_id) return true;
+      debug->close();
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 }  // namespace
@@ -48,8 +60,7 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
                                          : object_matches ? symbols.build_id()
                                                           : std::vector<uint8_t>();
   ElfSymbols debug;
-  const std::string debug_path = debug_file_path(wanted_id);
-  const bool has_debug = !debug_path.empty() && debug.open(debug_path.c_str(), inflate_compressed) && debug.build_id() == wanted_id;
+  const bool has_debug = open_debug_file(wanted_id, inflate_compressed, &debug);
   if (!object_matches && !has_debug) return object_opened ? ObjectSymbolsResult::kOtherBuild : ObjectSymbolsResult::kUnreadable;
   // A pc is a return address: the call is at pc - 1, in the file's own address space.
   std::vector<uint64_t> addresses;
