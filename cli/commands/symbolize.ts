@@ -5,7 +5,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { debuginfodFetcher } from '../../collector/lib/debuginfod.js';
-import { CaptureStillWrittenError, nameFramesOfKilledCapture, type KilledCaptureOutcome, type NamingOptions } from '../../collector/lib/killed-capture.js';
+import {
+  CaptureStillWrittenError, loadSymbolsAddon, nameFramesOfKilledCapture, type KilledCaptureOutcome, type NamingOptions,
+} from '../../collector/lib/killed-capture.js';
 import { symbolsAddonPath } from '../../collector/lib/native-paths.js';
 import { parseOptions } from '../parse-options.js';
 import { explain } from '../terminal/open-capture.js';
@@ -28,13 +30,18 @@ export async function run(argv: string[]): Promise<number> {
   --debug-dir DIR   look for separate debug files in DIR/.build-id/ab/cdef....debug
                     (default /usr/lib/debug): they name stripped objects' functions, and name
                     them on their own where the object is gone or another build (a capture
-                    made on another machine)`);
+                    made on another machine)
+
+With servers in DEBUGINFOD_URLS (space-separated), the debug files of objects whose frames are
+largely unnamed are fetched by build id into $XDG_CACHE_HOME/memview/debuginfod.`);
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('missing the capture file', usage);
   if (values['debug-dir'] !== undefined) {
     const directory = resolve(values['debug-dir']);
     if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new UserFacingError(`--debug-dir ${values['debug-dir']}: no such directory`);
+    // MEMVIEW_DEBUG_DIR is a ':'-separated list.
+    if (directory.includes(':')) throw new UserFacingError(`--debug-dir ${values['debug-dir']}: a directory whose path holds ':' cannot be used`);
     process.env.MEMVIEW_DEBUG_DIR = directory;  // read by the symbols addon (object_symbols.cpp)
   }
   const fetchDebugFile = debuginfodFromEnvironment();
@@ -65,7 +72,9 @@ function debuginfodFromEnvironment(): NonNullable<NamingOptions['fetchDebugFile'
   if (servers.length === 0) return undefined;
   const cacheDirectory = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'memview', 'debuginfod');
   process.env.MEMVIEW_DEBUG_DIR = [cacheDirectory, process.env.MEMVIEW_DEBUG_DIR || '/usr/lib/debug'].join(':');
-  return debuginfodFetcher({ servers, cacheDirectory, report: (message) => console.error(`memview: ${message}`) });
+  return debuginfodFetcher({
+    servers, cacheDirectory, buildIdOf: (path) => loadSymbolsAddon().buildIdOf(path), report: (message) => console.error(`memview: ${message}`),
+  });
 }
 
 /**

@@ -36,9 +36,15 @@ export interface KilledCaptureOutcome {
 /** The capture is still being written: appending to it would interleave with its writer. */
 export class CaptureStillWrittenError extends Error {}
 
-interface SymbolsAddon {
+export interface SymbolsAddon {
   nameObjectPcs(path: string, buildId: Uint8Array, loadBias: number, pcs: number[]):
-    { status: 'named' | 'unreadable' | 'other-build'; symbols: NamedPc[] };
+    { status: 'named' | 'unreadable' | 'other-build'; symbols: NamedPc[]; debugFile?: string | null };
+  buildIdOf(path: string): Uint8Array;
+}
+
+/** The symbols addon (collector/src/addon/symbols_addon.cc). */
+export function loadSymbolsAddon(): SymbolsAddon {
+  return createRequire(import.meta.url)(symbolsAddonPath) as SymbolsAddon;
 }
 
 export interface NamingOptions {
@@ -77,7 +83,7 @@ export async function nameFramesOfKilledCapture(path: string, { endReason, fetch
   }
   if ((await stat(path)).size !== size) throw new CaptureStillWrittenError(`${path} grew while it was read: a process is still writing it`);
 
-  const addon = createRequire(import.meta.url)(symbolsAddonPath) as SymbolsAddon;
+  const addon = loadSymbolsAddon();
   const chunks = new SymbolChunks(census.strings.length, census.events);
   const outcome: KilledCaptureOutcome = { complete: false, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: size - completeChunksEnd };
   for (const [module, pcs] of census.unnamedPcsByModule()) {
@@ -88,11 +94,12 @@ export async function nameFramesOfKilledCapture(path: string, { endReason, fetch
       ? addon.nameObjectPcs(objectPath, module.buildId, module.loadBias, pcs)
       : { status: 'unreadable' as const, symbols: [] });
     let answer = name();
-    // Only for an object whose frames are largely unnamed (a stripped library): node's own symbol
-    // table names all but a few of its frames, and its debug file is hundreds of MB.
+    // Only for an object whose frames are largely unnamed (a stripped library) and that has no
+    // debug file here yet: node's own symbol table names all but a few of its frames, and its
+    // debug file is hundreds of MB.
     const unnamed = pcs.length - answer.symbols.length;
-    if (fetchDebugFile && module.buildId.length > 0 && unnamed * FETCH_WHEN_UNNAMED_ONE_IN > pcs.length &&
-        await fetchDebugFile(module.buildId, objectPath)) {
+    if (fetchDebugFile && isAbsolute(objectPath) && module.buildId.length > 0 && !answer.debugFile &&
+        unnamed * FETCH_WHEN_UNNAMED_ONE_IN > pcs.length && await fetchDebugFile(module.buildId, objectPath)) {
       answer = name();
     }
     if (answer.status !== 'named') {

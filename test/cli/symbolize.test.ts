@@ -3,10 +3,10 @@
 // names them from the objects on disk, refuses an object that is another build now, and repairs a
 // chunk cut short by the death.
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   cleanEnvironment, cliPath, nodeAllocating, pathOf, readModel, repositoryRoot, scratchDirectory, strippedAddonWithDebugFile, testAddonPath,
@@ -144,36 +144,47 @@ describe('memview symbolize', () => {
     expect(missing.stderr.trim()).toBe(`memview: --debug-dir ${join(debugDirectory, 'not-there')}: no such directory`);
   });
 
-  it('fetches a debug file it lacks from the debuginfod servers of DEBUGINFOD_URLS into its cache', async () => {
+  it('fetches a debug file it lacks from the debuginfod servers of DEBUGINFOD_URLS, keeping only the right file', async () => {
     const { addon, debugDirectory } = strippedAddonWithDebugFile();
     const buildId = /Build ID: ([0-9a-f]+)/.exec(spawnSync('readelf', ['-n', addon], { encoding: 'utf8' }).stdout)![1];
     const debugFile = join(debugDirectory, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`);
     const requests: string[] = [];
-    const server = createServer((request, response) => {
-      requests.push(request.url!);
+    // The first server answers everything with a page (a captive portal); the second has the file.
+    const portal = createServer((request, response) => { requests.push(`portal ${request.url}`); response.end('<html>portal</html>'); });
+    const archive = createServer((request, response) => {
+      requests.push(`archive ${request.url}`);
       if (request.url === `/buildid/${buildId}/debuginfo`) response.end(readFileSync(debugFile));
       else response.writeHead(404).end();
     });
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const urlOf = async (server: ReturnType<typeof createServer>) => {
+      await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+      return `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    };
     try {
+      const servers = `${await urlOf(portal)} ${await urlOf(archive)}`;
       const capturePath = await captureKilledWithItsLauncher(addon);
       const cache = scratchDirectory();
-      // Not spawnSync: the server answers from this process's event loop.
-      const environment = { DEBUGINFOD_URLS: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, XDG_CACHE_HOME: cache };
+      const cached = join(cache, 'memview', 'debuginfod', '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`);
+      mkdirSync(dirname(cached), { recursive: true });
+      writeFileSync(cached, 'left by an earlier, broken fetch');
+      // Not spawnSync: the servers answer from this process's event loop.
       const result = await new Promise<{ status: number | null; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [cliPath, 'symbolize', capturePath], { env: cleanEnvironment(environment) });
+        const child = spawn(process.execPath, [cliPath, 'symbolize', capturePath], {
+          env: cleanEnvironment({ DEBUGINFOD_URLS: servers, XDG_CACHE_HOME: cache }),
+        });
         let stderr = '';
         child.stderr.on('data', (part) => { stderr += part; });
         child.once('exit', (status) => done({ status, stderr }));
       });
       expect(result.status, result.stderr).toBe(0);
-      expect(result.stderr).toContain(`memview: fetched the debug file of ${addon}`);
-      expect(requests.filter((url) => url.includes(buildId))).toEqual([`/buildid/${buildId}/debuginfo`]);
-      expect(existsSync(join(cache, 'memview', 'debuginfod', '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`))).toBe(true);
+      expect(result.stderr).toMatch(new RegExp(`memview: fetched the debug file of ${addon} \\(.* MiB\\) from http://127\\.0\\.0\\.1:\\d+/\n`));
+      expect(requests.filter((request) => request.includes(buildId))).toEqual([`portal /buildid/${buildId}/debuginfo`, `archive /buildid/${buildId}/debuginfo`]);
+      expect(readFileSync(cached).equals(readFileSync(debugFile))).toBe(true);
       const model = await readModel(capturePath);
       expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toBe(VALLOC_NAME);
     } finally {
-      server.close();
+      portal.close();
+      archive.close();
     }
   });
 

@@ -13,7 +13,8 @@
 namespace {
 
 // nameObjectPcs(path, buildId: Uint8Array, loadBias: number, pcs: number[])
-//   -> { status: 'named' | 'unreadable' | 'other-build', symbols: [{pc, function, file, line}] }
+//   -> { status: 'named' | 'unreadable' | 'other-build', symbols: [{pc, function, file, line}],
+//        debugFile: the separate debug file used, or null }
 // pcs and the bias are below 2^53 (user-space addresses on x86-64 are below 2^47).
 Napi::Value NameObjectPcs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -35,6 +36,7 @@ Napi::Value NameObjectPcs(const Napi::CallbackInfo& info) {
 
   Napi::Array symbols = Napi::Array::New(env);
   uint32_t count = 0;
+  std::string debug_file;
   memview::ObjectSymbolsResult result = memview::symbolize_object_pcs(
       path.c_str(), load_bias, pcs, build_id.Data(), build_id.ElementLength(), /*inflate_compressed=*/true,
       [&](uint64_t pc, const char* function, const char* file, uint32_t line) {
@@ -44,17 +46,33 @@ Napi::Value NameObjectPcs(const Napi::CallbackInfo& info) {
         symbol.Set("file", file ? Napi::String::New(env, file) : env.Null());
         symbol.Set("line", Napi::Number::New(env, line));
         symbols.Set(count++, symbol);
-      });
+      },
+      &debug_file);
   Napi::Object answer = Napi::Object::New(env);
   answer.Set("status", result == memview::ObjectSymbolsResult::kNamed      ? "named"
                        : result == memview::ObjectSymbolsResult::kOtherBuild ? "other-build"
                                                                              : "unreadable");
   answer.Set("symbols", symbols);
+  answer.Set("debugFile", debug_file.empty() ? env.Null() : Napi::String::New(env, debug_file));
   return answer;
+}
+
+// buildIdOf(path) -> Uint8Array (empty when the file has none or is no ELF file we can read).
+Napi::Value BuildIdOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "buildIdOf(path)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint8_t> id = memview::build_id_of_file(info[0].As<Napi::String>().Utf8Value().c_str());
+  Napi::Uint8Array bytes = Napi::Uint8Array::New(env, id.size());
+  for (size_t i = 0; i < id.size(); i++) bytes[i] = id[i];
+  return bytes;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nameObjectPcs", Napi::Function::New(env, NameObjectPcs));
+  exports.Set("buildIdOf", Napi::Function::New(env, BuildIdOf));
   return exports;
 }
 

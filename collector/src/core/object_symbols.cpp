@@ -17,7 +17,7 @@ namespace {
 // packages, Fedora's debuginfo, debuginfod's cache layout): /usr/lib/debug/.build-id/ab/cdef....debug.
 // MEMVIEW_DEBUG_DIR replaces the directory with a ':'-separated list of them, searched in order
 // (tests, a tree of another machine's debug files, memview symbolize's debuginfod cache).
-bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compressed, ElfSymbols* debug) {
+bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compressed, ElfSymbols* debug, std::string* used) {
   if (build_id.size() < 2) return false;
   static const char kHex[] = "0123456789abcdef";
   std::string relative = "/.build-id/";
@@ -28,14 +28,17 @@ bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compress
   }
   relative += ".debug";
   const char* list = getenv("MEMVIEW_DEBUG_DIR");
-  std::string directories = list && *list ? list : "/usr/lib/debug";
+  std::string directories = list && strspn(list, ":") < strlen(list) ? list : "/usr/lib/debug";
   for (size_t start = 0; start <= directories.size();) {
     size_t end = directories.find(':', start);
     if (end == std::string::npos) end = directories.size();
     if (end > start) {
       const std::string path = directories.substr(start, end - start) + relative;
       // A file of another build under that name (a stale cache) is passed over.
-      if (debug->open(path.c_str(), inflate_compressed) && debug->build_id() == build_id) return true;
+      if (debug->open(path.c_str(), inflate_compressed) && debug->build_id() == build_id) {
+        if (used) *used = path;
+        return true;
+      }
       debug->close();
     }
     start = end + 1;
@@ -47,7 +50,8 @@ bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compress
 
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
                                          const uint8_t* build_id, size_t build_id_length, bool inflate_compressed,
-                                         const EmitSymbol& emit) {
+                                         const EmitSymbol& emit, std::string* debug_file_used) {
+  if (debug_file_used) debug_file_used->clear();
   ElfSymbols symbols;
   const bool object_opened = symbols.open(path, inflate_compressed);
   const bool object_matches = object_opened && (build_id_length == 0 || (symbols.build_id().size() == build_id_length &&
@@ -60,7 +64,7 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
                                          : object_matches ? symbols.build_id()
                                                           : std::vector<uint8_t>();
   ElfSymbols debug;
-  const bool has_debug = open_debug_file(wanted_id, inflate_compressed, &debug);
+  const bool has_debug = open_debug_file(wanted_id, inflate_compressed, &debug, debug_file_used);
   if (!object_matches && !has_debug) return object_opened ? ObjectSymbolsResult::kOtherBuild : ObjectSymbolsResult::kUnreadable;
   // A pc is a return address: the call is at pc - 1, in the file's own address space.
   std::vector<uint64_t> addresses;
@@ -90,6 +94,11 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
     free(demangled);
   }
   return ObjectSymbolsResult::kNamed;
+}
+
+std::vector<uint8_t> build_id_of_file(const char* path) {
+  ElfSymbols file;
+  return file.open(path) ? file.build_id() : std::vector<uint8_t>();
 }
 
 }  // namespace memview
