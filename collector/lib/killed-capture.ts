@@ -13,10 +13,9 @@ import { isAbsolute } from 'node:path';
 import { endsWithTrailer, isAlive } from './capture-ending.js';
 import { symbolsAddonPath } from './native-paths.js';
 import { ByteStream } from './reader/byte-stream.js';
-import { readCaptureHeader, readChunks } from './reader/chunk-reader.js';
+import { readCaptureHeader, readChunks, withChunkPosition } from './reader/chunk-reader.js';
 import { ChunkKind, HEADER_SIZE_BYTES } from './reader/format.js';
 import { BlockCounter } from './reader/block-counter.js';
-import { withChunkPosition } from './reader/index.js';
 import { decodeRecords, type ModuleRecord, type RecordSink } from './reader/record-decoder.js';
 import { SymbolChunks, type NamedPc } from './symbol-chunks.js';
 

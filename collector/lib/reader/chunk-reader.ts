@@ -143,6 +143,21 @@ async function inflateRaw(stored: Uint8Array, rawSize: number): Promise<Uint8Arr
   }
 }
 
+/** Runs `decode` and turns a PayloadError it throws into a CaptureError with the file position. */
+export function withChunkPosition(chunk: Chunk, decode: () => void): void {
+  try {
+    decode();
+  } catch (error) {
+    if (!(error instanceof PayloadError)) throw error;
+    const where = chunk.payloadFileOffset !== undefined
+      ? { offset: chunk.payloadFileOffset + error.position, detail: `file offset ${chunk.payloadFileOffset + error.position}` }
+      : { offset: chunk.fileOffset, detail: `byte ${error.position} of the decompressed payload` };
+    throw new CaptureError(
+      `chunk ${chunk.index} at offset ${chunk.fileOffset}: ${error.message} (${where.detail})`,
+      where.offset, chunk.index);
+  }
+}
+
 function hex32(value: number): string {
   return `0x${value.toString(16).padStart(8, '0')}`;
 }

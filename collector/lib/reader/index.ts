@@ -6,8 +6,8 @@ import { stat } from 'node:fs/promises';
 import type { CaptureModel } from '../../../viewer/model/types.js';
 import { ByteStream } from './byte-stream.js';
 import { CaptureAggregator } from './capture-aggregator.js';
-import { CaptureError, PayloadError } from './capture-error.js';
-import { readCaptureHeader, readChunks, type Chunk } from './chunk-reader.js';
+import { CaptureError } from './capture-error.js';
+import { readCaptureHeader, readChunks, withChunkPosition } from './chunk-reader.js';
 import { ChunkKind } from './format.js';
 import { HeapBlockNames } from './heap-block-names.js';
 import { decodeRecords } from './record-decoder.js';
@@ -70,20 +70,4 @@ export async function readCapture(
     truncated: !trailerSeen,
     endTimeNs,
   });
-}
-
-
-/** Runs `decode` and turns a PayloadError it throws into a CaptureError with the file position. */
-export function withChunkPosition(chunk: Chunk, decode: () => void): void {
-  try {
-    decode();
-  } catch (error) {
-    if (!(error instanceof PayloadError)) throw error;
-    const where = chunk.payloadFileOffset !== undefined
-      ? { offset: chunk.payloadFileOffset + error.position, detail: `file offset ${chunk.payloadFileOffset + error.position}` }
-      : { offset: chunk.fileOffset, detail: `byte ${error.position} of the decompressed payload` };
-    throw new CaptureError(
-      `chunk ${chunk.index} at offset ${chunk.fileOffset}: ${error.message} (${where.detail})`,
-      where.offset, chunk.index);
-  }
 }
