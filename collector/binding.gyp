@@ -47,6 +47,7 @@
     {
       "target_name": "memview_test_allocators",
       "sources": ["test-addon/test_allocators.cc", "src/core/deflate_raw.cpp", "src/core/reused_code.cpp", "src/core/deferred_code.cpp", "src/core/elf_symbols.cpp",
+                  "src/core/stack_trie.cpp",
                   "src/core/dwarf_lines.cpp"],
       "cflags_cc": ["-g"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -20,6 +20,7 @@
 #include "../src/core/deflate_raw.h"
 #include "../src/core/deferred_code.h"
 #include "../src/core/reused_code.h"
+#include "../src/core/stack_trie.h"
 
 namespace {
 
@@ -176,6 +177,38 @@ Napi::Value ReusedCodeSalts(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// The collector's stack trie: interns `edges` (parent id, pc pairs, in order; a parent is an id an
+// earlier edge returned, or 0) and returns each edge's child id, negated when the edge was new.
+// With `twice`, the trie is then reset and the same edges interned again. Tests hold it to a map of
+// (parent, pc) pairs across the table's growth.
+Napi::Value StackTrieChildren(const Napi::CallbackInfo& info) {
+  Napi::Float64Array edges = info[0].As<Napi::Float64Array>();
+  const bool twice = info[1].As<Napi::Boolean>().Value();
+  std::unique_ptr<memview::StackTrie> trie(new memview::StackTrie());
+  const size_t count = edges.ElementLength() / 2;
+  Napi::Float64Array children = Napi::Float64Array::New(info.Env(), count * (twice ? 2 : 1));
+  // Path hashes by id, as the collector keeps them beside the trie nodes of its cached stack.
+  std::vector<uint64_t> hashes(1, memview::StackTrie::kRootHash);
+  for (size_t round = 0; round < (twice ? 2u : 1u); round++) {
+    if (round == 1) {
+      trie->reset();
+      hashes.assign(1, memview::StackTrie::kRootHash);
+    }
+    for (size_t i = 0; i < count; i++) {
+      const uint32_t parent = static_cast<uint32_t>(edges[i * 2]);
+      const uint64_t pc = static_cast<uint64_t>(edges[i * 2 + 1]);
+      const uint64_t hash = memview::StackTrie::path_hash(hashes.at(parent), pc);
+      trie->prefetch(hash);
+      bool created = false;
+      const uint32_t child = trie->child(parent, pc, hash, &created);
+      if (created && child != hashes.size()) return Napi::Number::New(info.Env(), -1);  // ids must be dense
+      if (created) hashes.push_back(hash);
+      children[round * count + i] = created ? -static_cast<double>(child) : child;
+    }
+  }
+  return children;
+}
+
 // The collector's table of code held back until a stack uses it: runs `operations`, four numbers
 // each (0: add start, size, identity -> 1 when new, 0 when already known; 1: move from, to ->
 // 0 written, 1 pending, 2 unknown; 2: take the unwritten code at call site a -> its start, or -1)
@@ -288,6 +321,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("churnAcrossThreads", Napi::Function::New(env, ChurnAcrossThreads));
   exports.Set("reusedCodeSalts", Napi::Function::New(env, ReusedCodeSalts));
   exports.Set("deferredCodeOperations", Napi::Function::New(env, DeferredCodeOperations));
+  exports.Set("stackTrieChildren", Napi::Function::New(env, StackTrieChildren));
   return exports;
 }
 

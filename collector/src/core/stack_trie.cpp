@@ -12,27 +12,34 @@ namespace {
 
 constexpr size_t kInitialSlots = 1 << 16;
 
-inline size_t slot_hash(uint32_t parent, uint64_t pc) {
-  uint64_t key = pc * 0x9E3779B97F4A7C15ull ^ (static_cast<uint64_t>(parent) * 0xC2B2AE3D27D4EB4Full);
-  return static_cast<size_t>(key ^ (key >> 29));
-}
-
 }  // namespace
 
 StackTrie::StackTrie()
     : slots_(static_cast<Slot*>(raw_allocate_populated(kInitialSlots * sizeof(Slot)))),
       mask_(kInitialSlots - 1),
       used_(0),
-      next_id_(1) {}
+      next_id_(1),
+      hashes_(static_cast<uint64_t*>(raw_allocate(kInitialSlots * sizeof(uint64_t)))),
+      hashes_capacity_(kInitialSlots) {
+  publish_for_prefetch();
+}
 
-StackTrie::~StackTrie() { raw_release(slots_, (mask_ + 1) * sizeof(Slot)); }
+StackTrie::~StackTrie() {
+  raw_release(slots_, (mask_ + 1) * sizeof(Slot));
+  raw_release(hashes_, hashes_capacity_ * sizeof(uint64_t));
+}
 
-uint32_t StackTrie::child(uint32_t parent, uint64_t pc, bool* created) {
-  size_t index = slot_hash(parent, pc) & mask_;
+void StackTrie::publish_for_prefetch() {
+  prefetch_base_.store(reinterpret_cast<uintptr_t>(slots_), std::memory_order_relaxed);
+  prefetch_mask_.store(mask_, std::memory_order_relaxed);
+}
+
+uint32_t StackTrie::child(uint32_t parent, uint64_t key, uint64_t hash, bool* created) {
+  size_t index = hash & mask_;
   while (true) {
     Slot& slot = slots_[index];
     if (slot.id == 0) break;
-    if (slot.pc == pc && slot.parent == parent) {
+    if (slot.pc == key && slot.parent == parent) {
       *created = false;
       return slot.id;
     }
@@ -40,12 +47,14 @@ uint32_t StackTrie::child(uint32_t parent, uint64_t pc, bool* created) {
   }
   if ((used_ + 1) * 4 > (mask_ + 1) * 3) {
     grow();
-    return child(parent, pc, created);
+    return child(parent, key, hash, created);
   }
   Slot& slot = slots_[index];
-  slot.pc = pc;
+  slot.pc = key;
   slot.parent = parent;
   slot.id = next_id_++;
+  // Ids stay below the slot count (the table is at most 3/4 full), which hashes_ matches.
+  hashes_[slot.id] = hash;
   used_++;
   *created = true;
   return slot.id;
@@ -60,11 +69,17 @@ void StackTrie::grow() {
   for (size_t i = 0; i < old_capacity; i++) {
     const Slot& old_slot = old_slots[i];
     if (old_slot.id == 0) continue;
-    size_t index = slot_hash(old_slot.parent, old_slot.pc) & mask_;
+    size_t index = hashes_[old_slot.id] & mask_;
     while (slots_[index].id != 0) index = (index + 1) & mask_;
     slots_[index] = old_slot;
   }
   raw_release(old_slots, old_capacity * sizeof(Slot));
+  uint64_t* old_hashes = hashes_;
+  hashes_ = static_cast<uint64_t*>(raw_allocate(capacity * sizeof(uint64_t)));
+  memcpy(hashes_, old_hashes, next_id_ * sizeof(uint64_t));
+  raw_release(old_hashes, hashes_capacity_ * sizeof(uint64_t));
+  hashes_capacity_ = capacity;
+  publish_for_prefetch();
 }
 
 void StackTrie::reset() {
@@ -75,10 +90,14 @@ void StackTrie::reset() {
   } else {
     raw_release(slots_, (mask_ + 1) * sizeof(Slot));
     slots_ = static_cast<Slot*>(raw_allocate_populated(kInitialSlots * sizeof(Slot)));
+    raw_release(hashes_, hashes_capacity_ * sizeof(uint64_t));
+    hashes_ = static_cast<uint64_t*>(raw_allocate(kInitialSlots * sizeof(uint64_t)));
+    hashes_capacity_ = kInitialSlots;
   }
   mask_ = kInitialSlots - 1;
   used_ = 0;
   next_id_ = 1;
+  publish_for_prefetch();
 }
 
 }  // namespace memview

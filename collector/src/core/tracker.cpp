@@ -84,6 +84,7 @@ struct ThreadState {
   int cache_depth;
   uint64_t cache_pcs[kMaxFrames];
   uint32_t cache_nodes[kMaxFrames];
+  uint64_t cache_hashes[kMaxFrames];       // the path hash of cache_nodes' node (stack_trie.h)
   uint64_t cache_frames[kMaxFrames];       // the frame's address
   uint64_t cache_saved_fps[kMaxFrames];    // its first word: the caller's frame
   uint64_t cache_return_pcs[kMaxFrames];   // its second word: the return address
@@ -645,13 +646,18 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
 // Why interning gave up on a stack.
 enum class InternAbort { kNone, kStale, kStopped };
 
-// The child of `node` for `pc`. A miss takes g_lock; if the trie was reset since this stack's
+// The thread's cached edge for (node, pc): its child is the answer if its pc and parent match.
+inline ThreadState::Edge& cached_edge(ThreadState* state, uint32_t node, uint64_t pc) {
+  return state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
+}
+
+// The child of `node` for `pc` from the shared trie (the thread's cached edge missed), recorded in
+// `edge`; `hash` is the child's path hash. Takes g_lock; if the trie was reset since this stack's
 // interning began (its parent ids are from before), *abort is kStale and the caller starts again.
 // Once tracing is off no node is created (kStopped): the native pcs are being symbolized, and a
 // restart is about to renumber the trie.
-inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyLock& locker, uint32_t epoch, InternAbort* abort) {
-  ThreadState::Edge& edge = state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
-  if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
+inline uint32_t shared_child(ThreadState::Edge& edge, uint32_t node, uint64_t pc, uint64_t hash, LazyLock& locker, uint32_t epoch,
+                             InternAbort* abort) {
   locker.need();
   if (__builtin_expect(g_trie_epoch.load(std::memory_order_relaxed) != epoch, 0)) {
     *abort = InternAbort::kStale;
@@ -662,7 +668,7 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
     return 0;
   }
   bool created;
-  uint32_t child = g_trie->child(node, g_code->key(pc), &created);
+  uint32_t child = g_trie->child(node, g_code->key(pc), hash, &created);
   edge = {pc, node, child};
   if (created) {
     const bool named = write_code_of_locked(pc);  // the code a reader names this pc with goes first
@@ -677,6 +683,10 @@ inline uint32_t trie_child(ThreadState* state, uint32_t node, uint64_t pc, LazyL
   }
   return child;
 }
+
+// How many frames past a missed edge have their shared-trie slots prefetched at once: enough for
+// most new stacks, few enough not to flood the core's outstanding misses.
+constexpr int kPrefetchAhead = 32;
 
 // Whether pc lies in a loaded object (a native frame), through the thread's verdict cache;
 // `version` is the module map's, read before this interning began.
@@ -722,22 +732,55 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   }
   state->cache_interpreter_entry = g_interpreter_entry_start;
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
+  uint64_t hash = common > 0 ? state->cache_hashes[common - 1] : StackTrie::kRootHash;
   const uint64_t modules_version = g_modules->version();
+  const bool native_frames = g_native_frames;
+  // Without --native, the innermost frame is stored after the JavaScript ones if it is native.
+  const bool innermost_appended = !native_frames && total > 0 && is_native_pc(state, pc_at(total - 1), modules_version);
+  // The first edge the thread has not cached is likely followed by more (a new stack): the slots
+  // of the frames after it are computed from their path hashes and prefetched together, so their
+  // misses overlap instead of coming one after another. [depth, prefetched_to) are done.
+  int prefetched_to = common;
+  auto prefetch_from = [&](int from, uint64_t from_hash) {
+    uint64_t ahead = from_hash;
+    g_trie->prefetch(ahead);
+    int depth = from + 1;
+    for (; depth < total && depth <= from + kPrefetchAhead; depth++) {
+      uint64_t pc = pc_at(depth);
+      if (native_frames || !is_native_pc(state, pc, modules_version)) {
+        ahead = StackTrie::path_hash(ahead, pc);
+        g_trie->prefetch(ahead);
+      }
+    }
+    if (depth == total && innermost_appended) g_trie->prefetch(StackTrie::path_hash(ahead, pc_at(total - 1)));
+    prefetched_to = depth;
+  };
   for (int depth = common; depth < total; depth++) {
     uint64_t pc = pc_at(depth);
-    if (g_native_frames || !is_native_pc(state, pc, modules_version)) {
-      node = trie_child(state, node, pc, locker, epoch, abort);
-      if (*abort != InternAbort::kNone) {
-        state->cache_depth = 0;
-        return 0;
+    if (native_frames || !is_native_pc(state, pc, modules_version)) {
+      hash = StackTrie::path_hash(hash, pc);
+      ThreadState::Edge& edge = cached_edge(state, node, pc);
+      if (edge.child != 0 && edge.pc == pc && edge.parent == node) {
+        node = edge.child;
+      } else {
+        if (depth >= prefetched_to) prefetch_from(depth, hash);
+        node = shared_child(edge, node, pc, hash, locker, epoch, abort);
+        if (*abort != InternAbort::kNone) {
+          state->cache_depth = 0;
+          return 0;
+        }
       }
     }
     state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
+    state->cache_hashes[depth] = hash;
   }
   state->cache_depth = total;
-  if (!g_native_frames && total > 0 && is_native_pc(state, pc_at(total - 1), modules_version)) {
-    node = trie_child(state, node, pc_at(total - 1), locker, epoch, abort);
+  if (innermost_appended) {
+    const uint64_t pc = pc_at(total - 1);
+    ThreadState::Edge& edge = cached_edge(state, node, pc);
+    if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
+    node = shared_child(edge, node, pc, StackTrie::path_hash(hash, pc), locker, epoch, abort);
     if (*abort != InternAbort::kNone) return 0;
   }
   return node;
