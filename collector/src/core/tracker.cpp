@@ -646,9 +646,10 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
 // Why interning gave up on a stack.
 enum class InternAbort { kNone, kStale, kStopped };
 
-// The thread's cached edge for (node, pc): its child is the answer if its pc and parent match.
-inline ThreadState::Edge& cached_edge(ThreadState* state, uint32_t node, uint64_t pc) {
-  return state->edge_cache[(pc ^ (pc >> 9) ^ (node * 0x9E3779B1u)) & (ThreadState::kEdgeCacheSize - 1)];
+// Where the thread caches the edge of path hash `path` (stack_trie.h): its child is the answer if
+// its pc and parent match.
+inline ThreadState::Edge& cached_edge(ThreadState* state, uint64_t path) {
+  return state->edge_cache[(path >> 20) & (ThreadState::kEdgeCacheSize - 1)];
 }
 
 // The child of `node` for `pc` from the shared trie (the thread's cached edge missed), recorded in
@@ -684,9 +685,9 @@ inline uint32_t shared_child(ThreadState::Edge& edge, uint32_t node, uint64_t pc
   return child;
 }
 
-// How many frames past a missed edge have their shared-trie slots prefetched at once: enough for
-// most new stacks, few enough not to flood the core's outstanding misses.
-constexpr int kPrefetchAhead = 32;
+// How many frames from a missed edge on have their shared-trie slots prefetched at once: 12 beat
+// 32 on tsc --native (13 interleaved rounds, 763 → 747 ms), whose misses then queued behind each other.
+constexpr int kPrefetchAhead = 12;
 
 // Whether pc lies in a loaded object (a native frame), through the thread's verdict cache;
 // `version` is the module map's, read before this interning began.
@@ -732,39 +733,47 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   }
   state->cache_interpreter_entry = g_interpreter_entry_start;
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
-  uint64_t hash = common > 0 ? state->cache_hashes[common - 1] : StackTrie::kRootHash;
   const uint64_t modules_version = g_modules->version();
   const bool native_frames = g_native_frames;
   // Without --native, the innermost frame is stored after the JavaScript ones if it is native.
   const bool innermost_appended = !native_frames && total > 0 && is_native_pc(state, pc_at(total - 1), modules_version);
-  // The first edge the thread has not cached is likely followed by more (a new stack): the slots
-  // of the frames after it are computed from their path hashes and prefetched together, so their
-  // misses overlap instead of coming one after another. [depth, prefetched_to) are done.
-  int prefetched_to = common;
-  auto prefetch_from = [&](int from, uint64_t from_hash) {
-    uint64_t ahead = from_hash;
-    g_trie->prefetch(ahead);
-    int depth = from + 1;
-    for (; depth < total && depth <= from + kPrefetchAhead; depth++) {
-      uint64_t pc = pc_at(depth);
-      if (native_frames || !is_native_pc(state, pc, modules_version)) {
-        ahead = StackTrie::path_hash(ahead, pc);
-        g_trie->prefetch(ahead);
-      }
-    }
-    if (depth == total && innermost_appended) g_trie->prefetch(StackTrie::path_hash(ahead, pc_at(total - 1)));
-    prefetched_to = depth;
-  };
+  // First the path hash of every frame below the common part (a frame that is not stored keeps
+  // its parent's): it places the frame's edge both in the thread's cache and in the shared trie,
+  // so both can be brought into cache before the lookups, which each need the id the one before
+  // returned, run one after another.
+  bool stored[kMaxFrames];
+  uint64_t hash = common > 0 ? state->cache_hashes[common - 1] : StackTrie::kRootHash;
   for (int depth = common; depth < total; depth++) {
-    uint64_t pc = pc_at(depth);
-    if (native_frames || !is_native_pc(state, pc, modules_version)) {
+    const uint64_t pc = pc_at(depth);
+    stored[depth] = native_frames || !is_native_pc(state, pc, modules_version);
+    if (stored[depth]) {
       hash = StackTrie::path_hash(hash, pc);
-      ThreadState::Edge& edge = cached_edge(state, node, pc);
+      __builtin_prefetch(&cached_edge(state, hash));
+    }
+    state->cache_hashes[depth] = hash;
+  }
+  const uint64_t innermost_hash = innermost_appended ? StackTrie::path_hash(hash, pc_at(total - 1)) : 0;
+  // The first edge the thread has not cached is likely followed by more (a new stack): the shared
+  // trie's slots of the frames from there on are prefetched together, so that their misses
+  // overlap. [.., prefetched_to) are done.
+  int prefetched_to = common;
+  for (int depth = common; depth < total; depth++) {
+    const uint64_t pc = pc_at(depth);
+    if (stored[depth]) {
+      const uint64_t path = state->cache_hashes[depth];
+      ThreadState::Edge& edge = cached_edge(state, path);
       if (edge.child != 0 && edge.pc == pc && edge.parent == node) {
         node = edge.child;
       } else {
-        if (depth >= prefetched_to) prefetch_from(depth, hash);
-        node = shared_child(edge, node, pc, hash, locker, epoch, abort);
+        if (depth >= prefetched_to) {
+          const int end = total - depth > kPrefetchAhead ? depth + kPrefetchAhead : total;
+          for (int ahead = depth; ahead < end; ahead++) {
+            if (stored[ahead]) g_trie->prefetch(state->cache_hashes[ahead]);
+          }
+          if (end == total && innermost_appended) g_trie->prefetch(innermost_hash);
+          prefetched_to = end;
+        }
+        node = shared_child(edge, node, pc, path, locker, epoch, abort);
         if (*abort != InternAbort::kNone) {
           state->cache_depth = 0;
           return 0;
@@ -773,14 +782,13 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
     }
     state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
-    state->cache_hashes[depth] = hash;
   }
   state->cache_depth = total;
   if (innermost_appended) {
     const uint64_t pc = pc_at(total - 1);
-    ThreadState::Edge& edge = cached_edge(state, node, pc);
+    ThreadState::Edge& edge = cached_edge(state, innermost_hash);
     if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
-    node = shared_child(edge, node, pc, StackTrie::path_hash(hash, pc), locker, epoch, abort);
+    node = shared_child(edge, node, pc, innermost_hash, locker, epoch, abort);
     if (*abort != InternAbort::kNone) return 0;
   }
   return node;
