@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `memview` command. The CLI is written in TypeScript and compiled to dist/ at
-// install time; this file only forwards to it.
+// The `memview` command's JavaScript side, behind bin/memview (the shell script npm installs, which
+// sends a plain `memview run` to the native launcher instead). The CLI is written in TypeScript and
+// compiled to dist/ at install time; this file only forwards to it.
 //
 // CommonJS, and `run` on a path of its own: `memview run` starts before the program it traces, so
 // its start-up is part of every traced run's wall time. Node's ES module loader and the dispatcher's
@@ -10,8 +11,10 @@
 'use strict';
 
 const argv = process.argv.slice(2);
-const command = argv[0] === 'run'
-  ? new Promise((done) => done(require('../dist/launcher/run-entry.cjs').launch(argv.slice(1))))
+// `__conclude-run` is the native launcher's (bin/memview): the end of a run it leaves to this CLI.
+const launcherEntry = argv[0] === 'run' ? 'launch' : argv[0] === '__conclude-run' ? 'conclude' : undefined;
+const command = launcherEntry
+  ? new Promise((done) => done(require('../dist/launcher/run-entry.cjs')[launcherEntry](argv.slice(1))))
   : import('../dist/cli/main.js').then(({ main }) => main(argv));
 
 command.then(

@@ -45,6 +45,12 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"]
     },
     {
+      "target_name": "memview-run",
+      "type": "executable",
+      "sources": ["src/launcher/run_launcher.cpp"],
+      "cflags_cc": ["-O2"]
+    },
+    {
       "target_name": "memview_test_allocators",
       "sources": ["test-addon/test_allocators.cc", "src/core/deflate_raw.cpp", "src/core/reused_code.cpp", "src/core/deferred_code.cpp", "src/core/elf_symbols.cpp",
                   "src/core/stack_trie.cpp",

@@ -18,7 +18,8 @@ export const root = resolve(here, '..', '..');
 const workloadDirectory = join(here, 'workloads');
 // Other engineers rebuild the collector while the benchmark runs: memview is run from a snapshot
 // of the launcher and the built collector taken at the start (see snapshotMemview).
-let memviewCli = join(root, 'bin', 'memview.cjs');
+// The `memview` command as npm installs it (a shell script: `run` goes to the native launcher).
+let memviewCli = join(root, 'bin', 'memview');
 let snapshotCollector = join(root, 'collector');
 const timeBinary = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
@@ -94,13 +95,14 @@ function observerInducedAllocations(model) {
 }
 
 /**
- * Copies what `memview run` needs into `directory` (bin/memview.cjs, dist/launcher, dist/cli, dist/collector/lib,
- * collector/register.cjs and finish-on-signals.cjs, the built .node files, package.json), after waiting for a build in
+ * Copies what `memview run` needs into `directory` (bin/memview and memview.cjs, dist/launcher, dist/cli,
+ * dist/collector/lib, collector/register.cjs and finish-on-signals.cjs, the built .node files and the native
+ * launcher, package.json), after waiting for a build in
  * progress to finish (the .node files present and unchanged for 3 s). Returns the build time.
  */
 async function snapshotMemview(directory) {
   const release = join(root, 'collector', 'build', 'Release');
-  const files = ['memview.node', 'memview_preload.node'].map((name) => join(release, name));
+  const files = ['memview.node', 'memview_preload.node', 'memview-run'].map((name) => join(release, name));
   const signature = () => files.map((file) => (existsSync(file) ? statSync(file).mtimeMs + ':' + statSync(file).size : 'missing')).join(',');
   for (let attempt = 0; ; attempt++) {
     const before = signature();
@@ -110,6 +112,7 @@ async function snapshotMemview(directory) {
   }
   const copy = (from, to = from) => cpSync(join(root, from), join(directory, to), { recursive: true });
   copy('package.json');
+  copy('bin/memview');
   copy('bin/memview.cjs');
   copy('dist/launcher');
   copy('dist/cli');
@@ -118,11 +121,11 @@ async function snapshotMemview(directory) {
   copy('collector/finish-on-signals.cjs');
   mkdirSync(join(directory, 'collector', 'build', 'Release'), { recursive: true });
   for (const file of files) cpSync(file, join(directory, 'collector', 'build', 'Release', file.split('/').pop()));
-  memviewCli = join(directory, 'bin', 'memview.cjs');
+  memviewCli = join(directory, 'bin', 'memview');
   snapshotCollector = join(directory, 'collector');
   const built = statSync(files[1]).mtime;
   // The snapshot must work: trace the empty workload once.
-  const probe = spawnSync(process.execPath, [memviewCli, 'run', '-q', '-f', '-o', join(directory, 'probe.bin'), join(workloadDirectory, 'empty.js')], { env: childEnvironment(), encoding: 'utf8' });
+  const probe = spawnSync(memviewCli, ['run', '-q', '-f', '-o', join(directory, 'probe.bin'), join(workloadDirectory, 'empty.js')], { env: childEnvironment(), encoding: 'utf8' });
   if (probe.status !== 0 || !existsSync(join(directory, 'probe.bin'))) throw new Error(`the memview snapshot does not run: ${probe.stderr}`);
   rmSync(join(directory, 'probe.bin'));
   return built;
@@ -131,8 +134,8 @@ async function snapshotMemview(directory) {
 function commandFor(mode, workload, output) {
   switch (mode) {
     case 'untraced': return [process.execPath, workload.args];
-    case 'memview': return [process.execPath, [memviewCli, 'run', '-q', '-f', '-o', output, ...workload.args]];
-    case 'native': return [process.execPath, [memviewCli, 'run', '-q', '-f', '--native', '-o', output, ...workload.args]];
+    case 'memview': return [memviewCli, ['run', '-q', '-f', '-o', output, ...workload.args]];
+    case 'native': return [memviewCli, ['run', '-q', '-f', '--native', '-o', output, ...workload.args]];
     case 'heaptrack': return [heaptrackBinary, ['-o', output, process.execPath, ...workload.args]];
     default: throw new Error(mode);
   }
@@ -449,7 +452,7 @@ export function collectorMarkdown(bench) {
   lines.push(`${bench.repetitions} interleaved rounds (untraced, memview, memview --native, heaptrack; the order rotates every round) after one untraced warm-up; medians. ` +
     `heaptrack runs stop once they have used ${bench.heaptrackBudgetSeconds} s for a workload (n shows how many ran). ` +
     `Wall time is what the targets are about; CPU time (user + sys of the whole process tree, from /usr/bin/time) is shown because it is far less disturbed by other load on the machine. ` +
-    `memview is measured through its launcher (\`node bin/memview.cjs run -q -f -o out.bin [--native] <same command>\`), so its times include starting the launcher's own node; heaptrack likewise through its \`heaptrack\` script (and its heaptrack_interpret process). ` +
+    `memview is measured through its command as npm installs it (\`bin/memview run -q -f -o out.bin [--native] <same command>\`: a shell script that execs the native launcher, collector/src/launcher/run_launcher.cpp), so its times include the launcher; heaptrack likewise through its \`heaptrack\` script (and its heaptrack_interpret process). ` +
     `Timing took ${Math.round(bench.timingSeconds)} s, reading the files ${Math.round(bench.totalSeconds - bench.timingSeconds)} s.`);
   lines.push('');
   lines.push('### Time and file size');

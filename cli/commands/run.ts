@@ -2,6 +2,7 @@
 // wait for it, and leave a capture file. The program's own output and exit status pass through.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { endsWithTrailer, isAlive } from '../../collector/lib/capture-ending.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { CaptureServer } from '../../collector/lib/capture-relay.js';
@@ -159,28 +160,54 @@ export async function run(argv: string[]): Promise<number> {
     const reason = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : outcome.error.message;
     throw new UserFacingError(`cannot start '${command}': ${reason}`);
   }
-  const capturePath = outputTemplate.replace('%p', String(child.pid));
-  const exitStatus = outcome.signal ? 128 + (signalNumbers[outcome.signal] ?? 1) : outcome.code ?? 1;
+  return concludeRun({
+    capturePath: outputTemplate.replace('%p', String(child.pid)),
+    outputTemplate,
+    code: outcome.code,
+    signal: outcome.signal,
+    followFork: values['follow-fork'] === true,
+    quiet: values.quiet === true,
+  });
+}
+
+/** How a traced program ended, for concludeRun. */
+export interface RunEnding {
+  capturePath: string;
+  outputTemplate: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  followFork: boolean;
+  quiet: boolean;
+}
+
+/**
+ * What follows the traced program's exit: says where the capture went, or why it is missing or
+ * incomplete; names the native frames of a capture whose program was killed; returns the exit
+ * status (the program's). The native launcher (collector/src/launcher/run_launcher.cpp) hands
+ * every ending but the plain one here through `memview __conclude-run`.
+ */
+export async function concludeRun({ capturePath, outputTemplate, code, signal, followFork, quiet }: RunEnding): Promise<number> {
+  const exitStatus = signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1;
   if (!existsSync(capturePath)) {
     console.error(`memview: no capture was written to ${capturePath}`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
   const complete = endsWithTrailer(capturePath);
-  if (!outcome.signal && !complete) {
+  if (!signal && !complete) {
     // The program ended normally but the collector could not finish the capture (it said why,
     // e.g. the disk filled): the capture is readable up to the failure, but incomplete.
     console.error(`memview: the capture ${capturePath} is incomplete; it holds the events written before tracing stopped`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
-  if (outcome.signal && !complete) await nameFramesAfterDeath(capturePath, outcome.signal, values.quiet === true);
-  if (values['follow-fork']) await nameFramesOfEndedChildren(outputTemplate, values.quiet === true);
-  if (!values.quiet) {
+  if (signal && !complete) await nameFramesAfterDeath(capturePath, signal, quiet);
+  if (followFork) await nameFramesOfEndedChildren(outputTemplate, quiet);
+  if (!quiet) {
     const size = formatBytes(statSync(capturePath).size);
-    const ending = !outcome.signal
+    const ending = !signal
       ? ''
       : complete
-        ? ` (the program ended on ${outcome.signal})`
-        : ` (the program was killed by ${outcome.signal}; the capture holds everything up to its last flush)`;
+        ? ` (the program ended on ${signal})`
+        : ` (the program was killed by ${signal}; the capture holds everything up to its last flush)`;
     console.error(`memview: wrote ${capturePath} (${size})${ending}`);
     console.error(`memview: see it with 'memview stats ${capturePath}' or 'memview ${capturePath}'`);
   }
@@ -225,8 +252,3 @@ async function nameFramesOfEndedChildren(outputTemplate: string, quiet: boolean)
     }
   }
 }
-
-const signalNumbers: Partial<Record<NodeJS.Signals, number>> = {
-  SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9,
-  SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15,
-};

@@ -25,7 +25,7 @@ async function captureKilledWithItsLauncher(addon: string): Promise<string> {
     setTimeout(() => console.log('ready'), 600);  // after the writer's first flush (250 ms)
   `);
   const capturePath = join(directory, 'capture.bin');
-  const launcher = spawn(process.execPath, [cliPath, 'run', '-q', '-o', capturePath, script], {
+  const launcher = spawn(cliPath, ['run', '-q', '-o', capturePath, script], {
     env: cleanEnvironment(), detached: true, stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((ready) => launcher.stdout.on('data', (data) => { if (String(data).includes('ready')) ready(); }));
@@ -53,7 +53,7 @@ function patchBuildIdSection(elf: Buffer, patch: (elf: Buffer, header: number) =
 }
 
 function memview(...argv: string[]) {
-  return spawnSync(process.execPath, [cliPath, ...argv], { encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000 });
+  return spawnSync(cliPath, [...argv], { encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000 });
 }
 
 const symbolize = (...files: string[]) => memview('symbolize', ...files);
@@ -169,7 +169,7 @@ describe('memview symbolize', () => {
       writeFileSync(cached, 'left by an earlier, broken fetch');
       // Not spawnSync: the servers answer from this process's event loop.
       const result = await new Promise<{ status: number | null; stderr: string }>((done) => {
-        const child = spawn(process.execPath, [cliPath, 'symbolize', capturePath], {
+        const child = spawn(cliPath, ['symbolize', capturePath], {
           env: cleanEnvironment({ DEBUGINFOD_URLS: servers, XDG_CACHE_HOME: cache }),
         });
         let stderr = '';
@@ -196,7 +196,7 @@ describe('memview symbolize', () => {
       setTimeout(() => clearInterval(timer), 2500);
     `);
     const capturePath = join(directory, 'slow.bin');
-    const launcher = spawn(process.execPath, [cliPath, 'run', '-q', '-o', capturePath, join(directory, 'slow.cjs')], { env: cleanEnvironment() });
+    const launcher = spawn(cliPath, ['run', '-q', '-o', capturePath, join(directory, 'slow.cjs')], { env: cleanEnvironment() });
     const exited = new Promise<number | null>((done) => launcher.once('exit', done));
     await new Promise((done) => setTimeout(done, 1200));
     const early = symbolize(capturePath);
@@ -231,7 +231,7 @@ describe('memview symbolize', () => {
     const directory = scratchDirectory();
     const capturePath = join(directory, 'complete.bin');
     writeFileSync(join(directory, 'empty.cjs'), '');
-    const traced = spawnSync(process.execPath, [cliPath, 'run', '-q', '-o', capturePath, join(directory, 'empty.cjs')], { env: cleanEnvironment(), encoding: 'utf8' });
+    const traced = spawnSync(cliPath, ['run', '-q', '-o', capturePath, join(directory, 'empty.cjs')], { env: cleanEnvironment(), encoding: 'utf8' });
     expect(traced.status, traced.stderr).toBe(0);
     const bytes = readFileSync(capturePath);
     const complete = symbolize(capturePath);

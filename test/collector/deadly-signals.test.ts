@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FrameKind } from '../../viewer/model/types.js';
-import { cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
+import { childPidOf, cleanEnvironment, cliPath, readModel, scratchDirectory, testAddonPath, traceScript, waitFor } from './trace-helpers.js';
 
 describe('a program that dies of a signal', () => {
   it('process.abort(): the capture holds everything up to the abort and ends on SIGABRT', async () => {
@@ -17,7 +17,7 @@ describe('a program that dies of a signal', () => {
       process.abort();
     `);
     const capture = join(directory, 'abort.bin');
-    const run = spawnSync(process.execPath, [cliPath, 'run', '-o', capture, join(directory, 'abort.cjs')], {
+    const run = spawnSync(cliPath, ['run', '-o', capture, join(directory, 'abort.cjs')], {
       encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000,
     });
     expect(run.status).toBe(134);
@@ -28,7 +28,7 @@ describe('a program that dies of a signal', () => {
     expect(model.stats.endReason).toBe('SIGABRT');
     expect(model.stats.allocators.valloc.bytes).toBe(4040404);
     // The same through the wasm engine, as scripts see it.
-    const stats = spawnSync(process.execPath, [cliPath, 'stats', '--json', capture], { encoding: 'utf8', env: cleanEnvironment() });
+    const stats = spawnSync(cliPath, ['stats', '--json', capture], { encoding: 'utf8', env: cleanEnvironment() });
     expect(stats.status, stats.stderr).toBe(0);
     expect(JSON.parse(stats.stdout)).toMatchObject({ truncated: false, endReason: 'SIGABRT' });
   });
@@ -42,8 +42,8 @@ describe('a program that dies of a signal', () => {
       for (let i = 0; ; i++) kept.push({ i, text: 'x'.repeat(64) + i, buffer: Buffer.alloc(256) });
     `);
     const capture = join(directory, 'grow.bin');
-    const run = spawnSync(process.execPath, [
-      cliPath, 'run', '-o', capture, '--', process.execPath, '--max-old-space-size=16', join(directory, 'grow.cjs'),
+    const run = spawnSync(cliPath, [
+      'run', '-o', capture, '--', process.execPath, '--max-old-space-size=16', join(directory, 'grow.cjs'),
     ], { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000 });
     expect(run.status).toBe(134);
     expect(run.stderr).toMatch(/heap out of memory/);
@@ -93,7 +93,7 @@ describe('a program that dies of a signal', () => {
   it('leaves SIGINT, SIGTERM, SIGHUP and SIGQUIT to the program (which may look at them), and catches the crash signals', () => {
     // Python, for one, sets up KeyboardInterrupt only where SIGINT is still the default action.
     const directory = scratchDirectory();
-    const run = spawnSync(process.execPath, [cliPath, 'run', '-q', '-o', join(directory, 'cat.bin'), '--', 'cat', '/proc/self/status'], {
+    const run = spawnSync(cliPath, ['run', '-q', '-o', join(directory, 'cat.bin'), '--', 'cat', '/proc/self/status'], {
       encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000,
     });
     expect(run.status, run.stderr).toBe(0);
@@ -105,7 +105,7 @@ describe('a program that dies of a signal', () => {
 
   it('SIGSEGV (not node): the capture is complete and the exit status is the crash\'s', async () => {
     const directory = scratchDirectory();
-    const launcher = spawn(process.execPath, [cliPath, 'run', '--', 'sleep', '30'], { cwd: directory, env: cleanEnvironment() });
+    const launcher = spawn(cliPath, ['run', '--', 'sleep', '30'], { cwd: directory, env: cleanEnvironment() });
     let stderr = '';
     launcher.stderr.on('data', (data) => { stderr += data; });
     // The default capture name carries the traced process's pid: memview-sleep.<pid>.bin.
@@ -124,7 +124,7 @@ describe('a program that dies of a signal', () => {
   it('SIGTERM (not node, not caught): memview run names the native frames afterwards and records the signal', async () => {
     const directory = scratchDirectory();
     const capture = join(directory, 'sleep.bin');
-    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
+    const launcher = spawn(cliPath, ['run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
     let stderr = '';
     launcher.stderr.on('data', (data) => { stderr += data; });
     let pid = 0;
@@ -149,7 +149,7 @@ describe('memview\'s own threads', () => {
   it('take none of the signals sent to the process (a kill reaches the program\'s threads, whose handler waits for the writer)', async () => {
     const directory = scratchDirectory();
     const capture = join(directory, 'sleep.bin');
-    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
+    const launcher = spawn(cliPath, ['run', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
     try {
       let writerStatus = '';
       await waitFor(() => {
@@ -174,21 +174,3 @@ describe('memview\'s own threads', () => {
     }
   });
 });
-
-/** The pid of the process `parent` started (the traced program), or 0 before it exists. */
-function childPidOf(parent: number): number {
-  try {
-    const children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim();
-    return children === '' ? 0 : Number(children.split(/\s+/)[0]);
-  } catch {
-    return 0;
-  }
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the traced program');
-    await new Promise((settle) => setTimeout(settle, 20));
-  }
-}

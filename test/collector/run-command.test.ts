@@ -1,13 +1,15 @@
 // `memview run` as a command: the profiled program's output and exit status pass through, and
 // every mistake gets one clear line and a non-zero exit, never a stack trace.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanEnvironment, cliPath, javaScriptCallSites, readModel, scratchDirectory, testAddonPath, traceScript } from './trace-helpers.js';
+import {
+  childPidOf, cleanEnvironment, cliPath, javaScriptCallSites, readModel, scratchDirectory, testAddonPath, traceScript, waitFor,
+} from './trace-helpers.js';
 
 function memview(args: string[], cwd?: string) {
-  return spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: cleanEnvironment(), cwd, timeout: 60_000 });
+  return spawnSync(cliPath, [...args], { encoding: 'utf8', env: cleanEnvironment(), cwd, timeout: 60_000 });
 }
 
 describe('memview run', () => {
@@ -85,6 +87,48 @@ describe('memview run', () => {
     const result = memview(['rnu', 'app.js']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("did you mean 'run'");
+  });
+});
+
+// `memview run` is a native launcher (collector/src/launcher/run_launcher.cpp) for the runs it can
+// take whole, and bin/memview.cjs for the rest: both must behave as one command.
+describe('memview run\'s native launcher', () => {
+  it('starts the program itself, with no node of its own in between', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'sleep.bin');
+    const launcher = spawn(cliPath, ['run', '-q', '-o', capture, '--', 'sleep', '30'], { env: cleanEnvironment() });
+    const exited = new Promise((done) => launcher.once('exit', (code) => done(code)));
+    await waitFor(() => childPidOf(launcher.pid!) !== 0 && existsSync(capture));
+    expect(readlinkSync(`/proc/${launcher.pid}/exe`)).toMatch(/\/memview-run$/);
+    expect(readlinkSync(`/proc/${childPidOf(launcher.pid!)}/exe`)).toMatch(/\/sleep$/);
+    launcher.kill('SIGTERM');  // forwarded to the program
+    expect(await exited).toBe(143);
+  });
+
+  it('reads --output=FILE and --sample-interval=MS, and gives the program the same environment as the CLI', async () => {
+    const directory = scratchDirectory();
+    const script = join(directory, 'env.cjs');
+    writeFileSync(script, 'for (const name of ["MEMVIEW_SAMPLE_MS", "MEMVIEW_NATIVE", "MEMVIEW_FOLLOW_FORK", "NODE_OPTIONS"]) console.log(name + "=" + process.env[name]);');
+    const capture = join(directory, 'out.bin');
+    const native = memview(['run', '-q', `--output=${capture}`, '--sample-interval=3', '--native', script]);
+    expect(native.status).toBe(0);
+    expect((await readModel(capture)).meta.nativeFrames).toBe(true);
+    // -qf is a group of short flags, which only the CLI reads: the same run through bin/memview.cjs.
+    const cli = memview(['run', '-qf', '-o', capture, '--sample-interval', '3', '--native', script]);
+    expect(cli.status).toBe(0);
+    expect(native.stdout).toBe(cli.stdout);
+    expect(native.stdout).toContain('MEMVIEW_SAMPLE_MS=3\nMEMVIEW_NATIVE=1\nMEMVIEW_FOLLOW_FORK=0\n');
+    expect(native.stdout).toMatch(/NODE_OPTIONS=--require \S+\/collector\/register\.cjs\n/);
+  });
+
+  it('leaves a run it cannot take to the CLI, with the arguments untouched', () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'args.cjs'), 'console.log(JSON.stringify(process.argv.slice(2)))');
+    // --follow-fork is the CLI's; the program's own flags after the script stay the program's.
+    const result = memview(['run', '-q', '--follow-fork', '-o', join(directory, 'a.bin'), join(directory, 'args.cjs'), '-o', '--native', 'x y'], directory);
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(['-o', '--native', 'x y']);
+    expect(existsSync(join(directory, 'a.bin'))).toBe(true);
   });
 });
 

@@ -513,7 +513,7 @@ describe('processes', () => {
       \`], { encoding: 'utf8' });
       console.log(child.stdout.trim());
     `);
-    const run = spawnSync(process.execPath, [cliPath, 'run', '--follow-fork', 'program.cjs'], {
+    const run = spawnSync(cliPath, ['run', '--follow-fork', 'program.cjs'], {
       cwd: directory, encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000,
     });
     expect(run.status, run.stderr).toBe(0);
@@ -628,7 +628,7 @@ describe('signals', () => {
       setInterval(() => Buffer.alloc(1000), 10);
     `);
     const capture = join(directory, 'server.bin');
-    const launcher = spawn(process.execPath, [cliPath, 'run', '-o', capture, join(directory, 'server.cjs')], {
+    const launcher = spawn(cliPath, ['run', '-o', capture, join(directory, 'server.cjs')], {
       env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }),
     });
     let stderr = '';

@@ -1,7 +1,7 @@
 // Helpers for collector tests: run a script under `memview run` and read back both the raw events
 // (to find an exact address and size) and the aggregated model (to check what a user sees).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
@@ -13,7 +13,9 @@ import { decodeRecords, type RecordSink } from '../../collector/lib/reader/recor
 import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
 
 export const repositoryRoot = resolve(__dirname, '..', '..');
-export const cliPath = join(repositoryRoot, 'bin', 'memview.cjs');
+// The `memview` command as npm installs it: a shell script that runs `memview run` through the
+// native launcher when it is built and every other command through bin/memview.cjs.
+export const cliPath = join(repositoryRoot, 'bin', 'memview');
 export const testAddonPath = join(repositoryRoot, 'collector', 'build', 'Release', 'memview_test_allocators.node');
 
 /** The environment every traced test program gets: no CA bundle parsing noise at start-up. */
@@ -48,8 +50,8 @@ export function traceScript(
   writeFileSync(scriptPath, source);
   const capturePath = join(directory, 'capture.bin');
   const result = spawnSync(
-    process.execPath,
-    [cliPath, 'run', '-o', capturePath, ...(options.runArguments ?? []), scriptPath, ...(options.scriptArguments ?? [])],
+    cliPath,
+    ['run', '-o', capturePath, ...(options.runArguments ?? []), scriptPath, ...(options.scriptArguments ?? [])],
     { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath, ...options.environment }), timeout: 60_000 },
   );
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, capturePath, directory };
@@ -202,4 +204,23 @@ export function strippedAddonWithDebugFile({ compressed }: { compressed?: 'zlib'
   mkdirSync(join(debugDirectory, '.build-id', buildId.slice(0, 2)), { recursive: true });
   copyFileSync(debugFile, join(debugDirectory, '.build-id', buildId.slice(0, 2), `${buildId.slice(2)}.debug`));
   return { addon, debugDirectory };
+}
+
+/** The pid of the process `parent` started (the traced program), or 0 before it exists. */
+export function childPidOf(parent: number): number {
+  try {
+    const children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim();
+    return children === '' ? 0 : Number(children.split(/\s+/)[0]);
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls `condition` every 20 ms, for up to 20 s. */
+export async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the traced program');
+    await new Promise((settle) => setTimeout(settle, 20));
+  }
 }

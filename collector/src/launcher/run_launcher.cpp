@@ -1,0 +1,362 @@
+// `memview run`, the plain case, without starting a node of its own: the launcher is part of every
+// traced run's wall time, and a second node start-up was ~30 ms of it (an empty program: 90 ms
+// through bin/memview.cjs, 59 ms traced directly, 29 ms untraced).
+//
+// It does what cli/commands/run.ts does for a run it can take whole: options it knows, a script
+// that exists or a command on PATH, a capture path it may write. For anything else it hands the
+// same arguments to bin/memview.cjs (`exec node bin/memview.cjs run ...`), which says what is wrong
+// or does the rest (--help, --follow-fork, --live-remote, an unknown flag, a missing script): the
+// messages live in one place. After the program it prints the plain ending itself (the capture is
+// complete) and hands any other (killed, no capture, incomplete) to `memview __conclude-run`.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+struct Paths {
+  std::string package;  // the memview package: this file is collector/build/Release/memview-run
+  std::string cli() const { return package + "/bin/memview.cjs"; }
+  std::string preload() const { return package + "/collector/build/Release/memview_preload.node"; }
+  std::string addon() const { return package + "/collector/build/Release/memview.node"; }
+  std::string register_script() const { return package + "/collector/register.cjs"; }
+};
+
+bool find_package(Paths* paths) {
+  char self[PATH_MAX];
+  ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length <= 0) return false;
+  std::string path(self, static_cast<size_t>(length));
+  for (int up = 0; up < 4; up++) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return false;
+    path.resize(slash);
+  }
+  paths->package = path;
+  return true;
+}
+
+// Everything this launcher does not take itself: bin/memview.cjs, with the same arguments.
+[[noreturn]] void hand_to_cli(const Paths& paths, int argc, char** argv) {
+  std::vector<char*> args;
+  std::string cli = paths.cli();
+  args.push_back(const_cast<char*>("node"));
+  args.push_back(const_cast<char*>(cli.c_str()));
+  args.push_back(const_cast<char*>("run"));
+  for (int i = 1; i < argc; i++) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execvp("node", args.data());
+  fprintf(stderr, "memview: cannot start node for %s: %s\n", cli.c_str(), strerror(errno));
+  _exit(1);
+}
+
+bool is_regular_file(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+bool exists(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0;
+}
+
+// An executable file for `name` as execvp would find it (a name with a slash is taken as is).
+bool command_found(const std::string& name) {
+  if (name.empty()) return false;
+  if (name.find('/') != std::string::npos) return is_regular_file(name) && access(name.c_str(), X_OK) == 0;
+  const char* path = getenv("PATH");
+  std::string search = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= search.size()) {
+    size_t end = search.find(':', start);
+    if (end == std::string::npos) end = search.size();
+    std::string directory = search.substr(start, end - start);
+    std::string candidate = (directory.empty() ? std::string(".") : directory) + "/" + name;
+    if (is_regular_file(candidate) && access(candidate.c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// node's path.resolve for one path: absolute, without '.', '..' or repeated and trailing slashes.
+std::string resolve(const std::string& path) {
+  std::string joined = path;
+  if (path.empty() || path[0] != '/') {
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr) return "";
+    joined = std::string(cwd) + "/" + path;
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= joined.size()) {
+    size_t end = joined.find('/', start);
+    if (end == std::string::npos) end = joined.size();
+    std::string part = joined.substr(start, end - start);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (const std::string& part : parts) out += "/" + part;
+  return out.empty() ? "/" : out;
+}
+
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The default capture name's stem, as run.ts computes it: basename(p, extname(p)) || 'program'.
+// Empty (hand to the CLI) for names whose extension node reads in ways not worth copying.
+std::string stem_of(const std::string& path) {
+  std::string base = path;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  size_t slash = base.rfind('/');
+  if (slash != std::string::npos) base = base.substr(slash + 1);
+  if (base.find_first_not_of('.') == std::string::npos) return "";
+  size_t dot = base.rfind('.');
+  std::string stem = dot != std::string::npos && dot > 0 ? base.substr(0, dot) : base;
+  return stem.empty() ? "program" : stem;
+}
+
+// NODE_OPTIONS values with spaces, quotes or backslashes are quoted (as run.ts does).
+std::string quote_node_option(const std::string& value) {
+  if (value.find_first_of(" \t\n\r\v\f\"\\") == std::string::npos) return value;
+  std::string quoted = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\"";
+}
+
+bool whole_number(const char* text, long low, long high, long* value) {
+  if (*text == 0) return false;
+  char* end = nullptr;
+  errno = 0;
+  long parsed = strtol(text, &end, 10);
+  if (errno != 0 || *end != 0 || parsed < low || parsed > high) return false;
+  for (const char* c = text; *c; c++) {
+    if (*c < '0' || *c > '9') return false;  // no sign, no spaces: what Number() accepts differs
+  }
+  *value = parsed;
+  return true;
+}
+
+// run.ts's endsWithTrailer: the file ends with a trailer chunk (written only on a clean stop),
+// found in a tail read that doubles from 1 MiB up to 64 MiB.
+bool ends_with_trailer(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat info;
+  bool found = false;
+  if (fstat(fd, &info) == 0) {
+    const size_t size = static_cast<size_t>(info.st_size);
+    std::vector<unsigned char> tail;
+    for (size_t window = size_t{1} << 20;; window *= 2) {
+      const size_t length = size < window ? size : window;
+      tail.resize(length);
+      if (pread(fd, tail.data(), length, static_cast<off_t>(size - length)) != static_cast<ssize_t>(length)) break;
+      for (size_t at = length >= 4 ? length - 4 + 1 : 0; at-- > 0 && !found;) {
+        if (memcmp(&tail[at], "MVCK", 4) != 0 || at + 24 > length || tail[at + 4] != 2) continue;
+        uint32_t payload = tail[at + 8] | tail[at + 9] << 8 | tail[at + 10] << 16 | static_cast<uint32_t>(tail[at + 11]) << 24;
+        found = at + 24 + payload == length;
+      }
+      if (found || length == size || window >= (size_t{64} << 20)) break;
+    }
+  }
+  close(fd);
+  return found;
+}
+
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    unit++;
+  }
+  char text[64];
+  snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  return text;
+}
+
+std::string json_string(const std::string& value) {
+  std::string out = "\"";
+  for (unsigned char c : value) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char escaped[8];
+      snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+pid_t g_child = 0;
+
+void forward_signal(int signal) {
+  if (g_child > 0) kill(g_child, signal);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Paths paths;
+  if (!find_package(&paths)) {
+    fprintf(stderr, "memview: cannot find the memview package from /proc/self/exe\n");
+    return 1;
+  }
+  // The options this launcher takes; any other hands the whole run to the CLI.
+  bool force = false, native = false, quiet = false;
+  const char* output = nullptr;
+  const char* sample_interval = "10";
+  int first = 1;
+  bool explicit_command = false;
+  auto value_of = [&](const char* arg, const char* name, int* i, const char** value) {
+    const size_t length = strlen(name);
+    if (strncmp(arg, name, length) == 0 && arg[length] == '=') {
+      *value = arg + length + 1;
+      return true;
+    }
+    if (strcmp(arg, name) != 0 || *i + 1 >= argc || argv[*i + 1][0] == '-') return false;
+    *value = argv[++*i];
+    return true;
+  };
+  for (; first < argc; first++) {
+    const char* arg = argv[first];
+    if (strcmp(arg, "--") == 0) {
+      explicit_command = true;
+      first++;
+      break;
+    }
+    if (arg[0] != '-' || strcmp(arg, "-") == 0) break;
+    if (strcmp(arg, "-f") == 0 || strcmp(arg, "--force") == 0) force = true;
+    else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) quiet = true;
+    else if (strcmp(arg, "--native") == 0) native = true;
+    else if (value_of(arg, "-o", &first, &output) || value_of(arg, "--output", &first, &output)) continue;
+    else if (value_of(arg, "--sample-interval", &first, &sample_interval)) continue;
+    else hand_to_cli(paths, argc, argv);
+  }
+  if (first >= argc) hand_to_cli(paths, argc, argv);
+  long sample_ms;
+  if (!whole_number(sample_interval, 1, 60000, &sample_ms)) hand_to_cli(paths, argc, argv);
+  if (output != nullptr && *output == 0) hand_to_cli(paths, argc, argv);
+  const std::string program = argv[first];
+  if (explicit_command ? !command_found(program) : !is_regular_file(program)) hand_to_cli(paths, argc, argv);
+  if (!is_regular_file(paths.preload()) || !is_regular_file(paths.addon())) hand_to_cli(paths, argc, argv);
+  std::string stem = stem_of(program);
+  if (stem.empty()) hand_to_cli(paths, argc, argv);
+  // The preloaded core replaces %p with the traced process's pid.
+  const std::string output_template = resolve(output != nullptr ? output : "memview-" + stem + ".%p.bin");
+  if (output_template.empty()) hand_to_cli(paths, argc, argv);
+  if (output != nullptr && exists(output_template) && !force) hand_to_cli(paths, argc, argv);
+  if (access(directory_of(output_template).c_str(), W_OK) != 0) hand_to_cli(paths, argc, argv);
+
+  const char* preload_before = getenv("LD_PRELOAD");
+  std::string preload = paths.preload() + (preload_before != nullptr && *preload_before ? std::string(":") + preload_before : "");
+  const char* options_before = getenv("NODE_OPTIONS");
+  std::string node_options = (options_before != nullptr && *options_before ? std::string(options_before) + " " : "") +
+                             "--require " + quote_node_option(paths.register_script());
+  const std::string sample_ms_text = std::to_string(sample_ms);
+
+  std::vector<char*> command;
+  if (!explicit_command) command.push_back(const_cast<char*>("node"));
+  for (int i = first; i < argc; i++) command.push_back(argv[i]);
+  command.push_back(nullptr);
+
+  // A pipe closed on exec tells whether the program started (errno if it did not).
+  int started[2];
+  if (pipe2(started, O_CLOEXEC) != 0) hand_to_cli(paths, argc, argv);
+  struct sigaction forward = {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  forward.sa_flags = SA_RESTART;
+  g_child = fork();
+  if (g_child < 0) {
+    fprintf(stderr, "memview: cannot start '%s': %s\n", command[0], strerror(errno));
+    return 1;
+  }
+  if (g_child == 0) {
+    close(started[0]);
+    // Only the program's environment: the node that concludes a run below must not be traced.
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv("MEMVIEW_OUTPUT", output_template.c_str(), 1);
+    setenv("MEMVIEW_NATIVE", native ? "1" : "0", 1);
+    setenv("MEMVIEW_FOLLOW_FORK", "0", 1);
+    setenv("MEMVIEW_SAMPLE_MS", sample_ms_text.c_str(), 1);
+    unsetenv("MEMVIEW_ROOT_PID");
+    setenv("NODE_OPTIONS", node_options.c_str(), 1);
+    execvp(command[0], command.data());
+    int error = errno;
+    if (write(started[1], &error, sizeof(error)) < 0) {
+      // nothing more to say: the parent sees the child exit with 127
+    }
+    _exit(127);
+  }
+  close(started[1]);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &forward, nullptr);
+  int exec_error = 0;
+  ssize_t got;
+  do got = read(started[0], &exec_error, sizeof(exec_error));
+  while (got < 0 && errno == EINTR);
+  close(started[0]);
+  int status = 0;
+  while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got == static_cast<ssize_t>(sizeof(exec_error))) {
+    fprintf(stderr, "memview: cannot start '%s': %s\n", command[0], exec_error == ENOENT ? "command not found" : strerror(exec_error));
+    return 1;
+  }
+
+  std::string capture = output_template;
+  size_t marker = capture.find("%p");
+  if (marker != std::string::npos) capture.replace(marker, 2, std::to_string(g_child));
+  const bool signaled = WIFSIGNALED(status);
+  const int signal = signaled ? WTERMSIG(status) : 0;
+  const int exit_status = signaled ? 128 + signal : WEXITSTATUS(status);
+  const bool complete = exists(capture) && ends_with_trailer(capture);
+  if (!complete) {
+    // Killed before the capture was finished, no capture, or an incomplete one: the CLI names
+    // the frames or says what happened, and returns the status.
+    const char* abbreviation = signaled ? sigabbrev_np(signal) : nullptr;
+    std::string ending = "{\"capturePath\":" + json_string(capture) + ",\"outputTemplate\":" + json_string(output_template) +
+                         ",\"code\":" + (signaled ? "null" : std::to_string(exit_status)) + ",\"signal\":" +
+                         (signaled ? json_string(std::string("SIG") + (abbreviation ? abbreviation : "KILL")) : "null") +
+                         ",\"followFork\":false,\"quiet\":" + (quiet ? "true" : "false") + "}";
+    std::string cli = paths.cli();
+    char* conclude[] = {const_cast<char*>("node"), const_cast<char*>(cli.c_str()), const_cast<char*>("__conclude-run"),
+                        const_cast<char*>(ending.c_str()), nullptr};
+    execvp("node", conclude);
+    fprintf(stderr, "memview: cannot start node to finish %s: %s\n", capture.c_str(), strerror(errno));
+    return exit_status == 0 ? 1 : exit_status;
+  }
+  if (!quiet) {
+    struct stat info;
+    std::string size = stat(capture.c_str(), &info) == 0 ? format_bytes(static_cast<double>(info.st_size)) : "?";
+    std::string ending = signaled ? std::string(" (the program ended on SIG") + sigabbrev_np(signal) + ")" : "";
+    fprintf(stderr, "memview: wrote %s (%s)%s\n", capture.c_str(), size.c_str(), ending.c_str());
+    fprintf(stderr, "memview: see it with 'memview stats %s' or 'memview %s'\n", capture.c_str(), capture.c_str());
+  }
+  return exit_status;
+}
