@@ -176,6 +176,8 @@ export interface RunEnding {
   outputTemplate: string;
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** The status to exit with, when the caller knows it better than the signal's name tells. */
+  exitStatus?: number;
   followFork: boolean;
   quiet: boolean;
 }
@@ -186,8 +188,8 @@ export interface RunEnding {
  * status (the program's). The native launcher (collector/src/launcher/run_launcher.cpp) hands
  * every ending but the plain one here through `memview __conclude-run`.
  */
-export async function concludeRun({ capturePath, outputTemplate, code, signal, followFork, quiet }: RunEnding): Promise<number> {
-  const exitStatus = signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1;
+export async function concludeRun({ capturePath, outputTemplate, code, signal, followFork, quiet, ...known }: RunEnding): Promise<number> {
+  const exitStatus = known.exitStatus ?? (signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1);
   if (!existsSync(capturePath)) {
     console.error(`memview: no capture was written to ${capturePath}`);
     return exitStatus === 0 ? 1 : exitStatus;

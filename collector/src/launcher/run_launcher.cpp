@@ -213,7 +213,13 @@ std::string json_string(const std::string& value) {
   return out + "\"";
 }
 
-pid_t g_child = 0;
+// The program's name for a signal as node gives it ("SIGTERM"); "SIG<n>" for one without a name.
+std::string signal_name(int signal) {
+  const char* abbreviation = sigabbrev_np(signal);
+  return std::string("SIG") + (abbreviation != nullptr ? abbreviation : std::to_string(signal));
+}
+
+volatile pid_t g_child = 0;
 
 void forward_signal(int signal) {
   if (g_child > 0) kill(g_child, signal);
@@ -339,10 +345,9 @@ int main(int argc, char** argv) {
   if (!complete) {
     // Killed before the capture was finished, no capture, or an incomplete one: the CLI names
     // the frames or says what happened, and returns the status.
-    const char* abbreviation = signaled ? sigabbrev_np(signal) : nullptr;
     std::string ending = "{\"capturePath\":" + json_string(capture) + ",\"outputTemplate\":" + json_string(output_template) +
                          ",\"code\":" + (signaled ? "null" : std::to_string(exit_status)) + ",\"signal\":" +
-                         (signaled ? json_string(std::string("SIG") + (abbreviation ? abbreviation : "KILL")) : "null") +
+                         (signaled ? json_string(signal_name(signal)) : "null") + ",\"exitStatus\":" + std::to_string(exit_status) +
                          ",\"followFork\":false,\"quiet\":" + (quiet ? "true" : "false") + "}";
     std::string cli = paths.cli();
     char* conclude[] = {const_cast<char*>("node"), const_cast<char*>(cli.c_str()), const_cast<char*>("__conclude-run"),
@@ -354,7 +359,7 @@ int main(int argc, char** argv) {
   if (!quiet) {
     struct stat info;
     std::string size = stat(capture.c_str(), &info) == 0 ? format_bytes(static_cast<double>(info.st_size)) : "?";
-    std::string ending = signaled ? std::string(" (the program ended on SIG") + sigabbrev_np(signal) + ")" : "";
+    std::string ending = signaled ? " (the program ended on " + signal_name(signal) + ")" : "";
     fprintf(stderr, "memview: wrote %s (%s)%s\n", capture.c_str(), size.c_str(), ending.c_str());
     fprintf(stderr, "memview: see it with 'memview stats %s' or 'memview %s'\n", capture.c_str(), capture.c_str());
   }
