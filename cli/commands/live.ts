@@ -204,9 +204,10 @@ function startProgram(argv: string[], passthrough: string[], values: { output?: 
   const logPath = resolve(values.log ?? `${capturePath}.log`);
 
   const logFd = openSync(logPath, 'w');
-  const memviewBin = fileURLToPath(new URL('../../../bin/memview.cjs', import.meta.url));
-  const runArguments = [memviewBin, 'run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
-  const child = spawn(process.execPath, runArguments, { stdio: ['ignore', logFd, logFd] });
+  // The `memview` command itself (bin/memview), so that the run goes through the native launcher.
+  const memviewCommand = fileURLToPath(new URL('../../../bin/memview', import.meta.url));
+  const runArguments = ['run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
+  const child = spawn(memviewCommand, runArguments, { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const program: RunningProgram = {
     capturePath,
