@@ -121,6 +121,36 @@ describe('memview run\'s native launcher', () => {
     expect(native.stdout).toMatch(/NODE_OPTIONS=--require \S+\/collector\/register\.cjs\n/);
   });
 
+  it('reads -o=FILE as node\'s parseArgs does: the value is "=FILE"', () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'app.cjs'), '');
+    const result = memview(['run', '-q', '-o=x.bin', 'app.cjs'], directory);
+    expect(result.status).toBe(0);
+    expect(existsSync(join(directory, '=x.bin'))).toBe(true);
+    expect(existsSync(join(directory, 'x.bin'))).toBe(false);
+  });
+
+  it('gives the program every signal at its default, as node\'s spawn does, even one its caller ignored', () => {
+    // A shell ignores SIGINT in its background jobs; a forwarded Ctrl-C must still stop the program.
+    const run = spawnSync('sh', ['-c', 'trap "" INT; exec "$0" run -q -f -o "$1" -- grep SigIgn /proc/self/status', cliPath, join(scratchDirectory(), 'g.bin')], {
+      encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000,
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^SigIgn:\s*0+$/m);
+  });
+
+  it('returns the program\'s status when its own stderr is closed (memview run app.js 2>&1 | head)', async () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'app.cjs'), 'setTimeout(() => { process.exitCode = 3; }, 200);');
+    const launcher = spawn(cliPath, ['run', '-f', '-o', join(directory, 'a.bin'), join(directory, 'app.cjs')], {
+      env: cleanEnvironment(), stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    launcher.stderr!.destroy();  // "memview: wrote ..." then goes to a pipe nobody reads
+    const [code, signal] = await new Promise<[number | null, string | null]>((done) => launcher.once('exit', (c, s) => done([c, s])));
+    expect(signal).toBe(null);
+    expect(code).toBe(3);
+  });
+
   it('leaves a run it cannot take to the CLI, with the arguments untouched', () => {
     const directory = scratchDirectory();
     writeFileSync(join(directory, 'args.cjs'), 'console.log(JSON.stringify(process.argv.slice(2)))');

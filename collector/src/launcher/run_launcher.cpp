@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +73,10 @@ bool exists(const std::string& path) {
   return stat(path.c_str(), &info) == 0;
 }
 
-// An executable file for `name` as execvp would find it (a name with a slash is taken as is).
-bool command_found(const std::string& name) {
-  if (name.empty()) return false;
-  if (name.find('/') != std::string::npos) return is_regular_file(name) && access(name.c_str(), X_OK) == 0;
+// The executable file execvp would run for `name` (a name with a slash is taken as is), or "".
+std::string find_command(const std::string& name) {
+  if (name.empty()) return "";
+  if (name.find('/') != std::string::npos) return is_regular_file(name) && access(name.c_str(), X_OK) == 0 ? name : "";
   const char* path = getenv("PATH");
   std::string search = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   size_t start = 0;
@@ -84,10 +85,10 @@ bool command_found(const std::string& name) {
     if (end == std::string::npos) end = search.size();
     std::string directory = search.substr(start, end - start);
     std::string candidate = (directory.empty() ? std::string(".") : directory) + "/" + name;
-    if (is_regular_file(candidate) && access(candidate.c_str(), X_OK) == 0) return true;
+    if (is_regular_file(candidate) && access(candidate.c_str(), X_OK) == 0) return candidate;
     start = end + 1;
   }
-  return false;
+  return "";
 }
 
 // node's path.resolve for one path: absolute, without '.', '..' or repeated and trailing slashes.
@@ -191,8 +192,15 @@ std::string format_bytes(double bytes) {
     bytes /= 1024;
     unit++;
   }
+  // toFixed rounds a half up where printf rounds it to even (1280 B: 1.3 KiB, not 1.2); bytes over
+  // a power of 1024 are exact in binary, so tenths counted this way are exactly toFixed's.
   char text[64];
-  snprintf(text, sizeof(text), unit == 0 ? "%.0f %s" : "%.1f %s", bytes, units[unit]);
+  if (unit == 0) {
+    snprintf(text, sizeof(text), "%.0f %s", bytes, units[unit]);
+  } else {
+    const double tenths = floor(bytes * 10 + 0.5);
+    snprintf(text, sizeof(text), "%.0f.%.0f %s", floor(tenths / 10), fmod(tenths, 10), units[unit]);
+  }
   return text;
 }
 
@@ -213,10 +221,16 @@ std::string json_string(const std::string& value) {
   return out + "\"";
 }
 
-// The program's name for a signal as node gives it ("SIGTERM"); "SIG<n>" for one without a name.
+// A signal's name as node gives it (os.constants.signals on Linux); "SIG<n>" for the real-time
+// ones, which node reports as no signal at all (so the CLI would call such a capture incomplete).
 std::string signal_name(int signal) {
-  const char* abbreviation = sigabbrev_np(signal);
-  return std::string("SIG") + (abbreviation != nullptr ? abbreviation : std::to_string(signal));
+  static const char* const kNames[] = {
+      nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",  "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
+  if (signal > 0 && signal < 32) return kNames[signal];
+  return "SIG" + std::to_string(signal);
 }
 
 volatile pid_t g_child = 0;
@@ -228,6 +242,9 @@ void forward_signal(int signal) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // An ignored SIGCHLD (inherited through exec) would make the kernel reap the program itself,
+  // and waitpid could not tell its status.
+  signal(SIGCHLD, SIG_DFL);
   Paths paths;
   if (!find_package(&paths)) {
     fprintf(stderr, "memview: cannot find the memview package from /proc/self/exe\n");
@@ -241,7 +258,8 @@ int main(int argc, char** argv) {
   bool explicit_command = false;
   auto value_of = [&](const char* arg, const char* name, int* i, const char** value) {
     const size_t length = strlen(name);
-    if (strncmp(arg, name, length) == 0 && arg[length] == '=') {
+    // `--name=value`; node's parseArgs reads `-o=x` as -o with the value `=x`: that is the CLI's.
+    if (name[1] == '-' && strncmp(arg, name, length) == 0 && arg[length] == '=') {
       *value = arg + length + 1;
       return true;
     }
@@ -269,7 +287,12 @@ int main(int argc, char** argv) {
   if (!whole_number(sample_interval, 1, 60000, &sample_ms)) hand_to_cli(paths, argc, argv);
   if (output != nullptr && *output == 0) hand_to_cli(paths, argc, argv);
   const std::string program = argv[first];
-  if (explicit_command ? !command_found(program) : !is_regular_file(program)) hand_to_cli(paths, argc, argv);
+  if (explicit_command ? find_command(program).empty() : !is_regular_file(program)) hand_to_cli(paths, argc, argv);
+  // The node that runs a script: the one on PATH, by its real path, as process.execPath names it
+  // to the CLI (the program's process.argv[0] and argv0 are that path).
+  char node_path[PATH_MAX];
+  const std::string node_found = explicit_command ? std::string() : find_command("node");
+  if (!explicit_command && (node_found.empty() || realpath(node_found.c_str(), node_path) == nullptr)) hand_to_cli(paths, argc, argv);
   if (!is_regular_file(paths.preload()) || !is_regular_file(paths.addon())) hand_to_cli(paths, argc, argv);
   std::string stem = stem_of(program);
   if (stem.empty()) hand_to_cli(paths, argc, argv);
@@ -287,7 +310,7 @@ int main(int argc, char** argv) {
   const std::string sample_ms_text = std::to_string(sample_ms);
 
   std::vector<char*> command;
-  if (!explicit_command) command.push_back(const_cast<char*>("node"));
+  if (!explicit_command) command.push_back(node_path);
   for (int i = first; i < argc; i++) command.push_back(argv[i]);
   command.push_back(nullptr);
 
@@ -313,6 +336,14 @@ int main(int argc, char** argv) {
     setenv("MEMVIEW_SAMPLE_MS", sample_ms_text.c_str(), 1);
     unsetenv("MEMVIEW_ROOT_PID");
     setenv("NODE_OPTIONS", node_options.c_str(), 1);
+    // As libuv starts a child (node's spawn): every signal at its default and none blocked, so
+    // that a signal the caller ignored (a background job's SIGINT) still reaches the program.
+    for (int number = 1; number < 32; number++) {
+      if (number != SIGKILL && number != SIGSTOP) signal(number, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     execvp(command[0], command.data());
     int error = errno;
     if (write(started[1], &error, sizeof(error)) < 0) {
@@ -322,13 +353,26 @@ int main(int argc, char** argv) {
   }
   close(started[1]);
   for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &forward, nullptr);
+  // A closed stderr (`memview run app.js 2>&1 | head`) must not kill the launcher before it
+  // returns the program's status: node ignores SIGPIPE as well.
+  signal(SIGPIPE, SIG_IGN);
   int exec_error = 0;
   ssize_t got;
   do got = read(started[0], &exec_error, sizeof(exec_error));
   while (got < 0 && errno == EINTR);
   close(started[0]);
   int status = 0;
-  while (waitpid(g_child, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  do waited = waitpid(g_child, &status, 0);
+  while (waited < 0 && errno == EINTR);
+  // The program is gone: a signal from now on is the launcher's own (as once run.ts drops its
+  // forwarders), never forwarded to a pid the system may have given to another process.
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
+  const int program_pid = g_child;
+  g_child = 0;
+  if (waited < 0) {
+    fprintf(stderr, "memview: cannot wait for the program (pid %d): %s\n", program_pid, strerror(errno));
+    return 1;
   }
   if (got == static_cast<ssize_t>(sizeof(exec_error))) {
     fprintf(stderr, "memview: cannot start '%s': %s\n", command[0], exec_error == ENOENT ? "command not found" : strerror(exec_error));
@@ -337,7 +381,7 @@ int main(int argc, char** argv) {
 
   std::string capture = output_template;
   size_t marker = capture.find("%p");
-  if (marker != std::string::npos) capture.replace(marker, 2, std::to_string(g_child));
+  if (marker != std::string::npos) capture.replace(marker, 2, std::to_string(program_pid));
   const bool signaled = WIFSIGNALED(status);
   const int signal = signaled ? WTERMSIG(status) : 0;
   const int exit_status = signaled ? 128 + signal : WEXITSTATUS(status);
