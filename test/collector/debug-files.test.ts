@@ -10,8 +10,8 @@ import { nodeAllocating, pathOf, readModel, repositoryRoot, strippedAddonWithDeb
 
 const VALLOC_NAME = '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)';
 
-function innermostFrameOfValloc(addon: string, environment: Record<string, string>) {
-  const run = traceScript(`require(${JSON.stringify(addon)}).valloc(3456789);`, { environment });
+function innermostFrameOfValloc(addon: string, environment: Record<string, string>, after = '') {
+  const run = traceScript(`require(${JSON.stringify(addon)}).valloc(3456789);${after}`, { environment });
   expect(run.status, run.stderr).toBe(0);
   return readModel(run.capturePath).then((model) => {
     const node = nodeAllocating(model, 3456789);
@@ -30,6 +30,15 @@ describe('separate debug files', () => {
     // The control: the same stripped object without its debug file has no name for it.
     const without = await innermostFrameOfValloc(addon, { MEMVIEW_DEBUG_DIR: join(debugDirectory, 'nothing-here') });
     expect(without.name).toMatch(/^stripped\.node\+0x[0-9a-f]+$/);
+  });
+
+  it('are looked up in the MEMVIEW_DEBUG_DIR that tracing started with, whatever the program sets later', async () => {
+    // The names are looked up at the end of the run, while the program's threads still run: the
+    // variable is read when tracing starts, so a program that changes it (or races a setenv with
+    // that lookup) changes nothing.
+    const { addon, debugDirectory } = strippedAddonWithDebugFile();
+    const changed = await innermostFrameOfValloc(addon, { MEMVIEW_DEBUG_DIR: debugDirectory }, 'process.env.MEMVIEW_DEBUG_DIR = "/nonexistent";');
+    expect(changed.name).toBe(VALLOC_NAME);
   });
 
   it.each(['zlib', 'zstd'] as const)('compressed with %s (libc6-dbg ships zlib) give lines to memview symbolize, names to the end of a run', async (compressed) => {

@@ -17,6 +17,11 @@ namespace {
 // packages, Fedora's debuginfo, debuginfod's cache layout): /usr/lib/debug/.build-id/ab/cdef....debug.
 // MEMVIEW_DEBUG_DIR replaces the directory with a ':'-separated list of them, searched in order
 // (tests, a tree of another machine's debug files, memview symbolize's debuginfod cache).
+// $MEMVIEW_DEBUG_DIR as remember_debug_directories() read it; a fixed buffer, since it is filled
+// inside the tracing core, which must not allocate while starting.
+char g_remembered_debug_dirs[4096];
+bool g_debug_dirs_remembered = false;
+
 bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compressed, ElfSymbols* debug, std::string* used) {
   if (build_id.size() < 2) return false;
   static const char kHex[] = "0123456789abcdef";
@@ -27,7 +32,7 @@ bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compress
     if (i == 0) relative += '/';
   }
   relative += ".debug";
-  const char* list = getenv("MEMVIEW_DEBUG_DIR");
+  const char* list = g_debug_dirs_remembered ? g_remembered_debug_dirs : getenv("MEMVIEW_DEBUG_DIR");
   std::string directories = list && strspn(list, ":") < strlen(list) ? list : "/usr/lib/debug";
   for (size_t start = 0; start <= directories.size();) {
     size_t end = directories.find(':', start);
@@ -47,6 +52,19 @@ bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compress
 }
 
 }  // namespace
+
+void remember_debug_directories() {
+  const char* list = getenv("MEMVIEW_DEBUG_DIR");
+  // A list longer than the buffer is cut at a ':' rather than in the middle of a directory.
+  size_t length = list ? strlen(list) : 0;
+  if (length >= sizeof(g_remembered_debug_dirs)) {
+    length = sizeof(g_remembered_debug_dirs) - 1;
+    while (length > 0 && list[length] != ':') length--;
+  }
+  if (length > 0) memcpy(g_remembered_debug_dirs, list, length);
+  g_remembered_debug_dirs[length] = 0;
+  g_debug_dirs_remembered = true;
+}
 
 ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, const std::vector<uint64_t>& pcs,
                                          const uint8_t* build_id, size_t build_id_length, bool inflate_compressed,

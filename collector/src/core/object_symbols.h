@@ -31,6 +31,14 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
                                          const uint8_t* build_id, size_t build_id_length, bool inflate_compressed,
                                          const EmitSymbol& emit, std::string* debug_file_used = nullptr);
 
+/**
+ * Reads $MEMVIEW_DEBUG_DIR now, for every later symbolize_object_pcs of this process. Called when
+ * tracing starts: the names are looked up at the end of a run, while the program's threads still
+ * run, and one of them calling setenv then would race with getenv. Without it, each lookup reads
+ * the variable itself (the CLI's addon).
+ */
+void remember_debug_directories();
+
 /** The GNU build id of the ELF file at `path`; empty when it has none or cannot be read. */
 std::vector<uint8_t> build_id_of_file(const char* path);
 

@@ -33,6 +33,7 @@
 #include "module_map.h"
 #include "native_pc_set.h"
 #include "native_symbols.h"
+#include "object_symbols.h"
 #include "raw_memory.h"
 #include "record_format.h"
 #include "reused_code.h"
@@ -1723,6 +1724,7 @@ void note_modules_changed() {
 int start_tracing(const StartOptions& options) {
   ReentrancyGuard guard;
   if (g_tracing) return EBUSY;
+  remember_debug_directories();
   // Tracing ended by itself (a write failed) but nobody stopped it: finish that capture first,
   // so two writer threads never share the encoder.
   if (g_writer_running || g_finisher_running) stop_tracing("restarted");
