@@ -239,32 +239,31 @@ void forward_signal(int signal) {
   if (g_child > 0) kill(g_child, signal);
 }
 
-}  // namespace
+// A run this launcher takes whole, as its arguments ask for it.
+struct PlainRun {
+  bool native = false, quiet = false;
+  long sample_ms = 10;
+  std::vector<char*> command;  // the program and its arguments, null-terminated
+  std::string node;            // the node that runs a script ("" for a command after --)
+  std::string output_template;
+};
 
-int main(int argc, char** argv) {
-  // An ignored SIGCHLD (inherited through exec) would make the kernel reap the program itself,
-  // and waitpid could not tell its status.
-  signal(SIGCHLD, SIG_DFL);
-  Paths paths;
-  if (!find_package(&paths)) {
-    fprintf(stderr, "memview: cannot find the memview package from /proc/self/exe\n");
-    return 1;
-  }
-  // The options this launcher takes; any other hands the whole run to the CLI.
-  bool force = false, native = false, quiet = false;
+// Reads the arguments of `memview run` into *run; false for anything but a plain run, which the
+// CLI then takes (and says what is wrong with it, if anything is).
+bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
+  bool force = false, explicit_command = false;
   const char* output = nullptr;
   const char* sample_interval = "10";
   int first = 1;
-  bool explicit_command = false;
-  auto value_of = [&](const char* arg, const char* name, int* i, const char** value) {
+  auto value_of = [&](const char* arg, const char* name, const char** value) {
     const size_t length = strlen(name);
     // `--name=value`; node's parseArgs reads `-o=x` as -o with the value `=x`: that is the CLI's.
     if (name[1] == '-' && strncmp(arg, name, length) == 0 && arg[length] == '=') {
       *value = arg + length + 1;
       return true;
     }
-    if (strcmp(arg, name) != 0 || *i + 1 >= argc || argv[*i + 1][0] == '-') return false;
-    *value = argv[++*i];
+    if (strcmp(arg, name) != 0 || first + 1 >= argc || argv[first + 1][0] == '-') return false;
+    *value = argv[++first];
     return true;
   };
   for (; first < argc; first++) {
@@ -276,64 +275,73 @@ int main(int argc, char** argv) {
     }
     if (arg[0] != '-' || strcmp(arg, "-") == 0) break;
     if (strcmp(arg, "-f") == 0 || strcmp(arg, "--force") == 0) force = true;
-    else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) quiet = true;
-    else if (strcmp(arg, "--native") == 0) native = true;
-    else if (value_of(arg, "-o", &first, &output) || value_of(arg, "--output", &first, &output)) continue;
-    else if (value_of(arg, "--sample-interval", &first, &sample_interval)) continue;
-    else hand_to_cli(paths, argc, argv);
+    else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) run->quiet = true;
+    else if (strcmp(arg, "--native") == 0) run->native = true;
+    else if (!value_of(arg, "-o", &output) && !value_of(arg, "--output", &output) &&
+             !value_of(arg, "--sample-interval", &sample_interval))
+      return false;
   }
-  if (first >= argc) hand_to_cli(paths, argc, argv);
-  long sample_ms;
-  if (!whole_number(sample_interval, 1, 60000, &sample_ms)) hand_to_cli(paths, argc, argv);
-  if (output != nullptr && *output == 0) hand_to_cli(paths, argc, argv);
+  if (first >= argc || !whole_number(sample_interval, 1, 60000, &run->sample_ms)) return false;
+  if (output != nullptr && *output == 0) return false;
   const std::string program = argv[first];
-  if (explicit_command ? find_command(program).empty() : !is_regular_file(program)) hand_to_cli(paths, argc, argv);
-  // The node that runs a script: the one on PATH, by its real path, as process.execPath names it
-  // to the CLI (the program's process.argv[0] and argv0 are that path).
-  char node_path[PATH_MAX];
-  const std::string node_found = explicit_command ? std::string() : find_command("node");
-  if (!explicit_command && (node_found.empty() || realpath(node_found.c_str(), node_path) == nullptr)) hand_to_cli(paths, argc, argv);
-  if (!is_regular_file(paths.preload()) || !is_regular_file(paths.addon())) hand_to_cli(paths, argc, argv);
-  std::string stem = stem_of(program);
-  if (stem.empty()) hand_to_cli(paths, argc, argv);
+  if (explicit_command ? find_command(program).empty() : !is_regular_file(program)) return false;
+  if (!explicit_command) {
+    // The node on PATH, by its real path, as process.execPath names it to the CLI (the program's
+    // process.argv[0] and argv0 are that path).
+    char real[PATH_MAX];
+    const std::string found = find_command("node");
+    if (found.empty() || realpath(found.c_str(), real) == nullptr) return false;
+    run->node = real;
+  }
+  if (!is_regular_file(paths.preload()) || !is_regular_file(paths.addon())) return false;
+  const std::string stem = stem_of(program);
+  if (stem.empty()) return false;
   // The preloaded core replaces %p with the traced process's pid.
-  const std::string output_template = resolve(output != nullptr ? output : "memview-" + stem + ".%p.bin");
-  if (output_template.empty()) hand_to_cli(paths, argc, argv);
-  if (output != nullptr && exists(output_template) && !force) hand_to_cli(paths, argc, argv);
-  if (access(directory_of(output_template).c_str(), W_OK) != 0) hand_to_cli(paths, argc, argv);
+  run->output_template = resolve(output != nullptr ? output : "memview-" + stem + ".%p.bin");
+  if (run->output_template.empty()) return false;
+  if (output != nullptr && exists(run->output_template) && !force) return false;
+  if (access(directory_of(run->output_template).c_str(), W_OK) != 0) return false;
+  if (!explicit_command) run->command.push_back(const_cast<char*>(run->node.c_str()));
+  for (int i = first; i < argc; i++) run->command.push_back(argv[i]);
+  run->command.push_back(nullptr);
+  return true;
+}
 
+// How the program ended.
+struct Ending {
+  pid_t pid = 0;
+  int status = 0;      // waitpid's
+  int exec_error = 0;  // errno of an exec that failed, or 0
+};
+
+// Starts the program with the tracing environment and waits for it, forwarding SIGINT, SIGTERM
+// and SIGHUP; false (said why) when it could not be started or waited for.
+bool run_program(const Paths& paths, const PlainRun& run, Ending* ending) {
   const char* preload_before = getenv("LD_PRELOAD");
-  std::string preload = paths.preload() + (preload_before != nullptr && *preload_before ? std::string(":") + preload_before : "");
+  const std::string preload = paths.preload() + (preload_before != nullptr && *preload_before ? std::string(":") + preload_before : "");
   const char* options_before = getenv("NODE_OPTIONS");
-  std::string node_options = (options_before != nullptr && *options_before ? std::string(options_before) + " " : "") +
-                             "--require " + quote_node_option(paths.register_script());
-  const std::string sample_ms_text = std::to_string(sample_ms);
-
-  std::vector<char*> command;
-  if (!explicit_command) command.push_back(node_path);
-  for (int i = first; i < argc; i++) command.push_back(argv[i]);
-  command.push_back(nullptr);
-
+  const std::string node_options = (options_before != nullptr && *options_before ? std::string(options_before) + " " : "") +
+                                   "--require " + quote_node_option(paths.register_script());
+  const std::string sample_ms = std::to_string(run.sample_ms);
   // A pipe closed on exec tells whether the program started (errno if it did not).
   int started[2];
-  if (pipe2(started, O_CLOEXEC) != 0) hand_to_cli(paths, argc, argv);
-  struct sigaction forward = {};
-  forward.sa_handler = forward_signal;
-  sigemptyset(&forward.sa_mask);
-  forward.sa_flags = SA_RESTART;
+  if (pipe2(started, O_CLOEXEC) != 0) {
+    fprintf(stderr, "memview: cannot start '%s': %s\n", run.command[0], strerror(errno));
+    return false;
+  }
   g_child = fork();
   if (g_child < 0) {
-    fprintf(stderr, "memview: cannot start '%s': %s\n", command[0], strerror(errno));
-    return 1;
+    fprintf(stderr, "memview: cannot start '%s': %s\n", run.command[0], strerror(errno));
+    return false;
   }
   if (g_child == 0) {
     close(started[0]);
-    // Only the program's environment: the node that concludes a run below must not be traced.
+    // Only the program's environment: the node that concludes a run must not be traced.
     setenv("LD_PRELOAD", preload.c_str(), 1);
-    setenv("MEMVIEW_OUTPUT", output_template.c_str(), 1);
-    setenv("MEMVIEW_NATIVE", native ? "1" : "0", 1);
+    setenv("MEMVIEW_OUTPUT", run.output_template.c_str(), 1);
+    setenv("MEMVIEW_NATIVE", run.native ? "1" : "0", 1);
     setenv("MEMVIEW_FOLLOW_FORK", "0", 1);
-    setenv("MEMVIEW_SAMPLE_MS", sample_ms_text.c_str(), 1);
+    setenv("MEMVIEW_SAMPLE_MS", sample_ms.c_str(), 1);
     unsetenv("MEMVIEW_ROOT_PID");
     setenv("NODE_OPTIONS", node_options.c_str(), 1);
     // As libuv starts a child (node's spawn): every signal at its default and none blocked, so
@@ -344,7 +352,7 @@ int main(int argc, char** argv) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    execvp(command[0], command.data());
+    execvp(run.command[0], run.command.data());
     int error = errno;
     if (write(started[1], &error, sizeof(error)) < 0) {
       // nothing more to say: the parent sees the child exit with 127
@@ -352,60 +360,85 @@ int main(int argc, char** argv) {
     _exit(127);
   }
   close(started[1]);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaction(signal, &forward, nullptr);
+  struct sigaction forward = {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  forward.sa_flags = SA_RESTART;
+  for (int number : {SIGINT, SIGTERM, SIGHUP}) sigaction(number, &forward, nullptr);
   // A closed stderr (`memview run app.js 2>&1 | head`) must not kill the launcher before it
   // returns the program's status: node ignores SIGPIPE as well.
   signal(SIGPIPE, SIG_IGN);
-  int exec_error = 0;
   ssize_t got;
-  do got = read(started[0], &exec_error, sizeof(exec_error));
+  do got = read(started[0], &ending->exec_error, sizeof(ending->exec_error));
   while (got < 0 && errno == EINTR);
+  if (got != static_cast<ssize_t>(sizeof(ending->exec_error))) ending->exec_error = 0;
   close(started[0]);
-  int status = 0;
   pid_t waited;
-  do waited = waitpid(g_child, &status, 0);
+  do waited = waitpid(g_child, &ending->status, 0);
   while (waited < 0 && errno == EINTR);
-  // The program is gone: a signal from now on is the launcher's own (as once run.ts drops its
+  // The program is gone: a signal from now on is the launcher's own (as run.ts drops its
   // forwarders), never forwarded to a pid the system may have given to another process.
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::signal(signal, SIG_DFL);
-  const int program_pid = g_child;
+  for (int number : {SIGINT, SIGTERM, SIGHUP}) signal(number, SIG_DFL);
+  ending->pid = g_child;
   g_child = 0;
   if (waited < 0) {
-    fprintf(stderr, "memview: cannot wait for the program (pid %d): %s\n", program_pid, strerror(errno));
-    return 1;
+    fprintf(stderr, "memview: cannot wait for the program (pid %d): %s\n", ending->pid, strerror(errno));
+    return false;
   }
-  if (got == static_cast<ssize_t>(sizeof(exec_error))) {
-    fprintf(stderr, "memview: cannot start '%s': %s\n", command[0], exec_error == ENOENT ? "command not found" : strerror(exec_error));
-    return 1;
+  if (ending->exec_error != 0) {
+    fprintf(stderr, "memview: cannot start '%s': %s\n", run.command[0],
+            ending->exec_error == ENOENT ? "command not found" : strerror(ending->exec_error));
+    return false;
   }
+  return true;
+}
 
-  std::string capture = output_template;
-  size_t marker = capture.find("%p");
-  if (marker != std::string::npos) capture.replace(marker, 2, std::to_string(program_pid));
-  const bool signaled = WIFSIGNALED(status);
-  const int signal = signaled ? WTERMSIG(status) : 0;
-  const int exit_status = signaled ? 128 + signal : WEXITSTATUS(status);
-  const bool complete = exists(capture) && ends_with_trailer(capture);
-  if (!complete) {
-    // Killed before the capture was finished, no capture, or an incomplete one: the CLI names
-    // the frames or says what happened, and returns the status.
-    std::string ending = "{\"capturePath\":" + json_string(capture) + ",\"outputTemplate\":" + json_string(output_template) +
-                         ",\"code\":" + (signaled ? "null" : std::to_string(exit_status)) + ",\"signal\":" +
-                         (signaled ? json_string(signal_name(signal)) : "null") + ",\"exitStatus\":" + std::to_string(exit_status) +
-                         ",\"followFork\":false,\"quiet\":" + (quiet ? "true" : "false") + "}";
+// Says where the capture went and returns the program's status; any ending but a complete
+// capture goes to the CLI's `__conclude-run` (naming a killed program's frames, saying why a
+// capture is missing or incomplete).
+int conclude(const Paths& paths, const PlainRun& run, const Ending& ending) {
+  std::string capture = run.output_template;
+  const size_t marker = capture.find("%p");
+  if (marker != std::string::npos) capture.replace(marker, 2, std::to_string(ending.pid));
+  const bool signaled = WIFSIGNALED(ending.status);
+  const int number = signaled ? WTERMSIG(ending.status) : 0;
+  const int exit_status = signaled ? 128 + number : WEXITSTATUS(ending.status);
+  if (!exists(capture) || !ends_with_trailer(capture)) {
+    std::string described = "{\"capturePath\":" + json_string(capture) + ",\"outputTemplate\":" + json_string(run.output_template) +
+                            ",\"code\":" + (signaled ? "null" : std::to_string(exit_status)) + ",\"signal\":" +
+                            (signaled ? json_string(signal_name(number)) : "null") + ",\"exitStatus\":" + std::to_string(exit_status) +
+                            ",\"followFork\":false,\"quiet\":" + (run.quiet ? "true" : "false") + "}";
     std::string cli = paths.cli();
-    char* conclude[] = {const_cast<char*>("node"), const_cast<char*>(cli.c_str()), const_cast<char*>("__conclude-run"),
-                        const_cast<char*>(ending.c_str()), nullptr};
-    execvp("node", conclude);
+    char* arguments[] = {const_cast<char*>("node"), const_cast<char*>(cli.c_str()), const_cast<char*>("__conclude-run"),
+                         const_cast<char*>(described.c_str()), nullptr};
+    execvp("node", arguments);
     fprintf(stderr, "memview: cannot start node to finish %s: %s\n", capture.c_str(), strerror(errno));
     return exit_status == 0 ? 1 : exit_status;
   }
-  if (!quiet) {
+  if (!run.quiet) {
     struct stat info;
-    std::string size = stat(capture.c_str(), &info) == 0 ? format_bytes(static_cast<double>(info.st_size)) : "?";
-    std::string ending = signaled ? " (the program ended on " + signal_name(signal) + ")" : "";
-    fprintf(stderr, "memview: wrote %s (%s)%s\n", capture.c_str(), size.c_str(), ending.c_str());
+    const std::string size = stat(capture.c_str(), &info) == 0 ? format_bytes(static_cast<double>(info.st_size)) : "?";
+    const std::string how = signaled ? " (the program ended on " + signal_name(number) + ")" : "";
+    fprintf(stderr, "memview: wrote %s (%s)%s\n", capture.c_str(), size.c_str(), how.c_str());
     fprintf(stderr, "memview: see it with 'memview stats %s' or 'memview %s'\n", capture.c_str(), capture.c_str());
   }
   return exit_status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // An ignored SIGCHLD (inherited through exec) would make the kernel reap the program itself,
+  // and waitpid could not tell its status.
+  signal(SIGCHLD, SIG_DFL);
+  Paths paths;
+  if (!find_package(&paths)) {
+    fprintf(stderr, "memview: cannot find the memview package from /proc/self/exe\n");
+    return 1;
+  }
+  PlainRun run;
+  if (!read_plain_run(argc, argv, paths, &run)) hand_to_cli(paths, argc, argv);
+  Ending ending;
+  if (!run_program(paths, run, &ending)) return 1;
+  return conclude(paths, run, ending);
 }
