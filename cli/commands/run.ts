@@ -188,8 +188,8 @@ export interface RunEnding {
  * status (the program's). The native launcher (collector/src/launcher/run_launcher.cpp) hands
  * every ending but the plain one here through `memview __conclude-run`.
  */
-export async function concludeRun({ capturePath, outputTemplate, code, signal, followFork, quiet, ...known }: RunEnding): Promise<number> {
-  const exitStatus = known.exitStatus ?? (signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1);
+export async function concludeRun({ capturePath, outputTemplate, code, signal, exitStatus: knownStatus, followFork, quiet }: RunEnding): Promise<number> {
+  const exitStatus = knownStatus ?? (signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1);
   if (!existsSync(capturePath)) {
     console.error(`memview: no capture was written to ${capturePath}`);
     return exitStatus === 0 ? 1 : exitStatus;

@@ -13,15 +13,15 @@ namespace memview {
 
 namespace {
 
-// Where distributions put separate debug files, found by build id (Debian's -dbg/-dbgsym
-// packages, Fedora's debuginfo, debuginfod's cache layout): /usr/lib/debug/.build-id/ab/cdef....debug.
-// MEMVIEW_DEBUG_DIR replaces the directory with a ':'-separated list of them, searched in order
-// (tests, a tree of another machine's debug files, memview symbolize's debuginfod cache).
 // $MEMVIEW_DEBUG_DIR as remember_debug_directories() read it; a fixed buffer, since it is filled
 // inside the tracing core, which must not allocate while starting.
 char g_remembered_debug_dirs[4096];
 bool g_debug_dirs_remembered = false;
 
+// Where distributions put separate debug files, found by build id (Debian's -dbg/-dbgsym
+// packages, Fedora's debuginfo, debuginfod's cache layout): /usr/lib/debug/.build-id/ab/cdef....debug.
+// MEMVIEW_DEBUG_DIR replaces the directory with a ':'-separated list of them, searched in order
+// (tests, a tree of another machine's debug files, memview symbolize's debuginfod cache).
 bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compressed, ElfSymbols* debug, std::string* used) {
   if (build_id.size() < 2) return false;
   static const char kHex[] = "0123456789abcdef";
