@@ -666,6 +666,11 @@ inline ThreadState::Edge& cached_edge(ThreadState* state, uint64_t path) {
   return state->edge_cache[(path >> 20) & (ThreadState::kEdgeCacheSize - 1)];
 }
 
+// Whether a cached edge is the one from `node` for `pc` (child 0: an empty entry).
+inline bool is_edge(const ThreadState::Edge& edge, uint32_t node, uint64_t pc) {
+  return edge.child != 0 && edge.pc == pc && edge.parent == node;
+}
+
 // The child of `node` for `pc` from the shared trie (the thread's cached edge missed), recorded in
 // `edge`; `hash` is the child's path hash. Takes g_lock; if the trie was reset since this stack's
 // interning began (its parent ids are from before), *abort is kStale and the caller starts again.
@@ -776,7 +781,7 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
     if (stored[depth]) {
       const uint64_t path = state->cache_hashes[depth];
       ThreadState::Edge& edge = cached_edge(state, path);
-      if (edge.child != 0 && edge.pc == pc && edge.parent == node) {
+      if (is_edge(edge, node, pc)) {
         node = edge.child;
       } else {
         if (depth >= prefetched_to) {
@@ -801,7 +806,7 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   if (innermost_appended) {
     const uint64_t pc = pc_at(total - 1);
     ThreadState::Edge& edge = cached_edge(state, innermost_hash);
-    if (edge.child != 0 && edge.pc == pc && edge.parent == node) return edge.child;
+    if (is_edge(edge, node, pc)) return edge.child;
     node = shared_child(edge, node, pc, innermost_hash, locker, epoch, abort);
     if (*abort != InternAbort::kNone) return 0;
   }
