@@ -18,6 +18,17 @@ const WORKER_NAME_KEY = 'memview:worker-name';
 
 const addon = loadAddon();
 if (addon && addon.loadCore() && addon.isTracing()) {
+  // What memview sets up here (V8 listing its code, worker_threads, the hooks below) allocates on
+  // the program's heap, but it is not the program's: those allocations stay out of the capture.
+  addon.setAsideAllocations(true);
+  try {
+    setUp(addon);
+  } finally {
+    addon.setAsideAllocations(false);
+  }
+}
+
+function setUp(addon) {
   addon.watchIsolate();
   const workerThreads = require('node:worker_threads');
   if (workerThreads.isMainThread) {

@@ -158,6 +158,29 @@ describe('JavaScript stacks', () => {
   });
 });
 
+describe('memview\'s own set-up', () => {
+  it('is not in the capture: register.cjs\'s allocations (worker_threads, the code listing) are left out', async () => {
+    // The program allocates once, from a function of its own; everything else a bare node does
+    // is node's. What register.cjs does in the traced process (2,300 allocations, 1.3 MB before)
+    // would otherwise show in every profile as the program's; only V8 heap pages it maps remain.
+    const run = traceScript('require(process.env.MEMVIEW_TEST_ADDON).valloc(2424242);');
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const underRegister = (node: number) => {
+      for (let current = node; current > 0; current = model.tree.parent[current]) {
+        if (model.strings[model.frames.file[model.tree.frame[current]]]?.endsWith('register.cjs')) return true;
+      }
+      return false;
+    };
+    let allocations = 0;
+    for (let node = 1; node < model.tree.count; node++) if (underRegister(node)) allocations += model.views.allocated.count[node];
+    expect(allocations).toBeLessThan(10);
+    // The program's own allocation is there, and so is the rest of node's start-up.
+    expect(nodeAllocating(model, 2424242)).toBeGreaterThan(0);
+    expect(model.stats.totalAllocations).toBeGreaterThan(10_000);
+  });
+});
+
 describe('native frames', () => {
   it('are demangled, and carry file:line where the object has debug information', async () => {
     // The test addon is built with -g; node itself is stripped of debug information.

@@ -28,6 +28,7 @@ struct CoreApi {
   const char* (*last_error)();
   void (*enter)();
   void (*leave)();
+  void (*set_aside_allocations)(int);
   void (*code_added)(uint64_t, uint64_t, int, const char*, size_t, const char*, size_t, int, int, const uint32_t*,
                      size_t);
   void (*code_moved)(uint64_t, uint64_t);
@@ -55,6 +56,7 @@ bool find_core(void* handle) {
          bind(handle, "memview_stop", &g_core.stop) && bind(handle, "memview_stop_at_exit", &g_core.stop_at_exit) &&
          bind(handle, "memview_last_error", &g_core.last_error) &&
          bind(handle, "memview_enter", &g_core.enter) && bind(handle, "memview_leave", &g_core.leave) &&
+         bind(handle, "memview_set_aside_allocations", &g_core.set_aside_allocations) &&
          bind(handle, "memview_code_added", &g_core.code_added) &&
          bind(handle, "memview_code_moved", &g_core.code_moved) &&
          bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
@@ -401,6 +403,12 @@ Napi::Value SetThreadName(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// register.cjs sets the process up with this thread's allocations left out of the capture.
+Napi::Value SetAsideAllocations(const Napi::CallbackInfo& info) {
+  if (g_core_found) g_core.set_aside_allocations(info[0].As<Napi::Boolean>().Value() ? 1 : 0);
+  return info.Env().Undefined();
+}
+
 Napi::Value Meta(const Napi::CallbackInfo& info) {
   if (g_core_found) {
     g_core.meta(info[0].As<Napi::String>().Utf8Value().c_str(), info[1].As<Napi::String>().Utf8Value().c_str());
@@ -417,6 +425,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stopAtExit", Napi::Function::New(env, StopAtExit));
   exports.Set("stop", Napi::Function::New(env, Stop));
   exports.Set("setThreadName", Napi::Function::New(env, SetThreadName));
+  exports.Set("setAsideAllocations", Napi::Function::New(env, SetAsideAllocations));
   exports.Set("meta", Napi::Function::New(env, Meta));
   return exports;
 }

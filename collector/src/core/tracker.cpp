@@ -52,6 +52,11 @@
 namespace memview {
 
 __thread int t_inside_memview __attribute__((tls_model("initial-exec"))) = 0;
+// Set while memview's own JavaScript sets the process up (register.cjs): allocations made then
+// are memview's, not the program's, and are left out of the capture. Frees still go in: a block
+// the program allocated before may be freed in that window (a garbage collection), and a free of
+// a block the capture never saw is one readers skip.
+__thread int t_allocations_set_aside __attribute__((tls_model("initial-exec"))) = 0;
 volatile bool g_tracing = false;
 
 namespace {
@@ -1575,6 +1580,7 @@ void atfork_child() {
 // ---- events -----------------------------------------------------------------------------------
 
 void record_alloc(uint8_t kind, const void* address, size_t size) {
+  if (__builtin_expect(t_allocations_set_aside != 0, 0)) return;
   CapturedStack stack;
   capture_stack(&stack);
   uint32_t epoch;
@@ -1625,6 +1631,7 @@ void* traced_realloc(void* old_address, size_t size) {
   // realloc returns), the allocation after it.
   publish(stack.state, kOpReallocFree, old, 0, 0, epoch);
   void* result = __libc_realloc(old_address, size);
+  if (__builtin_expect(t_allocations_set_aside != 0, 0)) return result;  // the free half only
   if (result != nullptr) {
     publish(stack.state, alloc_op, reinterpret_cast<uint64_t>(result), size, stack_id, epoch);
   } else if (size != 0) {
@@ -1910,6 +1917,7 @@ const char* memview_last_error() { return g_last_error; }
 
 void memview_enter() { t_inside_memview++; }
 void memview_leave() { t_inside_memview--; }
+void memview_set_aside_allocations(int on) { t_allocations_set_aside = on; }
 
 void memview_code_added(uint64_t start, uint64_t size, int code_type, const char* name, size_t name_length,
                         const char* script, size_t script_length, int line, int column, const uint32_t* positions,
