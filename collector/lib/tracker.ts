@@ -26,6 +26,7 @@ interface Addon {
   loadCore(path?: string): boolean;
   isTracing(): boolean;
   watchIsolate(): void;
+  setAsideAllocations(on: boolean): void;
   unwatchIsolate(): void;
   start(path: string, native: boolean, intervalMs: number): void;
   stop(reason?: string): void;
@@ -68,13 +69,20 @@ export class Tracker {
       throw new Error('this process is already traced (it runs under `memview run`); a Tracker cannot start a second capture');
     }
     addon.start(this.output, this.options.native === true, this.options.sampleIntervalMs ?? 10);
-    addon.watchIsolate();
-    addon.meta('nodeVersion', process.version);
-    this.addon = addon;
-    activeTracker = this;
-    // Ctrl-C or `kill` while tracing: the capture is finished (signal as its end reason) first.
-    const signals = createRequire(import.meta.url)(finishOnSignalsPath) as FinishOnSignals;
-    this.removeSignalListeners = signals.finishCaptureOnSignals((signal) => this.end(signal));
+    // What memview sets up from here (V8 listing its code, the signal hooks) is not the program's:
+    // its allocations stay out of the capture, as register.cjs's do under `memview run`.
+    addon.setAsideAllocations(true);
+    try {
+      addon.watchIsolate();
+      addon.meta('nodeVersion', process.version);
+      this.addon = addon;
+      activeTracker = this;
+      // Ctrl-C or `kill` while tracing: the capture is finished (signal as its end reason) first.
+      const signals = createRequire(import.meta.url)(finishOnSignalsPath) as FinishOnSignals;
+      this.removeSignalListeners = signals.finishCaptureOnSignals((signal) => this.end(signal));
+    } finally {
+      addon.setAsideAllocations(false);
+    }
   }
 
   async stop(): Promise<void> {
