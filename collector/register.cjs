@@ -18,31 +18,39 @@ const WORKER_NAME_KEY = 'memview:worker-name';
 
 const addon = loadAddon();
 if (addon && addon.loadCore() && addon.isTracing()) {
-  // What memview sets up here (V8 listing its code, worker_threads, the hooks below) allocates on
+  // What memview sets up here (V8 listing its code, worker_threads, the Worker hook) allocates on
   // the program's heap, but it is not the program's: those allocations stay out of the capture.
+  // Only memview's own calls run in that window: worker_threads is taken with
+  // process.getBuiltinModule, past any require hook a preload of the program installed, and the
+  // listeners (which 'newListener' hooks would see) are added after it.
   addon.setAsideAllocations(true);
+  let workerThreads;
   try {
-    setUp(addon);
+    addon.watchIsolate();
+    workerThreads = builtin('node:worker_threads');
+    if (workerThreads.isMainThread) {
+      addon.meta('nodeVersion', process.version);
+    } else {
+      const name = workerThreads.getEnvironmentData(WORKER_NAME_KEY);
+      addon.setThreadName(name ? `worker ${workerThreads.threadId} (${name})` : `worker ${workerThreads.threadId}`);
+    }
+    passWorkerNames(workerThreads);
   } finally {
     addon.setAsideAllocations(false);
   }
-}
-
-function setUp(addon) {
-  addon.watchIsolate();
-  const workerThreads = require('node:worker_threads');
   if (workerThreads.isMainThread) {
-    addon.meta('nodeVersion', process.version);
     // Stop before node tears the environment down: teardown frees every ArrayBuffer and handle,
     // and "still live at exit" should mean what the program held, not what survived teardown.
     // The core finishes the file (symbols, trailer) while the teardown runs.
     process.on('exit', () => addon.stopAtExit());
     require(path.join(__dirname, 'finish-on-signals.cjs')).finishCaptureOnSignals((signal) => addon.stop(signal));
-  } else {
-    const name = workerThreads.getEnvironmentData(WORKER_NAME_KEY);
-    addon.setThreadName(name ? `worker ${workerThreads.threadId} (${name})` : `worker ${workerThreads.threadId}`);
   }
-  passWorkerNames(workerThreads);
+}
+
+// A builtin module past the require hooks a preload of the program may have installed
+// (process.getBuiltinModule, node >= 20.16): memview's set-up must not run the program's code.
+function builtin(name) {
+  return process.getBuiltinModule ? process.getBuiltinModule(name) : require(name);
 }
 
 // A worker cannot see the `name` it was created with (Node 20), so each Worker constructor hands
@@ -56,5 +64,5 @@ function passWorkerNames(workerThreads) {
     }
   };
   // `import { Worker } from 'node:worker_threads'` reads the ESM view of the builtin.
-  require('node:module').syncBuiltinESMExports();
+  builtin('node:module').syncBuiltinESMExports();
 }

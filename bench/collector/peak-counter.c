@@ -14,6 +14,7 @@ extern void* __libc_malloc(size_t);
 extern void* __libc_calloc(size_t, size_t);
 extern void* __libc_realloc(void*, size_t);
 extern void* __libc_memalign(size_t, size_t);
+extern void* __libc_pvalloc(size_t);
 extern void __libc_free(void*);
 
 static _Atomic long live_bytes, peak_bytes, calls;
@@ -36,6 +37,7 @@ static void* counted(void* block) {
 void* malloc(size_t size) { return counted(__libc_malloc(size)); }
 void* calloc(size_t count_, size_t size) { return counted(__libc_calloc(count_, size)); }
 void* valloc(size_t size) { return counted(__libc_memalign(getpagesize(), size)); }
+void* pvalloc(size_t size) { return counted(__libc_pvalloc(size)); }
 void* memalign(size_t alignment, size_t size) { return counted(__libc_memalign(alignment, size)); }
 void* aligned_alloc(size_t alignment, size_t size) { return counted(__libc_memalign(alignment, size)); }
 
@@ -52,13 +54,16 @@ void free(void* block) {
 }
 
 void* realloc(void* old, size_t size) {
+  // The old block leaves the count before the call: the moment realloc moves it, another thread
+  // may be handed its memory and count it.
   const long before = old ? (long)malloc_usable_size(old) : 0;
+  count(-before);
   void* block = __libc_realloc(old, size);
   if (block) {
-    count((long)malloc_usable_size(block) - before);
+    count((long)malloc_usable_size(block));
     atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
-  } else if (size == 0) {
-    count(-before);  // realloc(p, 0) freed p
+  } else if (size != 0) {
+    count(before);  // failed: the old block is still there
   }
   return block;
 }

@@ -69,20 +69,21 @@ export class Tracker {
       throw new Error('this process is already traced (it runs under `memview run`); a Tracker cannot start a second capture');
     }
     addon.start(this.output, this.options.native === true, this.options.sampleIntervalMs ?? 10);
-    // What memview sets up from here (V8 listing its code, the signal hooks) is not the program's:
-    // its allocations stay out of the capture, as register.cjs's do under `memview run`.
+    // V8 listing its code for memview is not the program's doing: those allocations stay out of
+    // the capture, as register.cjs's do under `memview run`. Only memview's own calls run in that
+    // window (a require or a listener would run the program's hooks, whose allocations count).
     addon.setAsideAllocations(true);
     try {
       addon.watchIsolate();
       addon.meta('nodeVersion', process.version);
-      this.addon = addon;
-      activeTracker = this;
-      // Ctrl-C or `kill` while tracing: the capture is finished (signal as its end reason) first.
-      const signals = createRequire(import.meta.url)(finishOnSignalsPath) as FinishOnSignals;
-      this.removeSignalListeners = signals.finishCaptureOnSignals((signal) => this.end(signal));
     } finally {
       addon.setAsideAllocations(false);
     }
+    this.addon = addon;
+    activeTracker = this;
+    // Ctrl-C or `kill` while tracing: the capture is finished (signal as its end reason) first.
+    const signals = createRequire(import.meta.url)(finishOnSignalsPath) as FinishOnSignals;
+    this.removeSignalListeners = signals.finishCaptureOnSignals((signal) => this.end(signal));
   }
 
   async stop(): Promise<void> {

@@ -20,12 +20,12 @@ export const testAddonPath = join(repositoryRoot, 'collector', 'build', 'Release
 
 /** The environment every traced test program gets: no CA bundle parsing noise at start-up. */
 export function cleanEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const environment = { ...process.env, ...extra };
+  const environment = { ...process.env };
   delete environment.NODE_EXTRA_CA_CERTS;
   delete environment.NODE_OPTIONS;
   delete environment.LD_PRELOAD;
   delete environment.MEMVIEW_ROOT_PID;
-  return environment;
+  return { ...environment, ...extra };  // a test's own NODE_OPTIONS (a preload of the program) stays
 }
 
 export function scratchDirectory(): string {

@@ -1616,13 +1616,16 @@ void* traced_realloc(void* old_address, size_t size) {
   uint32_t stack_id = stack_id_of(&stack, false, &epoch);
   uint64_t old = reinterpret_cast<uint64_t>(old_address);
   const uint8_t alloc_op = format::type_byte(format::kAlloc, format::kReallocKind);
+  // Set aside only when it makes a fresh block: a realloc of a block the capture has moves it,
+  // and dropping its new half would lose the block (a realloc of NULL is a plain allocation).
+  const bool set_aside = t_allocations_set_aside != 0 && old_address == nullptr;
   if (__builtin_expect(stack.state == nullptr, 0)) {
     // No ring: the lock is held across the call, so nothing can fall between the two halves.
     lock();
     void* result = __libc_realloc(old_address, size);
     if (g_tracing && (result != nullptr || size == 0)) {
       publish_shared_locked(format::type_byte(format::kFree, format::kFreeKind), old, 0);
-      if (result) publish_shared_locked(alloc_op, reinterpret_cast<uint64_t>(result), size);
+      if (result && !set_aside) publish_shared_locked(alloc_op, reinterpret_cast<uint64_t>(result), size);
     }
     unlock();
     return result;
@@ -1631,7 +1634,7 @@ void* traced_realloc(void* old_address, size_t size) {
   // realloc returns), the allocation after it.
   publish(stack.state, kOpReallocFree, old, 0, 0, epoch);
   void* result = __libc_realloc(old_address, size);
-  if (__builtin_expect(t_allocations_set_aside != 0, 0)) return result;  // the free half only
+  if (__builtin_expect(set_aside, 0)) return result;  // the free half (of NULL) only
   if (result != nullptr) {
     publish(stack.state, alloc_op, reinterpret_cast<uint64_t>(result), size, stack_id, epoch);
   } else if (size != 0) {
@@ -1736,10 +1739,11 @@ void note_modules_changed() {
 int start_tracing(const StartOptions& options) {
   ReentrancyGuard guard;
   if (g_tracing) return EBUSY;
-  remember_debug_directories();
   // Tracing ended by itself (a write failed) but nobody stopped it: finish that capture first,
   // so two writer threads never share the encoder.
   if (g_writer_running || g_finisher_running) stop_tracing("restarted");
+  // After that capture's finisher is done naming its pcs with the list it read.
+  remember_debug_directories();
   if (!g_trie) {
     pthread_key_create(&g_thread_key, destroy_thread_state);
     g_trie = new (raw_allocate(sizeof(StackTrie))) StackTrie();
