@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   bytesUnder, cleanEnvironment, cliPath, columnOf, javaScriptCallSites, nodeAllocating, pathOf, readCodeNames, readEvents, readModel, scratchDirectory,
-  repositoryRoot, testAddonPath, traceScript,
+  testAddonPath, traceScript,
 } from './trace-helpers.js';
+import { addonPath } from '../../collector/lib/native-paths.js';
 
 const MiB = 1024 * 1024;
 
@@ -184,7 +185,7 @@ describe('memview\'s own set-up', () => {
   it('a block moved by realloc while allocations are set aside stays the program\'s, at its new size', async () => {
     // Only fresh blocks are set aside: dropping the new half of a realloc would lose a block the
     // capture already had (a garbage collection can shrink or grow one in the window).
-    const addon = JSON.stringify(join(repositoryRoot, 'collector', 'build', 'Release', 'memview.node'));
+    const addon = JSON.stringify(addonPath);
     const run = traceScript(`
       const native = require(process.env.MEMVIEW_TEST_ADDON);
       const memview = require(${addon});

@@ -403,7 +403,8 @@ Napi::Value SetThreadName(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// register.cjs sets the process up with this thread's allocations left out of the capture.
+// register.cjs and the Tracker API set the process up with this thread's fresh allocations left
+// out of the capture.
 Napi::Value SetAsideAllocations(const Napi::CallbackInfo& info) {
   if (g_core_found) g_core.set_aside_allocations(info[0].As<Napi::Boolean>().Value() ? 1 : 0);
   return info.Env().Undefined();

@@ -79,7 +79,8 @@ __attribute__((visibility("default"))) void memview_stop_at_exit(const char* end
 __attribute__((visibility("default"))) const char* memview_last_error();
 __attribute__((visibility("default"))) void memview_enter();
 __attribute__((visibility("default"))) void memview_leave();
-/** Leaves this thread's allocations out of the capture (on != 0) or not; frees are kept. */
+/** Leaves this thread's fresh allocations out of the capture (on != 0) or not; frees, and both
+ * halves of a realloc of an existing block, are kept. */
 __attribute__((visibility("default"))) void memview_set_aside_allocations(int on);
 /** positions: triples (pc offset, line, column), line/column 1-based. */
 __attribute__((visibility("default"))) void memview_code_added(uint64_t start, uint64_t size, int code_type,
