@@ -43,20 +43,23 @@ DeferredCode::Move DeferredCode::move(uint64_t from, uint64_t to) {
 }
 
 const CodeDescription* DeferredCode::take_unwritten(uint64_t call_site, bool* covered) {
-  Memo& memo = memos_[((call_site * 0x9E3779B97F4A7C15ull) >> 52) & (kMemoSize - 1)];
-  if (memo.call_site == call_site && memo.generation == (memo.covered ? written_generation_ : layout_generation_)) {
+  Memo& memo = memos_[memo_index(call_site)];
+  if (memo.start <= call_site && call_site < memo.end &&
+      memo.generation == (memo.covered ? written_generation_ : layout_generation_)) {
     *covered = memo.covered;
     return nullptr;
   }
-  auto it = entries_.upper_bound(call_site);
-  if (it != entries_.begin()) --it;
-  if (it == entries_.end() || it->first > call_site || call_site >= it->second.end) {
-    memo = Memo{call_site, layout_generation_, false};
+  auto it = entries_.upper_bound(call_site);  // the first code after call_site
+  if (it == entries_.begin() || call_site >= std::prev(it)->second.end) {
+    // In the gap between the code before call_site (if any) and the code after (if any).
+    memo = Memo{it == entries_.begin() ? 0 : std::prev(it)->second.end, it == entries_.end() ? ~0ull : it->first,
+                layout_generation_, false};
     *covered = false;
     return nullptr;
   }
+  --it;
   Entry& entry = it->second;
-  memo = Memo{call_site, written_generation_, true};
+  memo = Memo{it->first, entry.end, written_generation_, true};
   *covered = true;
   if (entry.written) return nullptr;
   entry.written = true;

@@ -59,17 +59,22 @@ class DeferredCode {
   void remove_overlapping(uint64_t start, uint64_t end);
 
   std::map<uint64_t, Entry> entries_;  // by start
-  // Call sites known to need nothing, checked before the map (its search misses the cache at every
+  // Ranges known to need nothing, checked before the map (its search misses the cache at every
   // level, and most new stack nodes go through code written already, or through native code that
-  // no code object covers). A memo of written code holds while no written code is replaced or
-  // moved, a memo of no code while no code is added or moved: each such change starts a new
-  // generation of the memos it can make wrong.
+  // no code object covers). A memo holds a whole range, the written code or the gap between two
+  // code objects, filed under the 64-byte granule of the call site that found it: an interpreted
+  // frame's call site is the bytecode it runs, so a new stack through a function written already
+  // mostly brings a call site the memo has not seen, in a range it has. A memo of written code
+  // holds while no written code is replaced or moved, a memo of no code while no code is added or
+  // moved: each such change starts a new generation of the memos it can make wrong.
   static constexpr size_t kMemoSize = 4096;
   struct Memo {
-    uint64_t call_site;
+    uint64_t start;
+    uint64_t end;
     uint32_t generation;
     bool covered;  // by written code; else by no code at all
   };
+  static size_t memo_index(uint64_t call_site) { return (((call_site >> 6) * 0x9E3779B97F4A7C15ull) >> 52) & (kMemoSize - 1); }
   Memo memos_[kMemoSize] = {};
   uint32_t written_generation_ = 1;
   uint32_t layout_generation_ = 1;
