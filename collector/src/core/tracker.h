@@ -82,6 +82,9 @@ __attribute__((visibility("default"))) void memview_leave();
 /** Leaves this thread's fresh allocations out of the capture (on != 0) or not; frees, and both
  * halves of a realloc of an existing block, are kept. */
 __attribute__((visibility("default"))) void memview_set_aside_allocations(int on);
+/** `count` functions, [ranges[2i], ranges[2i+1]), that allocate only for memview's handler of V8's
+ *  code events: an allocation with one of them among its innermost frames is left out. */
+__attribute__((visibility("default"))) void memview_allocates_for_memview(const uint64_t* ranges, int count);
 /** positions: triples (pc offset, line, column), line/column 1-based. */
 __attribute__((visibility("default"))) void memview_code_added(uint64_t start, uint64_t size, int code_type,
                                                                const char* name, size_t name_length,
