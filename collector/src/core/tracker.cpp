@@ -94,13 +94,23 @@ struct ThreadState {
   uint64_t cache_frames[kMaxFrames];       // the frame's address
   uint64_t cache_saved_fps[kMaxFrames];    // its first word: the caller's frame
   uint64_t cache_return_pcs[kMaxFrames];   // its second word: the return address
-  uint64_t cache_interpreted[kMaxFrames / 64];  // bit d: the pc at depth d came from interpreter slots
+  // The cached stack's interpreter frames, outermost first: the two slots each held when it was
+  // walked, which the next walks compare (an interpreter frame moves on while it lives).
+  struct InterpreterFrame {
+    uint64_t frame;           // its address; 0: not readable then, nor ever (its pc is the trampoline's)
+    uint64_t bytecode_array;  // the slots as read
+    uint64_t bytecode_offset;
+    int depth;
+  };
+  InterpreterFrame cache_interpreter_frames[kMaxFrames];
+  int cache_interpreter_count;
   uint64_t cache_interpreter_entry;        // g_interpreter_entry_start when the cache was built
   // The walk in progress, innermost first, moved into the cache by the interning that follows.
   uint64_t walk_frames[kMaxFrames];
   uint64_t walk_saved_fps[kMaxFrames];
   uint64_t walk_return_pcs[kMaxFrames];
   bool walk_interpreted[kMaxFrames];
+  InterpreterFrame walk_interpreter_frames[kMaxFrames];  // by walked index, where walk_interpreted
   // Recent trie edges (parent, pc) -> child, direct-mapped: frames below the first change are
   // mostly edges this thread walked a moment ago (a loop allocating from a few places, two call
   // paths taking turns), and the global trie is too big to stay in cache. child 0 = empty.
@@ -548,12 +558,17 @@ uint64_t g_interpreter_entry_start = 0;
 uint64_t g_interpreter_entry_size = 0;  // 0: not known yet
 
 // The bytecode an interpreter frame at `frame` is running, as a return-address-like value; 0 when
-// the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept).
-inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high) {
-  if (frame - kBytecodeOffsetSlot < low || frame >= high || (frame & 7) != 0) return 0;
+// the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept). *read
+// gets the slots as they are, or frame 0 when the frame is not on this stack.
+inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high, ThreadState::InterpreterFrame* read) {
+  if (frame - kBytecodeOffsetSlot < low || frame >= high || (frame & 7) != 0) {
+    read->frame = 0;
+    return 0;
+  }
   const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
   uint64_t bytecode_array = slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)];
   uint64_t offset_smi = slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)];
+  *read = {frame, bytecode_array, offset_smi, 0};
   if ((bytecode_array & 7) != 1 || (offset_smi & 0xffffffffu) != 0 || bytecode_array >= (1ull << 47)) return 0;
   uint64_t offset = offset_smi >> 32;
   if (offset == 0 || offset > (1u << 30)) return 0;
@@ -561,33 +576,36 @@ inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high) {
 }
 
 // The pc to store for a frame whose return address is `return_pc` and whose caller's frame is
-// `saved_fp`: the bytecode being run when the caller is an interpreter frame.
+// `saved_fp`: the bytecode being run when the caller is an interpreter frame (whose slots go to
+// *read).
 inline uint64_t effective_pc(uint64_t return_pc, uint64_t saved_fp, uint64_t low, uint64_t high, uint64_t entry,
-                             uint64_t entry_size, bool* interpreted) {
+                             uint64_t entry_size, bool* interpreted, ThreadState::InterpreterFrame* read) {
   *interpreted = return_pc - entry < entry_size;
   if (__builtin_expect(!*interpreted, 1)) return return_pc;
   // The frame that called out of the trampoline's handler saved the interpreter frame's fp.
-  uint64_t bytecode = interpreted_pc(saved_fp, low, high);
+  uint64_t bytecode = interpreted_pc(saved_fp, low, high, read);
   return bytecode != 0 ? bytecode : return_pc;
 }
 
 // The first interpreter frame among the cached frames at depths [from, to) that no longer runs the
-// bytecode it ran (an interpreter frame moves on to other calls while it lives), or `to`.
-int first_moved_bytecode(const ThreadState* state, int from, int to, uint64_t low, uint64_t high, uint64_t entry,
-                         uint64_t entry_size) {
-  for (int word = from >> 6; word * 64 < to; word++) {
-    uint64_t bits = state->cache_interpreted[word];
-    if (from > word * 64) bits &= ~((1ull << (from - word * 64)) - 1);
-    if (to < (word + 1) * 64) bits &= (1ull << (to - word * 64)) - 1;
-    while (bits != 0) {
-      int d = word * 64 + __builtin_ctzll(bits);
-      bits &= bits - 1;
-      bool interpreted;
-      if (effective_pc(state->cache_return_pcs[d], state->cache_saved_fps[d], low, high, entry, entry_size, &interpreted) !=
-          state->cache_pcs[d])
-        return d;
+// bytecode it ran (an interpreter frame moves on to other calls while it lives), or `to`. *next is
+// where the cached interpreter frames are to be looked at from (a walk asks about ever deeper
+// ranges). Slots that read as they did give the same pc; slots that changed are taken as a move
+// even where they would give the same pc (the walk then only goes on further than it had to).
+int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) {
+  int i = *next;
+  for (; i < state->cache_interpreter_count; i++) {
+    const ThreadState::InterpreterFrame& cached = state->cache_interpreter_frames[i];
+    if (cached.depth >= to) break;
+    if (cached.depth < from || cached.frame == 0) continue;
+    const uint64_t* slots = reinterpret_cast<const uint64_t*>(cached.frame);
+    if (slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)] != cached.bytecode_array ||
+        slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)] != cached.bytecode_offset) {
+      *next = i;
+      return cached.depth;
     }
   }
+  *next = i;
   return to;
 }
 
@@ -619,7 +637,7 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // Cached depths [0, bytecode_checked) hold no moved interpreter frame; none at all from
   // bytecode_moved up. Candidates come outermost-bound (match only falls), so each depth is read
   // at most once.
-  int bytecode_checked = 0, bytecode_moved = kMaxFrames;
+  int bytecode_checked = 0, bytecode_moved = kMaxFrames, interpreter_next = 0;
   while (count < kMaxFrames) {
     if (frame < low || frame + 16 > high || (frame & 7) != 0) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
@@ -639,7 +657,7 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
           state->cache_return_pcs[match] == pc && state->cache_saved_fps[match] == next &&
           count + match + 1 <= kMaxFrames) {
         if (match + 1 > bytecode_checked) {
-          bytecode_moved = first_moved_bytecode(state, bytecode_checked, match + 1, low, high, entry, entry_size);
+          bytecode_moved = first_moved_bytecode(state, &interpreter_next, bytecode_checked, match + 1);
           bytecode_checked = bytecode_moved;
           if (bytecode_moved == match + 1) bytecode_moved = kMaxFrames;
         }
@@ -652,7 +670,7 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
       state->walk_frames[count] = frame;
       state->walk_saved_fps[count] = next;
       state->walk_return_pcs[count] = pc;
-      pcs[count] = effective_pc(pc, next, low, high, entry, entry_size, &interpreted);
+      pcs[count] = effective_pc(pc, next, low, high, entry, entry_size, &interpreted, &state->walk_interpreter_frames[count]);
       state->walk_interpreted[count] = interpreted;
       count++;
     }
@@ -749,16 +767,24 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   int common = state->cache_depth >= reused ? reused : 0;
   int limit = total < state->cache_depth ? total : state->cache_depth;
   while (common < limit && state->cache_pcs[common] == pc_at(common)) common++;
-  // The walked frames replace the cached ones below the reused part, even where the pcs agree.
+  // The walked frames replace the cached ones below the reused part, even where the pcs agree;
+  // so do their interpreter frames.
+  int interpreter_count = 0;
+  while (interpreter_count < state->cache_interpreter_count && state->cache_interpreter_frames[interpreter_count].depth < reused) {
+    interpreter_count++;
+  }
   for (int depth = reused; depth < total; depth++) {
     int walked = total - 1 - depth;
     state->cache_frames[depth] = state->walk_frames[walked];
     state->cache_saved_fps[depth] = state->walk_saved_fps[walked];
     state->cache_return_pcs[depth] = state->walk_return_pcs[walked];
-    uint64_t bit = 1ull << (depth & 63);
-    if (state->walk_interpreted[walked]) state->cache_interpreted[depth >> 6] |= bit;
-    else state->cache_interpreted[depth >> 6] &= ~bit;
+    if (state->walk_interpreted[walked]) {
+      ThreadState::InterpreterFrame& cached = state->cache_interpreter_frames[interpreter_count++];
+      cached = state->walk_interpreter_frames[walked];
+      cached.depth = depth;
+    }
   }
+  state->cache_interpreter_count = interpreter_count;
   state->cache_interpreter_entry = g_interpreter_entry_start;
   uint32_t node = common > 0 ? state->cache_nodes[common - 1] : 0;
   const uint64_t modules_version = g_modules->version();
