@@ -519,16 +519,18 @@ export function collectorMarkdown(bench) {
   if (rows.some((row) => row.countedPeak !== undefined)) {
     lines.push('### Peak heap against the program\'s own, counted');
     lines.push('');
-    lines.push('Which tool\'s peak is the program\'s? Each workload ran once per round more, untraced but for bench/collector/peak-counter.c preloaded: one atomic add per allocator call, no stacks, no I/O, so the program\'s timing (and with it when the garbage collector\'s threads free what it dropped) stays its own. It counts usable sizes (`malloc_usable_size`), a few bytes per block over what was asked: +0.2% on 4 KiB blocks, about +4% on the storm\'s 100-byte ones. "within" says whether the tool\'s median lies inside the range of the counted runs.');
+    lines.push('Which tool\'s peak is the program\'s? Each workload ran once per round more, untraced but for bench/collector/peak-counter.c preloaded: one atomic add per allocator call, no stacks, no I/O, so the program\'s timing (and with it when the garbage collector\'s threads free what it dropped) stays its own. It counts usable sizes (`malloc_usable_size`), a few bytes per block over what was asked: +0.2% on 4 KiB blocks, about +4% on the storm\'s 100-byte ones. "within" says whether the tool\'s median lies inside the range of the counted runs. The calls are compared the same way: the malloc family as the counter saw it, against each tool\'s median (heaptrack\'s own preload changes what node does a little, and memview leaves out what V8 allocates for its code-event handler).');
     lines.push('');
-    lines.push('| workload | counted peak, median (range, spread) | counted calls | memview peak heap | memview vs counted | within | heaptrack peak | heaptrack vs counted | within |');
-    lines.push('|---|---|---|---|---|---|---|---|---|');
+    lines.push('| workload | counted peak, median (range, spread) | counted calls (range) | memview peak heap | memview vs counted | within | heaptrack peak | heaptrack vs counted | within | memview calls vs counted | heaptrack calls vs counted |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const row of rows) {
       if (row.countedPeak === undefined) continue;
       const low = Math.min(...row.counted.peaks);
       const high = Math.max(...row.counted.peaks);
       const inside = (value) => (Number.isFinite(value) ? value >= low && value <= high : undefined);
-      lines.push(`| ${row.name} | ${fmt.bytes(row.countedPeak)} (${fmt.bytes(low)} – ${fmt.bytes(high)}, ${fmt.percent(row.countedPeakSpread)}) | ${fmt.count(row.countedCalls)} | ${fmt.bytes(row.memviewPeak)} | ${fmt.percent(row.memviewPeak / row.countedPeak - 1)} | ${yesNo(inside(row.memviewPeak))} | ${fmt.bytes(row.heaptrackPeak)} | ${fmt.percent(row.heaptrackPeak / row.countedPeak - 1)} | ${yesNo(inside(row.heaptrackPeak))} |`);
+      const fewestCalls = Math.min(...row.counted.calls);
+      const mostCalls = Math.max(...row.counted.calls);
+      lines.push(`| ${row.name} | ${fmt.bytes(row.countedPeak)} (${fmt.bytes(low)} – ${fmt.bytes(high)}, ${fmt.percent(row.countedPeakSpread)}) | ${fmt.count(row.countedCalls)} (${fmt.count(fewestCalls)} – ${fmt.count(mostCalls)}) | ${fmt.bytes(row.memviewPeak)} | ${fmt.percent(row.memviewPeak / row.countedPeak - 1)} | ${yesNo(inside(row.memviewPeak))} | ${fmt.bytes(row.heaptrackPeak)} | ${fmt.percent(row.heaptrackPeak / row.countedPeak - 1)} | ${yesNo(inside(row.heaptrackPeak))} | ${fmt.percent(row.memviewCalls / row.countedCalls - 1)} | ${fmt.percent(row.heaptrackCalls / row.countedCalls - 1)} |`);
     }
     lines.push('');
   }
