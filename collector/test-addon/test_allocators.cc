@@ -15,6 +15,9 @@
 
 #include <algorithm>
 #include <string>
+#include <dlfcn.h>
+#include <link.h>
+#include "../src/addon/exported_functions.h"
 #include "../src/core/dwarf_lines.h"
 #include "../src/core/elf_symbols.h"
 #include "../src/core/deflate_raw.h"
@@ -293,8 +296,28 @@ Napi::Value Segfault(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// exported_function (collector/src/addon/exported_functions.h) next to what the dynamic linker says:
+// [start, end, dlsym's address, dladdr1's symbol size, its type] for the name, numbers as doubles.
+Napi::Value ExportedFunction(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>();
+  const memview::FunctionRange range = memview::exported_function(name.c_str());
+  void* address = dlsym(RTLD_DEFAULT, name.c_str());
+  Dl_info found;
+  void* entry = nullptr;
+  const bool known = address && dladdr1(address, &found, &entry, RTLD_DL_SYMENT) && entry;
+  const ElfW(Sym)* symbol = static_cast<const ElfW(Sym)*>(entry);
+  Napi::Array out = Napi::Array::New(info.Env(), 5);
+  out.Set(0u, static_cast<double>(range.start));
+  out.Set(1u, static_cast<double>(range.end));
+  out.Set(2u, static_cast<double>(reinterpret_cast<uint64_t>(address)));
+  out.Set(3u, known ? static_cast<double>(symbol->st_size) : -1.0);
+  out.Set(4u, known ? static_cast<double>(ELF64_ST_TYPE(symbol->st_info)) : -1.0);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("segfault", Napi::Function::New(env, Segfault));
+  exports.Set("exportedFunction", Napi::Function::New(env, ExportedFunction));
   exports.Set("sourceLines", Napi::Function::New(env, SourceLines));
   exports.Set("deflateRaw", Napi::Function::New(env, DeflateRaw));
   exports.Set("malloc", Napi::Function::New(env, Malloc));
