@@ -769,10 +769,9 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   while (common < limit && state->cache_pcs[common] == pc_at(common)) common++;
   // The walked frames replace the cached ones below the reused part, even where the pcs agree;
   // so do their interpreter frames.
-  int interpreter_count = 0;
-  while (interpreter_count < state->cache_interpreter_count && state->cache_interpreter_frames[interpreter_count].depth < reused) {
-    interpreter_count++;
-  }
+  // (From the innermost end: the reused part is most of the stack.)
+  int interpreter_count = state->cache_interpreter_count;
+  while (interpreter_count > 0 && state->cache_interpreter_frames[interpreter_count - 1].depth >= reused) interpreter_count--;
   for (int depth = reused; depth < total; depth++) {
     int walked = total - 1 - depth;
     state->cache_frames[depth] = state->walk_frames[walked];
