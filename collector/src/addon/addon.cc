@@ -8,6 +8,7 @@
 #include <v8.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -362,9 +363,9 @@ const char* const kLoggerFunctions[] = {
 };
 
 void report_logger_functions() {
-  static bool reported = false;  // the same functions of node's text for every isolate
-  if (reported) return;
-  reported = true;
+  // The same functions of node's text for every isolate; workers' isolates may ask at once.
+  static std::atomic<bool> reported{false};
+  if (reported.exchange(true)) return;
   uint64_t ranges[2 * (sizeof(kLoggerFunctions) / sizeof(kLoggerFunctions[0]))];
   int count = 0;
   for (const char* name : kLoggerFunctions) {
