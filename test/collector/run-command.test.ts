@@ -52,6 +52,19 @@ describe('memview run', () => {
     expect(model.meta.commandLine[0]).toBe('/bin/ls');
   });
 
+  it('finishes the capture of a program that ends with _exit(), as dash does, and keeps its status', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'sh.bin');
+    const result = memview(['run', '-q', '-o', capture, '--', '/bin/sh', '-c', 'echo hi; exit 3']);
+    expect(result.stdout.trim()).toBe('hi');
+    expect(result.status).toBe(3);
+    expect(result.stderr).not.toMatch(/incomplete/);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('exit');
+    expect(model.stats.totalAllocations).toBeGreaterThan(0);
+  });
+
   it('suggests the closest flag for an unknown one and exits 2', () => {
     const result = memview(['run', '--natve', 'app.js']);
     expect(result.status).toBe(2);

@@ -1964,6 +1964,11 @@ void stop_tracing(const char* end_reason) {
   finish_capture(end_tracing(end_reason));
 }
 
+void stop_tracing_before_exit_call() {
+  if ((!g_writer_running && !g_finisher_running) || g_pid != getpid()) return;
+  stop_tracing("exit");
+}
+
 void stop_tracing_at_exit(const char* end_reason) {
   ReentrancyGuard guard;
   if (g_finisher_running || !g_writer_running) return;

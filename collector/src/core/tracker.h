@@ -21,6 +21,15 @@ inline bool should_trace() {
   return __builtin_expect(g_tracing && !t_inside_memview, 0);
 }
 
+/**
+ * should_trace() for the mapping hooks, which never start tracing themselves: a program with an
+ * allocator of its own (Chromium's PartitionAlloc, a static jemalloc) maps its arena from inside
+ * its first malloc, holding its lock, and starting there would call that allocator again (the
+ * core's own operator new) and wait on that lock forever. Such a program never calls memview's
+ * malloc: tracing starts in the library's constructor, after the allocator has set itself up.
+ */
+inline bool should_trace_mapping() { return __builtin_expect(g_tracing && !t_inside_memview, 0); }
+
 class ReentrancyGuard {
  public:
   ReentrancyGuard() { t_inside_memview++; }
@@ -61,6 +70,11 @@ void stop_tracing(const char* end_reason);
  * exit: the library's destructor calls stop_tracing, which waits for that thread.
  */
 void stop_tracing_at_exit(const char* end_reason);
+/**
+ * stop_tracing("exit") for a process ending through _exit(), which runs no destructor: does
+ * nothing in a process that is not the one tracing (a vfork child shares its parent's memory).
+ */
+void stop_tracing_before_exit_call();
 
 }  // namespace memview
 

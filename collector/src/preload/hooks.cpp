@@ -123,7 +123,7 @@ void* hooked_mmap64(void* address, size_t length, int protection, int flags, int
 
 __attribute__((visibility("default"))) void* hooked_mmap(void* address, size_t length, int protection, int flags, int fd,
                                                          long offset) {
-  if (!should_trace()) return reinterpret_cast<void*>(syscall(SYS_mmap, address, length, protection, flags, fd, offset));
+  if (!should_trace_mapping()) return reinterpret_cast<void*>(syscall(SYS_mmap, address, length, protection, flags, fd, offset));
   ReentrancyGuard guard;
   return traced_mmap(address, length, protection, flags, fd, offset);
 }
@@ -134,13 +134,13 @@ __attribute__((visibility("default"))) void* hooked_mmap64(void* address, size_t
 }
 
 __attribute__((visibility("default"))) int munmap(void* address, size_t length) {
-  if (!should_trace()) return static_cast<int>(syscall(SYS_munmap, address, length));
+  if (!should_trace_mapping()) return static_cast<int>(syscall(SYS_munmap, address, length));
   ReentrancyGuard guard;
   return traced_munmap(address, length);
 }
 
 __attribute__((visibility("default"))) int mprotect(void* address, size_t length, int protection) {
-  if (!should_trace()) return static_cast<int>(syscall(SYS_mprotect, address, length, protection));
+  if (!should_trace_mapping()) return static_cast<int>(syscall(SYS_mprotect, address, length, protection));
   ReentrancyGuard guard;
   return traced_mprotect(address, length, protection);
 }
@@ -154,12 +154,23 @@ __attribute__((visibility("default"))) void* mremap(void* old_address, size_t ol
     new_address = va_arg(arguments, void*);
     va_end(arguments);
   }
-  if (!should_trace()) {
+  if (!should_trace_mapping()) {
     return reinterpret_cast<void*>(syscall(SYS_mremap, old_address, old_length, new_length, flags, new_address));
   }
   ReentrancyGuard guard;
   return traced_mremap(old_address, old_length, new_length, flags, new_address);
 }
+
+// _exit() runs no atexit handler and no destructor, where the capture is finished: dash ends every
+// script that way, and so do fork children after their work and Chromium's processes. Their
+// captures had no symbols and no trailer, and `memview run` called them incomplete. (exit() calls
+// libc's own _exit, past this hook, after the destructor has finished the capture.)
+[[noreturn]] void exit_after_finishing(int status) {
+  stop_tracing_before_exit_call();
+  while (true) syscall(SYS_exit_group, status);
+}
+__attribute__((visibility("default"))) void _exit(int status) { exit_after_finishing(status); }
+__attribute__((visibility("default"))) void _Exit(int status) { exit_after_finishing(status); }
 
 __attribute__((visibility("default"))) void* dlopen(const char* file, int mode) {
   static void* (*real_dlopen)(const char*, int) = nullptr;

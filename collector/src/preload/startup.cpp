@@ -1,7 +1,8 @@
 // Starts tracing when the library is preloaded by `memview run`, from the environment the
 // launcher set, and stops it (writing the trailer) when the process exits normally. Tracing starts
-// at the first hooked call, which can come before this library's constructor: libstdc++'s own
-// static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
+// at the first hooked allocator call, which can come before this library's constructor: libstdc++'s
+// own static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
+// Mapping hooks never start it (see should_trace_mapping in core/tracker.h).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
