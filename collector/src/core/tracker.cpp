@@ -458,6 +458,43 @@ void read_thread_comm(uint32_t tid, char* name, size_t size) {
   name[length] = 0;
 }
 
+inline int hex_digit(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
+
+// The end of the mapping that holds `address` (the top of this thread's stack, for an address on
+// it), read from /proc/self/maps with plain system calls. Not pthread_getattr_np: it mallocs (the
+// main thread's reads /proc/self/maps through stdio, every thread's copies its CPU set), and a
+// thread's first event can come from a mapping hook inside a program's own allocator, under its
+// lock (Chromium's PartitionAlloc): that malloc would wait on the lock forever. 0 if not found.
+uint64_t end_of_mapping_holding(uint64_t address) {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buffer[8192];
+  size_t filled = 0;
+  uint64_t found = 0;
+  while (found == 0) {
+    ssize_t got = read(fd, buffer + filled, sizeof(buffer) - filled);
+    if (got <= 0) break;
+    filled += static_cast<size_t>(got);
+    size_t line = 0;
+    for (size_t i = 0; i < filled && found == 0; i++) {
+      if (buffer[i] != '\n') continue;
+      // "start-end perms ...": two hex numbers at the line's start.
+      uint64_t start = 0, end = 0;
+      size_t j = line;
+      for (; j < i && buffer[j] != '-'; j++) start = start * 16 + static_cast<uint64_t>(hex_digit(buffer[j]));
+      for (j++; j < i && buffer[j] != ' '; j++) end = end * 16 + static_cast<uint64_t>(hex_digit(buffer[j]));
+      if (start <= address && address < end) found = end;
+      line = i + 1;
+    }
+    // Keep the unfinished last line; a line longer than the buffer (a very long path) is dropped.
+    if (line == 0 && filled == sizeof(buffer)) line = filled;
+    memmove(buffer, buffer + line, filled - line);
+    filled -= line;
+  }
+  close(fd);
+  return found;
+}
+
 void name_thread_locked(ThreadState* state) {
   state->capture_id = g_capture_id.load(std::memory_order_relaxed);
   if (state->tid == static_cast<uint32_t>(g_pid)) {
@@ -503,14 +540,7 @@ ThreadState* new_thread_state() {
   if (state == nullptr) {
     state = static_cast<ThreadState*>(raw_allocate(sizeof(ThreadState)));
     state->tid = current_tid();
-    pthread_attr_t attributes;
-    void* stack_address = nullptr;
-    size_t stack_size = 0;
-    if (pthread_getattr_np(pthread_self(), &attributes) == 0) {
-      pthread_attr_getstack(&attributes, &stack_address, &stack_size);
-      pthread_attr_destroy(&attributes);
-    }
-    state->stack_high = reinterpret_cast<uint64_t>(stack_address) + stack_size;
+    state->stack_high = end_of_mapping_holding(reinterpret_cast<uint64_t>(__builtin_frame_address(0)));
     state->cache_generation = 0;
     state->cache_epoch = 0;
     state->cache_depth = 0;
