@@ -16,19 +16,21 @@ extern volatile bool g_tracing;
 extern bool g_environment_checked;
 void start_from_environment();
 
-inline bool should_trace() {
-  if (__builtin_expect(!g_environment_checked, 0)) start_from_environment();
-  return __builtin_expect(g_tracing && !t_inside_memview, 0);
-}
-
 /**
- * should_trace() for the mapping hooks, which never start tracing themselves: a program with an
- * allocator of its own (Chromium's PartitionAlloc, a static jemalloc) maps its arena from inside
- * its first malloc, holding its lock, and starting there would call that allocator again (the
- * core's own operator new) and wait on that lock forever. Such a program never calls memview's
- * malloc: tracing starts in the library's constructor, after the allocator has set itself up.
+ * Whether a mapping hook records its call. Mapping hooks never start tracing themselves: a
+ * program with an allocator of its own (Chromium exports malloc and operator new, which then win
+ * over the preload's, also for the core's own calls) maps its arena from inside its first malloc,
+ * holding its lock, and starting there would call that allocator again and wait on that lock
+ * forever. Tracing then starts at the first call that reaches memview's malloc or in the
+ * library's constructor, whichever comes first.
  */
 inline bool should_trace_mapping() { return __builtin_expect(g_tracing && !t_inside_memview, 0); }
+
+/** Whether an allocator hook records its call; the first one may start tracing from the environment. */
+inline bool should_trace() {
+  if (__builtin_expect(!g_environment_checked, 0)) start_from_environment();
+  return should_trace_mapping();
+}
 
 class ReentrancyGuard {
  public:
