@@ -52,6 +52,20 @@ describe('memview run', () => {
     expect(model.meta.commandLine[0]).toBe('/bin/ls');
   });
 
+  it('keeps a command line longer than a string record as the arguments that fit and a last "..."', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'long.bin');
+    const words = Array.from({ length: 600 }, (_, k) => `argument-${k}`);
+    const result = memview(['run', '-q', '-o', capture, '--', '/bin/echo', 'quote"and\\slash', ...words]);
+    expect(result.status).toBe(0);
+    const model = await readModel(capture);
+    const kept = model.meta.commandLine;
+    expect(kept.slice(0, 3)).toEqual(['/bin/echo', 'quote"and\\slash', 'argument-0']);
+    expect(kept[kept.length - 1]).toBe('...');
+    expect(kept.length).toBeGreaterThan(200);
+    expect(kept.slice(2, -1)).toEqual(words.slice(0, kept.length - 3));
+  });
+
   it('finishes the capture of a program that ends with _exit(), as dash does, and keeps its status', async () => {
     const directory = scratchDirectory();
     const capture = join(directory, 'sh.bin');

@@ -20,7 +20,6 @@
 #include <cstring>
 #include <new>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "accessible_ranges.h"
@@ -39,6 +38,7 @@
 #include "reused_code.h"
 #include "shared_log.h"
 #include "stack_trie.h"
+#include "string_table.h"
 #include "thread_ring.h"
 
 // How events travel (docs/collector.md, "Threads and order"):
@@ -202,7 +202,7 @@ TrieVersionsLine g_trie_versions;
 std::atomic<uint32_t>& g_trie_generation = g_trie_versions.generation;
 std::atomic<uint32_t>& g_trie_epoch = g_trie_versions.epoch;
 uint32_t g_string_count = 0;
-std::unordered_map<std::string, uint32_t>* g_strings = nullptr;
+StringTable* g_strings = nullptr;
 ReusedCode* g_code = nullptr;
 DeferredCode* g_deferred_code = nullptr;
 // Stack pcs that neither code V8 reported nor a loaded module covered when they were interned:
@@ -210,7 +210,9 @@ DeferredCode* g_deferred_code = nullptr;
 // memview_reset_stacks writes the code they are in from this list, not from a scan of the whole
 // trie (which a late worker start would make long, under the lock). Past its bound, the scan.
 constexpr size_t kMaxUnnamedPcs = 1u << 16;
-std::vector<uint64_t>* g_unnamed_pcs = nullptr;
+// Raw memory, like everything filled under g_lock (string_table.h says why).
+uint64_t* g_unnamed_pcs = nullptr;
+size_t g_unnamed_pc_count = 0;
 bool g_unnamed_pcs_overflowed = false;
 std::atomic<uint32_t> g_capture_id{0};
 
@@ -303,16 +305,15 @@ void finish_bytes_locked(const ByteCursor& cursor) {
 uint32_t intern_string_locked(const char* text, size_t length) {
   if (length == 0) return 0;
   if (length > kMaxStringLength) length = kMaxStringLength;
-  std::string key(text, length);
-  auto found = g_strings->find(key);
-  if (found != g_strings->end()) return found->second;
+  uint32_t known = g_strings->find(text, length);
+  if (known != 0) return known;
   ByteCursor out = begin_bytes_locked();
   out.byte(format::type_byte(format::kString, 0));
   out.varint(length);
   out.bytes(text, length);
   finish_bytes_locked(out);
   uint32_t id = ++g_string_count;
-  g_strings->emplace(std::move(key), id);
+  g_strings->add(text, length, id);
   return id;
 }
 
@@ -370,7 +371,7 @@ void write_unmap_locked(uint8_t cause, uint64_t start, uint64_t end) {
 }
 
 void forget_unnamed_pcs_locked() {
-  g_unnamed_pcs->clear();
+  g_unnamed_pc_count = 0;
   g_unnamed_pcs_overflowed = false;
 }
 
@@ -754,7 +755,7 @@ inline uint32_t shared_child(ThreadState::Edge& edge, uint32_t node, uint64_t pc
     if (native) {
       g_native_pcs->insert(pc, g_modules->module_count());
     } else if (!named) {
-      if (g_unnamed_pcs->size() < kMaxUnnamedPcs) g_unnamed_pcs->push_back(pc);
+      if (g_unnamed_pc_count < kMaxUnnamedPcs) g_unnamed_pcs[g_unnamed_pc_count++] = pc;
       else g_unnamed_pcs_overflowed = true;
     }
   }
@@ -1533,6 +1534,59 @@ void find_own_text() {
   }
 }
 
+// The command line as a JSON array of strings, in at most `size` bytes (a string keeps
+// kMaxStringLength of them): arguments that do not fit are left out and a last "..." says so.
+// Built on the stack: this runs under g_lock (string_table.h says why no malloc).
+void json_command_line(char* json, size_t size) {
+  char raw[kMaxStringLength + 1];
+  size_t raw_length = 0;
+  bool more = false;
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t length;
+    while (raw_length < sizeof(raw) && (length = read(fd, raw + raw_length, sizeof(raw) - raw_length)) > 0)
+      raw_length += static_cast<size_t>(length);
+    close(fd);
+  }
+  // Past what raw holds, the arguments cannot fit in json anyway (escaping only lengthens them).
+  if (raw_length == sizeof(raw)) more = true;
+  static const char kEllipsis[] = "\"...\"]";
+  const size_t limit = size - sizeof(kEllipsis) - 1;  // room for ,"..."] and the terminator
+  size_t out = 0;
+  json[out++] = '[';
+  size_t begin = 0;
+  for (size_t i = 0; i < raw_length; i++) {
+    if (raw[i] != 0) continue;
+    char argument[kMaxStringLength + 8];
+    size_t used = 0;
+    bool fits = true;
+    if (out > 1) argument[used++] = ',';
+    argument[used++] = '"';
+    for (size_t j = begin; j < i && fits; j++) {
+      unsigned char c = static_cast<unsigned char>(raw[j]);
+      if (used + 8 > limit) fits = false;
+      else if (c == '"' || c == '\\') { argument[used++] = '\\'; argument[used++] = static_cast<char>(c); }
+      else if (c < 0x20) used += static_cast<size_t>(snprintf(argument + used, 8, "\\u%04x", c));
+      else argument[used++] = static_cast<char>(c);
+    }
+    argument[used++] = '"';
+    if (!fits || out + used > limit) {
+      more = true;
+      break;
+    }
+    memcpy(json + out, argument, used);
+    out += used;
+    begin = i + 1;
+  }
+  if (more) {
+    if (out > 1) json[out++] = ',';
+    memcpy(json + out, kEllipsis, sizeof(kEllipsis));
+  } else {
+    json[out++] = ']';
+    json[out] = 0;
+  }
+}
+
 void write_process_meta_locked(bool followed_child) {
   char value[64];
   snprintf(value, sizeof(value), "%d", static_cast<int>(getpid()));
@@ -1551,34 +1605,9 @@ void write_process_meta_locked(bool followed_child) {
   snprintf(value, sizeof(value), "%u", g_sample_interval_ms);
   write_meta_locked("sampleIntervalMs", value);
   if (followed_child) write_meta_locked("followedChild", "1");
-  // The command line as a JSON array of strings.
-  std::string json = "[";
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    std::string raw;
-    char block[4096];
-    ssize_t length;
-    while ((length = read(fd, block, sizeof(block))) > 0) raw.append(block, static_cast<size_t>(length));
-    close(fd);
-    size_t begin = 0;
-    bool first = true;
-    for (size_t i = 0; i < raw.size(); i++) {
-      if (raw[i] != 0) continue;
-      if (!first) json += ",";
-      first = false;
-      json += "\"";
-      for (size_t j = begin; j < i; j++) {
-        unsigned char c = static_cast<unsigned char>(raw[j]);
-        if (c == '"' || c == '\\') { json += '\\'; json += static_cast<char>(c); }
-        else if (c < 0x20) { char escaped[8]; snprintf(escaped, sizeof(escaped), "\\u%04x", c); json += escaped; }
-        else json += static_cast<char>(c);
-      }
-      json += "\"";
-      begin = i + 1;
-    }
-  }
-  json += "]";
-  write_meta_locked("commandLine", json.c_str());
+  char json[kMaxStringLength + 1];
+  json_command_line(json, sizeof(json));
+  write_meta_locked("commandLine", json);
 }
 
 // A new capture (a restart through the Tracker API, or a followed fork child) has none of the
@@ -1859,10 +1888,10 @@ int start_tracing(const StartOptions& options) {
     // No "()": value-initialising would zero its 800 KB of fresh pages.
     g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap;
     g_scratch = static_cast<uint8_t*>(raw_allocate(kScratchSize));
-    g_strings = new std::unordered_map<std::string, uint32_t>();
+    g_strings = new (raw_allocate(sizeof(StringTable))) StringTable();
     g_code = new ReusedCode();
     g_deferred_code = new DeferredCode();
-    g_unnamed_pcs = new std::vector<uint64_t>();
+    g_unnamed_pcs = static_cast<uint64_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint64_t)));
   }
   g_modules->refresh([](const ModuleInfo&) {});
   find_own_text();
@@ -2139,7 +2168,7 @@ void memview_reset_stacks() {
     // Stacks interned before V8 listed its code hold pcs nothing named yet: their code goes out
     // now, before the reset, which is when readers name such pcs (docs/capture-format.md).
     if (g_unnamed_pcs_overflowed) g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
-    else for (uint64_t pc : *g_unnamed_pcs) write_code_of_locked(pc);
+    else for (size_t i = 0; i < g_unnamed_pc_count; i++) write_code_of_locked(g_unnamed_pcs[i]);
     reset_trie_locked();
   }
   unlock();
