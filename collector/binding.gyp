@@ -51,6 +51,12 @@
       "cflags_cc": ["-O2"]
     },
     {
+      "target_name": "memview_own_allocator",
+      "type": "executable",
+      "sources": ["test-addon/own_allocator.cc"],
+      "libraries": ["-lpthread"]
+    },
+    {
       "target_name": "memview_test_allocators",
       "sources": ["test-addon/test_allocators.cc", "src/core/deflate_raw.cpp", "src/core/reused_code.cpp", "src/core/deferred_code.cpp", "src/core/elf_symbols.cpp",
                   "src/core/stack_trie.cpp",

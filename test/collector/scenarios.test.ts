@@ -609,16 +609,16 @@ describe('processes', () => {
         setInterval(() => Buffer.alloc(1000), 5);
         setTimeout(() => process.kill(process.pid, 'SIGKILL'), 600);
       \`], { encoding: 'utf8' });
-      console.log(child.stdout.trim());
+      console.log(process.pid, child.stdout.trim());
     `);
     const run = spawnSync(cliPath, ['run', '--follow-fork', 'program.cjs'], {
       cwd: directory, encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), timeout: 60_000,
     });
     expect(run.status, run.stderr).toBe(0);
-    // A child that execs names its capture from the template with its own pid, plus `.<pid>`.
-    const childPid = run.stdout.trim();
-    const childCapture = join(directory, `memview-program.${childPid}.bin.${childPid}`);
-    expect(readdirSync(directory)).toContain(`memview-program.${childPid}.bin.${childPid}`);
+    // A child that execs is named after the root's capture, plus `.<pid>`.
+    const [rootPid, childPid] = run.stdout.trim().split(' ');
+    const childCapture = join(directory, `memview-program.${rootPid}.bin.${childPid}`);
+    expect(readdirSync(directory).sort()).toEqual([`memview-program.${rootPid}.bin`, `memview-program.${rootPid}.bin.${childPid}`, 'program.cjs']);
     expect(run.stderr).toContain(`${childCapture}, of a child that ended without finishing it: named`);
     expect(run.stderr.match(/of a child that ended/g)).toHaveLength(1);  // not the empty capture of the fork before the exec
     const child = await readModel(childCapture);

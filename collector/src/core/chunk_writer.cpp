@@ -1,5 +1,7 @@
 #include "chunk_writer.h"
 
+#include <sys/syscall.h>
+
 #include <errno.h>
 #include <sched.h>
 #include <unistd.h>
@@ -33,7 +35,7 @@ constexpr size_t kMaxRawPayload = 20 + 3 * kEventBufferSize;
 }  // namespace
 
 int ChunkWriter::open(int fd, uint16_t flags) {
-  fd_ = fd;
+  fd_.store(fd, std::memory_order_relaxed);
   // A writer is reused for the next capture of a process (Tracker API): offsets, the chunk index
   // and any failure belong to the previous file.
   failure_ = 0;
@@ -173,7 +175,7 @@ void ChunkWriter::write_chunk(const EventBuffer& buffer) {
 
 void ChunkWriter::finish(uint64_t total_events, uint64_t end_time_ns) {
   drain();
-  if (fd_ < 0) return;
+  if (descriptor() < 0) return;
   if (!failure_) {
     size_t chunks = index_count_ / kIndexFields;
     size_t size = 32 + index_count_ * 10;
@@ -195,13 +197,20 @@ void ChunkWriter::finish(uint64_t total_events, uint64_t end_time_ns) {
     write_all(trailer, format::kChunkHeaderSize + stored);
     raw_release(trailer, size + format::kChunkHeaderSize);
   }
-  close(fd_);
-  fd_ = -1;
+  const int fd = descriptor();
+  fd_.store(-1, std::memory_order_relaxed);
+  syscall(SYS_close, fd);  // not close(): memview's hook keeps the program from closing it
+}
+
+void ChunkWriter::forget_parent_capture() {
+  const int fd = descriptor();
+  fd_.store(-1, std::memory_order_relaxed);
+  if (fd >= 0) syscall(SYS_close, fd);
 }
 
 void ChunkWriter::write_all(const uint8_t* data, size_t size) {
   while (size > 0 && !failure_) {
-    ssize_t written = write(fd_, data, size);
+    ssize_t written = write(descriptor(), data, size);
     if (written < 0) {
       if (errno == EINTR) continue;
       failure_ = errno;

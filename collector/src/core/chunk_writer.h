@@ -3,6 +3,7 @@
 // The writer thread also ticks the clock (TIME and RSS records) and flushes a partly filled buffer
 // every 250 ms, so a killed process loses at most that much.
 #pragma once
+#include <atomic>
 #include <pthread.h>
 
 #include <cstddef>
@@ -31,6 +32,8 @@ class ChunkWriter {
  public:
   /** Takes ownership of fd; writes the file header. Returns 0 or an errno value. */
   int open(int fd, uint16_t flags);
+  /** The capture's descriptor, or -1 when none is open. */
+  int descriptor() const { return fd_.load(std::memory_order_relaxed); }
   /** A buffer ready for events (from the free list, or newly mapped). Never returns null. */
   EventBuffer* take_free_buffer();
   /** Queues a filled buffer for the writer thread. */
@@ -39,6 +42,8 @@ class ChunkWriter {
   void drain();
   /** Writes the trailer and closes the file. */
   void finish(uint64_t total_events, uint64_t end_time_ns);
+  /** In a fork child: the parent's capture is not this process's to write; closes its copy. */
+  void forget_parent_capture();
   /** errno of the first failed write (ENOSPC when the disk filled), or 0. */
   int failure() const { return failure_; }
   uint64_t bytes_written() const { return file_offset_; }
@@ -47,7 +52,8 @@ class ChunkWriter {
   void write_all(const uint8_t* data, size_t size);
   void write_chunk(const EventBuffer& buffer);
 
-  int fd_ = -1;
+  // Atomic: hooks on other threads ask for it (capture_descriptor in tracker.h).
+  std::atomic<int> fd_{-1};
   int failure_ = 0;
   uint64_t file_offset_ = 0;
   pthread_mutex_t queue_mutex_ = PTHREAD_MUTEX_INITIALIZER;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -222,6 +223,7 @@ bool g_native_frames = false;
 bool g_follow_fork = false;
 uint32_t g_sample_interval_ms = 10;
 char g_output_path[4096];
+char g_children_prefix[4096];
 char g_last_error[512];
 pid_t g_pid = 0;
 
@@ -1629,8 +1631,19 @@ void atfork_prepare() { lock(); }
 void atfork_parent() { unlock(); }
 void atfork_child();
 
+// The capture's descriptor is moved high, out of the way of programs that reuse low numbers
+// (dup2 onto 3, 4... in a fork child before exec): the close hooks guard against closing it, not
+// against a dup2 onto it.
 int open_capture(const char* path) {
-  return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fd;
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < 128) return fd;
+  const rlim_t lowest = (limit.rlim_cur > 4096 ? 4096 : limit.rlim_cur) - 64;
+  const int moved = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(lowest));
+  if (moved < 0) return fd;
+  syscall(SYS_close, fd);
+  return moved;
 }
 
 int start_locked_state(int fd, bool followed_child) {
@@ -1683,6 +1696,7 @@ void atfork_child() {
   }
   g_rings.store(own, std::memory_order_release);
   g_log.clear();
+  g_writer.forget_parent_capture();
   unlock();
   bool was_tracing = g_tracing;
   g_tracing = false;
@@ -1701,10 +1715,12 @@ void atfork_child() {
   if (!was_tracing || !g_follow_fork) return;
   ReentrancyGuard guard;
   // A fresh capture for the child: new dictionaries, same accessible mappings (inherited memory).
-  char path[4200];
-  snprintf(path, sizeof(path), "%s.%d", g_output_path, static_cast<int>(getpid()));
+  char path[sizeof(g_output_path)];
+  const int length = snprintf(path, sizeof(path), "%s.%d", g_children_prefix, static_cast<int>(getpid()));
+  if (length < 0 || static_cast<size_t>(length) >= sizeof(path)) return;  // no room to name it
   int fd = open_capture(path);
   if (fd < 0) return;
+  memcpy(g_output_path, path, sizeof(path));  // for the messages that name it
   new (&g_writer) ChunkWriter();
   g_modules = new (raw_allocate(sizeof(ModuleMap))) ModuleMap;
   start_locked_state(fd, true);
@@ -1899,6 +1915,7 @@ int start_tracing(const StartOptions& options) {
   g_follow_fork = options.follow_fork;
   g_sample_interval_ms = options.sample_interval_ms ? options.sample_interval_ms : 10;
   strncpy(g_output_path, options.output_path, sizeof(g_output_path) - 1);
+  strncpy(g_children_prefix, options.children_prefix ? options.children_prefix : options.output_path, sizeof(g_children_prefix) - 1);
   int fd = open_capture(options.output_path);
   if (fd < 0) {
     int error = errno;
@@ -1998,7 +2015,12 @@ void finish_capture(const Finish& finish) {
   g_writer.finish(g_encoder.event_count, now - g_start_ns);
   announce_capture_finished();
   failure = failure ? failure : g_writer.failure();
-  if (failure) {
+  if (failure == EBADF) {
+    // Programs that close every descriptor they do not know of (a fork child before exec, a
+    // daemon) close the capture's too.
+    fprintf(stderr, "memview: tracing stopped early: the program closed the capture file %s; it holds the events written before\n",
+            g_output_path);
+  } else if (failure) {
     fprintf(stderr, "memview: tracing stopped early: writing %s failed: %s; the capture holds the events written before\n",
             g_output_path, strerror(failure));
   }
@@ -2022,6 +2044,8 @@ void stop_tracing(const char* end_reason) {
   if (!g_writer_running) return;
   finish_capture(end_tracing(end_reason));
 }
+
+int capture_descriptor() { return g_writer.descriptor(); }
 
 void stop_tracing_before_exit_call() {
   // stop_tracing does nothing when nothing runs; only a vfork child needs telling apart.

@@ -60,6 +60,10 @@ struct StartOptions {
   bool follow_fork;
   bool followed_child;
   uint32_t sample_interval_ms;
+  // Followed children write <children_prefix>.<pid>; nullptr: the output path. Every descendant of
+  // `memview run`, forked or exec'd, is named after the root capture, so a fork child's capture
+  // and that of the program it then execs share one name, and the exec'd one replaces it.
+  const char* children_prefix = nullptr;
 };
 
 /** Opens the capture and starts tracing. Returns 0 or an errno value. */
@@ -77,6 +81,12 @@ void stop_tracing_at_exit(const char* end_reason);
  * nothing in a process that is not the one tracing (a vfork child shares its parent's memory).
  */
 void stop_tracing_before_exit_call();
+/**
+ * The descriptor the capture is being written to, or -1. Programs that close every descriptor they
+ * did not open (a fork child before its exec, a daemon) must not close it: the writer would fail,
+ * or write into whatever file took its number next.
+ */
+int capture_descriptor();
 
 }  // namespace memview
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -159,6 +160,41 @@ __attribute__((visibility("default"))) void* mremap(void* old_address, size_t ol
   }
   ReentrancyGuard guard;
   return traced_mremap(old_address, old_length, new_length, flags, new_address);
+}
+
+// Programs that close every descriptor they did not open (Chromium's and crashpad's fork children
+// before exec, daemons) would close the capture's: its writes then fail, or land in whatever file
+// takes the number next. The capture's descriptor is close-on-exec, so an exec still drops it.
+extern "C" int __close(int);
+__attribute__((visibility("default"))) int close(int fd) {
+  if (__builtin_expect(fd >= 0 && fd == capture_descriptor(), 0)) return 0;
+  return __close(fd);
+}
+
+namespace {
+int close_range_raw(unsigned first, unsigned last, int flags) {
+  return static_cast<int>(syscall(SYS_close_range, first, last, flags));
+}
+}  // namespace
+
+__attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags) {
+  const int kept = capture_descriptor();
+  if (kept < 0 || static_cast<unsigned>(kept) < first || static_cast<unsigned>(kept) > last) {
+    return close_range_raw(first, last, flags);
+  }
+  int result = 0;
+  if (static_cast<unsigned>(kept) > first) result = close_range_raw(first, static_cast<unsigned>(kept) - 1, flags);
+  if (result == 0 && static_cast<unsigned>(kept) < last) result = close_range_raw(static_cast<unsigned>(kept) + 1, last, flags);
+  return result;
+}
+
+__attribute__((visibility("default"))) void closefrom(int lowest) {
+  if (lowest < 0) lowest = 0;
+  if (close_range(static_cast<unsigned>(lowest), ~0u, 0) == 0) return;
+  // No close_range in this kernel: one by one, as glibc does without it.
+  rlimit limit;
+  const int end = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 ? static_cast<int>(limit.rlim_cur) : 65536;
+  for (int fd = lowest; fd < end; fd++) close(fd);
 }
 
 // _exit() runs no atexit handler and no destructor, where the capture is finished: dash ends every

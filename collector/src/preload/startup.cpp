@@ -3,6 +3,8 @@
 // at the first hooked allocator call, which can come before this library's constructor: libstdc++'s
 // own static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
 // Mapping hooks never start it (see should_trace_mapping in core/tracker.h).
+#include <fcntl.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +20,26 @@ namespace {
 bool env_flag(const char* name) {
   const char* value = getenv(name);
   return value && value[0] == '1';
+}
+// A Chromium zygote checks that it has one thread before it forks a renderer, and crashes
+// (SIGTRAP) when memview's writer thread is there: the browser then gives up ("GPU process isn't
+// usable"). Left untraced, so are the renderers it forks; the browser, GPU and utility processes
+// are exec'd, and traced. Read with plain system calls: this runs before anything is set up.
+bool must_stay_single_threaded() {
+  char command_line[8192];
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t length = read(fd, command_line, sizeof(command_line) - 1);
+  close(fd);
+  if (length <= 0) return false;
+  static const char kZygote[] = "--type=zygote";
+  for (ssize_t start = 0; start < length;) {
+    const char* argument = command_line + start;
+    size_t argument_length = strnlen(argument, static_cast<size_t>(length - start));
+    if (argument_length == sizeof(kZygote) - 1 && memcmp(argument, kZygote, argument_length) == 0) return true;
+    start += static_cast<ssize_t>(argument_length) + 1;
+  }
+  return false;
 }
 }  // namespace
 
@@ -35,26 +57,33 @@ void start_from_environment() {
     snprintf(pid_text, sizeof(pid_text), "%d", static_cast<int>(getpid()));
     setenv("MEMVIEW_ROOT_PID", pid_text, 1);
   }
-  // "%p" in the path stands for the pid (the launcher cannot know it before the process exists).
+  // "%p" in the path stands for the root's pid (the launcher cannot know it before the process
+  // exists); children's captures are named after the root's.
   static char expanded[4096];
   const char* marker = strstr(output, "%p");
   if (marker) {
     snprintf(expanded, sizeof(expanded), "%.*s%d%s", static_cast<int>(marker - output), output,
-             static_cast<int>(getpid()), marker + 2);
+             root ? atoi(root) : static_cast<int>(getpid()), marker + 2);
     output = expanded;
   }
   bool follow_fork = env_flag("MEMVIEW_FOLLOW_FORK");
   // Children started by the program (exec of node or anything else) inherit the environment:
   // they are traced into <capture>.<pid> with --follow-fork, and left alone otherwise.
   if (!is_root && !follow_fork) return;
+  const char* root_output = output;
   static char child_output[4200];
   if (!is_root) {
     snprintf(child_output, sizeof(child_output), "%s.%d", output, static_cast<int>(getpid()));
     output = child_output;
+    if (must_stay_single_threaded()) {
+      // The capture this process began as a fork child, before its exec, ends here untraced.
+      unlink(child_output);
+      return;
+    }
   }
   const char* interval = getenv("MEMVIEW_SAMPLE_MS");
   memview::StartOptions options{output, env_flag("MEMVIEW_NATIVE"), follow_fork, !is_root,
-                                static_cast<uint32_t>(interval ? atoi(interval) : 10)};
+                                static_cast<uint32_t>(interval ? atoi(interval) : 10), root_output};
   if (memview::start_tracing(options) != 0) {
     fprintf(stderr, "memview: %s\n", memview_last_error());
   }
