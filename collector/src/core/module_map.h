@@ -20,17 +20,20 @@ struct ModuleInfo {
 
 class ModuleMap {
  public:
-  /** Re-reads the loaded objects; calls on_new(module) for each one not seen before. */
-  template <typename Callback>
-  void refresh(Callback&& on_new) {
-    size_t before = module_count_;
-    scan();
-    for (size_t i = before; i < module_count_; i++) on_new(modules_[i]);
-  }
+  /**
+   * Re-reads the loaded objects (new ones are appended; module(i) for i < module_count()).
+   * One refresh at a time, and never under the tracker's lock: dl_iterate_phdr takes the loader's
+   * lock, which dlclose holds while it frees (tracker.cpp, g_modules_lock).
+   */
+  void refresh() { scan(); }
+
+  /** The i-th object seen (i < module_count()). */
+  const ModuleInfo& module(size_t i) const { return modules_[i]; }
 
   /**
    * Marks [start, end) as native code although no loaded object maps it there: V8's copy of its
-   * builtins (a second mapping of node's own file). Kept across refreshes.
+   * builtins (a second mapping of node's own file). Kept across refreshes. Not at the same time
+   * as a refresh (both rewrite the published table).
    */
   void add_native_range(uint64_t start, uint64_t end);
 

@@ -181,9 +181,18 @@ void wake_writer() {
   futex_wake_all(&g_writer_kick);
 }
 
-// Guards the trie, the string table, the code table, the module map's refresh, the accessible
-// ranges and the shared log. A test-and-test-and-set spin lock: waiters spin on a plain load.
+// Guards the trie, the string table, the code table, the MODULE records written, the accessible
+// ranges and the shared log. Whoever holds it must not wait for anything a hooked call can hold:
+// no malloc of the program's (string_table.h), no module refresh (g_modules_lock). A test-and-test-and-set spin lock: waiters spin on a plain load.
 std::atomic<uint32_t> g_lock{0};
+
+// Serialises module map refreshes and native ranges. Never waited for while g_lock is held, and
+// g_lock is not taken while it is held: a refresh runs dl_iterate_phdr, which waits for the
+// loader's lock, and dlclose frees under that lock (a program's own allocator may then unmap,
+// through a hook that waits for g_lock).
+std::atomic<uint32_t> g_modules_lock{0};
+// How many of g_modules' objects have their MODULE record in this capture (under g_lock).
+size_t g_modules_written = 0;
 
 SharedLog g_log;
 uint8_t* g_scratch = nullptr;  // shared records are encoded here first (under g_lock)
@@ -253,7 +262,7 @@ inline void lock() {
       } else if (spins < 128) {
         sched_yield();
       } else {
-        // A long holder (a module refresh, the JIT code listing): sleep rather than spin.
+        // A long holder (writing MODULE records, the JIT code listing): sleep rather than spin.
         timespec pause{0, 50000};
         nanosleep(&pause, nullptr);
       }
@@ -261,6 +270,17 @@ inline void lock() {
   }
 }
 inline void unlock() { g_lock.store(0, std::memory_order_release); }
+
+class ModulesLock {
+ public:
+  ModulesLock() {
+    while (g_modules_lock.exchange(1, std::memory_order_acquire) != 0) {
+      timespec pause{0, 50000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+  ~ModulesLock() { g_modules_lock.store(0, std::memory_order_release); }
+};
 
 // Takes g_lock on first need and releases it at the end of the scope: an event whose stack is all
 // in the thread's caches never touches it.
@@ -354,6 +374,12 @@ void write_module_locked(const ModuleInfo& module) {
     out.varint(module.segment_length[i]);
   }
   finish_bytes_locked(out);
+}
+
+// MODULE records for the objects a refresh found since the last call (caller holds g_lock).
+void write_new_modules_locked() {
+  const size_t count = g_modules->module_count();
+  for (; g_modules_written < count; g_modules_written++) write_module_locked(g_modules->module(g_modules_written));
 }
 
 void write_sample_locked(uint64_t now_ns, uint64_t rss) {
@@ -1655,6 +1681,10 @@ int start_locked_state(int fd, bool followed_child) {
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
   g_capture_id.fetch_add(1, std::memory_order_relaxed);
   if (g_encoder.window == nullptr) g_encoder.window = static_cast<RawEvent*>(raw_allocate(kWindow * sizeof(RawEvent)));
+  {
+    ModulesLock modules;
+    g_modules->refresh();
+  }
   lock();
   // One lock hold for all of it: a thread still interning from before (it finds tracing off and
   // creates no node) cannot slip a node of the new trie in with a number the log then drops.
@@ -1671,7 +1701,8 @@ int start_locked_state(int fd, bool followed_child) {
   else g_block_ends->clear();
   start_buffer();
   write_process_meta_locked(followed_child);
-  g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
+  g_modules_written = 0;
+  write_new_modules_locked();
   write_sample_locked(monotonic_ns(), read_rss_bytes());
   unlock();
   g_writer_stop.store(false);
@@ -1697,6 +1728,7 @@ void atfork_child() {
   g_rings.store(own, std::memory_order_release);
   g_log.clear();
   g_writer.forget_parent_capture();
+  g_modules_lock.store(0, std::memory_order_relaxed);  // its holder, if any, is not in this process
   unlock();
   bool was_tracing = g_tracing;
   g_tracing = false;
@@ -1883,8 +1915,13 @@ bool g_redirected = false;
 
 void note_modules_changed() {
   if (g_redirected) redirect_loaded_objects();  // the new object must call the hooks too
+  if (!g_tracing) return;
+  {
+    ModulesLock modules;
+    g_modules->refresh();
+  }
   lock();
-  if (g_tracing) g_modules->refresh([](const ModuleInfo& module) { write_module_locked(module); });
+  if (g_tracing) write_new_modules_locked();
   unlock();
 }
 
@@ -1909,7 +1946,10 @@ int start_tracing(const StartOptions& options) {
     g_deferred_code = new DeferredCode();
     g_unnamed_pcs = static_cast<uint64_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint64_t)));
   }
-  g_modules->refresh([](const ModuleInfo&) {});
+  {
+    ModulesLock modules;
+    g_modules->refresh();
+  }
   find_own_text();
   g_native_frames = options.native_frames;
   g_follow_fork = options.follow_fork;
@@ -1923,8 +1963,11 @@ int start_tracing(const StartOptions& options) {
     return error;
   }
   // A fresh module map: every module gets its MODULE record in this capture.
-  g_modules->~ModuleMap();
-  new (g_modules) ModuleMap;
+  {
+    ModulesLock modules;
+    g_modules->~ModuleMap();
+    new (g_modules) ModuleMap;
+  }
   if (!g_redirected && !hooks_are_preloaded()) {
     redirect_loaded_objects();
     g_redirected = true;
@@ -2167,8 +2210,11 @@ void memview_catch_faults() {
 
 void memview_native_code_range(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
+  {
+    ModulesLock modules;
+    g_modules->add_native_range(start, end);
+  }
   lock();
-  g_modules->add_native_range(start, end);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks classified these pcs as JavaScript
   unlock();
 }
