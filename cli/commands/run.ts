@@ -101,7 +101,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserFacingError((error as Error).message);
   }
 
-  // The preloaded core replaces %p with the traced process's pid.
+  // The preloaded core replaces %p with the pid of the process memview runs (in its followed
+  // children too, whose captures are named after it).
   const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
   const outputTemplate = resolve(values.output ?? `memview-${stem}.%p.bin`);
   if (values.output !== undefined) {
@@ -188,7 +189,7 @@ export interface RunEnding {
  * status (the program's). The native launcher (collector/src/launcher/run_launcher.cpp) hands
  * every ending but the plain one here through `memview __conclude-run`.
  */
-export async function concludeRun({ capturePath, outputTemplate, code, signal, exitStatus: knownStatus, followFork, quiet }: RunEnding): Promise<number> {
+export async function concludeRun({ capturePath, code, signal, exitStatus: knownStatus, followFork, quiet }: RunEnding): Promise<number> {
   const exitStatus = knownStatus ?? (signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1);
   if (!existsSync(capturePath)) {
     console.error(`memview: no capture was written to ${capturePath}`);
@@ -202,7 +203,7 @@ export async function concludeRun({ capturePath, outputTemplate, code, signal, e
     return exitStatus === 0 ? 1 : exitStatus;
   }
   if (signal && !complete) await nameFramesAfterDeath(capturePath, signal, quiet);
-  if (followFork) await nameFramesOfEndedChildren(outputTemplate, quiet);
+  if (followFork) await nameFramesOfEndedChildren(capturePath, quiet);
   if (!quiet) {
     const size = formatBytes(statSync(capturePath).size);
     const ending = !signal
@@ -232,15 +233,14 @@ async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals,
 
 /**
  * Followed children that ended without finishing their captures (the OOM killer picks the biggest
- * process, often a worker child): names their native frames too. A child's capture is its
- * parent's path plus `.<pid>` (fork) or the template with its own pid plus `.<pid>` (exec), so
- * both are matched from the template. A child still running (a daemon that outlives the program)
- * is writing its capture and is left alone.
+ * process, often a worker child): names their native frames too. Every followed process, forked or
+ * exec'd, writes the root's capture path plus `.<pid>`. A child still running (a daemon that
+ * outlives the program) is writing its capture and is left alone.
  */
-async function nameFramesOfEndedChildren(outputTemplate: string, quiet: boolean): Promise<void> {
-  const directory = dirname(outputTemplate);
-  const escaped = basename(outputTemplate).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace('%p', '\\d+');
-  const childCapture = new RegExp(`^${escaped}(\\.\\d+)+$`);
+async function nameFramesOfEndedChildren(rootCapture: string, quiet: boolean): Promise<void> {
+  const directory = dirname(rootCapture);
+  const escaped = basename(rootCapture).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const childCapture = new RegExp(`^${escaped}\\.\\d+$`);
   for (const name of readdirSync(directory)) {
     if (!childCapture.test(name)) continue;
     const path = join(directory, name);

@@ -10,8 +10,12 @@
 //     and new strings for memview, arenas growing under the allocator's lock);
 //   - mappings of exactly 1, 2 and 3 MiB, then an unmap of the 2 MiB one; prints their addresses;
 //   - a fork child that closes every descriptor it did not open (as Chromium's and crashpad's do
-//     before exec), reuses the low numbers, maps 4 MiB and ends with _exit.
+//     before exec; one by one, or with close_range or closefrom as argv[1] says: each, range,
+//     from), reuses the low numbers, maps 4 MiB and ends with _exit;
+//   - mappings made from a frame of generated code, found in no loaded object (JIT code);
+//   - under memview, its allocator aborts when memview calls it while holding memview's lock.
 // Prints one JSON line: {"one":..,"two":..,"three":..,"child":pid,"childFour":..,"childStatus":..}.
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -50,6 +54,9 @@ struct FreeBlock {
 };
 
 std::atomic<int> g_owner{0};  // tid holding the lock, 0 when free
+// memview's memview_holds_core_lock when it is loaded (looked up in main, before any thread):
+// memview must never call this allocator while it holds its own lock.
+std::atomic<int (*)()> g_memview_holds_lock{nullptr};
 FreeBlock* g_free[kClasses];
 uint8_t* g_arena = nullptr;
 size_t g_arena_committed = 0;
@@ -64,6 +71,8 @@ void die(const char* message) {
 }
 
 void lock_allocator() {
+  int (*holds)() = g_memview_holds_lock.load(std::memory_order_relaxed);
+  if (holds != nullptr && holds()) die("own_allocator: memview called the allocator while holding its own lock\n");
   const int self = current_tid();
   int expected = 0;
   while (!g_owner.compare_exchange_weak(expected, self, std::memory_order_acquire)) {
@@ -280,12 +289,45 @@ void* map_exactly(size_t length) {
   return mapped;
 }
 
-// The fork child: closes what it did not open, takes the low numbers again, maps 4 MiB, _exit.
-[[noreturn]] void child_main(int report) {
-  rlimit limit;
-  const int end = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 ? static_cast<int>(limit.rlim_cur) : 65536;
-  for (int fd = 3; fd < end; fd++)
-    if (fd != report) close(fd);
+// Calls `target` through a few bytes of machine code in an anonymous mapping, as JIT code would:
+// a frame memview finds in no loaded object (with frame pointers, so its walk goes through).
+void call_through_generated_code(void (*target)()) {
+  static const uint8_t kPrologue[] = {0x55, 0x48, 0x89, 0xe5, 0x48, 0xb8};  // push rbp; mov rbp,rsp; movabs rax,
+  static const uint8_t kEpilogue[] = {0xff, 0xd0, 0x5d, 0xc3};              // call rax; pop rbp; ret
+  void* page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) die("own_allocator: mmap failed\n");
+  uint8_t* code = static_cast<uint8_t*>(page);
+  memcpy(code, kPrologue, sizeof(kPrologue));
+  const uint64_t address = reinterpret_cast<uint64_t>(target);
+  memcpy(code + sizeof(kPrologue), &address, sizeof(address));
+  memcpy(code + sizeof(kPrologue) + sizeof(address), kEpilogue, sizeof(kEpilogue));
+  if (mprotect(page, 4096, PROT_READ | PROT_EXEC) != 0) die("own_allocator: mprotect failed\n");
+  reinterpret_cast<void (*)()>(page)();
+  munmap(page, 4096);
+}
+
+void map_and_unmap() { munmap(mmap(nullptr, 65536, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), 65536); }
+
+enum class Closing { kEach, kRange, kFrom };
+
+// The fork child: closes what it did not open (one by one, with close_range, or with closefrom),
+// takes the low numbers again, maps 4 MiB, _exit.
+[[noreturn]] void child_main(int report, Closing closing) {
+  // The report pipe is moved to 3 first, so that everything above it can go at once.
+  if (report != 3) {
+    if (dup2(report, 3) != 3) _exit(4);
+    close(report);
+    report = 3;
+  }
+  if (closing == Closing::kRange) {
+    if (close_range(4, ~0u, 0) != 0) _exit(5);
+  } else if (closing == Closing::kFrom) {
+    closefrom(4);
+  } else {
+    rlimit limit;
+    const int end = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 ? static_cast<int>(limit.rlim_cur) : 65536;
+    for (int fd = 4; fd < end; fd++) close(fd);
+  }
   for (int i = 0; i < 8; i++) open("/dev/null", O_WRONLY);
   void* four = map_exactly(4 * kMiB);
   void* blocks[256];
@@ -299,7 +341,11 @@ void* map_exactly(size_t length) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const char* how = argc > 1 ? argv[1] : "each";
+  const Closing closing = strcmp(how, "range") == 0 ? Closing::kRange : strcmp(how, "from") == 0 ? Closing::kFrom : Closing::kEach;
+  g_memview_holds_lock.store(reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "memview_holds_core_lock")));
+  for (int i = 0; i < 3; i++) call_through_generated_code(map_and_unmap);
   pthread_t starters[kStarters];
   for (int i = 0; i < kStarters; i++) pthread_create(&starters[i], nullptr, starter, reinterpret_cast<void*>(static_cast<intptr_t>(i)));
   for (int i = 0; i < kStarters; i++) pthread_join(starters[i], nullptr);
@@ -315,7 +361,7 @@ int main() {
   if (child < 0) die("own_allocator: fork failed\n");
   if (child == 0) {
     close(pipe_ends[0]);
-    child_main(pipe_ends[1]);
+    child_main(pipe_ends[1], closing);
   }
   close(pipe_ends[1]);
   char child_four[64] = {0};

@@ -12,11 +12,12 @@ const MiB = 1024 * 1024;
 
 interface ProgramReport { one: number; two: number; three: number; child: number; childFour: number; childStatus: number }
 
-function runUnderMemview(extra: string[]) {
+function runUnderMemview(extra: string[], closing = 'each') {
   const directory = scratchDirectory();
   const capturePath = join(directory, 'own.bin');
-  // A hang (the deadlock this guards against) ends in the timeout, and the test fails on status.
-  const result = spawnSync(cliPath, ['run', '-q', '-o', capturePath, ...extra, '--', program], {
+  // A hang (the deadlock this guards against) ends in the timeout, and the test fails on status;
+  // memview calling the program's allocator under its own lock aborts the program.
+  const result = spawnSync(cliPath, ['run', '-q', '-o', capturePath, ...extra, '--', program, closing], {
     encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000, killSignal: 'SIGKILL',
   });
   const report = result.status === 0 ? JSON.parse(result.stdout) as ProgramReport : undefined;
@@ -42,8 +43,12 @@ describe('a program with its own allocator', () => {
     expect(events.filter((event) => event.type === 'map').length).toBeGreaterThan(100);
   });
 
-  it('keeps the capture of a followed fork child that closes every descriptor it did not open', async () => {
-    const { result, report, capturePath, directory } = runUnderMemview(['--follow-fork']);
+  it.each([
+    ['one by one', 'each'],
+    ['with close_range', 'range'],
+    ['with closefrom', 'from'],
+  ])('keeps the capture of a followed fork child that closes every descriptor it did not open (%s)', async (_, closing) => {
+    const { result, report, capturePath, directory } = runUnderMemview(['--follow-fork'], closing);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toBe('');
     expect(report!.childStatus).toBe(0);
@@ -54,5 +59,22 @@ describe('a program with its own allocator', () => {
     expect(child.meta.endReason).toBe('exit');
     const { events } = await readEvents(childCapture);
     expect(events.filter((event) => event.address === report!.childFour).map((event) => [event.type, event.size / MiB])).toEqual([['map', 4]]);
+  });
+});
+
+describe('a process that must stay single-threaded', () => {
+  it('is left untraced when its arguments say it is a Chromium zygote, and leaves no capture', () => {
+    const directory = scratchDirectory();
+    const capturePath = join(directory, 'root.bin');
+    // The inner shell counts its own threads: 1 untraced, 2 with memview's writer.
+    const script = "sh -c 'echo $$; ls /proc/$$/task | wc -l' --type=zygote; sh -c 'ls /proc/$$/task | wc -l'";
+    const result = spawnSync(cliPath, ['run', '-q', '--follow-fork', '-o', capturePath, '--', '/bin/sh', '-c', script], {
+      encoding: 'utf8', env: cleanEnvironment(), timeout: 60_000, killSignal: 'SIGKILL',
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const [zygotePid, zygoteThreads, otherThreads] = result.stdout.trim().split(/\s+/);
+    expect(zygoteThreads).toBe('1');
+    expect(otherThreads).toBe('2');
+    expect(readdirSync(directory)).not.toContain(`root.bin.${zygotePid}`);
   });
 });

@@ -37,7 +37,15 @@ class StringTable {
 
   /** Forgets every string (a new capture defines its own). */
   void clear() {
-    memset(slots_, 0, (mask_ + 1) * sizeof(Slot));
+    // A grown table is given back rather than zeroed: in a followed fork child, zeroing would
+    // copy every one of its pages.
+    if (mask_ + 1 > kInitialSlots) {
+      raw_release(slots_, (mask_ + 1) * sizeof(Slot));
+      slots_ = allocate_slots(kInitialSlots);
+      mask_ = kInitialSlots - 1;
+    } else {
+      memset(slots_, 0, kInitialSlots * sizeof(Slot));
+    }
     used_ = 0;
     while (block_ != nullptr) {
       Block* previous = block_->previous;
@@ -62,7 +70,8 @@ class StringTable {
   static constexpr size_t kInitialSlots = 1 << 12;
   static constexpr size_t kBlockSize = 1 << 18;
 
-  static Slot* allocate_slots(size_t count) { return static_cast<Slot*>(raw_allocate(count * sizeof(Slot))); }
+  // Populated: probes read a slot before writing it (raw_memory.h says why that matters).
+  static Slot* allocate_slots(size_t count) { return static_cast<Slot*>(raw_allocate_populated(count * sizeof(Slot))); }
 
   static uint64_t hash_of(const char* text, size_t length) {
     uint64_t hash = 0xcbf29ce484222325ull ^ length;

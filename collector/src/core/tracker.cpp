@@ -253,6 +253,10 @@ std::atomic<uint32_t> g_capture_finished{0};
 bool g_finished_by_writer = false;
 constexpr uint64_t kDyingWaitNs = 3000000000ull;
 
+// Whether this thread holds g_lock: a program may ask (memview_holds_core_lock), so that a test's
+// allocator can fail loudly where memview would call it under the lock.
+__thread int t_holds_lock __attribute__((tls_model("initial-exec"))) = 0;
+
 inline void lock() {
   int spins = 0;
   while (g_lock.exchange(1, std::memory_order_acquire) != 0) {
@@ -268,8 +272,12 @@ inline void lock() {
       }
     }
   }
+  t_holds_lock = 1;
 }
-inline void unlock() { g_lock.store(0, std::memory_order_release); }
+inline void unlock() {
+  t_holds_lock = 0;
+  g_lock.store(0, std::memory_order_release);
+}
 
 class ModulesLock {
  public:
@@ -1563,50 +1571,53 @@ void find_own_text() {
 }
 
 // The command line as a JSON array of strings, in at most `size` bytes (a string keeps
-// kMaxStringLength of them): arguments that do not fit are left out and a last "..." says so.
+// kMaxStringLength of them): the leading arguments that fit, and a last "..." when some do not.
 // Built on the stack: this runs under g_lock (string_table.h says why no malloc).
 void json_command_line(char* json, size_t size) {
   char raw[kMaxStringLength + 1];
   size_t raw_length = 0;
-  bool more = false;
   int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
-    ssize_t length;
-    while (raw_length < sizeof(raw) && (length = read(fd, raw + raw_length, sizeof(raw) - raw_length)) > 0)
-      raw_length += static_cast<size_t>(length);
+    while (raw_length < sizeof(raw)) {
+      ssize_t length = read(fd, raw + raw_length, sizeof(raw) - raw_length);
+      if (length > 0) raw_length += static_cast<size_t>(length);
+      else if (length == 0 || errno != EINTR) break;
+    }
     close(fd);
   }
   // Past what raw holds, the arguments cannot fit in json anyway (escaping only lengthens them).
-  if (raw_length == sizeof(raw)) more = true;
+  const bool raw_full = raw_length == sizeof(raw);
+  bool more = false;
   static const char kEllipsis[] = "\"...\"]";
   const size_t limit = size - sizeof(kEllipsis) - 1;  // room for ,"..."] and the terminator
   size_t out = 0;
   json[out++] = '[';
   size_t begin = 0;
-  for (size_t i = 0; i < raw_length; i++) {
+  for (size_t i = 0; i < raw_length && !more; i++) {
     if (raw[i] != 0) continue;
-    char argument[kMaxStringLength + 8];
-    size_t used = 0;
-    bool fits = true;
-    if (out > 1) argument[used++] = ',';
-    argument[used++] = '"';
-    for (size_t j = begin; j < i && fits; j++) {
-      unsigned char c = static_cast<unsigned char>(raw[j]);
-      if (used + 8 > limit) fits = false;
-      else if (c == '"' || c == '\\') { argument[used++] = '\\'; argument[used++] = static_cast<char>(c); }
-      else if (c < 0x20) used += static_cast<size_t>(snprintf(argument + used, 8, "\\u%04x", c));
-      else argument[used++] = static_cast<char>(c);
-    }
-    argument[used++] = '"';
-    if (!fits || out + used > limit) {
+    if (out + 3 > limit) {  // not even `,""`
       more = true;
       break;
     }
-    memcpy(json + out, argument, used);
-    out += used;
+    // Written in place; rolled back to `start` if the argument does not fit whole.
+    const size_t start = out;
+    if (out > 1) json[out++] = ',';
+    json[out++] = '"';
+    for (size_t j = begin; j < i && !more; j++) {
+      unsigned char c = static_cast<unsigned char>(raw[j]);
+      if (out + 7 > limit) more = true;  // the longest escape and the closing quote
+      else if (c == '"' || c == '\\') { json[out++] = '\\'; json[out++] = static_cast<char>(c); }
+      else if (c < 0x20) out += static_cast<size_t>(snprintf(json + out, 7, "\\u%04x", c));
+      else json[out++] = static_cast<char>(c);
+    }
+    if (more) {
+      out = start;
+      break;
+    }
+    json[out++] = '"';
     begin = i + 1;
   }
-  if (more) {
+  if (more || raw_full) {
     if (out > 1) json[out++] = ',';
     memcpy(json + out, kEllipsis, sizeof(kEllipsis));
   } else {
@@ -2130,6 +2141,8 @@ const char* memview_last_error() { return g_last_error; }
 void memview_enter() { t_inside_memview++; }
 void memview_leave() { t_inside_memview--; }
 void memview_set_aside_allocations(int on) { t_allocations_set_aside = on; }
+
+int memview_holds_core_lock() { return t_holds_lock; }
 
 void memview_allocates_for_memview(const uint64_t* ranges, int count) {
   ReentrancyGuard guard;

@@ -108,6 +108,9 @@ __attribute__((visibility("default"))) void memview_leave();
 /** Leaves this thread's fresh allocations out of the capture (on != 0) or not; frees, and both
  * halves of a realloc of an existing block, are kept. */
 __attribute__((visibility("default"))) void memview_set_aside_allocations(int on);
+/** 1 when the calling thread holds the core's lock. For tests: nothing done under it may call the
+ *  program's allocator (collector/test-addon/own_allocator.cc checks it from its malloc). */
+__attribute__((visibility("default"))) int memview_holds_core_lock();
 /** `count` functions, [ranges[2i], ranges[2i+1]), that allocate only for memview's handler of V8's
  *  code events: an allocation with one of them among its innermost frames is left out. */
 __attribute__((visibility("default"))) void memview_allocates_for_memview(const uint64_t* ranges, int count);

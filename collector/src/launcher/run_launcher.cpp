@@ -296,7 +296,8 @@ bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
   if (!is_regular_file(paths.preload()) || !is_regular_file(paths.addon())) return false;
   const std::string stem = stem_of(program);
   if (stem.empty()) return false;
-  // The preloaded core replaces %p with the traced process's pid.
+  // The preloaded core replaces %p with the pid of the process memview runs (in its followed
+  // children too, whose captures are named after it).
   run->output_template = resolve(output != nullptr ? output : "memview-" + stem + ".%p.bin");
   if (run->output_template.empty()) return false;
   if (output != nullptr && exists(run->output_template) && !force) return false;

@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <linux/close_range.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -179,8 +181,13 @@ int close_range_raw(unsigned first, unsigned last, int flags) {
 
 __attribute__((visibility("default"))) int close_range(unsigned first, unsigned last, int flags) {
   const int kept = capture_descriptor();
-  if (kept < 0 || static_cast<unsigned>(kept) < first || static_cast<unsigned>(kept) > last) {
+  // Unknown flags and empty ranges go to the kernel as they are, for its own error.
+  if (kept < 0 || static_cast<unsigned>(kept) < first || static_cast<unsigned>(kept) > last ||
+      (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)) != 0) {
     return close_range_raw(first, last, flags);
+  }
+  if (first == last) {  // only the capture's: nothing to close, but the table may be unshared
+    return (flags & CLOSE_RANGE_UNSHARE) ? static_cast<int>(syscall(SYS_unshare, CLONE_FILES)) : 0;
   }
   int result = 0;
   if (static_cast<unsigned>(kept) > first) result = close_range_raw(first, static_cast<unsigned>(kept) - 1, flags);
@@ -191,7 +198,8 @@ __attribute__((visibility("default"))) int close_range(unsigned first, unsigned 
 __attribute__((visibility("default"))) void closefrom(int lowest) {
   if (lowest < 0) lowest = 0;
   if (close_range(static_cast<unsigned>(lowest), ~0u, 0) == 0) return;
-  // No close_range in this kernel: one by one, as glibc does without it.
+  // No close_range in this kernel (before 5.9): one by one, up to the descriptor limit (glibc
+  // walks /proc/self/fd instead; a descriptor above a lowered limit stays open here).
   rlimit limit;
   const int end = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 65536 ? static_cast<int>(limit.rlim_cur) : 65536;
   for (int fd = lowest; fd < end; fd++) close(fd);
