@@ -55,6 +55,35 @@ ALLOCATOR(NewAligned, ::operator new(size_of(info[0]), std::align_val_t(64)))
 ALLOCATOR(Mmap, mmap(nullptr, size_of(info[0]), info[1].As<Napi::Number>().Int32Value(), MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
 ALLOCATOR(Mremap, mremap(reinterpret_cast<void*>(address_of(info[0])), size_of(info[1]), size_of(info[2]), MREMAP_MAYMOVE))
 
+}  // namespace
+
+// malloc(size) called with rbp = frame_pointer, as from code built without frame pointers, where
+// rbp is an ordinary register: memview's stack walk must not follow it off the stack.
+extern "C" void* memview_test_malloc_with_rbp(size_t size, uint64_t frame_pointer);
+asm(R"(
+  .text
+  .globl memview_test_malloc_with_rbp
+  .hidden memview_test_malloc_with_rbp
+  .type memview_test_malloc_with_rbp, @function
+memview_test_malloc_with_rbp:
+  push %rbp
+  push %rbx
+  sub $8, %rsp
+  mov %rsi, %rbp
+  call malloc@PLT
+  add $8, %rsp
+  pop %rbx
+  pop %rbp
+  ret
+  .size memview_test_malloc_with_rbp, .-memview_test_malloc_with_rbp
+)");
+
+namespace {
+
+Napi::Value MallocWithFramePointer(const Napi::CallbackInfo& info) {
+  return result(info.Env(), memview_test_malloc_with_rbp(size_of(info[0]), address_of(info[1])));
+}
+
 Napi::Value PosixMemalign(const Napi::CallbackInfo& info) {
   void* address = nullptr;
   if (posix_memalign(&address, size_of(info[0]), size_of(info[1])) != 0) address = nullptr;
@@ -331,6 +360,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("alignedAlloc", Napi::Function::New(env, AlignedAlloc));
   exports.Set("memalign", Napi::Function::New(env, Memalign));
   exports.Set("valloc", Napi::Function::New(env, Valloc));
+  exports.Set("mallocWithFramePointer", Napi::Function::New(env, MallocWithFramePointer));
   exports.Set("pvalloc", Napi::Function::New(env, Pvalloc));
   exports.Set("newScalar", Napi::Function::New(env, NewScalar));
   exports.Set("newArray", Napi::Function::New(env, NewArray));

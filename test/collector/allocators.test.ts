@@ -214,3 +214,23 @@ describe('mapped memory counts what is accessible, not what is reserved', () => 
     expect(mapNew).toBeGreaterThan(unmapOld);
   });
 });
+
+describe('a caller built without frame pointers', () => {
+  it('is traced whatever its rbp holds, and the program goes on', async () => {
+    // rbp is an ordinary register there: a value near 2^64 (-16 wrapped memview's bounds check
+    // once, and binutils' `as` crashed under it), one just past the stack, a small one, an odd one.
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      const values = [-16n, -8n, 0n, 8n, 0x7ffffffff000n, 0x1234567n];
+      const out = values.map((rbp, k) => Number(native.mallocWithFramePointer(70101 + k, BigInt.asUintN(64, rbp))));
+      console.log(JSON.stringify(out));
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const addresses: number[] = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    addresses.forEach((address, k) => {
+      // (node may have used the address before: the block is the last one there)
+      expect(findAlloc(events, address).map((event) => [event.kind, event.size]).at(-1)).toEqual([Kind.malloc, 70101 + k]);
+    });
+  });
+});

@@ -628,7 +628,7 @@ uint64_t g_interpreter_entry_size = 0;  // 0: not known yet
 // the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept). *read
 // gets the slots as they are, or frame 0 when the frame is not on this stack.
 inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high, ThreadState::InterpreterFrame* read) {
-  if (frame - kBytecodeOffsetSlot < low || frame >= high || (frame & 7) != 0) {
+  if (frame < low + kBytecodeOffsetSlot || frame >= high || (frame & 7) != 0) {
     read->frame = 0;
     return 0;
   }
@@ -690,7 +690,7 @@ int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) 
 __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int* reused) {
   *reused = 0;
   // Without the thread's stack bounds (it is exiting) the walk could run off its stack.
-  if (state == nullptr) return 0;
+  if (state == nullptr || state->stack_high < 16) return 0;
   uint64_t frame = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
   uint64_t low = frame;
   uint64_t high = state->stack_high;
@@ -706,7 +706,9 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // at most once.
   int bytecode_checked = 0, bytecode_moved = kMaxFrames, interpreter_next = 0;
   while (count < kMaxFrames) {
-    if (frame < low || frame + 16 > high || (frame & 7) != 0) break;
+    // Not `frame + 16 > high`: in code without frame pointers rbp holds any value, and one near
+    // 2^64 wrapped that sum past the check (binutils' `as` crashed on rbp = -16).
+    if (frame < low || frame > high - 16 || (frame & 7) != 0) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
     uint64_t next = slots[0];
     uint64_t pc = slots[1];
