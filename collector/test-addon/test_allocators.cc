@@ -78,7 +78,42 @@ memview_test_malloc_with_rbp:
   .size memview_test_malloc_with_rbp, .-memview_test_malloc_with_rbp
 )");
 
+// The same on another stack whose top is `stack_top`, as a signal handler on its alternate stack
+// or a fiber runs: the walk's bounds must not then stretch from there to the thread's own stack.
+extern "C" void* memview_test_malloc_on_stack(size_t size, uint64_t frame_pointer, uint64_t stack_top);
+asm(R"(
+  .text
+  .globl memview_test_malloc_on_stack
+  .hidden memview_test_malloc_on_stack
+  .type memview_test_malloc_on_stack, @function
+memview_test_malloc_on_stack:
+  push %rbp
+  push %rbx
+  mov %rsp, %rbx
+  mov %rdx, %rsp
+  mov %rsi, %rbp
+  call malloc@PLT
+  mov %rbx, %rsp
+  pop %rbx
+  pop %rbp
+  ret
+  .size memview_test_malloc_on_stack, .-memview_test_malloc_on_stack
+)");
+
 namespace {
+
+// malloc(size) from a 64 KiB stack on the heap, with rbp pointing at a page that cannot be read
+// (between the heap and the thread's stack, where the bounds of a walk started on the heap reach).
+Napi::Value MallocOnHeapStack(const Napi::CallbackInfo& info) {
+  const size_t stack_size = 64 * 1024;
+  uint8_t* stack = static_cast<uint8_t*>(malloc(stack_size));
+  void* unreadable = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const uint64_t top = (reinterpret_cast<uint64_t>(stack) + stack_size) & ~uint64_t{15};
+  void* block = memview_test_malloc_on_stack(size_of(info[0]), reinterpret_cast<uint64_t>(unreadable), top);
+  munmap(unreadable, 4096);
+  free(stack);
+  return result(info.Env(), block);
+}
 
 Napi::Value MallocWithFramePointer(const Napi::CallbackInfo& info) {
   return result(info.Env(), memview_test_malloc_with_rbp(size_of(info[0]), address_of(info[1])));
@@ -361,6 +396,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memalign", Napi::Function::New(env, Memalign));
   exports.Set("valloc", Napi::Function::New(env, Valloc));
   exports.Set("mallocWithFramePointer", Napi::Function::New(env, MallocWithFramePointer));
+  exports.Set("mallocOnHeapStack", Napi::Function::New(env, MallocOnHeapStack));
   exports.Set("pvalloc", Napi::Function::New(env, Pvalloc));
   exports.Set("newScalar", Napi::Function::New(env, NewScalar));
   exports.Set("newArray", Napi::Function::New(env, NewArray));

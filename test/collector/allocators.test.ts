@@ -228,9 +228,23 @@ describe('a caller built without frame pointers', () => {
     expect(run.status, run.stderr).toBe(0);
     const addresses: number[] = JSON.parse(run.stdout);
     const { events } = await readEvents(run.capturePath);
+    expect(addresses).toHaveLength(6);
     addresses.forEach((address, k) => {
       // (node may have used the address before: the block is the last one there)
       expect(findAlloc(events, address).map((event) => [event.kind, event.size]).at(-1)).toEqual([Kind.malloc, 70101 + k]);
     });
+  });
+});
+
+describe('a caller on another stack (a signal\'s alternate stack, a fiber)', () => {
+  it('is traced, and the walk does not stretch to the thread\'s own stack through unmapped memory', async () => {
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      console.log(Number(native.mallocOnHeapStack(70201)));
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const address = Number(run.stdout.trim());
+    const { events } = await readEvents(run.capturePath);
+    expect(findAlloc(events, address).map((event) => [event.kind, event.size]).at(-1)).toEqual([Kind.malloc, 70201]);
   });
 });

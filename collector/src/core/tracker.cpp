@@ -85,6 +85,9 @@ struct ThreadState {
   uint32_t tid;
   uint32_t capture_id;  // the capture this thread's name was written to
   uint64_t stack_high;  // the walk stops before it: frames above are not this thread's stack
+  // Below it the thread is not on its own stack (a signal's alternate stack, a fiber's stack on
+  // the heap): the walk's bounds would then span other mappings and holes, and it walks nothing.
+  uint64_t stack_low;
   ThreadRing* ring;
   uint32_t cache_generation;
   uint32_t cache_epoch;  // the trie epoch the cached node ids belong to
@@ -498,11 +501,11 @@ void read_thread_comm(uint32_t tid, char* name, size_t size) {
 inline int hex_digit(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 // The end of the mapping that holds `address` (the top of this thread's stack, for an address on
-// it), read from /proc/self/maps with plain system calls. Not pthread_getattr_np: it mallocs (the
+// it), and its start in *mapping_start, read from /proc/self/maps with plain system calls. Not pthread_getattr_np: it mallocs (the
 // main thread's reads /proc/self/maps through stdio, every thread's copies its CPU set), and a
 // thread's first event can come from a mapping hook inside a program's own allocator, under its
 // lock (Chromium's PartitionAlloc): that malloc would wait on the lock forever. 0 if not found.
-uint64_t end_of_mapping_holding(uint64_t address) {
+uint64_t end_of_mapping_holding(uint64_t address, uint64_t* mapping_start) {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   char buffer[8192];
@@ -520,7 +523,10 @@ uint64_t end_of_mapping_holding(uint64_t address) {
       size_t j = line;
       for (; j < i && buffer[j] != '-'; j++) start = start * 16 + static_cast<uint64_t>(hex_digit(buffer[j]));
       for (j++; j < i && buffer[j] != ' '; j++) end = end * 16 + static_cast<uint64_t>(hex_digit(buffer[j]));
-      if (start <= address && address < end) found = end;
+      if (start <= address && address < end) {
+        found = end;
+        *mapping_start = start;
+      }
       line = i + 1;
     }
     // Keep the unfinished last line; a line longer than the buffer (a very long path) is dropped.
@@ -577,7 +583,15 @@ ThreadState* new_thread_state() {
   if (state == nullptr) {
     state = static_cast<ThreadState*>(raw_allocate(sizeof(ThreadState)));
     state->tid = current_tid();
-    state->stack_high = end_of_mapping_holding(reinterpret_cast<uint64_t>(__builtin_frame_address(0)));
+    uint64_t mapping_start = 0;
+    state->stack_high = end_of_mapping_holding(reinterpret_cast<uint64_t>(__builtin_frame_address(0)), &mapping_start);
+    // The main thread's stack grows down past its mapping's start, as far as RLIMIT_STACK lets it.
+    if (state->tid == static_cast<uint32_t>(getpid())) {
+      rlimit limit;
+      const uint64_t room = getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : (1ull << 32);
+      mapping_start = state->stack_high > room ? state->stack_high - room : 0;
+    }
+    state->stack_low = mapping_start;
     state->cache_generation = 0;
     state->cache_epoch = 0;
     state->cache_depth = 0;
@@ -692,6 +706,7 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // Without the thread's stack bounds (it is exiting) the walk could run off its stack.
   if (state == nullptr || state->stack_high < 16) return 0;
   uint64_t frame = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+  if (frame < state->stack_low) return 0;
   uint64_t low = frame;
   uint64_t high = state->stack_high;
   int count = 0;
