@@ -7,6 +7,7 @@ import { endsWithTrailer, isAlive } from '../../collector/lib/capture-ending.js'
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
+import { isStaticExecutable } from '../../collector/lib/static-executable.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 
@@ -168,6 +169,7 @@ export async function run(argv: string[]): Promise<number> {
     signal: outcome.signal,
     followFork: values['follow-fork'] === true,
     quiet: values.quiet === true,
+    program: command,
   });
 }
 
@@ -181,6 +183,8 @@ export interface RunEnding {
   exitStatus?: number;
   followFork: boolean;
   quiet: boolean;
+  /** The program run (node for a script), to say why no capture came. */
+  program?: string;
 }
 
 /**
@@ -189,10 +193,13 @@ export interface RunEnding {
  * status (the program's). The native launcher (collector/src/launcher/run_launcher.cpp) hands
  * every ending but the plain one here through `memview __conclude-run`.
  */
-export async function concludeRun({ capturePath, code, signal, exitStatus: knownStatus, followFork, quiet }: RunEnding): Promise<number> {
+export async function concludeRun({ capturePath, code, signal, exitStatus: knownStatus, followFork, quiet, program }: RunEnding): Promise<number> {
   const exitStatus = knownStatus ?? (signal ? 128 + (osConstants.signals[signal] ?? 1) : code ?? 1);
   if (!existsSync(capturePath)) {
-    console.error(`memview: no capture was written to ${capturePath}`);
+    const why = program && isStaticExecutable(program)
+      ? `: ${program} is statically linked, so memview's library cannot be loaded into it (only dynamically linked programs can be traced)`
+      : '';
+    console.error(`memview: no capture was written to ${capturePath}${why}`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
   const complete = endsWithTrailer(capturePath);

@@ -79,6 +79,16 @@ describe('memview run', () => {
     expect(model.stats.totalAllocations).toBeGreaterThan(0);
   });
 
+  it('says that a statically linked program cannot be traced, and lets it run', () => {
+    // Debian's ldconfig is static-pie: no dynamic loader reads LD_PRELOAD for it.
+    const directory = scratchDirectory();
+    const capture = join(directory, 'static.bin');
+    const result = memview(['run', '-o', capture, '--', '/sbin/ldconfig', '--version']);
+    expect(result.stdout).toMatch(/ldconfig/);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`memview: no capture was written to ${capture}: /sbin/ldconfig is statically linked, so memview's library cannot be loaded into it (only dynamically linked programs can be traced)`);
+  });
+
   it('suggests the closest flag for an unknown one and exits 2', () => {
     const result = memview(['run', '--natve', 'app.js']);
     expect(result.status).toBe(2);

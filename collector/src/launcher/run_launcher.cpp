@@ -408,7 +408,8 @@ int conclude(const Paths& paths, const PlainRun& run, const Ending& ending) {
     std::string described = "{\"capturePath\":" + json_string(capture) + ",\"outputTemplate\":" + json_string(run.output_template) +
                             ",\"code\":" + (signaled ? "null" : std::to_string(exit_status)) + ",\"signal\":" +
                             (signaled ? json_string(signal_name(number)) : "null") + ",\"exitStatus\":" + std::to_string(exit_status) +
-                            ",\"followFork\":false,\"quiet\":" + (run.quiet ? "true" : "false") + "}";
+                            ",\"followFork\":false,\"quiet\":" + (run.quiet ? "true" : "false") +
+                            ",\"program\":" + json_string(run.command[0]) + "}";
     std::string cli = paths.cli();
     char* arguments[] = {const_cast<char*>("node"), const_cast<char*>(cli.c_str()), const_cast<char*>("__conclude-run"),
                          const_cast<char*>(described.c_str()), nullptr};
