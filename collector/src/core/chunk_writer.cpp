@@ -197,15 +197,15 @@ void ChunkWriter::finish(uint64_t total_events, uint64_t end_time_ns) {
     write_all(trailer, format::kChunkHeaderSize + stored);
     raw_release(trailer, size + format::kChunkHeaderSize);
   }
-  const int fd = descriptor();
-  fd_.store(-1, std::memory_order_relaxed);
-  syscall(SYS_close, fd);  // not close(): memview's hook keeps the program from closing it
+  close_descriptor();
 }
 
-void ChunkWriter::forget_parent_capture() {
+void ChunkWriter::forget_parent_capture() { close_descriptor(); }
+
+void ChunkWriter::close_descriptor() {
   const int fd = descriptor();
   fd_.store(-1, std::memory_order_relaxed);
-  if (fd >= 0) syscall(SYS_close, fd);
+  if (fd >= 0) syscall(SYS_close, fd);  // not close(): memview's hook keeps the program from closing it
 }
 
 void ChunkWriter::write_all(const uint8_t* data, size_t size) {

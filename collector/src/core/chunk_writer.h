@@ -50,6 +50,7 @@ class ChunkWriter {
 
  private:
   void write_all(const uint8_t* data, size_t size);
+  void close_descriptor();
   void write_chunk(const EventBuffer& buffer);
 
   // Atomic: hooks on other threads ask for it (capture_descriptor in tracker.h).

@@ -33,6 +33,7 @@
 #include "module_map.h"
 #include "native_pc_set.h"
 #include "native_symbols.h"
+#include "proc_file.h"
 #include "object_symbols.h"
 #include "raw_memory.h"
 #include "record_format.h"
@@ -488,12 +489,7 @@ bool write_code_of_locked(uint64_t pc) {
 void read_thread_comm(uint32_t tid, char* name, size_t size) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/task/%u/comm", tid);
-  name[0] = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  ssize_t length = read(fd, name, size - 1);
-  close(fd);
-  if (length <= 0) length = 0;
+  size_t length = read_proc_file(path, name, size - 1);
   while (length > 0 && (name[length - 1] == '\n' || name[length - 1] == 0)) length--;
   name[length] = 0;
 }
@@ -501,10 +497,11 @@ void read_thread_comm(uint32_t tid, char* name, size_t size) {
 inline int hex_digit(char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; }
 
 // The end of the mapping that holds `address` (the top of this thread's stack, for an address on
-// it), and its start in *mapping_start, read from /proc/self/maps with plain system calls. Not pthread_getattr_np: it mallocs (the
-// main thread's reads /proc/self/maps through stdio, every thread's copies its CPU set), and a
-// thread's first event can come from a mapping hook inside a program's own allocator, under its
-// lock (Chromium's PartitionAlloc): that malloc would wait on the lock forever. 0 if not found.
+// it), and its start in *mapping_start, read from /proc/self/maps with plain system calls. Not
+// pthread_getattr_np: it mallocs (the main thread's reads /proc/self/maps through stdio, every
+// thread's copies its CPU set), and a thread's first event can come from a mapping hook inside a
+// program's own allocator, under its lock (Chromium's PartitionAlloc): that malloc would wait on
+// the lock forever. 0 if not found.
 uint64_t end_of_mapping_holding(uint64_t address, uint64_t* mapping_start) {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -1452,12 +1449,9 @@ uint64_t merge_pass() {
 }
 
 uint64_t read_rss_bytes() {
-  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
   char text[128];
-  ssize_t length = read(fd, text, sizeof(text) - 1);
-  close(fd);
-  if (length <= 0) return 0;
+  const size_t length = read_proc_file("/proc/self/statm", text, sizeof(text) - 1);
+  if (length == 0) return 0;
   text[length] = 0;
   const char* cursor = strchr(text, ' ');
   if (!cursor) return 0;
@@ -1592,16 +1586,7 @@ void find_own_text() {
 // Built on the stack: this runs under g_lock (string_table.h says why no malloc).
 void json_command_line(char* json, size_t size) {
   char raw[kMaxStringLength + 1];
-  size_t raw_length = 0;
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    while (raw_length < sizeof(raw)) {
-      ssize_t length = read(fd, raw + raw_length, sizeof(raw) - raw_length);
-      if (length > 0) raw_length += static_cast<size_t>(length);
-      else if (length == 0 || errno != EINTR) break;
-    }
-    close(fd);
-  }
+  const size_t raw_length = read_proc_file("/proc/self/cmdline", raw, sizeof(raw));
   // Past what raw holds, the arguments cannot fit in json anyway (escaping only lengthens them).
   const bool raw_full = raw_length == sizeof(raw);
   bool more = false;

@@ -3,13 +3,12 @@
 // at the first hooked allocator call, which can come before this library's constructor: libstdc++'s
 // own static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
 // Mapping hooks never start it (see should_trace_mapping in core/tracker.h).
-#include <fcntl.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <unistd.h>
 
+#include "../core/proc_file.h"
 #include "../core/tracker.h"
 
 namespace memview {
@@ -27,17 +26,13 @@ bool env_flag(const char* name) {
 // are exec'd, and traced. Read with plain system calls: this runs before anything is set up.
 bool must_stay_single_threaded() {
   char command_line[8192];
-  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t length = read(fd, command_line, sizeof(command_line) - 1);
-  close(fd);
-  if (length <= 0) return false;
+  const size_t length = read_proc_file("/proc/self/cmdline", command_line, sizeof(command_line));
   static const char kZygote[] = "--type=zygote";
-  for (ssize_t start = 0; start < length;) {
+  for (size_t start = 0; start < length;) {
     const char* argument = command_line + start;
-    size_t argument_length = strnlen(argument, static_cast<size_t>(length - start));
+    const size_t argument_length = strnlen(argument, length - start);
     if (argument_length == sizeof(kZygote) - 1 && memcmp(argument, kZygote, argument_length) == 0) return true;
-    start += static_cast<ssize_t>(argument_length) + 1;
+    start += argument_length + 1;
   }
   return false;
 }

@@ -1,0 +1,26 @@
+// Reads a small /proc file whole, with plain system calls: callers run where malloc is not
+// allowed (under the core's lock, before tracing is set up, inside a program's own allocator).
+#pragma once
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstddef>
+
+namespace memview {
+
+/** Up to `capacity` bytes of the file at `path` into `buffer`; how many were read (0 on error). */
+inline size_t read_proc_file(const char* path, char* buffer, size_t capacity) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t filled = 0;
+  while (filled < capacity) {
+    ssize_t length = read(fd, buffer + filled, capacity - filled);
+    if (length > 0) filled += static_cast<size_t>(length);
+    else if (length == 0 || errno != EINTR) break;
+  }
+  close(fd);
+  return filled;
+}
+
+}  // namespace memview
