@@ -187,7 +187,8 @@ void wake_writer() {
 
 // Guards the trie, the string table, the code table, the MODULE records written, the accessible
 // ranges and the shared log. Whoever holds it must not wait for anything a hooked call can hold:
-// no malloc of the program's (string_table.h), no module refresh (g_modules_lock). A test-and-test-and-set spin lock: waiters spin on a plain load.
+// no malloc of the program's (string_table.h), no module refresh (g_modules_lock). A
+// test-and-test-and-set spin lock: waiters spin on a plain load.
 std::atomic<uint32_t> g_lock{0};
 
 // Serialises module map refreshes and native ranges. Never waited for while g_lock is held, and
