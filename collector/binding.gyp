@@ -12,6 +12,7 @@
       "sources": [
         "src/preload/hooks.cpp",
         "src/preload/startup.cpp",
+        "src/preload/next_allocator.cpp",
         "src/core/tracker.cpp",
         "src/core/shared_log.cpp",
         "src/core/chunk_writer.cpp",
@@ -49,6 +50,12 @@
       "type": "executable",
       "sources": ["src/launcher/run_launcher.cpp"],
       "cflags_cc": ["-O2"]
+    },
+    {
+      "target_name": "memview_counting_allocator",
+      "type": "loadable_module",
+      "product_extension": "so",
+      "sources": ["test-addon/counting_allocator.cc"]
     },
     {
       "target_name": "memview_own_allocator",

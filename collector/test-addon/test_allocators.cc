@@ -115,6 +115,12 @@ Napi::Value MallocOnHeapStack(const Napi::CallbackInfo& info) {
   return result(info.Env(), block);
 }
 
+// Calls served by a preloaded counting allocator (counting_allocator.cc), or -1 without one.
+Napi::Value UserAllocatorCalls(const Napi::CallbackInfo& info) {
+  auto calls = reinterpret_cast<uint64_t (*)()>(dlsym(RTLD_DEFAULT, "memview_test_counting_allocator_calls"));
+  return Napi::Number::New(info.Env(), calls ? static_cast<double>(calls()) : -1);
+}
+
 Napi::Value MallocWithFramePointer(const Napi::CallbackInfo& info) {
   return result(info.Env(), memview_test_malloc_with_rbp(size_of(info[0]), address_of(info[1])));
 }
@@ -397,6 +403,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("valloc", Napi::Function::New(env, Valloc));
   exports.Set("mallocWithFramePointer", Napi::Function::New(env, MallocWithFramePointer));
   exports.Set("mallocOnHeapStack", Napi::Function::New(env, MallocOnHeapStack));
+  exports.Set("userAllocatorCalls", Napi::Function::New(env, UserAllocatorCalls));
   exports.Set("pvalloc", Napi::Function::New(env, Pvalloc));
   exports.Set("newScalar", Napi::Function::New(env, NewScalar));
   exports.Set("newArray", Napi::Function::New(env, NewArray));

@@ -1,8 +1,9 @@
 // The collector sees every allocator entry point with its exact address and size. A test addon
 // calls each libc/libstdc++ function directly with sizes no other code in node uses, so each
 // event can be found among node's own allocations.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEvents, readModel, traceScript, type TracedEvent } from './trace-helpers.js';
+import { readEvents, readModel, repositoryRoot, traceScript, type TracedEvent } from './trace-helpers.js';
 
 const Kind = { malloc: 1, calloc: 2, realloc: 3, posixMemalign: 4, alignedAlloc: 5, memalign: 6, valloc: 7, pvalloc: 8, new: 9, newArray: 10 };
 const FreeKind = { free: 1, delete: 2, deleteArray: 3 };
@@ -246,5 +247,25 @@ describe('a caller on another stack (a signal\'s alternate stack, a fiber)', () 
     const address = Number(run.stdout.trim());
     const { events } = await readEvents(run.capturePath);
     expect(findAlloc(events, address).map((event) => [event.kind, event.size]).at(-1)).toEqual([Kind.malloc, 70201]);
+  });
+});
+
+describe('an allocator the user preloads (as jemalloc is)', () => {
+  it('keeps serving the program, and memview still sees every call', async () => {
+    const countingAllocator = join(repositoryRoot, 'collector', 'build', 'Release', 'memview_counting_allocator.node');
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      const before = native.userAllocatorCalls();
+      const address = Number(native.malloc(70401));
+      native.free(BigInt(address));
+      console.log(JSON.stringify({ before, after: native.userAllocatorCalls(), address }));
+    `, { environment: { LD_PRELOAD: countingAllocator } });
+    expect(run.status, run.stderr).toBe(0);
+    const { before, after, address } = JSON.parse(run.stdout);
+    // Every allocation of node's start-up went to it, and the malloc and free here too.
+    expect(before).toBeGreaterThan(10000);
+    expect(after).toBeGreaterThanOrEqual(before + 2);
+    const { events } = await readEvents(run.capturePath);
+    expect(findAlloc(events, address).map((event) => [event.kind, event.size])).toContainEqual([Kind.malloc, 70401]);
   });
 });

@@ -1805,9 +1805,8 @@ void record_free(uint8_t kind, const void* address) {
   }
 }
 
-extern "C" void* __libc_realloc(void*, size_t);
 
-void* traced_realloc(void* old_address, size_t size) {
+void* traced_realloc(void* old_address, size_t size, void* (*reallocate)(void*, size_t)) {
   CapturedStack stack;
   capture_stack(&stack);
   uint32_t epoch;
@@ -1820,7 +1819,7 @@ void* traced_realloc(void* old_address, size_t size) {
   if (__builtin_expect(stack.state == nullptr, 0)) {
     // No ring: the lock is held across the call, so nothing can fall between the two halves.
     lock();
-    void* result = __libc_realloc(old_address, size);
+    void* result = reallocate(old_address, size);
     if (g_tracing && (result != nullptr || size == 0)) {
       publish_shared_locked(format::type_byte(format::kFree, format::kFreeKind), old, 0);
       if (result && !set_aside) publish_shared_locked(alloc_op, reinterpret_cast<uint64_t>(result), size);
@@ -1831,7 +1830,7 @@ void* traced_realloc(void* old_address, size_t size) {
   // The free half is numbered before the call (the old block may go to another thread the moment
   // realloc returns), the allocation after it.
   publish(stack.state, kOpReallocFree, old, 0, 0, epoch);
-  void* result = __libc_realloc(old_address, size);
+  void* result = reallocate(old_address, size);
   if (__builtin_expect(set_aside, 0)) return result;  // the free half (of NULL) only
   if (result != nullptr) {
     publish(stack.state, alloc_op, reinterpret_cast<uint64_t>(result), size, stack_id, epoch);

@@ -42,7 +42,7 @@ class ReentrancyGuard {
 void record_alloc(uint8_t kind, const void* address, size_t size);
 void record_free(uint8_t kind, const void* address);
 /** Runs `reallocate` and records its result so that no other event can fall in between. */
-void* traced_realloc(void* old_address, size_t size);
+void* traced_realloc(void* old_address, size_t size, void* (*reallocate)(void*, size_t));
 void* traced_mmap(void* address, size_t length, int protection, int flags, int fd, long offset);
 int traced_munmap(void* address, size_t length);
 int traced_mprotect(void* address, size_t length, int protection);

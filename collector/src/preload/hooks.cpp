@@ -1,7 +1,7 @@
 // The intercepted allocator entry points. Loaded first (LD_PRELOAD) they take precedence over
 // libc's and libstdc++'s symbols in every object of the process. Each hook calls the real
-// allocator (glibc's __libc_* entry points, or the raw system call for mappings), and, unless the
-// thread is already inside memview, records the event. Hooks stay thin: state lives in the core.
+// allocator (glibc's, or one preloaded after memview's: next_allocator.h; the raw system call for
+// mappings), and, unless the thread is already inside memview, records the event. Hooks stay thin: state lives in the core.
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -18,19 +18,10 @@
 
 #include "../core/record_format.h"
 #include "../core/tracker.h"
+#include "next_allocator.h"
 
 using namespace memview;
 namespace kind = memview::format;
-
-extern "C" {
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-void __libc_free(void*);
-void* __libc_memalign(size_t, size_t);
-void* __libc_valloc(size_t);
-void* __libc_pvalloc(size_t);
-}
 
 namespace {
 
@@ -47,14 +38,14 @@ inline void traced_free(uint8_t deallocator, void* address) {
     ReentrancyGuard guard;
     record_free(deallocator, address);
   }
-  __libc_free(address);
+  next_free(address);
 }
 
 // operator new's contract: retry through the new-handler, throw when there is none.
 inline void* new_or_throw(size_t size, size_t alignment, bool nothrow) {
   if (size == 0) size = 1;
   while (true) {
-    void* address = alignment ? __libc_memalign(alignment, size) : __libc_malloc(size);
+    void* address = alignment ? next_memalign(alignment, size) : next_malloc(size);
     if (address) return address;
     std::new_handler handler = std::get_new_handler();
     if (!handler) {
@@ -70,7 +61,7 @@ inline void* new_or_throw(size_t size, size_t alignment, bool nothrow) {
 extern "C" {
 
 __attribute__((visibility("default"))) void* malloc(size_t size) {
-  return traced(kind::kMalloc, __libc_malloc(size), size);
+  return traced(kind::kMalloc, next_malloc(size), size);
 }
 
 __attribute__((visibility("default"))) void free(void* address) { traced_free(kind::kFreeKind, address); }
@@ -81,43 +72,43 @@ __attribute__((visibility("default"))) void* calloc(size_t count, size_t size) {
     errno = ENOMEM;
     return nullptr;
   }
-  return traced(kind::kCalloc, __libc_calloc(count, size), total);
+  return traced(kind::kCalloc, next_calloc(count, size), total);
 }
 
 __attribute__((visibility("default"))) void* realloc(void* address, size_t size) {
-  if (!should_trace()) return __libc_realloc(address, size);
+  if (!should_trace()) return next_realloc(address, size);
   ReentrancyGuard guard;
   if (address == nullptr) {
-    void* result = __libc_realloc(nullptr, size);
+    void* result = next_realloc(nullptr, size);
     if (result) record_alloc(kind::kReallocKind, result, size);
     return result;
   }
-  return traced_realloc(address, size);
+  return traced_realloc(address, size, g_next.realloc);
 }
 
 __attribute__((visibility("default"))) int posix_memalign(void** result, size_t alignment, size_t size) {
   if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0) return EINVAL;
-  void* address = __libc_memalign(alignment, size);
+  void* address = next_memalign(alignment, size);
   if (!address) return ENOMEM;
   *result = traced(kind::kPosixMemalign, address, size);
   return 0;
 }
 
 __attribute__((visibility("default"))) void* aligned_alloc(size_t alignment, size_t size) {
-  return traced(kind::kAlignedAlloc, __libc_memalign(alignment, size), size);
+  return traced(kind::kAlignedAlloc, next_memalign(alignment, size), size);
 }
 
 __attribute__((visibility("default"))) void* memalign(size_t alignment, size_t size) {
-  return traced(kind::kMemalign, __libc_memalign(alignment, size), size);
+  return traced(kind::kMemalign, next_memalign(alignment, size), size);
 }
 
 __attribute__((visibility("default"))) void* valloc(size_t size) {
-  return traced(kind::kValloc, __libc_valloc(size), size);
+  return traced(kind::kValloc, g_next.valloc(size), size);
 }
 
 __attribute__((visibility("default"))) void* pvalloc(size_t size) {
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return traced(kind::kPvalloc, __libc_pvalloc(size), (size + page - 1) & ~(page - 1));
+  return traced(kind::kPvalloc, g_next.pvalloc(size), (size + page - 1) & ~(page - 1));
 }
 
 // Declared with explicit symbol names: with _FILE_OFFSET_BITS=64 the headers rename mmap to mmap64.
