@@ -115,6 +115,12 @@ Napi::Value MallocOnHeapStack(const Napi::CallbackInfo& info) {
   return result(info.Env(), block);
 }
 
+// close(fd) through libc, as a native library that closes every descriptor does (node's own
+// fs.closeSync goes through libuv, which makes the system call itself).
+Napi::Value CloseDescriptor(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), close(info[0].As<Napi::Number>().Int32Value()));
+}
+
 // Calls served by a preloaded counting allocator (counting_allocator.cc), or -1 without one.
 Napi::Value UserAllocatorCalls(const Napi::CallbackInfo& info) {
   auto calls = reinterpret_cast<uint64_t (*)()>(dlsym(RTLD_DEFAULT, "memview_test_counting_allocator_calls"));
@@ -404,6 +410,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mallocWithFramePointer", Napi::Function::New(env, MallocWithFramePointer));
   exports.Set("mallocOnHeapStack", Napi::Function::New(env, MallocOnHeapStack));
   exports.Set("userAllocatorCalls", Napi::Function::New(env, UserAllocatorCalls));
+  exports.Set("closeDescriptor", Napi::Function::New(env, CloseDescriptor));
   exports.Set("pvalloc", Napi::Function::New(env, Pvalloc));
   exports.Set("newScalar", Napi::Function::New(env, NewScalar));
   exports.Set("newArray", Napi::Function::New(env, NewArray));

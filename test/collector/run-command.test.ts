@@ -248,6 +248,36 @@ describe('Tracker API', () => {
   });
 });
 
+describe('Tracker API in a process that closes every descriptor it did not open', () => {
+  it('keeps its capture open, and complete', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'part.bin');
+    const script = join(directory, 'program.mjs');
+    writeTrackerProgram(script, `
+      import { readdirSync, readlinkSync } from 'node:fs';
+      const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
+      await tracker.start();
+      const kept = native.valloc(2323232);
+      // What a daemonizing native library does: close every descriptor it did not open through
+      // libc, memview's capture among them.
+      const captureFds = readdirSync('/proc/self/fd').filter((fd) => {
+        try { return readlinkSync('/proc/self/fd/' + fd) === ${JSON.stringify(capture)}; } catch { return false; }
+      });
+      for (const fd of captureFds) native.closeDescriptor(Number(fd));
+      for (let i = 0; i < 1000; i++) Buffer.alloc(100000);
+      await tracker.stop();
+      console.log(captureFds.length);
+    `);
+    const result = runWithTestAddon(script);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('1');
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.allocators.valloc).toEqual({ count: 1, bytes: 2323232 });
+  });
+});
+
 describe('Tracker API and signals', () => {
   it('SIGTERM while tracing, unhandled by the program: the capture is finished first, the exit status is the signal\'s', async () => {
     const directory = scratchDirectory();

@@ -297,7 +297,7 @@ namespace memview {
 
 static const char* const kHookedSymbols[] = {
     "malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
-    "mmap", "mmap64", "munmap", "mprotect", "mremap", "dlopen",
+    "mmap", "mmap64", "munmap", "mprotect", "mremap", "dlopen", "close", "close_range", "closefrom",
     "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
     "_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
     "_ZdlPv", "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t",

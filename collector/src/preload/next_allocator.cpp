@@ -13,9 +13,22 @@ std::atomic<int> g_state{kUnresolved};
 __thread bool t_resolving __attribute__((tls_model("initial-exec"))) = false;
 
 template <typename Function>
-Function next_or(const char* name, Function glibc) {
-  void* found = dlsym(RTLD_NEXT, name);
+Function found_or(void* scope, const char* name, Function glibc) {
+  void* found = dlsym(scope, name);
   return found != nullptr ? reinterpret_cast<Function>(found) : glibc;
+}
+
+void use_allocator_found_in(void* scope) {
+  NextAllocator found = {
+      found_or(scope, "malloc", __libc_malloc),     found_or(scope, "calloc", __libc_calloc),
+      found_or(scope, "realloc", __libc_realloc),   found_or(scope, "free", __libc_free),
+      found_or(scope, "memalign", __libc_memalign), found_or(scope, "valloc", __libc_valloc),
+      found_or(scope, "pvalloc", __libc_pvalloc),
+  };
+  g_next = found;
+  g_next_is_glibc = found.malloc == __libc_malloc && found.calloc == __libc_calloc && found.realloc == __libc_realloc &&
+                    found.free == __libc_free && found.memalign == __libc_memalign && found.valloc == __libc_valloc &&
+                    found.pvalloc == __libc_pvalloc;
 }
 
 // True once g_next holds the allocator to use; false for a call made by dlsym while this thread
@@ -29,15 +42,7 @@ bool resolve() {
     return true;
   }
   t_resolving = true;
-  NextAllocator found = {
-      next_or("malloc", __libc_malloc),     next_or("calloc", __libc_calloc),   next_or("realloc", __libc_realloc),
-      next_or("free", __libc_free),         next_or("memalign", __libc_memalign), next_or("valloc", __libc_valloc),
-      next_or("pvalloc", __libc_pvalloc),
-  };
-  g_next = found;
-  g_next_is_glibc = found.malloc == __libc_malloc && found.calloc == __libc_calloc && found.realloc == __libc_realloc &&
-                    found.free == __libc_free && found.memalign == __libc_memalign && found.valloc == __libc_valloc &&
-                    found.pvalloc == __libc_pvalloc;
+  use_allocator_found_in(RTLD_NEXT);
   t_resolving = false;
   g_state.store(kResolved, std::memory_order_release);
   return true;
