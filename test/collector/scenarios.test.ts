@@ -37,6 +37,7 @@ describe('JavaScript stacks', () => {
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(run.capturePath);
     let checked = 0;
+    let withUnknown = 0;
     for (let node = 1; node < model.tree.count; node++) {
       if (model.views.allocated.count[node] === 0) continue;
       const path = pathOf(model, node);
@@ -44,11 +45,18 @@ describe('JavaScript stacks', () => {
       const kinds: number[] = [];
       for (let current = node; current > 0; current = model.tree.parent[current]) kinds.push(model.frames.kind[model.tree.frame[current]]);
       // innermost first: at most one native frame (the caller of the allocator), then JavaScript
-      const rest = kinds[0] === 3 ? kinds.slice(1, -1) : kinds.slice(0, -1);
-      expect(rest.filter((kind) => kind > 2), path.join(' > ')).toEqual([]);
+      const innermost = path.length - 1;
+      const rest = kinds.map((kind, depth) => ({ kind, name: path[innermost - depth] }))
+        .slice(kinds[0] === 3 ? 1 : 0, -1);
+      // A pc V8 never reported and no loaded object holds shows as "[unknown 0x…]": kept, since it
+      // may be JavaScript. Seen twice in a few hundred runs, above V8's compiler on the stack
+      // (bench/collector/FINDINGS.md, fifteenth session); named native frames never.
+      if (rest.some(({ name }) => name.startsWith('[unknown '))) withUnknown++;
+      expect(rest.filter(({ kind, name }) => kind > 2 && !name.startsWith('[unknown ')), path.join(' > ')).toEqual([]);
       checked++;
     }
     expect(checked).toBeGreaterThan(0);
+    expect(withUnknown, 'stacks with an unknown pc among their JavaScript frames').toBeLessThanOrEqual(2);
   });
 
   it('the same function reached by two call paths appears under both callers', async () => {
