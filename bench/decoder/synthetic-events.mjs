@@ -6,7 +6,7 @@ const CHUNK_RAW_BYTES = 1 << 20;
 const SLACK = 64;
 
 /** The capture format version this writer follows (docs/capture-format.md). */
-export const FORMAT_VERSION = 5;
+export const FORMAT_VERSION = 6;
 // "Addresses of new blocks": how far back a reused block may be, and the size classes.
 const REUSE_WINDOW = 4194304;
 const SIZE_CLASS_COUNT = 4098;
@@ -102,7 +102,7 @@ export class CaptureWriter {
       const chunkOrdinal = reusedOrdinal - this.chunkFirstBlock;
       const delta = chunkOrdinal - this.reuseBase[sizeClassIndex];
       this.reuseBase[sizeClassIndex] = chunkOrdinal;
-      this.addressVarint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 2 + 1);
+      this.addressVarint((delta >= 0 ? delta * 2 : -delta * 2 - 1) * 4 + 1);  // the ordinal form (version 6: low bits 01)
     } else {
       // The one thread of these captures holds slot 1: its new addresses follow on from its last.
       const delta = address - this.addressBase;

@@ -59,7 +59,7 @@ export class CaptureTail {
   private async follow(): Promise<void> {
     const stream = new ByteStream(this.growingFile());
     this.header = await readCaptureHeader(stream);
-    const blocks = new HeapBlockNames();
+    const blocks = new HeapBlockNames(this.header.formatVersion);
     for await (const chunk of readChunks(stream)) {
       if (chunk.kind === ChunkKind.Trailer) {
         this.figures.ended = true;

@@ -134,6 +134,36 @@ describe('a block on the memory of a freed one keeps its exact address', () => {
   });
 });
 
+describe('a block on the memory of one of the latest freed blocks of its size keeps its exact address', () => {
+  // glibc's tcache hands the freed blocks of a size out again last in, first out: the capture names
+  // each by its rank in its size class's list of freed blocks (format version 6), and the reader,
+  // keeping the same lists, must give back the address the program got.
+  const run = traceScript(`
+    const native = require(process.env.MEMVIEW_TEST_ADDON);
+    const seen = [];
+    for (let round = 0; round < 300; round++) {
+      const blocks = [];
+      for (let i = 0; i < 6; i++) {
+        const block = native.malloc(1001);
+        seen.push(Number(block));
+        blocks.push(block);
+      }
+      for (const block of blocks) native.free(block);
+    }
+    console.log(JSON.stringify(seen));
+  `);
+
+  it('names most of them by rank and reads every address back exactly', async () => {
+    expect(run.status, run.stderr).toBe(0);
+    const seen: number[] = JSON.parse(run.stdout);
+    const { events } = await readEvents(run.capturePath);
+    const mine = events.filter((event) => event.type === 'alloc' && event.size === 1001);
+    expect(mine.map((event) => event.address)).toEqual(seen);
+    expect(new Set(seen).size).toBeLessThan(20);
+    expect(mine.filter((event) => event.byRank).length).toBeGreaterThan(1500);
+  });
+});
+
 describe('a block carved right after another keeps its exact address', () => {
   // Fresh memory comes from the top of the heap, one chunk after the other; the capture then names
   // the block before instead of writing the address (format version 5).

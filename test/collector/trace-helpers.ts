@@ -67,6 +67,8 @@ export interface TracedEvent {
   stackId: number;
   /** An allocation the capture wrote as taking the address of a freed block (format version 3). */
   reusedAddress?: boolean;
+  /** ... by the freed block's rank among the latest freed blocks of its size class (format version 6). */
+  byRank?: boolean;
   /** An allocation the capture wrote as following an earlier block's chunk (format version 5). */
   followsBlock?: boolean;
 }
@@ -76,6 +78,12 @@ export interface TracedEvent {
 class ReuseWatchingBlocks extends HeapBlockNames {
   readonly reusing = new Set<number>();
   readonly following = new Set<number>();
+  readonly ranked = new Set<number>();
+  override rankedAddress(rank: number, sizeBytes: number): number {
+    this.reusing.add(this.blockCount);
+    this.ranked.add(this.blockCount);
+    return super.rankedAddress(rank, sizeBytes);
+  }
   override reusedAddress(delta: number, sizeBytes: number): number {
     this.reusing.add(this.blockCount); // the ordinal the new block is about to get
     return super.reusedAddress(delta, sizeBytes);
@@ -92,11 +100,11 @@ export async function readEvents(path: string): Promise<{ events: TracedEvent[];
   const threadNames = new Map<number, string>();
   const sink: RecordSink = {
     alloc: (threadId, kind, address, size, stackId, block) => {
-      events.push({ type: 'alloc', kind, threadId, address, size, stackId, reusedAddress: blocks.reusing.has(block), followsBlock: blocks.following.has(block) });
+      events.push({ type: 'alloc', kind, threadId, address, size, stackId, reusedAddress: blocks.reusing.has(block), byRank: blocks.ranked.has(block), followsBlock: blocks.following.has(block) });
     },
     free: (threadId, kind, address) => { events.push({ type: 'free', kind, threadId, address, size: 0, stackId: 0 }); },
     realloc: (threadId, oldAddress, address, size, stackId, oldBlock, block) => {
-      events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId, reusedAddress: blocks.reusing.has(block), followsBlock: blocks.following.has(block) });
+      events.push({ type: 'realloc', kind: 3, threadId, address, oldAddress, size, stackId, reusedAddress: blocks.reusing.has(block), byRank: blocks.ranked.has(block), followsBlock: blocks.following.has(block) });
     },
     map: (threadId, kind, address, size, stackId) => { events.push({ type: 'map', kind, threadId, address, size, stackId }); },
     unmap: (threadId, kind, address, size) => { events.push({ type: 'unmap', kind, threadId, address, size, stackId: 0 }); },
@@ -106,8 +114,8 @@ export async function readEvents(path: string): Promise<{ events: TracedEvent[];
     threadName: (threadId, nameRef) => { threadNames.set(threadId, strings[nameRef]); },
   };
   const stream = new ByteStream(createReadStream(path));
-  await readCaptureHeader(stream);
-  const blocks = new ReuseWatchingBlocks();
+  const header = await readCaptureHeader(stream);
+  const blocks = new ReuseWatchingBlocks(header.formatVersion);
   for await (const chunk of readChunks(stream)) {
     if (chunk.kind !== ChunkKind.Trailer) decodeRecords(chunk.payload, sink, blocks);
   }

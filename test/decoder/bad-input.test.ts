@@ -35,7 +35,7 @@ describe('bad input', () => {
 
   it('a future format version is refused, naming both versions', async () => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 5');
+    expect(error.message).toBe('capture format version 7, this reader understands versions 5 to 6');
     expect(error.offset).toBe(8);
   });
 
@@ -44,7 +44,7 @@ describe('bad input', () => {
   // block a new one follows, and so a different tag for written addresses.
   it.each([1, 2, 3, 4])('a version %i capture is refused, naming both versions', async (version) => {
     const error = await engineError(smallCapture().toBytes({ formatVersion: version }));
-    expect(error.message).toBe(`capture format version ${version}, this reader understands version 5`);
+    expect(error.message).toBe(`capture format version ${version}, this reader understands versions 5 to 6`);
   });
 
   it('a FREE naming a block already released is corrupt, in both readers, at its offset', async () => {

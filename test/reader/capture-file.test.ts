@@ -178,15 +178,20 @@ describe('a damaged file', () => {
   });
 });
 
+/** The capture's bytes in a file of their own; returns its path. */
+function writtenCapture(capture: SyntheticCapture, options: Parameters<SyntheticCapture['toBytes']>[0] = {}): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'memview-addresses-')), 'addresses.bin');
+  writeFileSync(path, capture.toBytes(options));
+  return path;
+}
+
 /**
  * [address, size, flag] of every new block of the capture as the reference reader gives them back,
  * the flag telling how the capture wrote the block's address (a reused freed block, or the block
  * it follows).
  */
 async function newBlocks(capture: SyntheticCapture, codec: 'lz4' | 'deflate', flag: 'reusedAddress' | 'followsBlock') {
-  const path = join(mkdtempSync(join(tmpdir(), 'memview-addresses-')), 'addresses.bin');
-  writeFileSync(path, capture.toBytes({ codec }));
-  const { events } = await readEvents(path);
+  const { events } = await readEvents(writtenCapture(capture, { codec }));
   return events.filter((event) => event.type === 'alloc' || event.type === 'realloc')
     .map((event) => [event.address, event.size, event[flag]]);
 }
@@ -211,7 +216,7 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
   it('naming a block that is still live is corrupt', async () => {
     const { capture, stacks } = programCapture();
     // ALLOC malloc on the same stack, of 10 bytes (size section), whose address in the chunk's address section is
-    // a reference to chunk ordinal 0 ((zigzag 0) << 1 | 1).
+    // a reference to chunk ordinal 0 ((zigzag 0) << 2 | 1).
     capture.alloc(0x1000, 10, stacks.load).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([0x01]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 0, which is still live/);
@@ -219,10 +224,52 @@ describe('addresses of new blocks on the memory of freed ones (format version 3)
 
   it('naming a block that does not exist yet is corrupt', async () => {
     const { capture, stacks } = programCapture();
-    // Reference to chunk ordinal 5 ((zigzag 5) << 1 | 1 = 21) when one block exists.
-    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([21]);
+    // Reference to chunk ordinal 5 ((zigzag 5) << 2 | 1 = 41) when one block exists.
+    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([41]);
     const error = await readError(capture.toBytes());
     expect(error.message).toMatch(/ALLOC record: a new block reuses the address of heap block 5, which is not among the last 4194304 of 1 blocks/);
+  });
+});
+
+describe('addresses of new blocks named by their rank among the latest freed blocks of their size (format version 6)', () => {
+  it('read back as the freed block’s address, skipping blocks reused since and blocks of other sizes', async () => {
+    const { capture, stacks } = programCapture();
+    // Four blocks of one size class (88..103 bytes), freed in turn: the list is D, C, B, A.
+    capture.alloc(0xa000, 100, stacks.load).alloc(0xb000, 100, stacks.load).alloc(0xc000, 96, stacks.load)
+      .alloc(0xd000, 100, stacks.load).alloc(0xe000, 5000, stacks.load)
+      .free(0xa000).free(0xb000).free(0xc000).free(0xe000).free(0xd000).endChunk();
+    capture.alloc(0xb000, 100, stacks.parse) // rank 2: D, C, then B (from an earlier chunk)
+      .alloc(0xd000, 90, stacks.parse) // rank 0; the list is now C, A
+      .alloc(0xa000, 96, stacks.parse) // rank 1
+      .alloc(0xe000, 100, stacks.parse) // a block of another size class: by its ordinal
+      .alloc(0xc000, 100, stacks.main) // rank 0, the last one left
+      .free(0xc000)
+      .realloc(0xc000, 0xc000, 101, stacks.main); // the block it replaces is on top: rank 0
+    const blocks = (await readEvents(writtenCapture(capture))).events
+      .filter((event) => event.type === 'alloc' || event.type === 'realloc')
+      .map((event) => [event.address, event.size, event.byRank]);
+    expect(blocks.slice(5)).toEqual([
+      [0xb000, 100, true], [0xd000, 90, true], [0xa000, 96, true], [0xe000, 100, false], [0xc000, 100, true], [0xc000, 101, true],
+    ]);
+  });
+
+  it('a rank beyond the freed blocks of the size class is corrupt', async () => {
+    const { capture, stacks } = programCapture();
+    // One freed block of 10 bytes; then an ALLOC of 10 bytes naming rank 3 (3 << 2 | 3 = 15).
+    capture.alloc(0x1000, 10, stacks.load).free(0x1000).raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([15]);
+    const error = await readError(capture.toBytes());
+    expect(error.message).toMatch(/ALLOC record: a new block names freed block 3 of its size class's list, which holds 1/);
+  });
+
+  it('a version 5 capture is still read, with its reuse references one bit narrower', async () => {
+    const { capture, stacks } = programCapture();
+    // Block 1 freed; an ALLOC of 10 bytes naming chunk ordinal 1 the version 5 way: (zigzag 1) << 1 | 1 = 5.
+    // Read as version 6, 5 would be (zigzag -1) << 2 | 1: a block that does not exist.
+    capture.alloc(0x1000, 10, stacks.load).alloc(0x2000, 10, stacks.load).free(0x2000)
+      .raw([0x11, 0x00]).rawSize([0x0a]).rawAddress([5]);
+    const { events } = await readEvents(writtenCapture(capture, { formatVersion: 5 }));
+    expect(events.filter((event) => event.type === 'alloc').map((event) => event.address)).toEqual([0x1000, 0x2000, 0x2000]);
+    expect((await readError(capture.toBytes())).message).toMatch(/a new block reuses the address of heap block -1/);
   });
 });
 
@@ -275,7 +322,7 @@ describe('a file that is not a capture this reader can read', () => {
 
   it('from a future format version, naming both versions', async () => {
     const error = await readError(new SyntheticCapture().toBytes({ formatVersion: 7 }));
-    expect(error.message).toBe('capture format version 7, this reader understands version 5');
+    expect(error.message).toBe('capture format version 7, this reader understands versions 5 to 6');
   });
 
   it('missing on disk', async () => {

@@ -52,7 +52,7 @@ describe('capture stats', () => {
     capture.meta('endReason', 'SIGABRT');
     const model = await readSynthetic(capture);
     expect(model.meta).toEqual({
-      formatVersion: 5, pid: 4242, commandLine: ['node', '/app/server.js'], nodeVersion: 'v20.20.2',
+      formatVersion: 6, pid: 4242, commandLine: ['node', '/app/server.js'], nodeVersion: 'v20.20.2',
       startTimeUnixMs: 1700000000000, durationMs: 3000, pageSize: 4096, mainThreadId: 1, nativeFrames: false, truncated: false,
       endReason: 'SIGABRT',
     });

@@ -13,7 +13,7 @@ export const Allocator = {
 export const Deallocator = { free: 1, delete: 2, deleteArray: 3 } as const;
 /** Added to a deallocator kind when the freed block was never allocated. */
 export const UNKNOWN_BLOCK = 8;
-export const FORMAT_VERSION = 5;
+export const FORMAT_VERSION = 6;
 // From docs/capture-format.md, "Addresses of new blocks" (written out here, not imported from a
 // reader, so that a reader's mistake does not hide in the writer too).
 const REUSE_WINDOW = 4194304;
@@ -62,6 +62,10 @@ export class SyntheticCapture {
   /** The latest block whose allocator chunk ends at each address (address plus chunk footprint). */
   private readonly blockEnds = new Map<number, number>();
   private readonly reuseBase = new Map<number, number>();
+  // Per size class, the freed blocks not yet reused, newest first, and each block's class: a new
+  // block on the memory of one of the 8 newest is written by its rank (version 6).
+  private readonly freedByClass = new Map<number, number[]>();
+  private readonly classOfBlock = new Map<number, number>();
   private chunkFirstBlock = 0;
   private readonly chunkFirstBlocks: number[] = [];
   private pcBase = 0;
@@ -228,6 +232,7 @@ export class SyntheticCapture {
     }
     this.liveBlocks.delete(address);
     this.freedBlocks.set(address, ordinal);
+    this.listFreed(ordinal);
     this.eventType(Code.Free, kind);
     this.block(ordinal);
     return this;
@@ -243,6 +248,7 @@ export class SyntheticCapture {
     this.liveBlocks.delete(oldAddress);
     this.freedBlocks.set(oldAddress, oldBlock);
     this.newBlock(newAddress);
+    this.listFreed(oldBlock);  // after newBlock's FREE of a block still live there, as readers take them
     this.eventType(Code.Realloc, 0);
     this.block(oldBlock);
     this.newBlockAddress(newAddress, sizeBytes);
@@ -358,12 +364,20 @@ export class SyntheticCapture {
     const reused = this.freedBlocks.get(address);
     const ordinal = this.blockCount - 1;
     this.blockEnds.set(address + chunkFootprint(sizeBytes), ordinal);
+    const sizeClassIndex = sizeClass(sizeBytes);
+    this.classOfBlock.set(ordinal, sizeClassIndex);
     if (reused !== undefined && ordinal - reused <= REUSE_WINDOW) {
-      const sizeClassIndex = sizeClass(sizeBytes);
+      const reusedList = this.freedByClass.get(this.classOfBlock.get(reused)!)!;
+      const rank = reusedList.indexOf(reused);
+      reusedList.splice(rank, 1);
+      if (this.classOfBlock.get(reused) === sizeClassIndex && rank < 8) {
+        pushVarint(this.addressSection, 4 * rank + 3);
+        return;
+      }
       const chunkOrdinal = reused - this.chunkFirstBlock;
       const delta = chunkOrdinal - (this.reuseBase.get(sizeClassIndex) ?? 0);
       this.reuseBase.set(sizeClassIndex, chunkOrdinal);
-      pushVarint(this.addressSection, 2 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
+      pushVarint(this.addressSection, 4 * (delta < 0 ? -2 * delta - 1 : 2 * delta) + 1);
       return;
     }
     const following = this.blockEnds.get(address);
@@ -381,10 +395,18 @@ export class SyntheticCapture {
     const missed = this.liveBlocks.get(address);
     if (missed !== undefined) {
       this.freedBlocks.set(address, missed);
+      this.listFreed(missed);
       this.eventType(Code.Free, Deallocator.free);
       this.block(missed);
     }
     this.liveBlocks.set(address, this.blockCount++);
+  }
+
+  private listFreed(ordinal: number): void {
+    const sizeClassIndex = this.classOfBlock.get(ordinal)!;
+    const list = this.freedByClass.get(sizeClassIndex) ?? [];
+    this.freedByClass.set(sizeClassIndex, list);
+    list.unshift(ordinal);
   }
 
   private block(ordinal: number): void {

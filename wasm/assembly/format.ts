@@ -2,7 +2,7 @@
 // The C++ writer keeps the same table in collector/src/core/record_format.h;
 // test/format-table.test.ts checks that both agree with the document.
 
-export const FORMAT_VERSION: u32 = 5;
+export const FORMAT_VERSION: u32 = 6;
 export const HEADER_SIZE: u32 = 16;
 export const CHUNK_HEADER_SIZE: u32 = 24;
 /** Largest raw (decompressed) chunk payload the format allows. */

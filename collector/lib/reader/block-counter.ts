@@ -2,9 +2,11 @@
 // native frames of a killed process's capture, killed-capture.ts). Keeping every live block's
 // address, as HeapBlockNames does, was more than half the time of such a pass. Nothing is
 // checked: a FREE of a block that does not exist goes unnoticed here.
+import { CURRENT_FORMAT_VERSION } from './format.js';
 import type { HeapBlockLedger } from './record-decoder.js';
 
 export class BlockCounter implements HeapBlockLedger {
+  readonly formatVersion = CURRENT_FORMAT_VERSION;
   private blockCount = 0;
   private chunkFirstBlock = 0;
 
@@ -21,6 +23,10 @@ export class BlockCounter implements HeapBlockLedger {
   }
 
   reusedAddress(): number {
+    return 0;
+  }
+
+  rankedAddress(): number {
     return 0;
   }
 

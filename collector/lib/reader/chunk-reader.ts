@@ -7,7 +7,7 @@ import { CaptureError, PayloadError } from './capture-error.js';
 import { fnv1a32 } from './fnv1a.js';
 import {
   CAPTURE_MAGIC, CHUNK_CODEC_NAMES, CHUNK_HEADER_SIZE_BYTES, CHUNK_MAGIC, ChunkCodec, ChunkKind, HEADER_SIZE_BYTES,
-  largestStoredSize, MAX_CHUNK_RAW_SIZE_BYTES, SUPPORTED_FORMAT_VERSION,
+  largestStoredSize, MAX_CHUNK_RAW_SIZE_BYTES, CURRENT_FORMAT_VERSION, FIRST_READABLE_FORMAT_VERSION,
 } from './format.js';
 import { decompressLz4Block } from './lz4-block.js';
 
@@ -44,9 +44,9 @@ export async function readCaptureHeader(stream: ByteStream): Promise<CaptureHead
   }
   const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const formatVersion = view.getUint16(8, true);
-  if (formatVersion !== SUPPORTED_FORMAT_VERSION) {
+  if (formatVersion < FIRST_READABLE_FORMAT_VERSION || formatVersion > CURRENT_FORMAT_VERSION) {
     throw new CaptureError(
-      `capture format version ${formatVersion}, this reader understands version ${SUPPORTED_FORMAT_VERSION}`,
+      `capture format version ${formatVersion}, this reader understands versions ${FIRST_READABLE_FORMAT_VERSION} to ${CURRENT_FORMAT_VERSION}`,
       8, -1);
   }
   return { formatVersion, flags: view.getUint16(10, true) };

@@ -4,9 +4,16 @@
 
 export const CAPTURE_MAGIC = 'MEMVIEW\0';
 export const HEADER_SIZE_BYTES = 16;
-export const SUPPORTED_FORMAT_VERSION = 5;
+/** The version the collector writes; the reader also reads FIRST_READABLE_FORMAT_VERSION and on. */
+export const CURRENT_FORMAT_VERSION = 6;
+/** Version 5 differs only in how a new block's address names a freed block (no rank form). */
+export const FIRST_READABLE_FORMAT_VERSION = 5;
 /** A new block's address may name a freed block among the blocks created this many before it. */
 export const REUSE_WINDOW = 2 ** 22;
+/** ... or, since version 6, its rank among the freed blocks of its size class, below this limit. */
+export const FREED_RANK_LIMIT = 8;
+/** A block is in its size class's list of freed blocks while it is among this many latest blocks. */
+export const FREED_LIST_WINDOW = 2 ** 20;
 /** Size classes with a reuse base each: `(size + 8) >> 4` below 64 KiB, one class above. */
 export const SIZE_CLASS_COUNT = 4098;
 export function sizeClass(sizeBytes: number): number {

@@ -5,7 +5,8 @@
 // it reuses ("Addresses of new blocks") gets its address. One instance reads one capture, chunk
 // after chunk, in order.
 import { PayloadError } from './capture-error.js';
-import { chunkFootprint, REUSE_WINDOW, SIZE_CLASS_COUNT, sizeClass } from './format.js';
+import { FreedLists } from './freed-lists.js';
+import { chunkFootprint, CURRENT_FORMAT_VERSION, REUSE_WINDOW, SIZE_CLASS_COUNT, sizeClass } from './format.js';
 
 // A JavaScript Map holds at most 2^24 entries: the live blocks are spread over several.
 const SHARD_COUNT = 64;
@@ -23,6 +24,13 @@ export class HeapBlockNames {
   /** Blocks created so far (the next block's ordinal). */
   blockCount = 0;
   private chunkFirstBlock = 0;
+  /** Per size class, the freed blocks newest first, for references by rank (version 6 and on). */
+  private readonly freedLists: FreedLists | undefined;
+
+  /** For a capture of format version `formatVersion` (the version decides how new blocks' addresses are written). */
+  constructor(readonly formatVersion = CURRENT_FORMAT_VERSION) {
+    this.freedLists = formatVersion >= 6 ? new FreedLists() : undefined;
+  }
 
   /** A new chunk: its chunk ordinals count from the next block. */
   beginChunk(): void {
@@ -37,6 +45,7 @@ export class HeapBlockNames {
     if (ordinal >= this.recentAddresses.length && this.recentAddresses.length < REUSE_WINDOW) this.growRecent(ordinal);
     this.recentAddresses[ordinal % this.recentAddresses.length] = address;
     this.recentEnds[ordinal % this.recentEnds.length] = address + chunkFootprint(sizeBytes);
+    this.freedLists?.created(ordinal, sizeClass(sizeBytes));
     return ordinal;
   }
 
@@ -67,6 +76,20 @@ export class HeapBlockNames {
     if (this.addressByOrdinal[ordinal % SHARD_COUNT].has(ordinal)) {
       throw new PayloadError(`a new block reuses the address of heap block ${ordinal}, which is still live`, -1);
     }
+    this.freedLists?.taken(ordinal);
+    return this.recentAddresses[ordinal % this.recentAddresses.length];
+  }
+
+  /**
+   * The address of a new block of `sizeBytes` written by rank (version 6): the freed block of rank
+   * `rank` in its size class's list, newest first, gave it its memory.
+   */
+  rankedAddress(rank: number, sizeBytes: number): number {
+    if (!this.freedLists) throw new PayloadError(`a new block names a freed block by rank, which format version ${this.formatVersion} does not have`, -1);
+    const ordinal = this.freedLists.takeRanked(rank, sizeClass(sizeBytes), this.blockCount);
+    if (this.blockCount - ordinal > REUSE_WINDOW) {
+      throw new PayloadError(`a new block reuses the address of heap block ${ordinal}, which is not among the last ${REUSE_WINDOW} of ${this.blockCount} blocks`, -1);
+    }
     return this.recentAddresses[ordinal % this.recentAddresses.length];
   }
 
@@ -86,6 +109,7 @@ export class HeapBlockNames {
         : `names heap block ${ordinal}, but only ${this.blockCount} blocks exist`, -1);
     }
     shard!.delete(ordinal);
+    this.freedLists?.freed(ordinal);
     return address;
   }
 

@@ -39,7 +39,7 @@ export async function readCapture(
   const stream = new ByteStream(source);
   const header = await readCaptureHeader(stream);
   const aggregator = new CaptureAggregator(temporaryThreshold);
-  const blocks = new HeapBlockNames();
+  const blocks = new HeapBlockNames(header.formatVersion);
   let endTimeNs: number | undefined;
   let trailerSeen = false;
   const dataChunkOffsets: number[] = [];

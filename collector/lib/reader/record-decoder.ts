@@ -7,7 +7,7 @@ import { CodeSubtype, MetaSubtype, RecordCode, THREAD_SLOTS, UNKNOWN_BLOCK } fro
 import type { HeapBlockNames } from './heap-block-names.js';
 
 /** What the decoder needs of the heap blocks: HeapBlockNames, or BlockCounter for a pass without addresses. */
-export type HeapBlockLedger = Pick<HeapBlockNames, 'beginChunk' | 'create' | 'followingAddress' | 'reusedAddress' | 'ordinalOf' | 'release'>;
+export type HeapBlockLedger = Pick<HeapBlockNames, 'beginChunk' | 'create' | 'followingAddress' | 'reusedAddress' | 'rankedAddress' | 'ordinalOf' | 'release' | 'formatVersion'>;
 import { PayloadCursor, unzigzag } from './payload-cursor.js';
 
 export interface CodePosition {
@@ -109,14 +109,19 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   let threadSlot = 0;
   const newAddressBase = new Array<number>(THREAD_SLOTS + 1).fill(0);
   // A new block's address, the next of the address section: a reference to the freed block it
-  // reuses (low bit 1), to the block whose chunk it follows (low bits 10) or an address (00).
+  // reuses, by ordinal (low bits 01) or by rank (11), to the block whose chunk it follows (10), or
+  // an address (00). Version 5 had no ranks: low bit 1 was the ordinal form, with one bit less.
+  const ranks = blocks.formatVersion >= 6;
   const newBlockAddress = (sizeBytes: number): number => {
     if (!sections || !resolveAddresses) return 0;  // bare records have none; a pass without addresses skips them
     if (addresses.atEnd) throw new PayloadError('the chunk\'s address section has no address left for this new block', -1);
     const reference = addresses.varint();
-    if (reference % 2 === 1) return blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
-    if (reference % 4 === 2) return blocks.followingAddress((reference - 2) / 4 + 1);
-    return (newAddressBase[threadSlot] += unzigzag(reference / 4));
+    switch (reference % 4) {
+      case 0: return (newAddressBase[threadSlot] += unzigzag(reference / 4));
+      case 2: return blocks.followingAddress((reference - 2) / 4 + 1);
+      case 1: return ranks ? blocks.reusedAddress(unzigzag((reference - 1) / 4), sizeBytes) : blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
+      default: return ranks ? blocks.rankedAddress((reference - 3) / 4, sizeBytes) : blocks.reusedAddress(unzigzag((reference - 1) / 2), sizeBytes);
+    }
   };
 
   while (!cursor.atEnd) {

@@ -7,7 +7,7 @@
 namespace memview::format {
 
 inline constexpr char kMagic[8] = {'M', 'E', 'M', 'V', 'I', 'E', 'W', 0};
-inline constexpr uint16_t kVersion = 5;
+inline constexpr uint16_t kVersion = 6;
 inline constexpr uint16_t kFlagNativeFrames = 1 << 0;
 inline constexpr uint16_t kFlagFollowedChild = 1 << 1;
 inline constexpr char kChunkMagic[4] = {'M', 'V', 'C', 'K'};
@@ -56,6 +56,10 @@ inline constexpr uint8_t kUnknownBlock = 8;
 // A new block's address may name the freed block that held it before, among the blocks created
 // at most this many before the new one ("Addresses of new blocks").
 inline constexpr uint64_t kReuseWindow = uint64_t{1} << 22;
+// ... or its rank among the freed blocks of its size class, newest first, when below this limit;
+// a block is in its class's list while it is among the last kFreedListWindow blocks created.
+inline constexpr uint32_t kFreedRankLimit = 8;
+inline constexpr uint64_t kFreedListWindow = uint64_t{1} << 20;
 // A chunk's thread table: THREAD records name its threads 1..15 by slot after the first time.
 inline constexpr uint32_t kThreadSlots = 15;
 // The size classes that keep one reuse base each: 16-byte steps up to 64 KiB, then one class.
