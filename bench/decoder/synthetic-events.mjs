@@ -154,10 +154,12 @@ export class CaptureWriter {
     const addressPrefixLength = writeVarint(addressPrefix, 0, this.addressesLength);
     const sizePrefix = new Uint8Array(10);
     const sizePrefixLength = writeVarint(sizePrefix, 0, this.sizesLength);
-    const payload = new Uint8Array(addressPrefixLength + this.addressesLength + sizePrefixLength + this.sizesLength + this.length);
+    // An empty schedule (version 6): the records in one stream, in order.
+    const emptySchedule = new Uint8Array(1);
+    const payload = new Uint8Array(addressPrefixLength + this.addressesLength + sizePrefixLength + this.sizesLength + 1 + this.length);
     let at = 0;
     for (const part of [addressPrefix.subarray(0, addressPrefixLength), this.addresses.subarray(0, this.addressesLength),
-      sizePrefix.subarray(0, sizePrefixLength), this.sizes.subarray(0, this.sizesLength), this.buffer.subarray(0, this.length)]) {
+      sizePrefix.subarray(0, sizePrefixLength), this.sizes.subarray(0, this.sizesLength), emptySchedule, this.buffer.subarray(0, this.length)]) {
       payload.set(part, at);
       at += part.length;
     }

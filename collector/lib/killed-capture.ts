@@ -66,9 +66,9 @@ export async function nameFramesOfKilledCapture(path: string, { endReason, fetch
   if (endsWithTrailer(path)) return complete;
   const { size } = await stat(path);
   const stream = new ByteStream(createReadStream(path, { highWaterMark: 1 << 20 }));
-  await readCaptureHeader(stream);
+  const header = await readCaptureHeader(stream);
   const census = new NativePcCensus();
-  const blocks = new BlockCounter();
+  const blocks = new BlockCounter(header.formatVersion);
   let completeChunksEnd = HEADER_SIZE_BYTES;
   let writerChecked = false;
   for await (const chunk of readChunks(stream)) {
@@ -83,7 +83,7 @@ export async function nameFramesOfKilledCapture(path: string, { endReason, fetch
   if ((await stat(path)).size !== size) throw new CaptureStillWrittenError(`${path} grew while it was read: a process is still writing it`);
 
   const addon = loadSymbolsAddon();
-  const chunks = new SymbolChunks(census.strings.length, census.events);
+  const chunks = new SymbolChunks(census.strings.length, census.events, header.formatVersion);
   const outcome: KilledCaptureOutcome = { complete: false, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: size - completeChunksEnd };
   for (const [module, pcs] of census.unnamedPcsByModule()) {
     outcome.nativePcs += pcs.length;

@@ -24,7 +24,7 @@ export class SymbolChunks {
    * `stringsSoFar`: how many STRING records the capture holds (ids are implicit, in file order);
    * `eventsSoFar`: its event count, for the chunks' first-event field.
    */
-  constructor(private stringsSoFar: number, private readonly eventsSoFar: number) {}
+  constructor(private stringsSoFar: number, private readonly eventsSoFar: number, private readonly formatVersion: number) {}
 
   symbol({ pc, function: name, file, line }: NamedPc): void {
     const functionRef = this.stringRef(name);
@@ -67,9 +67,11 @@ export class SymbolChunks {
   }
 
   private closeChunk(): void {
-    // No new heap blocks: empty address and size sections, then the records.
-    const payload = new Uint8Array(2 + this.bytes.length);
-    payload.set(this.bytes, 2);
+    // No new heap blocks: empty address and size sections, then the records (since version 6 after
+    // an empty schedule: one stream, in order).
+    const sectionCount = this.formatVersion >= 6 ? 3 : 2;
+    const payload = new Uint8Array(sectionCount + this.bytes.length);
+    payload.set(this.bytes, sectionCount);
     this.bytes = [];
     const chunk = new Uint8Array(CHUNK_HEADER_SIZE_BYTES + payload.length);
     const view = new DataView(chunk.buffer);

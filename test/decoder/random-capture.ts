@@ -29,6 +29,10 @@ export interface RandomCaptureOptions {
   preallocate?: number;
   codec?: 'stored' | 'lz4' | 'deflate';
   trailer?: boolean;
+  /** Threads the events move between (3 by default); past 15, a chunk's thread table is full. */
+  threads?: number;
+  /** Records in one stream per thread slot, as the collector writes them (format version 6). */
+  streams?: boolean;
 }
 
 export function randomCapture(seed: number, options: RandomCaptureOptions): Uint8Array {
@@ -36,7 +40,7 @@ export function randomCapture(seed: number, options: RandomCaptureOptions): Uint
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
   const capture = new SyntheticCapture();
   capture.meta('pid', String(1000 + seed)).meta('mainThreadId', '11').meta('commandLine', '["node","app.js"]');
-  const threads = [11, 12, 13];
+  const threads = Array.from({ length: options.threads ?? 3 }, (_, i) => 11 + i);
   capture.threadName(12, 'worker');
   capture.module('/usr/bin/node', 0x400000, [{ start: 0x400000, lengthBytes: 0x100000 }]);
   capture.module('/lib/libc.so.6', 0x7f0000000000, [{ start: 0x7f0000000000, lengthBytes: 0x10000 }]);
@@ -112,5 +116,5 @@ export function randomCapture(seed: number, options: RandomCaptureOptions): Uint
     }
   }
   capture.time(timeNs + 1000, 5000);
-  return capture.toBytes({ codec: options.codec ?? 'stored', trailer: options.trailer ?? true });
+  return capture.toBytes({ codec: options.codec ?? 'stored', trailer: options.trailer ?? true, streams: options.streams });
 }

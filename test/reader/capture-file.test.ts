@@ -155,9 +155,9 @@ describe('a damaged file', () => {
   it('with zeroed records (valid checksum) is corrupt, not an empty capture', async () => {
     const header = new SyntheticCapture().toBytes({ trailer: false });
     const error = await readError(concat([header, chunkBytes(1, 0, new Uint8Array(8), 8)]));
-    // The first two zeros read as empty address and size sections; the records start at the third.
-    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 42)');
-    expect(error.offset).toBe(42);
+    // The first three zeros read as empty address, size and schedule sections; the records start at the fourth.
+    expect(error.message).toBe('chunk 0 at offset 16: record code 0 (zeroed or corrupt data) (file offset 43)');
+    expect(error.offset).toBe(43);
   });
 
   it('with an event on a stack that was never defined names the record', async () => {

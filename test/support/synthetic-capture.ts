@@ -42,11 +42,25 @@ export interface ToBytesOptions {
   codec?: 'stored' | 'lz4' | 'deflate';
   formatVersion?: number;
   flags?: number;
+  /**
+   * Records in one stream per thread slot with a schedule of runs, as the collector writes them
+   * (version 6); by default one stream and an empty schedule. Version 5 has no schedule at all.
+   */
+  streams?: boolean;
+}
+
+/** A chunk as written so far: its sections, its records, and where the records switch threads. */
+interface ChunkParts {
+  sections: number[];
+  records: number[];
+  /** At record byte `at`, the records from then on belong to stream `stream`; `slotByte`: the byte there is a THREAD record naming a slot. */
+  switches: { at: number; stream: number; slotByte: boolean }[];
 }
 
 export class SyntheticCapture {
-  private readonly chunks: Uint8Array[] = [];
+  private readonly chunks: ChunkParts[] = [];
   private records: number[] = [];
+  private switches: ChunkParts['switches'] = [];
   // The chunk's address section: new blocks' addresses, ahead of the records in the payload.
   private addressSection: number[] = [];
   private sizeSection: number[] = [];
@@ -194,11 +208,14 @@ export class SyntheticCapture {
     this.currentThread = threadId;
     const slot = this.chunkThreads.indexOf(threadId, 1);
     if (slot > 0) {
+      this.switches.push({ at: this.records.length, stream: slot, slotByte: true });
       this.type(Code.Thread, slot);
       this.threadSlot = slot;
     } else {
+      const newSlot = this.chunkThreads.length <= 15 ? this.chunkThreads.length : 0;
+      this.switches.push({ at: this.records.length, stream: newSlot, slotByte: false });
       this.record(Code.Thread, 0, threadId);
-      this.threadSlot = this.chunkThreads.length <= 15 ? this.chunkThreads.push(threadId) - 1 : 0;
+      this.threadSlot = newSlot > 0 ? this.chunkThreads.push(threadId) - 1 : 0;
     }
     this.threadWrittenInChunk = true;
     return this;
@@ -298,10 +315,11 @@ export class SyntheticCapture {
       pushVarint(addressLength, this.addressSection.length);
       const sizeLength: number[] = [];
       pushVarint(sizeLength, this.sizeSection.length);
-      this.chunks.push(Uint8Array.from([...addressLength, ...this.addressSection, ...sizeLength, ...this.sizeSection, ...this.records]));
+      this.chunks.push({ sections: [...addressLength, ...this.addressSection, ...sizeLength, ...this.sizeSection], records: this.records, switches: this.switches });
       this.chunkFirstBlocks.push(this.chunkFirstBlock);
     }
     this.records = [];
+    this.switches = [];
     this.addressSection = [];
     this.sizeSection = [];
     this.addressBase = 0;
@@ -322,7 +340,9 @@ export class SyntheticCapture {
     const parts: Uint8Array[] = [fileHeader(options.formatVersion ?? FORMAT_VERSION, options.flags ?? 0)];
     const chunkOffsets: number[] = [];
     let offset = parts[0].length;
-    for (const raw of this.chunks) {
+    const version = options.formatVersion ?? FORMAT_VERSION;
+    for (const written of this.chunks) {
+      const raw = Uint8Array.from([...written.sections, ...(version < 6 ? written.records : scheduledRecords(written, options.streams ?? false))]);
       const chunk = options.codec === 'lz4' ? chunkBytes(1, 1, compressLz4Block(raw), raw.length)
         : options.codec === 'deflate' ? chunkBytes(1, 2, deflateRawSync(raw), raw.length)
         : chunkBytes(1, 0, raw, raw.length);
@@ -436,6 +456,34 @@ export class SyntheticCapture {
   private zigzag(value: number): void {
     pushVarint(this.records, value >= 0 ? value * 2 : -value * 2 - 1);
   }
+}
+
+/**
+ * A version 6 chunk's records: the schedule section, then the records, either as they are (an
+ * empty schedule) or in one stream per thread slot, without the THREAD records that name a slot.
+ */
+function scheduledRecords(parts: ChunkParts, streams: boolean): number[] {
+  if (!streams) return [0, ...parts.records];
+  const streamBytes: number[][] = Array.from({ length: 16 }, () => []);
+  const schedule: number[] = [];
+  let stream = 0;
+  let from = 0;
+  const run = (to: number) => {
+    if (to > from) {
+      streamBytes[stream].push(...parts.records.slice(from, to));
+      pushVarint(schedule, stream);
+      pushVarint(schedule, to - from);
+    }
+  };
+  for (const change of parts.switches) {
+    run(change.at);
+    stream = change.stream;
+    from = change.slotByte ? change.at + 1 : change.at;
+  }
+  run(parts.records.length);
+  const length: number[] = [];
+  pushVarint(length, schedule.length);
+  return [...length, ...schedule, ...streamBytes.flat()];
 }
 
 export function pushVarint(out: number[], value: number): void {

@@ -19,6 +19,7 @@ export const ERROR_ADDRESS_SECTION: i32 = -13;
 export const ERROR_DEFLATE_MALFORMED: i32 = -14;
 export const ERROR_DEFLATE_SIZE_MISMATCH: i32 = -15;
 export const ERROR_SIZE_SECTION: i32 = -16;
+export const ERROR_SCHEDULE: i32 = -17;
 
 /** Offset within the raw (decompressed) chunk payload of the record that failed. */
 export let errorRecordOffset: u32 = 0;

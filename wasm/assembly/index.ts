@@ -8,7 +8,7 @@ import { inflateRaw } from "./inflate";
 import { lz4DecompressBlock } from "./lz4";
 import * as format from "./format";
 import { ERROR_CHECKSUM, ERROR_DEFLATE_MALFORMED, ERROR_DEFLATE_SIZE_MISMATCH, ERROR_LZ4_MALFORMED, ERROR_LZ4_SIZE_MISMATCH, ERROR_NONE, errorRecordOffset, errorRecordType, setErrorLocation } from "./errors";
-import { decoderBeginChunk, decoderChunkDone, decoderInit, decoderStep, READ_SLACK, stringCount } from "./record-decoder";
+import { decoderBeginChunk, decoderChunkDone, decoderInit, decoderSetFormatVersion, decoderStep, READ_SLACK, stringCount } from "./record-decoder";
 import { liveBlockCount, liveBlocksAddAllocatedIn, liveBlocksInit } from "./live-blocks";
 export { liveBlockLimits } from "./live-blocks";
 import { liveMappingCount, mappedBytes, mappedRangesInit } from "./mapped-ranges";
@@ -43,6 +43,11 @@ export function init(temporaryThreshold: u32): void {
   rangeInit();
   decoderInit(temporaryThreshold);
   finished = false;
+}
+
+/** The format version of the capture being decoded (its header's): it decides how chunks are laid out. */
+export function setFormatVersion(version: u32): void {
+  decoderSetFormatVersion(version);
 }
 
 /** A buffer of at least `bytes` (plus read slack) for the host to copy a stored payload into. */

@@ -11,7 +11,7 @@
 import * as format from "./format";
 import {
   ERROR_BAD_FIELD, ERROR_BAD_STACK_PARENT, ERROR_BAD_STRING_REF, ERROR_LIVE_SET_TOO_LARGE, ERROR_NONE,
-  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_ADDRESS_SECTION, ERROR_SIZE_SECTION, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
+  ERROR_RECORD_TRUNCATED, ERROR_UNKNOWN_BLOCK, ERROR_ADDRESS_SECTION, ERROR_SIZE_SECTION, ERROR_SCHEDULE, ERROR_UNKNOWN_STACK, ERROR_VARINT_TOO_LONG, ERROR_ZERO_RECORD, setErrorLocation,
 } from "./errors";
 import { liveBlockCreate, liveBlockFind, liveBlockRemove, liveBlocksBytes, liveBlockTouch, liveBlockTouchTarget } from "./live-blocks";
 import { RECORD_SITE, RECORD_SIZE_BYTES, RECORD_THREAD, RECORD_THREAD_SEQUENCE, RECORD_TIME_MS } from "./live-record";
@@ -34,6 +34,16 @@ let varintFailed: bool = false;
 // The chunk's size section: the sizes of new heap blocks, read in step with their records.
 let sizeAt: usize = 0;
 let sizeEnd: usize = 0;
+
+// The capture's format version: from 6 on, a chunk's records come in one stream per thread slot.
+let formatVersion: u32 = 6;
+// Where a chunk's record streams are put back in order (mergeRecordStreams).
+let mergedStart: usize = 0;
+let mergedCapacity: usize = 0;
+
+export function decoderSetFormatVersion(version: u32): void {
+  formatVersion = version;
+}
 
 // Delta bases and the current thread (restart at every chunk).
 let addressBase: u64 = 0;
@@ -102,6 +112,71 @@ function readSections(): void {
   // The length varint is not part of the section.
   sizeEnd = at;
   sizeAt = sizesStart + <usize>varintLength(sizesStart);
+  if (formatVersion < 6) return;
+  const scheduleStart = at;
+  sectionError = skipSection(ERROR_SCHEDULE);
+  if (sectionError != ERROR_NONE) return;
+  const scheduleEnd = at;
+  const runsStart = scheduleStart + <usize>varintLength(scheduleStart);
+  if (runsStart != scheduleEnd) sectionError = mergeRecordStreams(runsStart, scheduleEnd);
+}
+
+/**
+ * Puts the chunk's record streams (from `at` to the end) back in order, by the schedule of runs
+ * between `runsStart` and `runsEnd` (docs/capture-format.md, "Chunk"), into the merged buffer, and
+ * makes that the records to decode. A run of a thread slot's stream that had a run before, after
+ * a run of another stream, gets the THREAD record naming its slot in front.
+ */
+function mergeRecordStreams(runsStart: usize, runsEnd: usize): i32 {
+  const streamsStart = at;
+  const streamsBytes = rawEnd - at;
+  // First pass: each stream's length, so that each stream's start is known; and the run count.
+  const streamBytes = new StaticArray<u64>(16);
+  let runs: usize = 0;
+  at = runsStart;
+  while (at < runsEnd) {
+    const stream = readVarint();
+    const bytes = readVarint();
+    if (varintFailed || at > runsEnd || stream > 15 || bytes == 0 || bytes > <u64>streamsBytes) return ERROR_SCHEDULE;
+    streamBytes[<i32>stream] += bytes;
+    runs++;
+  }
+  const next = new StaticArray<usize>(16);
+  let total: u64 = 0;
+  for (let stream = 0; stream < 16; stream++) {
+    next[stream] = streamsStart + <usize>total;
+    total += streamBytes[stream];
+  }
+  if (total != <u64>streamsBytes) return ERROR_SCHEDULE;
+  const needed = streamsBytes + runs + READ_SLACK;
+  if (needed > mergedCapacity) {
+    if (mergedStart != 0) heap.free(mergedStart);
+    mergedCapacity = needed;
+    mergedStart = heap.alloc(mergedCapacity);
+  }
+  // Second pass: the runs, in order.
+  let out = mergedStart;
+  let previous: i32 = -1;
+  let seen: u32 = 0;  // bit k: stream k had a run
+  at = runsStart;
+  while (at < runsEnd) {
+    const stream = <i32>readVarint();
+    const bytes = <usize>readVarint();
+    if (stream != 0 && stream != previous && (seen & (1 << stream)) != 0) {
+      store<u8>(out, <u8>(format.RECORD_THREAD | (stream << 4)));
+      out++;
+    }
+    memory.copy(out, next[stream], bytes);
+    out += bytes;
+    next[stream] += bytes;
+    seen |= 1 << stream;
+    previous = stream;
+  }
+  rawStart = mergedStart;
+  rawEnd = out;
+  at = mergedStart;
+  memory.fill(rawEnd, 0, READ_SLACK);
+  return ERROR_NONE;
 }
 
 /** Reads a section's length and steps over it: ERROR_NONE, or `error` when it does not fit. */

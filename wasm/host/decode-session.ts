@@ -112,6 +112,7 @@ export class DecodeSession {
     const sink = new DictionarySink();
     const stream = new ByteStream(source);
     const header = await readCaptureHeader(stream);
+    engine.setFormatVersion(header.formatVersion);
     let trailerSeen = false;
     let endTimeNs: number | undefined;
 

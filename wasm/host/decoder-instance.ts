@@ -5,6 +5,7 @@
 export interface DecoderExports {
   memory: WebAssembly.Memory;
   init(temporaryThreshold: number): void;
+  setFormatVersion(version: number): void;
   inputBuffer(bytes: number): number;
   beginChunk(codec: number, storedSize: number, rawSize: number, checksum: number): number;
   checkStored(storedSize: number, checksum: number): number;

@@ -17,6 +17,7 @@ const ENGINE_ERROR_TEXT: Record<number, string> = {
   [-14]: 'malformed DEFLATE stream',
   [-15]: 'DEFLATE stream does not decompress to the raw size',
   [-16]: 'the size section does not hold one size per new block',
+  [-17]: 'the schedule of record streams does not match the chunk\'s records',
 };
 
 export const ERROR_CHECKSUM = -1;

@@ -6,9 +6,11 @@ import { CURRENT_FORMAT_VERSION } from './format.js';
 import type { HeapBlockLedger } from './record-decoder.js';
 
 export class BlockCounter implements HeapBlockLedger {
-  readonly formatVersion = CURRENT_FORMAT_VERSION;
   private blockCount = 0;
   private chunkFirstBlock = 0;
+
+  /** For a capture of format version `formatVersion` (the version decides how a chunk's records are laid out). */
+  constructor(readonly formatVersion = CURRENT_FORMAT_VERSION) {}
 
   beginChunk(): void {
     this.chunkFirstBlock = this.blockCount;

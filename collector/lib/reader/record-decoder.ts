@@ -72,9 +72,56 @@ const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, c
  * skips the address section and hands sinks 0 for every heap address (with a BlockCounter as
  * `blocks`: a pass that wants the records' other fields, fast).
  */
+/**
+ * The records of a chunk whose record streams start at `streamsOffset` in its payload, in the
+ * order the schedule gives (docs/capture-format.md, "Chunk"): each run takes the next bytes of its
+ * stream, and a run of a thread slot's stream that had a run before, after a run of another
+ * stream, gets the THREAD record naming its slot in front.
+ */
+function mergedRecordStreams(schedule: PayloadCursor, streams: Uint8Array, streamsOffset: number): Uint8Array {
+  const runs: number[] = [];
+  const streamBytes = new Array<number>(THREAD_SLOTS + 1).fill(0);
+  let runCount = 0;
+  while (!schedule.atEnd) {
+    const runStart = schedule.position;
+    const stream = schedule.varint();
+    const bytes = schedule.varint();
+    if (stream > THREAD_SLOTS || bytes === 0) {
+      throw new PayloadError(stream > THREAD_SLOTS ? `the schedule names record stream ${stream}; there are ${THREAD_SLOTS + 1}` : 'the schedule has a run of no bytes', runStart);
+    }
+    runs.push(stream, bytes);
+    streamBytes[stream] += bytes;
+    runCount++;
+  }
+  const total = streamBytes.reduce((sum, bytes) => sum + bytes, 0);
+  if (total !== streams.length) {
+    throw new PayloadError(`the schedule's runs hold ${total} bytes of records, the chunk ${streams.length}`, streamsOffset);
+  }
+  const next = new Array<number>(THREAD_SLOTS + 1);
+  for (let stream = 0, at = 0; stream <= THREAD_SLOTS; stream++) {
+    next[stream] = at;
+    at += streamBytes[stream];
+  }
+  const merged = new Uint8Array(total + runCount);
+  const seen = new Array<boolean>(THREAD_SLOTS + 1).fill(false);
+  let length = 0;
+  let previous = -1;
+  for (let i = 0; i < runs.length; i += 2) {
+    const stream = runs[i];
+    const bytes = runs[i + 1];
+    if (stream !== 0 && stream !== previous && seen[stream]) merged[length++] = RecordCode.Thread | (stream << 4);
+    merged.set(streams.subarray(next[stream], next[stream] + bytes), length);
+    length += bytes;
+    next[stream] += bytes;
+    seen[stream] = true;
+    previous = stream;
+  }
+  return merged.subarray(0, length);
+}
+
 export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockLedger,
   { sections = true, addresses: resolveAddresses = true }: { sections?: boolean; addresses?: boolean } = {}): number {
-  const cursor = new PayloadCursor(payload);
+  let cursor = new PayloadCursor(payload);
   blocks.beginChunk();
   if (payload.length === 0) return 0;  // an empty chunk: not even the address section's length
   // The address and size sections (docs/capture-format.md, "Chunk"): new blocks' addresses and
@@ -92,6 +139,11 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   };
   const addresses = section('address');
   const sizes = sections ? section('size') : cursor;
+  // Version 6: the records come in one stream per thread slot, put back in order by the schedule.
+  if (sections && blocks.formatVersion >= 6) {
+    const schedule = section('schedule');
+    if (!schedule.atEnd) cursor = new PayloadCursor(mergedRecordStreams(schedule, payload.subarray(cursor.position), cursor.position));
+  }
   const newBlockSize = (): number => {
     if (sections && sizes.atEnd) throw new PayloadError('the chunk\'s size section has no size left for this new block', -1);
     return sizes.varint();

@@ -13,9 +13,19 @@ namespace memview {
 
 // One chunk's worth of encoded events: the records, and apart from them the addresses and the
 // sizes of the new heap blocks (docs/capture-format.md, "Chunk": the address and size sections).
+// A record stream's run in an EventBuffer's data: the bytes from the previous run's end up to
+// `end`, all of them written while the current thread was in the chunk's thread slot `stream`
+// (docs/capture-format.md, "Chunk": record streams).
+struct RecordRun {
+  uint32_t end;
+  uint32_t stream;
+};
+
 struct EventBuffer {
-  uint8_t* data;
+  uint8_t* data;  // the records in the order written, without THREAD records naming a slot
   size_t used;
+  RecordRun* runs;
+  size_t runs_used;
   uint8_t* addresses;
   size_t addresses_used;
   uint8_t* sizes;
@@ -27,6 +37,7 @@ struct EventBuffer {
 };
 
 inline constexpr size_t kEventBufferSize = 1 << 20;
+inline constexpr size_t kMaxRecordRuns = kEventBufferSize / sizeof(RecordRun);
 
 class ChunkWriter {
  public:
@@ -64,7 +75,8 @@ class ChunkWriter {
   EventBuffer* queue_tail_ = nullptr;
   size_t buffers_mapped_ = 0;
   uint8_t* compressed_ = nullptr;
-  uint8_t* raw_payload_ = nullptr;  // address section and records side by side, for the compressor
+  uint8_t* raw_payload_ = nullptr;  // the chunk's sections and record streams side by side, for the compressor
+  uint8_t* schedule_ = nullptr;     // the chunk's schedule of runs, before its length is known
   struct DeflateScratch* deflate_scratch_ = nullptr;
   int match_attempts_ = 4;
   bool long_matches_ = false;

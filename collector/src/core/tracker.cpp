@@ -1101,7 +1101,7 @@ struct Encoder {
   // any thread outside it. Each slot keeps the base of its new blocks' written addresses.
   uint32_t chunk_threads[format::kThreadSlots + 1] = {};
   uint32_t chunk_thread_count = 0;
-  uint32_t current_slot = 0;
+  uint32_t current_slot = 0;  // also the record stream being written
   uint64_t previous_new_address[format::kThreadSlots + 1] = {};
   uint32_t current_tid = 0;
   // Heap blocks: every ALLOC and REALLOC numbers one, across the capture; frees name them.
@@ -1146,7 +1146,15 @@ void start_buffer() {
   g_encoder.cursor.varint(g_encoder.last_time_ns);
 }
 
+// Ends the current record stream's run where the records are now (docs/capture-format.md, "Chunk").
+inline void end_run() {
+  EventBuffer* buffer = g_encoder.buffer;
+  buffer->runs[buffer->runs_used++] =
+      RecordRun{static_cast<uint32_t>(g_encoder.cursor.position - buffer->data), g_encoder.current_slot};
+}
+
 void rotate_buffer() {
+  end_run();
   EventBuffer* full = g_encoder.buffer;
   full->used = static_cast<size_t>(g_encoder.cursor.position - full->data);
   full->addresses_used = static_cast<size_t>(g_encoder.addresses.position - full->addresses);
@@ -1155,34 +1163,40 @@ void rotate_buffer() {
   start_buffer();
 }
 
-// Room for `bytes` of records and one new block's address and size.
+// Room for `bytes` of records, one new block's address and size, and a thread switch.
 inline void reserve(size_t bytes) {
   if (__builtin_expect(g_encoder.cursor.position + bytes > g_encoder.limit ||
                            g_encoder.addresses.position + 10 > g_encoder.addresses_limit ||
-                           g_encoder.sizes.position + 10 > g_encoder.sizes_limit, 0)) {
+                           g_encoder.sizes.position + 10 > g_encoder.sizes_limit ||
+                           g_encoder.buffer->runs_used + 2 > kMaxRecordRuns, 0)) {
     rotate_buffer();
   }
 }
 
-// A THREAD record when the thread changes: a thread already in the chunk's table by its slot
-// (one byte; the storm switches threads millions of times), a new one by its id.
+// A thread switch. The records of each thread slot go to a stream of their own, so a switch to a
+// thread already in the chunk's table writes no record, only the end of a run (readers put the
+// THREAD record naming the slot back; the storm switches threads millions of times). A thread new
+// to the chunk is named by its id, as the first record of its stream; threads past the table's 15
+// slots share stream 0 and are named by id at every switch.
 inline void switch_thread(uint32_t tid) {
   if (g_encoder.current_tid == tid) return;
   g_encoder.current_tid = tid;
   for (uint32_t slot = 1; slot <= g_encoder.chunk_thread_count; slot++) {
     if (g_encoder.chunk_threads[slot] == tid) {
-      g_encoder.cursor.byte(format::type_byte(format::kThread, static_cast<uint8_t>(slot)));
+      end_run();
       g_encoder.current_slot = slot;
       return;
     }
   }
+  uint32_t slot = 0;
+  if (g_encoder.chunk_thread_count < format::kThreadSlots) {
+    slot = ++g_encoder.chunk_thread_count;
+    g_encoder.chunk_threads[slot] = tid;
+  }
+  if (slot != g_encoder.current_slot) end_run();
+  g_encoder.current_slot = slot;
   g_encoder.cursor.byte(format::type_byte(format::kThread, 0));
   g_encoder.cursor.varint(tid);
-  g_encoder.current_slot = 0;
-  if (g_encoder.chunk_thread_count < format::kThreadSlots) {
-    g_encoder.current_slot = ++g_encoder.chunk_thread_count;
-    g_encoder.chunk_threads[g_encoder.current_slot] = tid;
-  }
 }
 
 inline void write_address(uint64_t address) {
