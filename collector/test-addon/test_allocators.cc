@@ -204,10 +204,12 @@ Napi::Value ForkAndAllocate(const Napi::CallbackInfo& info) {
 struct ChurnArguments {
   int iterations;
   unsigned seed;
+  pthread_barrier_t* start;  // all threads begin together, or a fast one may finish before the next starts
 };
 
 void* churn_thread(void* data) {
   ChurnArguments* arguments = static_cast<ChurnArguments*>(data);
+  pthread_barrier_wait(arguments->start);
   void* kept[8] = {};
   unsigned seed = arguments->seed;
   for (int i = 0; i < arguments->iterations; i++) {
@@ -229,11 +231,14 @@ Napi::Value ChurnAcrossThreads(const Napi::CallbackInfo& info) {
   int iterations = info[1].As<Napi::Number>().Int32Value();
   std::vector<pthread_t> handles(threads);
   std::vector<ChurnArguments> arguments(threads);
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, nullptr, static_cast<unsigned>(threads));
   for (int t = 0; t < threads; t++) {
-    arguments[t] = {iterations, static_cast<unsigned>(t + 1) * 7919u};
+    arguments[t] = {iterations, static_cast<unsigned>(t + 1) * 7919u, &start};
     pthread_create(&handles[t], nullptr, churn_thread, &arguments[t]);
   }
   for (pthread_t handle : handles) pthread_join(handle, nullptr);
+  pthread_barrier_destroy(&start);
   return info.Env().Undefined();
 }
 
