@@ -2,7 +2,7 @@
 // they allocate, threads are told apart, the peak is the true high-water mark, and a program that
 // exits oddly still leaves a readable capture.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +10,16 @@ import {
   testAddonPath, traceScript,
 } from './trace-helpers.js';
 import { addonPath } from '../../collector/lib/native-paths.js';
+import { DecodeSession } from '../../wasm/host/decode-session.js';
+import { compiledDecoder } from '../../wasm/host/node-wasm.js';
+import { piecesOf } from '../support/synthetic-capture.js';
+
+/** The model the wasm engine makes of a capture file. */
+async function decodeWithEngine(path: string) {
+  const bytes = readFileSync(path);
+  const session = await DecodeSession.create(await compiledDecoder());
+  return session.decode(piecesOf(bytes, 65536), bytes.length);
+}
 
 const MiB = 1024 * 1024;
 
@@ -532,6 +542,26 @@ describe('threads', () => {
     // is idle, 6,500-7,000 with two busy loops beside it: the threads start together and yield every
     // 16 calls; yielding every 64, a full test run once saw 875, and without the common start 0).
     expect(handedToAnotherThread, 'cross-thread hand-offs made by the scenario (too few to test anything)').toBeGreaterThan(1000);
+  }, 60_000);
+
+  it('names the thread of every event when more threads allocate in one chunk than its table has slots', async () => {
+    // 20 threads at once: a chunk's thread table holds 15, each in a record stream of its own; the
+    // rest share stream 0 and are named at every switch (docs/capture-format.md, "Chunk").
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.churnAcrossThreads(20, 3000);
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const { events } = await readEvents(run.capturePath);
+    const perThread = new Map<number, number>();
+    for (const event of events) {
+      if (event.type === 'alloc' && event.kind === 6) perThread.set(event.threadId, (perThread.get(event.threadId) ?? 0) + 1);
+    }
+    expect([...perThread.values()]).toEqual(new Array(20).fill(3000));
+    const reference = await readModel(run.capturePath);
+    const engine = await decodeWithEngine(run.capturePath);
+    expect(engine.stats.threads).toEqual(reference.stats.threads);
+    expect(engine.stats.allocators).toEqual(reference.stats.allocators);
   }, 60_000);
 
   it('sees allocations made on the libuv thread pool (async scrypt)', async () => {
