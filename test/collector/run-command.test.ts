@@ -356,13 +356,14 @@ describe('Tracker API, twice in one process', () => {
 describe('a disk that fills during capture', () => {
   const mountPoint = join(scratchDirectory(), 'small-disk');
   mkdirSync(mountPoint);
-  // Room for the first chunk (at most 1 MiB) and not for the rest of the program's events.
+  // Room for the first chunk (at most 1 MiB) and not for the rest of the program's events: 600,000
+  // Buffers made a capture of 0.97 MB on a busy machine in format 6, which fit; 2 million cannot.
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1200k', 'tmpfs', mountPoint]).status === 0;
 
   it.skipIf(!mounted)('stops tracing, keeps what was written, says so and exits non-zero; the program itself finishes', async () => {
     try {
       const directory = scratchDirectory();
-      writeFileSync(join(directory, 'busy.cjs'), 'let b; for (let i = 0; i < 600000; i++) b = Buffer.allocUnsafeSlow(100 + ((i * 7919) % 5000)); console.log("program finished")');
+      writeFileSync(join(directory, 'busy.cjs'), 'let b; for (let i = 0; i < 2000000; i++) b = Buffer.allocUnsafeSlow(100 + ((i * 7919) % 5000)); console.log("program finished")');
       const capture = join(mountPoint, 'capture.bin');
       const result = memview(['run', '-o', capture, join(directory, 'busy.cjs')]);
       expect(result.stdout).toContain('program finished');
@@ -375,5 +376,5 @@ describe('a disk that fills during capture', () => {
     } finally {
       spawnSync('umount', [mountPoint]);
     }
-  });
+  }, 60_000);
 });
