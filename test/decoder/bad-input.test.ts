@@ -116,6 +116,21 @@ describe('bad input', () => {
     expect(error.chunk).toBe(0);
   });
 
+  it('a schedule of record streams that does not add up to the records is corrupt, in both readers', async () => {
+    const bytes = smallCapture().toBytes({ streams: true });
+    const [chunk] = chunksOf(bytes);
+    // Address section (length 3, then 3 bytes), size section (length 1, then 1 byte), then the schedule.
+    const scheduleLength = chunk.payloadOffset + 6;
+    expect(bytes[scheduleLength]).toBeGreaterThan(1);
+    bytes[scheduleLength + bytes[scheduleLength]] += 1; // the last run claims one byte more than there is
+    resealChecksum(bytes, chunk);
+    const error = await engineError(bytes);
+    expect(error.message).toMatch(/chunk 0 at offset 16: the schedule of record streams does not match the chunk's records/);
+    const reference = await outcome(() => referenceDecode(bytes));
+    expect(reference).toBeInstanceOf(CaptureError);
+    expect((reference as Error).message).toMatch(/the schedule's runs hold \d+ bytes of records, the chunk \d+/);
+  });
+
   it('an address section longer than its chunk is corrupt, in both readers', async () => {
     const bytes = smallCapture().toBytes();
     const [chunk] = chunksOf(bytes);
