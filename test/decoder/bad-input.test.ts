@@ -131,6 +131,24 @@ describe('bad input', () => {
     expect((reference as Error).message).toMatch(/the schedule's runs hold \d+ bytes of records, the chunk \d+/);
   });
 
+  it('a bad record in a chunk of record streams is named by its byte in the payload, in both readers', async () => {
+    const capture = new SyntheticCapture();
+    const stack = capture.stack([capture.jsFunction('JS:~f /a.js:1:1', '/a.js', 1, 1)]);
+    capture.thread(1).alloc(0x1000, 10, stack).thread(2).alloc(0x2000, 20, stack).thread(1).alloc(0x3000, 30, stack)
+      .thread(2).free(0x2000).thread(1).raw([0x00]);
+    const bytes = capture.toBytes({ streams: true });
+    const engine = await engineError(bytes);
+    const reference = await outcome(() => referenceDecode(bytes));
+    expect(engine.message).toMatch(/record code 0 \(zeroed or corrupt data\) \(file offset \d+\)/);
+    expect(reference).toBeInstanceOf(CaptureError);
+    expect((reference as CaptureError).offset).toBe(engine.offset);
+    // Stored, so the file offset is the payload's byte: the zero the bad record starts with, the
+    // last byte of thread 1's stream, which comes before thread 2's.
+    expect(bytes[engine.offset]).toBe(0);
+    const [chunk] = chunksOf(bytes);
+    expect(engine.offset).toBeLessThan(chunk.payloadOffset + chunk.storedSize - 1);
+  });
+
   it('an address section longer than its chunk is corrupt, in both readers', async () => {
     const bytes = smallCapture().toBytes();
     const [chunk] = chunksOf(bytes);

@@ -40,6 +40,13 @@ let formatVersion: u32 = 6;
 // Where a chunk's record streams are put back in order (mergeRecordStreams).
 let mergedStart: usize = 0;
 let mergedCapacity: usize = 0;
+// Per run of the merged records: where it starts there and in the payload, and whether a THREAD
+// record was put back in front of it (3 u32s), so that an error names the payload's byte.
+let mergedRuns: usize = 0;
+let mergedRunsCapacity: usize = 0;
+let mergedRunCount: usize = 0;
+// The chunk's payload, whatever the records are read from.
+let payloadStart: usize = 0;
 
 export function decoderSetFormatVersion(version: u32): void {
   formatVersion = version;
@@ -79,6 +86,8 @@ export function decoderInit(threshold: u32): void {
 }
 
 export function decoderBeginChunk(start: usize, length: usize): void {
+  payloadStart = start;
+  mergedRunCount = 0;
   rawStart = start;
   rawEnd = start + length;
   at = start;
@@ -154,15 +163,27 @@ function mergeRecordStreams(runsStart: usize, runsEnd: usize): i32 {
     mergedCapacity = needed;
     mergedStart = heap.alloc(mergedCapacity);
   }
+  if (runs * 12 > mergedRunsCapacity) {
+    if (mergedRuns != 0) heap.free(mergedRuns);
+    mergedRunsCapacity = runs * 12;
+    mergedRuns = heap.alloc(mergedRunsCapacity);
+  }
   // Second pass: the runs, in order.
   let out = mergedStart;
+  let run: usize = 0;
   let previous: i32 = -1;
   let seen: u32 = 0;  // bit k: stream k had a run
   at = runsStart;
   while (at < runsEnd) {
     const stream = <i32>readVarint();
     const bytes = <usize>readVarint();
-    if (stream != 0 && stream != previous && (seen & (1 << stream)) != 0) {
+    const putBack = stream != 0 && stream != previous && (seen & (1 << stream)) != 0;
+    const entry = mergedRuns + run * 12;
+    store<u32>(entry, <u32>(out - mergedStart));
+    store<u32>(entry, <u32>(next[stream] - payloadStart), 4);
+    store<u32>(entry, putBack ? 1 : 0, 8);
+    run++;
+    if (putBack) {
       store<u8>(out, <u8>(format.RECORD_THREAD | (stream << 4)));
       out++;
     }
@@ -172,6 +193,7 @@ function mergeRecordStreams(runsStart: usize, runsEnd: usize): i32 {
     seen |= 1 << stream;
     previous = stream;
   }
+  mergedRunCount = runs;
   rawStart = mergedStart;
   rawEnd = out;
   at = mergedStart;
@@ -189,6 +211,27 @@ function skipSection(error: i32): i32 {
   if (at > rawEnd || sectionBytes > <u64>(rawEnd - at)) return error;
   at += <usize>sectionBytes;
   return ERROR_NONE;
+}
+
+/**
+ * The offset in the chunk's payload of the record at `record`: where it is, or for records put
+ * back in order from their streams, where its bytes are in its stream (a THREAD record put back
+ * in front of a run: that run's first byte).
+ */
+function payloadOffset(record: usize): u32 {
+  if (mergedRunCount == 0) return <u32>(record - payloadStart);
+  const position = <u32>(record - mergedStart);
+  let low: usize = 0;
+  let high: usize = mergedRunCount - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (load<u32>(mergedRuns + middle * 12) <= position) low = middle;
+    else high = middle - 1;
+  }
+  const entry = mergedRuns + low * 12;
+  const within = position - load<u32>(entry) ;
+  const putBack = load<u32>(entry, 8);
+  return load<u32>(entry, 4) + (within > putBack ? within - putBack : 0);
 }
 
 /** The next new block's size from the size section (past its end: checked by the caller). */
@@ -545,7 +588,7 @@ export function decoderStep(budgetBytes: usize): i32 {
     }
     if (error == ERROR_NONE && at > rawEnd) error = ERROR_RECORD_TRUNCATED;
     if (error != ERROR_NONE) {
-      setErrorLocation(<u32>(recordStart - rawStart), typeByte);
+      setErrorLocation(payloadOffset(recordStart), typeByte);
       at = rawEnd;
       return error;
     }
@@ -607,7 +650,7 @@ function varintTooLong(recordStart: usize): bool {
 }
 
 function heapRunError(recordStart: usize, error: i32): i32 {
-  setErrorLocation(<u32>(recordStart - rawStart), <u32>load<u8>(recordStart));
+  setErrorLocation(payloadOffset(recordStart), <u32>load<u8>(recordStart));
   varintFailed = false;
   at = rawEnd;
   return error;

@@ -9,7 +9,11 @@ const utf8 = new TextDecoder('utf-8');
 export class PayloadCursor {
   position = 0;
 
-  constructor(readonly bytes: Uint8Array) {}
+  /**
+   * `payloadPosition` turns a position in `bytes` into one in the chunk's payload, for errors: the
+   * identity, but for records put back in order from their streams (record-decoder.ts).
+   */
+  constructor(readonly bytes: Uint8Array, readonly payloadPosition: (position: number) => number = (position) => position) {}
 
   get atEnd(): boolean {
     return this.position >= this.bytes.length;
@@ -29,13 +33,13 @@ export class PayloadCursor {
       const byte = this.bytes[this.position++];
       // The tenth byte holds bit 63 only; anything more overflows 64 bits.
       if (i === MAX_VARINT_BYTES - 1 && byte > 1) {
-        throw new PayloadError('varint overflows 64 bits', start);
+        throw new PayloadError('varint overflows 64 bits', this.payloadPosition(start));
       }
       value += (byte & 0x7f) * scale;
       if ((byte & 0x80) === 0) return value;
       scale *= 128;
     }
-    throw new PayloadError('varint longer than 10 bytes', start);
+    throw new PayloadError('varint longer than 10 bytes', this.payloadPosition(start));
   }
 
   zigzag(): number {
@@ -55,7 +59,7 @@ export class PayloadCursor {
   }
 
   private cutShort(): never {
-    throw new PayloadError('record runs past the end of the chunk', this.position);
+    throw new PayloadError('record runs past the end of the chunk', this.payloadPosition(this.position));
   }
 }
 

@@ -78,7 +78,7 @@ const RECORD_NAMES = Object.fromEntries(Object.entries(RecordCode).map(([name, c
  * stream, and a run of a thread slot's stream that had a run before, after a run of another
  * stream, gets the THREAD record naming its slot in front.
  */
-function mergedRecordStreams(schedule: PayloadCursor, streams: Uint8Array, streamsOffset: number): Uint8Array {
+function mergedRecordStreams(schedule: PayloadCursor, streams: Uint8Array, streamsOffset: number): PayloadCursor {
   const runs: number[] = [];
   const streamBytes = new Array<number>(THREAD_SLOTS + 1).fill(0);
   let runCount = 0;
@@ -104,19 +104,39 @@ function mergedRecordStreams(schedule: PayloadCursor, streams: Uint8Array, strea
   }
   const merged = new Uint8Array(total + runCount);
   const seen = new Array<boolean>(THREAD_SLOTS + 1).fill(false);
+  // Where each run starts in the merged records (its THREAD record, when one was put back) and in
+  // the payload, so that an error names the payload's byte.
+  const mergedStarts: number[] = [];
+  const payloadStarts: number[] = [];
+  const threadPutBack: boolean[] = [];
   let length = 0;
   let previous = -1;
   for (let i = 0; i < runs.length; i += 2) {
     const stream = runs[i];
     const bytes = runs[i + 1];
-    if (stream !== 0 && stream !== previous && seen[stream]) merged[length++] = RecordCode.Thread | (stream << 4);
+    mergedStarts.push(length);
+    payloadStarts.push(streamsOffset + next[stream]);
+    const putBack = stream !== 0 && stream !== previous && seen[stream];
+    threadPutBack.push(putBack);
+    if (putBack) merged[length++] = RecordCode.Thread | (stream << 4);
     merged.set(streams.subarray(next[stream], next[stream] + bytes), length);
     length += bytes;
     next[stream] += bytes;
     seen[stream] = true;
     previous = stream;
   }
-  return merged.subarray(0, length);
+  // A THREAD record put back is not in the payload: the first byte of its run stands for it.
+  const payloadPosition = (position: number): number => {
+    let low = 0;
+    let high = mergedStarts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (mergedStarts[middle] <= position) low = middle;
+      else high = middle - 1;
+    }
+    return payloadStarts[low] + Math.max(0, position - mergedStarts[low] - (threadPutBack[low] ? 1 : 0));
+  };
+  return new PayloadCursor(merged.subarray(0, length), payloadPosition);
 }
 
 export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: HeapBlockLedger,
@@ -142,7 +162,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
   // Version 6: the records come in one stream per thread slot, put back in order by the schedule.
   if (sections && blocks.formatVersion >= 6) {
     const schedule = section('schedule');
-    if (!schedule.atEnd) cursor = new PayloadCursor(mergedRecordStreams(schedule, payload.subarray(cursor.position), cursor.position));
+    if (!schedule.atEnd) cursor = mergedRecordStreams(schedule, payload.subarray(cursor.position), cursor.position);
   }
   const newBlockSize = (): number => {
     if (sections && sizes.atEnd) throw new PayloadError('the chunk\'s size section has no size left for this new block', -1);
@@ -284,7 +304,7 @@ export function decodeRecords(payload: Uint8Array, sink: RecordSink, blocks: Hea
       if (!(error instanceof PayloadError)) throw error;
       const name = RECORD_NAMES[code];
       throw new PayloadError(name === undefined ? error.message : `${name} record: ${error.message}`,
-        error.position < 0 ? recordStart : error.position);
+        error.position < 0 ? cursor.payloadPosition(recordStart) : error.position);
     }
     records++;
   }
