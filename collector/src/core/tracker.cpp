@@ -1252,8 +1252,8 @@ inline void write_new_address(uint64_t address, uint64_t size, uint64_t previous
   if (previous != HeapBlocks::kAbsent && ordinal - previous <= format::kReuseWindow) {
     // Allocators hand out their freed memory last in, first out per size: the rank of the block
     // among the latest freed blocks of its class stays small and repeats, where its ordinal jumps
-    // by whatever was freed in between (the storm's address sections 2.51 -> 2.00 MB, workers'
-    // 192 -> 166 kB, buffers' 420 -> 389 kB, re-encoding captures offline).
+    // by whatever was freed in between (the storm's address sections 2.51 -> 2.20 MB, workers'
+    // 192 -> 166 kB, buffers' 420 -> 390 kB, re-encoding captures offline).
     const int rank = g_freed_lists->take_ranked(previous, size_class);
     if (rank != FreedLists::kNotRanked) {
       g_encoder.addresses.byte(static_cast<uint8_t>(rank << 2 | 3));
