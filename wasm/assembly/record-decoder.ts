@@ -45,6 +45,10 @@ let mergedCapacity: usize = 0;
 let mergedRuns: usize = 0;
 let mergedRunsCapacity: usize = 0;
 let mergedRunCount: usize = 0;
+// Per record stream while merging: its length, then where its next run starts. Allocated once: the
+// minimal runtime never collects, so an array made per chunk would stay for good.
+const streamLengths = new StaticArray<u64>(format.THREAD_SLOTS + 1);
+const streamNext = new StaticArray<usize>(format.THREAD_SLOTS + 1);
 // The chunk's payload, whatever the records are read from.
 let payloadStart: usize = 0;
 
@@ -147,7 +151,8 @@ function mergeRecordStreams(runsStart: usize, runsEnd: usize): i32 {
     mergedRunsCapacity = maxRuns * 12;
     mergedRuns = heap.alloc(mergedRunsCapacity);
   }
-  const streamBytes = new StaticArray<u64>(16);
+  const streamBytes = streamLengths;
+  for (let stream = 0; stream < 16; stream++) streamBytes[stream] = 0;
   let runs: usize = 0;
   at = runsStart;
   while (at < runsEnd) {
@@ -160,7 +165,7 @@ function mergeRecordStreams(runsStart: usize, runsEnd: usize): i32 {
     store<u32>(entry, <u32>bytes, 4);
     runs++;
   }
-  const next = new StaticArray<usize>(16);
+  const next = streamNext;
   let total: u64 = 0;
   for (let stream = 0; stream < 16; stream++) {
     next[stream] = streamsStart + <usize>total;
