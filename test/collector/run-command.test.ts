@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  childPidOf, cleanEnvironment, cliPath, javaScriptCallSites, readModel, scratchDirectory, testAddonPath, traceScript, waitFor,
+  childPidOf, cleanEnvironment, cliPath, javaScriptCallSites, readEvents, readModel, repositoryRoot, scratchDirectory, testAddonPath, traceScript,
+  waitFor,
 } from './trace-helpers.js';
 
 function memview(args: string[], cwd?: string) {
@@ -200,10 +201,10 @@ describe('memview run\'s native launcher', () => {
 });
 
 /** Runs a script that uses the Tracker API directly (no launcher), with the test addon at hand. */
-function runWithTestAddon(script: string) {
+function runWithTestAddon(script: string, environment: Record<string, string> = {}) {
   return spawnSync(process.execPath, [script], {
     encoding: 'utf8',
-    env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }),
+    env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath, ...environment }),
     timeout: 60_000,
   });
 }
@@ -245,6 +246,40 @@ describe('Tracker API', () => {
     expect(model.meta.truncated).toBe(false);
     // The free of a block allocated before start() is ignored, not counted negative.
     expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(3434343);
+  });
+});
+
+describe('Tracker API in a process whose allocator is preloaded (as jemalloc is)', () => {
+  it('hands every call to that allocator, blocks from before start() included', async () => {
+    const directory = scratchDirectory();
+    const capture = join(directory, 'part.bin');
+    const script = join(directory, 'program.mjs');
+    // Loaded late, memview's library comes after the preloaded allocator: it must not hand the
+    // program's calls to glibc instead (with jemalloc, glibc then freed jemalloc's blocks: SIGSEGV).
+    writeTrackerProgram(script, `
+      const before = native.malloc(70501);
+      const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
+      await tracker.start();
+      const callsAtStart = native.userAllocatorCalls();
+      const inside = native.malloc(70502);
+      native.free(before);
+      native.free(inside);
+      const callsAtEnd = native.userAllocatorCalls();
+      await tracker.stop();
+      console.log(JSON.stringify({ callsAtStart, callsAtEnd, inside: Number(inside) }));
+    `);
+    const countingAllocator = join(repositoryRoot, 'collector', 'build', 'Release', 'memview_counting_allocator.node');
+    const result = runWithTestAddon(script, { LD_PRELOAD: countingAllocator });
+    expect(result.status, result.stderr).toBe(0);
+    const { callsAtStart, callsAtEnd, inside } = JSON.parse(result.stdout);
+    expect(callsAtStart).toBeGreaterThan(10000);
+    // The malloc and the two frees, at least (node allocates on its own meanwhile).
+    expect(callsAtEnd - callsAtStart).toBeGreaterThanOrEqual(3);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.allocators.malloc.count).toBeGreaterThanOrEqual(1);
+    const { events } = await readEvents(capture);
+    expect(events.some((event) => event.type === 'alloc' && event.address === inside && event.size === 70502)).toBe(true);
   });
 });
 

@@ -1,9 +1,13 @@
 #include "next_allocator.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <sched.h>
 
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 
 namespace memview {
 namespace {
@@ -31,6 +35,83 @@ void use_allocator_found_in(void* scope) {
                     found.pvalloc == __libc_pvalloc;
 }
 
+// A loaded object as dl_iterate_phdr reports it, in load order.
+struct LoadedObject {
+  const char* name;
+  ElfW(Addr) base;
+  const ElfW(Phdr)* headers;
+  ElfW(Half) header_count;
+};
+constexpr int kMaxObjects = 256;
+
+struct ObjectList {
+  LoadedObject objects[kMaxObjects];
+  int count;
+};
+
+int list_object(dl_phdr_info* info, size_t, void* data) {
+  ObjectList* list = static_cast<ObjectList*>(data);
+  if (list->count < kMaxObjects) list->objects[list->count++] = {info->dlpi_name, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum};
+  return 0;
+}
+
+bool holds(const LoadedObject& object, const void* address) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(address);
+  for (ElfW(Half) i = 0; i < object.header_count; i++) {
+    const ElfW(Phdr)& header = object.headers[i];
+    if (header.p_type == PT_LOAD && at - (object.base + header.p_vaddr) < header.p_memsz) return true;
+  }
+  return false;
+}
+
+// Where the program's own allocator is found, and whether *handle must be closed after the lookups.
+//
+// Preloaded (`memview run`), memview's library defines malloc first, and the program's allocator is
+// the definition after it: RTLD_NEXT (glibc's, or a jemalloc the user preloaded after memview's).
+//
+// Loaded late (the Tracker API), memview's library sits at the end of the global scope. RTLD_NEXT
+// would then skip past a jemalloc preloaded before it to glibc, and glibc would be handed blocks
+// that jemalloc gave out before start() (a crash); RTLD_DEFAULT would find the executable's own
+// entry for malloc when the executable takes its address (node's, not position-independent,
+// lists it as an undefined symbol with the address of its PLT slot), a jump through the GOT that
+// tracing redirects to memview's hooks: endless recursion. The allocator is the first object in
+// load order that really defines malloc.
+void* program_allocator_scope(bool* opened) {
+  *opened = false;
+  ObjectList list;
+  list.count = 0;
+  dl_iterate_phdr(list_object, &list);
+  const void* own = reinterpret_cast<const void*>(&program_allocator_scope);
+  int own_index = -1;
+  for (int i = 0; i < list.count && own_index < 0; i++) {
+    if (holds(list.objects[i], own)) own_index = i;
+  }
+  // Preloaded first, nothing before memview's library but the executable: RTLD_NEXT below.
+  for (int i = 0; i < own_index; i++) {
+    const LoadedObject& object = list.objects[i];
+    if (i == 0) {
+      void* found = dlsym(RTLD_DEFAULT, "malloc");
+      Dl_info info;
+      const ElfW(Sym)* symbol = nullptr;
+      if (found && holds(object, found) && dladdr1(found, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) && symbol &&
+          symbol->st_shndx != SHN_UNDEF) {
+        return RTLD_DEFAULT;  // the executable has its own allocator
+      }
+      continue;
+    }
+    if (object.name == nullptr || object.name[0] == 0 || strstr(object.name, "linux-vdso")) continue;
+    void* handle = dlopen(object.name, RTLD_NOLOAD | RTLD_LAZY);
+    if (!handle) continue;
+    void* found = dlsym(handle, "malloc");
+    if (found && holds(object, found)) {
+      *opened = true;
+      return handle;
+    }
+    dlclose(handle);
+  }
+  return RTLD_NEXT;
+}
+
 // True once g_next holds the allocator to use; false for a call made by dlsym while this thread
 // resolves (it then goes to glibc).
 bool resolve() {
@@ -42,7 +123,10 @@ bool resolve() {
     return true;
   }
   t_resolving = true;
-  use_allocator_found_in(RTLD_NEXT);
+  bool opened;
+  void* scope = program_allocator_scope(&opened);
+  use_allocator_found_in(scope);
+  if (opened) dlclose(scope);
   t_resolving = false;
   g_state.store(kResolved, std::memory_order_release);
   return true;
