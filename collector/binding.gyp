@@ -14,6 +14,7 @@
         "src/preload/startup.cpp",
         "src/preload/next_allocator.cpp",
         "src/core/tracker.cpp",
+        "src/core/capture_files.cpp",
         "src/core/shared_log.cpp",
         "src/core/chunk_writer.cpp",
         "src/core/deflate_raw.cpp",

@@ -241,17 +241,19 @@ async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals,
 /**
  * Followed children that ended without finishing their captures (the OOM killer picks the biggest
  * process, often a worker child): names their native frames too. Every followed process, forked or
- * exec'd, writes the root's capture path plus `.<pid>`. A child still running (a daemon that
- * outlives the program) is writing its capture and is left alone.
+ * exec'd, writes the root's capture path plus `.<pid>`, or `.<pid>.<n>` when an earlier process
+ * with the same pid left its capture there. A child still running (a daemon that outlives the
+ * program) is writing its capture and is left alone.
  */
 async function nameFramesOfEndedChildren(rootCapture: string, quiet: boolean): Promise<void> {
   const directory = dirname(rootCapture);
   const escaped = basename(rootCapture).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const childCapture = new RegExp(`^${escaped}\\.\\d+$`);
+  const childCapture = new RegExp(`^${escaped}\\.(\\d+)(?:\\.\\d+)?$`);
   for (const name of readdirSync(directory)) {
-    if (!childCapture.test(name)) continue;
+    const match = childCapture.exec(name);
+    if (!match) continue;
     const path = join(directory, name);
-    const pid = Number(name.slice(name.lastIndexOf('.') + 1));
+    const pid = Number(match[1]);
     if (isAlive(pid) || endsWithTrailer(path)) continue;
     const { nameFramesAfterTheFact } = await import('./symbolize.js');
     const { outcome, description } = await nameFramesAfterTheFact(path);

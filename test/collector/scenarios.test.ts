@@ -639,6 +639,38 @@ describe('processes', () => {
     expect(child.stats.allocators.calloc.bytes).toBeGreaterThanOrEqual(3333333);
   });
 
+  it('keeps the capture of an earlier process that had a child\'s pid, and writes the child\'s beside it', async () => {
+    // The kernel hands a pid out again once it has gone round pid_max (32768 on many machines: a
+    // long build under --follow-fork does). Made certain here: once the child exists, the program
+    // puts an older capture where the child's goes, then lets the child exec node (same process,
+    // same pid), whose capture must neither replace that one nor be lost.
+    const earlier = traceScript('globalThis.k = Buffer.alloc(1111111);');
+    expect(earlier.status, earlier.stderr).toBe(0);
+    const run = traceScript(`
+      const { spawn } = require('node:child_process');
+      const { copyFileSync, renameSync } = require('node:fs');
+      const capture = require('node:path').join(__dirname, 'capture.bin');
+      copyFileSync(process.env.EARLIER_CAPTURE, capture + '.earlier');
+      setTimeout(() => {
+        const child = spawn('/bin/sh', ['-c', 'read line; exec "$0" -e "globalThis.k = Buffer.alloc(3333333)"', process.execPath],
+          { stdio: ['pipe', 'inherit', 'inherit'] });
+        renameSync(capture + '.earlier', capture + '.' + child.pid);
+        child.stdin.end('go\\n');
+        child.on('exit', (code) => console.log(child.pid, code));
+      }, 200);
+    `, { runArguments: ['--follow-fork'], environment: { EARLIER_CAPTURE: earlier.capturePath } });
+    expect(run.status, run.stderr).toBe(0);
+    const [childPid, childStatus] = run.stdout.trim().split(' ');
+    expect(childStatus).toBe('0');
+    const capture = run.capturePath;
+    expect(readFileSync(`${capture}.${childPid}`).equals(readFileSync(earlier.capturePath))).toBe(true);
+    const child = await readModel(`${capture}.${childPid}.2`);
+    expect(child.meta.truncated).toBe(false);
+    expect(child.stats.allocators.calloc.bytes).toBeGreaterThanOrEqual(3333333);
+    expect(readdirSync(run.directory).filter((name) => name.startsWith('capture.bin.')).sort())
+      .toEqual([`capture.bin.${childPid}`, `capture.bin.${childPid}.2`]);
+  });
+
   it('names the native frames of a followed child killed before it finished its capture (default capture names)', async () => {
     const directory = scratchDirectory();
     writeFileSync(join(directory, 'program.cjs'), `

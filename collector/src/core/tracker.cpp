@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "accessible_ranges.h"
+#include "capture_files.h"
 #include "byte_sink.h"
 #include "chunk_writer.h"
 #include "deferred_code.h"
@@ -1704,21 +1705,6 @@ void atfork_prepare() { lock(); }
 void atfork_parent() { unlock(); }
 void atfork_child();
 
-// The capture's descriptor is moved high, out of the way of programs that reuse low numbers
-// (dup2 onto 3, 4... in a fork child before exec): the close hooks guard against closing it, not
-// against a dup2 onto it.
-int open_capture(const char* path) {
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return fd;
-  rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < 128) return fd;
-  const rlim_t lowest = (limit.rlim_cur > 4096 ? 4096 : limit.rlim_cur) - 64;
-  const int moved = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<int>(lowest));
-  if (moved < 0) return fd;
-  syscall(SYS_close, fd);
-  return moved;
-}
-
 int start_locked_state(int fd, bool followed_child) {
   uint16_t flags = (g_native_frames ? format::kFlagNativeFrames : 0) | (followed_child ? format::kFlagFollowedChild : 0);
   int error = g_writer.open(fd, flags);
@@ -1799,7 +1785,7 @@ void atfork_child() {
   char path[sizeof(g_output_path)];
   const int length = snprintf(path, sizeof(path), "%s.%d", g_children_prefix, static_cast<int>(getpid()));
   if (length < 0 || static_cast<size_t>(length) >= sizeof(path)) return;  // no room to name it
-  int fd = open_capture(path);
+  int fd = open_child_capture(path, sizeof(path));
   if (fd < 0) return;
   memcpy(g_output_path, path, sizeof(path));  // for the messages that name it
   new (&g_writer) ChunkWriter();
@@ -2004,10 +1990,10 @@ int start_tracing(const StartOptions& options) {
   g_sample_interval_ms = options.sample_interval_ms ? options.sample_interval_ms : 10;
   strncpy(g_output_path, options.output_path, sizeof(g_output_path) - 1);
   strncpy(g_children_prefix, options.children_prefix ? options.children_prefix : options.output_path, sizeof(g_children_prefix) - 1);
-  int fd = open_capture(options.output_path);
+  int fd = options.followed_child ? open_child_capture(g_output_path, sizeof(g_output_path)) : open_capture(g_output_path);
   if (fd < 0) {
     int error = errno;
-    snprintf(g_last_error, sizeof(g_last_error), "cannot write the capture to %s: %s", options.output_path, strerror(error));
+    snprintf(g_last_error, sizeof(g_last_error), "cannot write the capture to %.400s: %s", g_output_path, strerror(error));
     return error;
   }
   // A fresh module map: every module gets its MODULE record in this capture.

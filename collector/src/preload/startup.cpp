@@ -8,6 +8,7 @@
 #include <cstring>
 #include <unistd.h>
 
+#include "../core/capture_files.h"
 #include "../core/proc_file.h"
 #include "../core/tracker.h"
 
@@ -72,7 +73,7 @@ void start_from_environment() {
     output = child_output;
     if (must_stay_single_threaded()) {
       // The capture this process began as a fork child, before its exec, ends here untraced.
-      unlink(child_output);
+      memview::discard_own_child_capture(child_output);
       return;
     }
   }
