@@ -9,7 +9,7 @@ import {
   bytesUnder, cleanEnvironment, cliPath, columnOf, javaScriptCallSites, nodeAllocating, pathOf, readCodeNames, readEvents, readModel, scratchDirectory,
   testAddonPath, traceScript,
 } from './trace-helpers.js';
-import { addonPath } from '../../collector/lib/native-paths.js';
+import { addonPath, preloadLibraryPath } from '../../collector/lib/native-paths.js';
 import { DecodeSession } from '../../wasm/host/decode-session.js';
 import { compiledDecoder } from '../../wasm/host/node-wasm.js';
 import { piecesOf } from '../support/synthetic-capture.js';
@@ -718,6 +718,27 @@ describe('memory over time', () => {
 });
 
 describe('endings', () => {
+  it('a process killed with SIGKILL keeps the names of the native frames met before it was killed', async () => {
+    // Straight under the core (no launcher to name the frames afterwards): the writer names the
+    // native pcs of the stacks as the run goes.
+    const directory = scratchDirectory();
+    const capturePath = join(directory, 'capture.bin');
+    const script = join(directory, 'program.cjs');
+    writeFileSync(script, `
+      require(process.env.MEMVIEW_TEST_ADDON).valloc(6060606);
+      setInterval(() => Buffer.alloc(1000), 5);
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 1500);
+    `);
+    const run = spawnSync(process.execPath, [script], {
+      encoding: 'utf8', timeout: 60_000,
+      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath, LD_PRELOAD: preloadLibraryPath, MEMVIEW_OUTPUT: capturePath }),
+    });
+    expect(run.signal).toBe('SIGKILL');
+    const model = await readModel(capturePath);
+    expect(model.meta.truncated).toBe(true);
+    expect(pathOf(model, nodeAllocating(model, 6060606)).at(-1)).toBe('(anonymous namespace)::Valloc(Napi::CallbackInfo const&)');
+  });
+
   it('a program killed with SIGKILL leaves a capture readable up to its last flush, marked truncated', async () => {
     const run = traceScript(`
       const native = require(process.env.MEMVIEW_TEST_ADDON);

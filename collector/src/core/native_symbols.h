@@ -10,7 +10,11 @@
 
 namespace memview {
 
-/** Calls `emit` once for every pc of `pcs` that has a name or a source line (null/0 otherwise). */
-void symbolize_native_pcs(const NativePcSet& pcs, const ModuleMap& modules, const EmitSymbol& emit);
+/**
+ * Calls `emit` once for every one of the `count` pcs that has a name or a source line (null/0
+ * otherwise); modules_loaded[i] is pcs[i]'s count of loaded objects (NativePcSet).
+ */
+void symbolize_native_pcs(const uint64_t* pcs, const uint32_t* modules_loaded, size_t count, const ModuleMap& modules,
+                          const EmitSymbol& emit);
 
 }  // namespace memview

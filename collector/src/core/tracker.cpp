@@ -67,6 +67,11 @@ namespace {
 
 constexpr int kMaxFrames = 128;
 constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
+// When the writer names native pcs as the run goes (write_symbols_as_run_goes): from
+// kSymbolsAfterNs into the run, then at most every kSymbolsEveryNs, once kSymbolsAtLeast pcs wait.
+constexpr uint64_t kSymbolsAfterNs = 100ull * 1000 * 1000;
+constexpr uint64_t kSymbolsEveryNs = 500ull * 1000 * 1000;
+constexpr size_t kSymbolsAtLeast = 64;
 // The writer merges at most this many sequence numbers per pass (the window is 1 MiB).
 constexpr uint64_t kWindow = 1u << 15;
 // Bigger code objects keep their first positions only, so a CODE record fits in a chunk.
@@ -1515,6 +1520,7 @@ int start_thread_without_signals(pthread_t* thread, void* (*main)(void*), void* 
 
 uint64_t begin_finishing_as_process_dies(int signal);
 void announce_capture_finished();
+void write_symbols_as_run_goes(uint64_t now, uint64_t* next_ns);
 void finish_before_dying(int signal);
 
 void* writer_main(void*) {
@@ -1522,6 +1528,7 @@ void* writer_main(void*) {
   pthread_setname_np(pthread_self(), "memview-writer");
   uint64_t interval_ns = static_cast<uint64_t>(g_sample_interval_ms) * 1000000ull;
   uint64_t next_tick = monotonic_ns() + interval_ns;
+  uint64_t next_symbols = monotonic_ns() + kSymbolsAfterNs;
   while (!g_writer_stop.load(std::memory_order_acquire) && g_dying_signal.load(std::memory_order_acquire) == 0) {
     uint32_t kicks = g_writer_kick.load(std::memory_order_acquire);
     uint64_t merged = merge_pass();
@@ -1541,9 +1548,12 @@ void* writer_main(void*) {
     if (now - g_encoder.buffer_started_ns >= kFlushIntervalNs) rotate_buffer();
     g_writer.drain();
     if (g_writer.failure() && g_tracing) g_tracing = false;  // disk full or gone: stop, keep what was written
-    // Little to do: sleep up to 1 ms (rings hold several ms of the busiest thread's events), or
-    // until a thread with a full ring kicks.
-    if (merged < kWindow / 4) futex_wait(&g_writer_kick, kicks, 1000000);
+    // Little to do: name native pcs if enough wait (a few ms; the rings hold more than that of the
+    // busiest thread's events), then sleep up to 1 ms, or until a thread with a full ring kicks.
+    if (merged < kWindow / 4) {
+      write_symbols_as_run_goes(now, &next_symbols);
+      futex_wait(&g_writer_kick, kicks, 1000000);
+    }
   }
   const int dying = g_dying_signal.load(std::memory_order_acquire);
   const uint64_t died_at = dying ? begin_finishing_as_process_dies(dying) : 0;
@@ -1573,11 +1583,12 @@ void* writer_main(void*) {
   return nullptr;
 }
 
-// ---- symbols at the end -----------------------------------------------------------------------
+// ---- symbols -----------------------------------------------------------------------------------
 
-// Names every native pc the capture's stacks hold. Called once tracing is off, without the lock:
-// loading symbol tables and running addr2line take tens of milliseconds, and threads that still
-// need the lock (the writer, a late code event) should not wait for them.
+// Names the native pcs of the capture's stacks that no SYMBOL record named yet. Run by the writer
+// as the program goes (write_symbols_as_run_goes) and once tracing is off for the rest. Without the
+// lock while it names: loading symbol tables and line tables takes milliseconds, and threads that
+// need the lock should not wait for them. Each pc is taken once, so two runs never name the same.
 void write_symbols() {
   struct Named {
     uint64_t pc;
@@ -1587,10 +1598,22 @@ void write_symbols() {
     bool has_function;
     bool has_file;
   };
+  // Sized outside the lock, as nothing under it may call the program's allocator; pcs added in
+  // between wait for the next run.
+  lock();
+  const size_t wanted = g_native_pcs->unnamed();
+  unlock();
+  if (wanted == 0) return;
+  std::vector<uint64_t> pcs(wanted);
+  std::vector<uint32_t> modules_loaded(wanted);
+  lock();
+  const size_t taken = g_native_pcs->take_unnamed(pcs.data(), modules_loaded.data(), wanted);
+  unlock();
   std::vector<Named> named;
-  symbolize_native_pcs(*g_native_pcs, *g_modules, [&](uint64_t pc, const char* function, const char* file, uint32_t line) {
-    named.push_back({pc, function ? function : "", file ? file : "", line, function != nullptr, file != nullptr});
-  });
+  symbolize_native_pcs(pcs.data(), modules_loaded.data(), taken, *g_modules,
+                       [&](uint64_t pc, const char* function, const char* file, uint32_t line) {
+                         named.push_back({pc, function ? function : "", file ? file : "", line, function != nullptr, file != nullptr});
+                       });
   lock();
   for (const Named& symbol : named) {
     uint32_t name_id = symbol.has_function ? intern_string_locked(symbol.function.c_str()) : 0;
@@ -1604,6 +1627,21 @@ void write_symbols() {
     finish_bytes_locked(out);
   }
   unlock();
+}
+
+// The writer's naming of native pcs while the program runs, when it has little else to do (each
+// run loads the symbol tables of the objects it names pcs in, so it waits for a batch). What the
+// end of the run has left to name then is mostly what the program reached late: stopping costs
+// less, and a process that is killed keeps the names of the pcs named before.
+
+void write_symbols_as_run_goes(uint64_t now, uint64_t* next_ns) {
+  if (now < *next_ns) return;
+  lock();
+  const bool due = g_tracing && g_native_pcs->unnamed() >= kSymbolsAtLeast;
+  unlock();
+  if (!due) return;
+  write_symbols();
+  *next_ns = monotonic_ns() + kSymbolsEveryNs;
 }
 
 // ---- start / stop / fork ----------------------------------------------------------------------
