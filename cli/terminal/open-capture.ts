@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CaptureError, readCaptureFile } from '../../collector/lib/reader/index.js';
 import type { CaptureModel } from '../../viewer/model/types.js';
-import { nativeFramesAllUnnamed } from '../../viewer/model/unnamed-native-frames.js';
+import { nativeFramesLeftUnnamed } from '../../viewer/model/unnamed-native-frames.js';
 import { UserFacingError } from '../usage-error.js';
 import { ProgressBar } from './progress.js';
 
@@ -50,8 +50,8 @@ export async function openCapture(file: string, options: OpenOptions = {}): Prom
   progress.finish();
   if (model.meta.truncated && options.warnTruncated !== false) {
     console.error(`memview: warning: ${file} has no trailer (the process was killed?); figures cover what was written`);
-    if (nativeFramesAllUnnamed(model)) {
-      console.error(`memview: its native frames have no names (the process died before writing them); 'memview symbolize ${file}' names them from this machine's object files`);
+    if (nativeFramesLeftUnnamed(model)) {
+      console.error(`memview: some of its native frames have no names (the process died before naming them); 'memview symbolize ${file}' names them from this machine's object files`);
     }
   }
   return model;

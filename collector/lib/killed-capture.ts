@@ -109,6 +109,9 @@ export async function nameFramesOfKilledCapture(path: string, { endReason, fetch
     outcome.named += answer.symbols.length;
   }
   if (endReason !== undefined && !census.hasEndReason) chunks.meta('endReason', endReason);
+  // Said once, so that readers stop pointing at `memview symbolize` (frames no symbol table names
+  // stay unnamed for good).
+  if (!census.hasFramesNamedAfterwards) chunks.meta('framesNamedAfterwards', '1');
 
   // A chunk the process was writing when it died is unreadable: the new chunks take its place.
   if (outcome.cutBytes > 0) await truncate(path, completeChunksEnd);
@@ -153,6 +156,7 @@ class NativePcCensus implements RecordSink {
   readonly strings: string[] = [];
   events = 0;
   hasEndReason = false;
+  hasFramesNamedAfterwards = false;
   /** The traced process (META pid) and when tracing started (META startTimeUnixMs). */
   writerPid: number | undefined;
   startTimeUnixMs: number | undefined;
@@ -201,6 +205,7 @@ class NativePcCensus implements RecordSink {
     const key = this.strings[keyRef - 1];
     const value = this.strings[valueRef - 1];
     if (key === 'endReason') this.hasEndReason = true;
+    else if (key === 'framesNamedAfterwards') this.hasFramesNamedAfterwards = true;
     else if (key === 'pid' && Number(value) > 0) this.writerPid = Number(value);
     else if (key === 'startTimeUnixMs' && Number(value) > 0) this.startTimeUnixMs = Number(value);
   }

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   cleanEnvironment, cliPath, nodeAllocating, pathOf, readModel, repositoryRoot, scratchDirectory, strippedAddonWithDebugFile, testAddonPath,
 } from '../collector/trace-helpers.js';
+import { FrameKind } from '../../viewer/model/types.js';
 
 const VALLOC_NAME = '(anonymous namespace)::Valloc(Napi::CallbackInfo const&)';
 const VALLOC_BYTES = 5555555;
@@ -19,10 +20,14 @@ const VALLOC_BYTES = 5555555;
 async function captureKilledWithItsLauncher(addon: string): Promise<string> {
   const directory = scratchDirectory();
   const script = join(directory, 'program.cjs');
+  // The valloc comes after the writer's first naming of native frames (100 ms in), alone: a batch
+  // waits for 64 new pcs, so its frame is still unnamed when the process is killed, after the
+  // writer's flush at 500 ms put it in the file.
   writeFileSync(script, `
-    require(${JSON.stringify(addon)}).valloc(${VALLOC_BYTES});
+    const addon = require(${JSON.stringify(addon)});
+    setTimeout(() => addon.valloc(${VALLOC_BYTES}), 300);
     setInterval(() => Buffer.alloc(10000), 5);
-    setTimeout(() => console.log('ready'), 600);  // after the writer's first flush (250 ms)
+    setTimeout(() => console.log('ready'), 700);
   `);
   const capturePath = join(directory, 'capture.bin');
   const launcher = spawn(cliPath, ['run', '-q', '-o', capturePath, script], {
@@ -116,8 +121,10 @@ describe('memview symbolize', () => {
     expect(result.stderr).toContain(`${addonCopy} is another build now, its frames stay unnamed`);
     const model = await readModel(capturePath);
     expect(pathOf(model, nodeAllocating(model, VALLOC_BYTES)).at(-1)).toMatch(/^allocators\.node\+0x[0-9a-f]+$/);
-    // node itself is the same build: its frames are named.
-    expect(result.stderr).toMatch(/named [1-9]\d* of \d+ native frames/);
+    // node itself is the same build: its frames are named (by the collector as the run went, or now).
+    const namedNative = [...model.frames.kind.keys()].filter((frame) => model.frames.kind[frame] === FrameKind.Native &&
+      !/\+0x[0-9a-f]+$|^\[unknown /.test(model.strings[model.frames.functionName[frame]]));
+    expect(namedNative.length).toBeGreaterThan(0);
   });
 
   it('names frames from a debug directory alone when the object is another build now (a capture read elsewhere)', async () => {

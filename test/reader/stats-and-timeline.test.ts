@@ -49,12 +49,12 @@ describe('capture stats', () => {
   it('read the collector’s META records and the duration from the trailer', async () => {
     const { capture, stacks } = programCapture();
     capture.time(2_500_000_000, 9_000_000).alloc(0x1000, 10, stacks.load).time(3_000_000_000, 7_000_000);
-    capture.meta('endReason', 'SIGABRT');
+    capture.meta('endReason', 'SIGABRT').meta('framesNamedAfterwards', '1');
     const model = await readSynthetic(capture);
     expect(model.meta).toEqual({
       formatVersion: 6, pid: 4242, commandLine: ['node', '/app/server.js'], nodeVersion: 'v20.20.2',
       startTimeUnixMs: 1700000000000, durationMs: 3000, pageSize: 4096, mainThreadId: 1, nativeFrames: false, truncated: false,
-      endReason: 'SIGABRT',
+      endReason: 'SIGABRT', framesNamedAfterwards: true,
     });
     expect(model.stats.durationMs).toBe(3000);
     expect(model.stats.peakRssBytes).toBe(9_000_000);

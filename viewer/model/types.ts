@@ -67,6 +67,11 @@ export interface CaptureMeta {
   truncated: boolean; // the capture ended without its trailer (process killed)
   /** Why tracing ended: "exit", "stopped", or the signal the program died of ("SIGABRT"); '' when unknown. */
   endReason: string;
+  /**
+   * The native frames of a truncated capture were named after its process died (`memview run` or
+   * `memview symbolize`, META framesNamedAfterwards); absent in models made before it was read.
+   */
+  framesNamedAfterwards?: boolean;
 }
 
 export interface Timeline {

@@ -5,7 +5,7 @@ import { buildViewTree, defaultViewOptions, hiddenFramesFrame, threadNodes, type
 import { ancestry, hitTest, layoutFlame, type FlameLayout, type WidthMetric } from '../model/flame-layout.js';
 import { searchLayout, type SearchResult } from '../model/search.js';
 import { functionTable } from '../model/function-table.js';
-import { nativeFramesAllUnnamed } from '../model/unnamed-native-frames.js';
+import { nativeFramesLeftUnnamed } from '../model/unnamed-native-frames.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, frameKindNames, frameLocation, frameName } from '../model/frame-text.js';
 import { fromSparse, snapRange, type TemporalRanges } from '../model/report-payload.js';
 import { cssColour, frameFills, kindColours } from '../render/palette.js';
@@ -104,8 +104,8 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
       h('span', {}, `duration ${formatDuration(meta.durationMs)}`),
       meta.startTimeUnixMs ? h('span', {}, new Date(meta.startTimeUnixMs).toISOString().replace('T', ' ').slice(0, 19) + ' UTC') : null,
       flags.length ? h('span', {}, flags.join(', ')) : null,
-      (meta.truncated || model.stats.truncated) && nativeFramesAllUnnamed(model)
-        ? h('span', { className: 'mv-unnamed', title: 'The program was killed before memview could name its native frames. On the machine it ran on, \'memview symbolize CAPTURE\' names them from the object files.' }, 'native frames unnamed: memview symbolize names them')
+      (meta.truncated || model.stats.truncated) && nativeFramesLeftUnnamed(model)
+        ? h('span', { className: 'mv-unnamed', title: 'The program was killed before memview could name all of its native frames. On the machine it ran on, \'memview symbolize CAPTURE\' names them from the object files.' }, 'native frames unnamed: memview symbolize names them')
         : null,
       h('span', {}, `peak ${formatBytes(model.stats.peakBytes)}`),
       h('span', {}, `leaked ${formatBytes(model.stats.leakedBytes)}`),

@@ -198,6 +198,7 @@ function buildMeta(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd
     nativeFrames: (end.flags & FLAG_NATIVE_FRAMES) !== 0,
     truncated: end.truncated,
     endReason: text('endReason'),
+    framesNamedAfterwards: text('framesNamedAfterwards') === '1',
   };
 }
 

@@ -243,6 +243,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
       nativeFrames: (end.flags & FLAG_NATIVE_FRAMES) !== 0,
       truncated: end.truncated,
       endReason: this.metaText('endReason'),
+      framesNamedAfterwards: this.metaText('framesNamedAfterwards') === '1',
     };
   }
 }
