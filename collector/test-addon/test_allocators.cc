@@ -18,7 +18,7 @@
 #include <string>
 #include <dlfcn.h>
 #include <link.h>
-#include "../src/addon/exported_functions.h"
+#include "../src/core/exported_functions.h"
 #include "../src/core/dwarf_lines.h"
 #include "../src/core/elf_symbols.h"
 #include "../src/core/deflate_raw.h"
@@ -381,7 +381,7 @@ Napi::Value Segfault(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// exported_function (collector/src/addon/exported_functions.h) next to what the dynamic linker says:
+// exported_function (collector/src/core/exported_functions.h) next to what the dynamic linker says:
 // [start, end, dlsym's address, dladdr1's symbol size, its type] for the name, numbers as doubles.
 Napi::Value ExportedFunction(const Napi::CallbackInfo& info) {
   std::string name = info[0].As<Napi::String>();

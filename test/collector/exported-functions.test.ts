@@ -1,5 +1,5 @@
 // Finding a function node exports, start and size, by its name in the executable's GNU hash table
-// (collector/src/addon/exported_functions.h): how the addon learns which of V8's functions
+// (collector/src/core/exported_functions.h): how the addon learns which of V8's functions
 // allocate only for memview's code-event handler. Held to what the dynamic linker itself says.
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';

@@ -17,7 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "exported_functions.h"
+#include "../core/exported_functions.h"
 
 namespace {
 

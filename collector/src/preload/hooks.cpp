@@ -304,14 +304,15 @@ static const char* const kHookedSymbols[] = {
     "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
     "_ZdlPvSt11align_val_tRKSt9nothrow_t", "_ZdaPvSt11align_val_tRKSt9nothrow_t"};
 
+// Whether the program's calls already come here: memview's library is the first to define malloc.
+// (Comparing dlsym(RTLD_DEFAULT, "malloc") with this library's said no under `memview run` too:
+// for node, dlsym returns the executable's PLT slot. Every traced node then had its loaded objects'
+// GOTs rewritten at start, and again at every dlopen.)
 bool hooks_are_preloaded() {
-  Dl_info own;
-  if (!dladdr(reinterpret_cast<void*>(&hooks_are_preloaded), &own)) return false;
-  void* self = dlopen(own.dli_fname, RTLD_NOW | RTLD_NOLOAD);
-  if (!self) return false;
-  bool preloaded = dlsym(RTLD_DEFAULT, "malloc") == dlsym(self, "malloc");
-  dlclose(self);
-  return preloaded;
+  void* handle;
+  const MallocOwner owner = find_malloc_owner(&handle);
+  if (handle != nullptr) dlclose(handle);
+  return owner == MallocOwner::kMemview;
 }
 
 void redirect_loaded_objects() {

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../core/exported_functions.h"
+
 namespace memview {
 namespace {
 
@@ -64,51 +66,57 @@ bool holds(const LoadedObject& object, const void* address) {
   return false;
 }
 
-// Where the program's own allocator is found, and whether *handle must be closed after the lookups.
-//
-// Preloaded (`memview run`), memview's library defines malloc first, and the program's allocator is
-// the definition after it: RTLD_NEXT (glibc's, or a jemalloc the user preloaded after memview's).
-//
-// Loaded late (the Tracker API), memview's library sits at the end of the global scope. RTLD_NEXT
-// would then skip past a jemalloc preloaded before it to glibc, and glibc would be handed blocks
-// that jemalloc gave out before start() (a crash); RTLD_DEFAULT would find the executable's own
-// entry for malloc when the executable takes its address (node's, not position-independent,
-// lists it as an undefined symbol with the address of its PLT slot), a jump through the GOT that
-// tracing redirects to memview's hooks: endless recursion. The allocator is the first object in
-// load order that really defines malloc.
-void* program_allocator_scope(bool* opened) {
-  *opened = false;
+}  // namespace
+
+MallocOwner find_malloc_owner(void** handle) {
+  *handle = nullptr;
+  // Not dlsym(RTLD_DEFAULT, "malloc"): an executable that is not position-independent (node)
+  // lists malloc as an undefined symbol at the address of its PLT slot, which dlsym returns.
+  if (exported_function("malloc").end != 0) return MallocOwner::kExecutable;
   ObjectList list;
   list.count = 0;
   dl_iterate_phdr(list_object, &list);
-  const void* own = reinterpret_cast<const void*>(&program_allocator_scope);
-  int own_index = -1;
-  for (int i = 0; i < list.count && own_index < 0; i++) {
-    if (holds(list.objects[i], own)) own_index = i;
-  }
-  // Preloaded first, nothing before memview's library but the executable: RTLD_NEXT below.
-  for (int i = 0; i < own_index; i++) {
+  const void* own = reinterpret_cast<const void*>(&find_malloc_owner);
+  // The executable comes first; then, in the order the dynamic linker searches them, the objects
+  // loaded at start-up (preloads first) and those dlopen'ed later.
+  for (int i = 1; i < list.count; i++) {
     const LoadedObject& object = list.objects[i];
-    if (i == 0) {
-      void* found = dlsym(RTLD_DEFAULT, "malloc");
-      Dl_info info;
-      const ElfW(Sym)* symbol = nullptr;
-      if (found && holds(object, found) && dladdr1(found, &info, const_cast<void**>(reinterpret_cast<const void**>(&symbol)), RTLD_DL_SYMENT) && symbol &&
-          symbol->st_shndx != SHN_UNDEF) {
-        return RTLD_DEFAULT;  // the executable has its own allocator
-      }
-      continue;
-    }
+    if (holds(object, own)) return MallocOwner::kMemview;
     if (object.name == nullptr || object.name[0] == 0 || strstr(object.name, "linux-vdso")) continue;
-    void* handle = dlopen(object.name, RTLD_NOLOAD | RTLD_LAZY);
-    if (!handle) continue;
-    void* found = dlsym(handle, "malloc");
-    if (found && holds(object, found)) {
+    void* opened = dlopen(object.name, RTLD_NOLOAD | RTLD_LAZY);
+    if (opened == nullptr) continue;
+    void* found = dlsym(opened, "malloc");  // this object's, or one of its dependencies'
+    if (found != nullptr && holds(object, found)) {
+      *handle = opened;
+      return MallocOwner::kObject;
+    }
+    dlclose(opened);
+  }
+  return MallocOwner::kMemview;  // memview's library not found among them: as before, RTLD_NEXT
+}
+
+namespace {
+
+// Where the program's own allocator is found: where its calls to malloc went before memview's
+// hooks took them. Preloaded (`memview run`), memview's library is the first to define malloc, and
+// the program's allocator is the definition after it: RTLD_NEXT (glibc's, or a jemalloc the user
+// preloaded after memview's). Loaded late (the Tracker API), memview's library comes after libc
+// and any preloaded allocator: RTLD_NEXT would skip a jemalloc for glibc, and glibc would be
+// handed blocks jemalloc gave out before start() (a crash). *opened: a handle to close after the
+// lookups.
+void* program_allocator_scope(bool* opened) {
+  void* handle;
+  switch (find_malloc_owner(&handle)) {
+    case MallocOwner::kExecutable:
+      *opened = false;
+      return RTLD_DEFAULT;
+    case MallocOwner::kObject:
       *opened = true;
       return handle;
-    }
-    dlclose(handle);
+    case MallocOwner::kMemview:
+      break;
   }
+  *opened = false;
   return RTLD_NEXT;
 }
 

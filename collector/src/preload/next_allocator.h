@@ -22,6 +22,15 @@ struct NextAllocator {
 };
 
 extern NextAllocator g_next;
+
+/** Which object the program's calls to malloc go to, by the dynamic linker's search order. */
+enum class MallocOwner {
+  kExecutable,  // the executable defines its own (Chromium's PartitionAlloc)
+  kMemview,     // memview's library: it was preloaded
+  kObject,      // a shared object before memview's: libc, or a preloaded jemalloc (memview loaded late)
+};
+/** The owner; for kObject, *handle is that object's (dlopen'ed without loading; dlclose it). */
+MallocOwner find_malloc_owner(void** handle);
 // True once the entries are known to be glibc's own (no allocator preloaded after memview's): the
 // hooks then call glibc directly, as cheaply as before there was a choice (an indirect call per
 // hook cost the allocation storm 6-9%).
