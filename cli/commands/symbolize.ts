@@ -25,7 +25,7 @@ const options = {
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions(argv, options, usage);
   if (values.help) {
-    console.log(`usage: ${usage}\n\nA process killed by SIGKILL or the OOM killer leaves a capture without the names of its\nnative frames (they are written when a capture ends). This names them from the object files\non this machine, where each still has the build id the capture recorded, and adds them to\nthe capture. Captures that ended normally are left as they are.
+    console.log(`usage: ${usage}\n\nA process killed by SIGKILL or the OOM killer leaves a capture without the names of the\nnative frames it reached last (the rest are named as the run goes). This names them from\nthe object files on this machine, where each still has the build id the capture recorded,\nand adds them to the capture. Captures that ended normally are left as they are.
 
   --debug-dir DIR   look for separate debug files in DIR/.build-id/ab/cdef....debug
                     (default /usr/lib/debug): they name stripped objects' functions, and name
