@@ -209,6 +209,12 @@ function runWithTestAddon(script: string, environment: Record<string, string> = 
   });
 }
 
+/** Where a Tracker test writes its capture and its program, in a directory of its own. */
+function trackerFiles(): { capture: string; script: string } {
+  const directory = scratchDirectory();
+  return { capture: join(directory, 'part.bin'), script: join(directory, 'program.mjs') };
+}
+
 /** Writes a program that imports the Tracker API and the test addon (as `native`), then `body`. */
 function writeTrackerProgram(path: string, body: string): void {
   writeFileSync(path, `
@@ -219,9 +225,7 @@ function writeTrackerProgram(path: string, body: string): void {
 
 describe('Tracker API', () => {
   it('traces only what happens between start() and stop()', async () => {
-    const directory = scratchDirectory();
-    const capture = join(directory, 'part.bin');
-    const script = join(directory, 'program.mjs');
+    const { capture, script } = trackerFiles();
     writeTrackerProgram(script, `
       const before = native.valloc(1212121);
       const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
@@ -251,9 +255,7 @@ describe('Tracker API', () => {
 
 describe('Tracker API in a process whose allocator is preloaded (as jemalloc is)', () => {
   it('hands every call to that allocator, blocks from before start() included', async () => {
-    const directory = scratchDirectory();
-    const capture = join(directory, 'part.bin');
-    const script = join(directory, 'program.mjs');
+    const { capture, script } = trackerFiles();
     // Loaded late, memview's library comes after the preloaded allocator: it must not hand the
     // program's calls to glibc instead (with jemalloc, glibc then freed jemalloc's blocks: SIGSEGV).
     writeTrackerProgram(script, `
@@ -285,9 +287,7 @@ describe('Tracker API in a process whose allocator is preloaded (as jemalloc is)
 
 describe('Tracker API in a process that closes every descriptor it did not open', () => {
   it('keeps its capture open, and complete', async () => {
-    const directory = scratchDirectory();
-    const capture = join(directory, 'part.bin');
-    const script = join(directory, 'program.mjs');
+    const { capture, script } = trackerFiles();
     writeTrackerProgram(script, `
       import { readdirSync, readlinkSync } from 'node:fs';
       const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
@@ -315,9 +315,7 @@ describe('Tracker API in a process that closes every descriptor it did not open'
 
 describe('Tracker API and signals', () => {
   it('SIGTERM while tracing, unhandled by the program: the capture is finished first, the exit status is the signal\'s', async () => {
-    const directory = scratchDirectory();
-    const capture = join(directory, 'part.bin');
-    const script = join(directory, 'program.mjs');
+    const { capture, script } = trackerFiles();
     writeTrackerProgram(script, `
       await new Tracker({ output: ${JSON.stringify(capture)} }).start();
       native.valloc(2323232);
@@ -334,9 +332,7 @@ describe('Tracker API and signals', () => {
   });
 
   it('a program that handles SIGTERM itself keeps running and stops the Tracker when it wants', async () => {
-    const directory = scratchDirectory();
-    const capture = join(directory, 'part.bin');
-    const script = join(directory, 'program.mjs');
+    const { capture, script } = trackerFiles();
     writeTrackerProgram(script, `
       const tracker = new Tracker({ output: ${JSON.stringify(capture)} });
       await tracker.start();

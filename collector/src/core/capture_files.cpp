@@ -29,8 +29,9 @@ constexpr uint64_t kOwnMarginNs = 50ull * 1000 * 1000;
 
 // The capture's descriptor is moved high, out of the way of programs that reuse low numbers
 // (dup2 onto 3, 4... in a fork child before exec): the close hooks guard against closing it, not
-// against a dup2 onto it.
+// against a dup2 onto it. A failed open (-1) passes through.
 int move_high(int fd) {
+  if (fd < 0) return fd;
   rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < 128) return fd;
   const rlim_t lowest = (limit.rlim_cur > 4096 ? 4096 : limit.rlim_cur) - 64;
@@ -91,8 +92,7 @@ bool name_with_suffix(char* path, size_t capacity, size_t base_length, int n) {
 }  // namespace
 
 int open_capture(const char* path) {
-  const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  return fd < 0 ? fd : move_high(fd);
+  return move_high(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 }
 
 int open_child_capture(char* path, size_t capacity) {
@@ -108,8 +108,7 @@ int open_child_capture(char* path, size_t capacity) {
       const Holder holder = holder_of(path, started);
       if (holder == Holder::kOther) break;
       if (holder == Holder::kOwn) {
-        const int own = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-        return own < 0 ? own : move_high(own);
+        return move_high(open(path, O_WRONLY | O_TRUNC | O_CLOEXEC));
       }
     }
   }

@@ -1589,7 +1589,8 @@ void* writer_main(void*) {
 // as the program goes (write_symbols_as_run_goes) and once tracing is off for the rest. Without the
 // lock while it names: loading symbol tables and line tables takes milliseconds, and threads that
 // need the lock should not wait for them. Each pc is taken once, so two runs never name the same.
-void write_symbols() {
+// Does nothing while fewer than `at_least` pcs wait; returns whether it named any.
+bool write_symbols(size_t at_least = 1) {
   struct Named {
     uint64_t pc;
     std::string function;
@@ -1603,7 +1604,7 @@ void write_symbols() {
   lock();
   const size_t wanted = g_native_pcs->unnamed();
   unlock();
-  if (wanted == 0) return;
+  if (wanted < at_least) return false;
   std::vector<uint64_t> pcs(wanted);
   std::vector<uint32_t> modules_loaded(wanted);
   lock();
@@ -1627,21 +1628,17 @@ void write_symbols() {
     finish_bytes_locked(out);
   }
   unlock();
+  return true;
 }
 
 // The writer's naming of native pcs while the program runs, when it has little else to do (each
 // run loads the symbol tables of the objects it names pcs in, so it waits for a batch). What the
 // end of the run has left to name then is mostly what the program reached late: stopping costs
-// less, and a process that is killed keeps the names of the pcs named before.
-
+// less, and a process that is killed keeps the names of the pcs named before. (g_tracing is read
+// without the lock, as elsewhere in the writer's loop: a run just after the end names nothing twice.)
 void write_symbols_as_run_goes(uint64_t now, uint64_t* next_ns) {
-  if (now < *next_ns) return;
-  lock();
-  const bool due = g_tracing && g_native_pcs->unnamed() >= kSymbolsAtLeast;
-  unlock();
-  if (!due) return;
-  write_symbols();
-  *next_ns = monotonic_ns() + kSymbolsEveryNs;
+  if (now < *next_ns || !g_tracing) return;
+  if (write_symbols(kSymbolsAtLeast)) *next_ns = monotonic_ns() + kSymbolsEveryNs;
 }
 
 // ---- start / stop / fork ----------------------------------------------------------------------
