@@ -50,7 +50,8 @@
       "target_name": "memview-run",
       "type": "executable",
       "sources": ["src/launcher/run_launcher.cpp"],
-      "cflags_cc": ["-O2"]
+      "cflags_cc": ["-O2"],
+      "ldflags": ["-static-libstdc++", "-static-libgcc"]
     },
     {
       "target_name": "memview_counting_allocator",
