@@ -67,12 +67,6 @@ namespace {
 
 constexpr int kMaxFrames = 128;
 constexpr uint64_t kFlushIntervalNs = 250ull * 1000 * 1000;
-// Sooner when the writer has little to do and the chunk holds enough to be worth one: the chunk
-// still open when the program exits is compressed while the exit waits (tsc's last one held
-// 700-800 kB and took 9 ms), and a writer that is idle anyway compresses it for free now. Not on an
-// idle program: a chunk of a few RSS samples every 25 ms would only grow the file.
-constexpr uint64_t kIdleFlushIntervalNs = 25ull * 1000 * 1000;
-constexpr size_t kIdleFlushBytes = 32u << 10;
 // When the writer names native pcs as the run goes (write_symbols_as_run_goes): from
 // kSymbolsAfterNs into the run, then at most every kSymbolsEveryNs, once kSymbolsAtLeast pcs wait.
 constexpr uint64_t kSymbolsAfterNs = 100ull * 1000 * 1000;
@@ -1165,13 +1159,6 @@ inline void end_run() {
       RecordRun{static_cast<uint32_t>(g_encoder.cursor.position - buffer->data), g_encoder.current_slot};
 }
 
-// Bytes encoded into the open chunk so far: its records, addresses and sizes.
-inline size_t buffered_bytes() {
-  const EventBuffer* buffer = g_encoder.buffer;
-  return static_cast<size_t>((g_encoder.cursor.position - buffer->data) + (g_encoder.addresses.position - buffer->addresses) +
-                             (g_encoder.sizes.position - buffer->sizes));
-}
-
 void rotate_buffer() {
   end_run();
   EventBuffer* full = g_encoder.buffer;
@@ -1558,17 +1545,12 @@ void* writer_main(void*) {
       if (g_tracing) write_sample_locked(monotonic_ns(), rss);
       unlock();
     }
-    const bool idle = merged < kWindow / 4;
-    const uint64_t buffer_age = now - g_encoder.buffer_started_ns;
-    if (buffer_age >= kFlushIntervalNs ||
-        (idle && buffer_age >= kIdleFlushIntervalNs && buffered_bytes() >= kIdleFlushBytes)) {
-      rotate_buffer();
-    }
+    if (now - g_encoder.buffer_started_ns >= kFlushIntervalNs) rotate_buffer();
     g_writer.drain();
     if (g_writer.failure() && g_tracing) g_tracing = false;  // disk full or gone: stop, keep what was written
     // Little to do: name native pcs if enough wait (a few ms; the rings hold more than that of the
     // busiest thread's events), then sleep up to 1 ms, or until a thread with a full ring kicks.
-    if (idle) {
+    if (merged < kWindow / 4) {
       write_symbols_as_run_goes(now, &next_symbols);
       futex_wait(&g_writer_kick, kicks, 1000000);
     }
