@@ -598,6 +598,29 @@ describe('threads', () => {
     expect(event!.threadId).not.toBe(model.meta.mainThreadId);
     expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(123457);
   });
+
+  it('threads started one after another each keep their own allocation and the same stack', async () => {
+    // Each thread after the first takes over the per-thread state an exited one left (its caches
+    // of the last stack, trie edges and frame verdicts): nothing of the previous thread may show.
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      const addresses = [];
+      for (let i = 0; i < 40; i++) addresses.push(Number(native.allocateInExitingThread(200000 + i)));
+      console.log(addresses.join(' '));
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const addresses = run.stdout.trim().split(' ').map(Number);
+    const { events } = await readEvents(run.capturePath);
+    const model = await readModel(run.capturePath);
+    const threadEvents = addresses.map((address, i) => events.find((event) => event.type === 'alloc' && event.address === address && event.size === 200000 + i));
+    expect(threadEvents.every((event) => event !== undefined && event.kind === 7)).toBe(true);
+    const threads = new Set(threadEvents.map((event) => event!.threadId));
+    expect(threads.size).toBe(40);
+    expect(threads.has(model.meta.mainThreadId)).toBe(false);
+    const stacks = new Set(threadEvents.map((event) => event!.stackId));
+    expect([...stacks].length, [...stacks].join(' ')).toBe(1);
+    expect([...stacks][0]).toBeGreaterThan(0);
+  });
 });
 
 describe('processes', () => {
