@@ -49,9 +49,7 @@ uint64_t nanoseconds(const timespec& time) {
 // calls only: a fork child of a threaded program runs this before anything else.
 uint64_t process_start_realtime_ns() {
   char text[1024];
-  const size_t length = read_proc_file("/proc/self/stat", text, sizeof(text) - 1);
-  if (length == 0) return 0;
-  text[length] = 0;
+  if (read_proc_text("/proc/self/stat", text, sizeof(text)) == 0) return 0;
   // "pid (comm) state ppid ...": the command name may hold spaces and parentheses.
   const char* cursor = strrchr(text, ')');
   if (cursor == nullptr) return 0;

@@ -23,4 +23,11 @@ inline size_t read_proc_file(const char* path, char* buffer, size_t capacity) {
   return filled;
 }
 
+/** The same as text: at most `size - 1` bytes, then a NUL; how many were read (0 on error). */
+inline size_t read_proc_text(const char* path, char* text, size_t size) {
+  const size_t length = read_proc_file(path, text, size - 1);
+  text[length] = 0;
+  return length;
+}
+
 }  // namespace memview

@@ -1540,9 +1540,7 @@ uint64_t merge_pass() {
 
 uint64_t read_rss_bytes() {
   char text[128];
-  const size_t length = read_proc_file("/proc/self/statm", text, sizeof(text) - 1);
-  if (length == 0) return 0;
-  text[length] = 0;
+  if (read_proc_text("/proc/self/statm", text, sizeof(text)) == 0) return 0;
   const char* cursor = strchr(text, ' ');
   if (!cursor) return 0;
   return strtoull(cursor + 1, nullptr, 10) * page_size();
