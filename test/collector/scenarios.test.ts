@@ -384,6 +384,39 @@ describe('threads', () => {
     }
   });
 
+  it('forgets the code of workers that ended: 60 workers one after another, named right, memory flat', async () => {
+    // Each worker's isolate reports ~2,000 code objects; memview used to keep every one of them
+    // after the worker ended (~1 MB a worker). Later workers' code may land where earlier workers'
+    // was: their frames must still be named by their own code.
+    const lines = [
+      "const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');",
+      'if (isMainThread) {',
+      '  (async () => {',
+      '    const rss = [];',
+      '    for (let i = 0; i < 60; i++) {',
+      '      await new Promise((resolve) => new Worker(__filename, { workerData: i }).once("exit", resolve));',
+      '      if (i === 19 || i === 59) rss.push(process.memoryUsage().rss);',
+      '    }',
+      '    console.log(rss.join(" "));',
+      '  })();',
+      '} else {',
+      '  const native = require(process.env.MEMVIEW_TEST_ADDON);',
+      '  function allocateInWorker(n) { globalThis.kept = native.valloc(2000000 + n); }',
+      '  allocateInWorker(workerData);',
+      '}',
+    ];
+    const run = traceScript(lines.join('\n'));
+    expect(run.status, run.stderr).toBe(0);
+    const [at20, at60] = run.stdout.trim().split(' ').map(Number);
+    // Over these 40 workers the program grows 4.3 MB untraced, 16.8 MB traced, and grew 42.8 MB
+    // while memview kept every ended worker's code.
+    expect((at60 - at20) / 2 ** 20).toBeLessThan(28);
+    const model = await readModel(run.capturePath);
+    for (let n = 0; n < 60; n++) {
+      expect(javaScriptCallSites(model, 2000000 + n)[0], `worker ${n}`).toBe(`allocateInWorker:13:${columnOf(lines, 13, 'valloc')}`);
+    }
+  }, 60_000);
+
   it('tells 20 threads apart, past the 15 a chunk names by slot, with every address exact', async () => {
     // Workers allocate at once, so one chunk holds more threads than its thread table: the others
     // are named by id each time and share slot 0's base for new addresses.

@@ -33,7 +33,8 @@ struct CoreApi {
   void (*leave)();
   void (*set_aside_allocations)(int);
   void (*code_added)(uint64_t, uint64_t, int, const char*, size_t, const char*, size_t, int, int, const uint32_t*,
-                     size_t);
+                     size_t, uint64_t);
+  void (*forget_code)(uint64_t);
   void (*code_moved)(uint64_t, uint64_t);
   void (*thread_name)(const char*);
   void (*meta)(const char*, const char*);
@@ -63,6 +64,7 @@ bool find_core(void* handle) {
          bind(handle, "memview_set_aside_allocations", &g_core.set_aside_allocations) &&
          bind(handle, "memview_code_added", &g_core.code_added) &&
          bind(handle, "memview_code_moved", &g_core.code_moved) &&
+         bind(handle, "memview_forget_code", &g_core.forget_code) &&
          bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
          bind(handle, "memview_reset_stacks", &g_core.reset_stacks) &&
          bind(handle, "memview_native_code_range", &g_core.native_code_range) &&
@@ -88,6 +90,9 @@ struct BuiltinCode {
   std::string name;
 };
 thread_local std::vector<BuiltinCode>* t_listed_builtins = nullptr;
+
+// What the core files an isolate's code under (memview_code_added's owner).
+inline uint64_t isolate_token(v8::Isolate* isolate) { return reinterpret_cast<uint64_t>(isolate); }
 
 class InsideMemview {
  public:
@@ -249,7 +254,11 @@ void on_code_event(const v8::JitCodeEvent* event) {
       // which is all an interpreted frame can report.
       int function_line = 0, function_column = 0;
       parse_trailing_line_column(event->name.str, event->name.len, &function_line, &function_column);
+      // The isolate whose heap holds the code, so that its end forgets it (forget_isolate_code);
+      // the builtins listed from node's text belong to every isolate.
+      uint64_t owner = isolate_token(event->isolate ? event->isolate : v8::Isolate::GetCurrent());
       if (t_listed_builtins && event->name.len > 8 && memcmp(event->name.str, "Builtin:", 8) == 0) {
+        owner = 0;
         t_listed_builtins->push_back({reinterpret_cast<uint64_t>(event->code_start), event->code_len,
                                       std::string(event->name.str, event->name.len)});
         if (is_interpreter_entry(event->name.str, event->name.len)) {
@@ -268,7 +277,7 @@ void on_code_event(const v8::JitCodeEvent* event) {
                                               : event->name.len;
       g_core.code_added(reinterpret_cast<uint64_t>(event->code_start), event->code_len, code_type, event->name.str,
                         name_length, script_name.data(), script_name.size(), function_line, function_column, positions.data(),
-                        positions.size() / 3);
+                        positions.size() / 3, owner);
       break;
     }
     case v8::JitCodeEvent::CODE_MOVED:
@@ -358,7 +367,7 @@ void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
     if (!g_core.native_frames()) continue;
     for (const BuiltinCode& builtin : builtins) {
       g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(), "",
-                        0, 0, 0, nullptr, 0);
+                        0, 0, 0, nullptr, 0, isolate_token(v8::Isolate::GetCurrent()));
     }
   }
 }
@@ -394,6 +403,33 @@ void report_logger_functions() {
   if (count > 0) g_core.allocates_for_memview(ranges, count);
 }
 
+// The isolates whose end will forget their code: each gets one cleanup hook (node aborts on a
+// second registration of the same hook, and a Tracker may watch its isolate again). The main
+// isolate, the first watched, gets none: it ends with the process.
+std::mutex g_hooked_mutex;
+std::unordered_set<v8::Isolate*>* g_hooked_isolates = new std::unordered_set<v8::Isolate*>();
+std::atomic<v8::Isolate*> g_first_isolate{nullptr};
+
+void forget_isolate_code(void* data) {
+  v8::Isolate* isolate = static_cast<v8::Isolate*>(data);
+  {
+    std::lock_guard<std::mutex> hold(g_hooked_mutex);
+    g_hooked_isolates->erase(isolate);
+  }
+  isolate->SetJitCodeEventHandler(v8::kJitCodeEventDefault, nullptr);
+  g_core.forget_code(isolate_token(isolate));
+}
+
+void forget_code_when_isolate_ends(napi_env env, v8::Isolate* isolate) {
+  v8::Isolate* none = nullptr;
+  if (g_first_isolate.compare_exchange_strong(none, isolate) || g_first_isolate.load() == isolate) return;
+  {
+    std::lock_guard<std::mutex> hold(g_hooked_mutex);
+    if (!g_hooked_isolates->insert(isolate).second) return;
+  }
+  napi_add_env_cleanup_hook(env, forget_isolate_code, isolate);
+}
+
 Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   if (g_core_found && isolate) {
@@ -409,6 +445,9 @@ Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
     name_builtin_copies(builtins);
     // Stacks interned before the existing code was listed hold pcs that had no name yet.
     g_core.reset_stacks();
+    // A worker's environment goes before its isolate: from then on no event comes, and the code
+    // it reported is forgotten (a program starting workers all day would otherwise keep them all).
+    forget_code_when_isolate_ends(info.Env(), isolate);
   }
   return info.Env().Undefined();
 }

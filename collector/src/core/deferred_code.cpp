@@ -16,13 +16,13 @@ void DeferredCode::remove_overlapping(uint64_t start, uint64_t end) {
   }
 }
 
-bool DeferredCode::add(CodeDescription&& code, uint64_t identity) {
+bool DeferredCode::add(CodeDescription&& code, uint64_t identity, uint64_t owner) {
   const uint64_t start = code.start, end = code.start + code.size;
   auto same = entries_.find(start);
   if (same != entries_.end() && same->second.end == end && same->second.identity == identity) return false;
   layout_generation_++;
   remove_overlapping(start, end);
-  entries_.emplace(start, Entry{end, identity, false, std::move(code)});
+  entries_.emplace(start, Entry{end, identity, owner, false, std::move(code)});
   return true;
 }
 

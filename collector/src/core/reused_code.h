@@ -23,6 +23,16 @@ class ReusedCode {
    */
   Outcome note_code(uint64_t start, uint64_t end, uint64_t identity);
 
+  /**
+   * Code that held [start, end) is gone and no stack ever went through it: no interned pc can
+   * be taken for the code that comes there next, so the range need not be kept. (A range whose
+   * pcs were interned stays: the next code there must be salted.)
+   */
+  void forget_unreferenced(uint64_t start, uint64_t end) {
+    auto found = code_ranges_.find(start);
+    if (found != code_ranges_.end() && found->second.end == end) code_ranges_.erase(found);
+  }
+
   /** Length of a range known to hold code that started at `start`, or 0. */
   uint64_t length_of(uint64_t start) const;
 

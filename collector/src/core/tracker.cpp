@@ -2275,7 +2275,7 @@ void memview_allocates_for_memview(const uint64_t* ranges, int count) {
 
 void memview_code_added(uint64_t start, uint64_t size, int code_type, const char* name, size_t name_length,
                         const char* script, size_t script_length, int line, int column, const uint32_t* positions,
-                        size_t position_count) {
+                        size_t position_count, uint64_t owner) {
   ReentrancyGuard guard;
   lock();
   if (g_tracing) {
@@ -2293,8 +2293,17 @@ void memview_code_added(uint64_t start, uint64_t size, int code_type, const char
     code.line = line;
     code.column = column;
     code.positions.assign(positions, positions + position_count * 3);
-    g_deferred_code->add(std::move(code), identity);
+    g_deferred_code->add(std::move(code), identity, owner);
   }
+  unlock();
+}
+
+// The descriptions go, and the ranges of the code no stack went through: a range some interned
+// pc lies in stays in g_code, so that the code coming to the same place next is salted.
+void memview_forget_code(uint64_t owner) {
+  ReentrancyGuard guard;
+  lock();
+  g_deferred_code->forget_owner(owner, [](uint64_t start, uint64_t end) { g_code->forget_unreferenced(start, end); });
   unlock();
 }
 

@@ -114,12 +114,15 @@ __attribute__((visibility("default"))) int memview_holds_core_lock();
 /** `count` functions, [ranges[2i], ranges[2i+1]), that allocate only for memview's handler of V8's
  *  code events: an allocation with one of them among its innermost frames is left out. */
 __attribute__((visibility("default"))) void memview_allocates_for_memview(const uint64_t* ranges, int count);
-/** positions: triples (pc offset, line, column), line/column 1-based. */
+/** positions: triples (pc offset, line, column), line/column 1-based. owner: the isolate whose
+ *  heap holds the code (0: shared by every isolate, in node's text). */
 __attribute__((visibility("default"))) void memview_code_added(uint64_t start, uint64_t size, int code_type,
                                                                const char* name, size_t name_length,
                                                                const char* script, size_t script_length,
                                                                int line, int column, const uint32_t* positions,
-                                                               size_t position_count);
+                                                               size_t position_count, uint64_t owner);
+/** The isolate `owner` is being torn down (a worker ends): the code it reported is forgotten. */
+__attribute__((visibility("default"))) void memview_forget_code(uint64_t owner);
 __attribute__((visibility("default"))) void memview_code_moved(uint64_t from, uint64_t to);
 /** [start, end) holds native code (V8's copy of its builtins): kept only with --native. */
 __attribute__((visibility("default"))) void memview_native_code_range(uint64_t start, uint64_t end);
