@@ -196,8 +196,8 @@ void on_code_event(const v8::JitCodeEvent* event) {
       }
       std::string script_name;
       std::vector<uint32_t> positions;
+      v8::Isolate* isolate = event->isolate ? event->isolate : v8::Isolate::GetCurrent();
       if (!event->script.IsEmpty()) {
-        v8::Isolate* isolate = event->isolate ? event->isolate : v8::Isolate::GetCurrent();
         v8::HandleScope scope(isolate);
         // Consecutive code objects mostly come from one script: its name is made into UTF-8 once.
         // Per thread, as script ids are per isolate, and an isolate keeps to its thread in node.
@@ -256,7 +256,7 @@ void on_code_event(const v8::JitCodeEvent* event) {
       parse_trailing_line_column(event->name.str, event->name.len, &function_line, &function_column);
       // The isolate whose heap holds the code, so that its end forgets it (forget_isolate_code);
       // the builtins listed from node's text belong to every isolate.
-      uint64_t owner = isolate_token(event->isolate ? event->isolate : v8::Isolate::GetCurrent());
+      uint64_t owner = isolate_token(isolate);
       if (t_listed_builtins && event->name.len > 8 && memcmp(event->name.str, "Builtin:", 8) == 0) {
         owner = 0;
         t_listed_builtins->push_back({reinterpret_cast<uint64_t>(event->code_start), event->code_len,
@@ -421,8 +421,8 @@ void forget_isolate_code(void* data) {
 }
 
 void forget_code_when_isolate_ends(napi_env env, v8::Isolate* isolate) {
-  v8::Isolate* none = nullptr;
-  if (g_first_isolate.compare_exchange_strong(none, isolate) || g_first_isolate.load() == isolate) return;
+  v8::Isolate* first = nullptr;
+  if (g_first_isolate.compare_exchange_strong(first, isolate) || first == isolate) return;
   {
     std::lock_guard<std::mutex> hold(g_hooked_mutex);
     if (!g_hooked_isolates->insert(isolate).second) return;

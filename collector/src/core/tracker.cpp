@@ -627,9 +627,11 @@ ThreadState* new_thread_state() {
   if (t_state_gone) return nullptr;
   ThreadState* state = t_state;
   if (state == nullptr) {
+    const uint32_t tid = current_tid();
     lock();
     state = g_free_states;
     if (state != nullptr) g_free_states = state->next_free;
+    ThreadRing* ring = acquire_ring_locked(tid);
     unlock();
     // A state left by an exited thread keeps its old contents: what a new thread reads before
     // writing is reset here (fresh memory is zero).
@@ -637,7 +639,8 @@ ThreadState* new_thread_state() {
     state->cache_interpreter_count = 0;
     state->cache_interpreter_entry = 0;
     state->verdicts_version = ~0ull;
-    state->tid = current_tid();
+    state->tid = tid;
+    state->ring = ring;
     uint64_t mapping_start = 0;
     state->stack_high = end_of_mapping_holding(reinterpret_cast<uint64_t>(__builtin_frame_address(0)), &mapping_start);
     // The main thread's stack grows down past its mapping's start, as far as RLIMIT_STACK lets it.
@@ -651,9 +654,6 @@ ThreadState* new_thread_state() {
     state->cache_epoch = 0;
     state->cache_depth = 0;
     state->capture_id = 0;
-    lock();
-    state->ring = acquire_ring_locked(state->tid);
-    unlock();
     t_state = state;
     pthread_setspecific(g_thread_key, state);
   }
