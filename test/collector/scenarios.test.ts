@@ -358,6 +358,34 @@ describe('threads', () => {
     expect(bytesUnder(model, 'allocated', 'workerAllocates')).toBeGreaterThanOrEqual(7 * MiB);
   });
 
+  it('names the builtins on the stacks a worker made before memview listed its code', async () => {
+    // Until memview's script runs in a worker, the copy of V8's builtins next to the worker's JIT
+    // code is unknown to it, and its pcs were kept as "[unknown 0x…]" frames on ~4% of the first
+    // worker's allocations (its bootstrap). They are named once the copy is found.
+    const run = traceScript(`
+      const { Worker } = require('node:worker_threads');
+      new Worker('globalThis.kept = Buffer.alloc(1000);', { eval: true, name: 'early' });
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    let allocations = 0;
+    let withUnknown = 0;
+    const examples: string[] = [];
+    for (let node = 1; node < model.tree.count; node++) {
+      const count = model.views.allocated.count[node];
+      if (count === 0) continue;
+      const path = pathOf(model, node);
+      if (!/\(early\)/.test(path[0])) continue;
+      allocations += count;
+      if (path.some((name) => name.startsWith('[unknown '))) {
+        withUnknown += count;
+        examples.push(path.join(' > '));
+      }
+    }
+    expect(allocations).toBeGreaterThan(5000);
+    expect(withUnknown / allocations, examples.slice(0, 5).join('\n')).toBeLessThan(0.005);
+  });
+
   it('names the stacks of workers started one after another (each on a recycled thread stack)', async () => {
     // The third worker used to get garbage frames: a stale frame record read as a pc above 2^47,
     // which also shifted every later pc of its chunk in the reader.

@@ -40,6 +40,7 @@ struct CoreApi {
   void (*meta)(const char*, const char*);
   void (*reset_stacks)();
   void (*native_code_range)(uint64_t, uint64_t);
+  size_t (*unnamed_pcs_in)(uint64_t, uint64_t, uint64_t*, size_t);
   void (*interpreter_entry)(uint64_t, uint64_t);
   void (*catch_faults)();
   void (*allocates_for_memview)(const uint64_t*, int);
@@ -68,6 +69,7 @@ bool find_core(void* handle) {
          bind(handle, "memview_thread_name", &g_core.thread_name) && bind(handle, "memview_meta", &g_core.meta) &&
          bind(handle, "memview_reset_stacks", &g_core.reset_stacks) &&
          bind(handle, "memview_native_code_range", &g_core.native_code_range) &&
+         bind(handle, "memview_unnamed_pcs_in", &g_core.unnamed_pcs_in) &&
          bind(handle, "memview_interpreter_entry", &g_core.interpreter_entry) &&
          bind(handle, "memview_catch_faults", &g_core.catch_faults) &&
          bind(handle, "memview_allocates_for_memview", &g_core.allocates_for_memview);
@@ -337,6 +339,34 @@ std::vector<Mapping> executable_file_mappings() {
   return mappings;
 }
 
+// Without --native no builtin is named: stacks drop their frames. But the stacks interned before a
+// copy was known (a worker's bootstrap, until memview's script runs in it; the main thread's first
+// allocations) took the copy's pcs for JavaScript and keep them: the builtins under those pcs are
+// named, so that such a frame reads as the builtin it is rather than "[unknown 0x...]".
+void name_builtins_under_unnamed_pcs(const std::vector<BuiltinCode>& builtins, uint64_t first, uint64_t copy_first,
+                                     uint64_t copy_end) {
+  uint64_t pcs[256];
+  const size_t count = g_core.unnamed_pcs_in(copy_first, copy_end, pcs, sizeof(pcs) / sizeof(pcs[0]));
+  if (count == 0) return;
+  std::vector<const BuiltinCode*> by_start;
+  by_start.reserve(builtins.size());
+  for (const BuiltinCode& builtin : builtins) by_start.push_back(&builtin);
+  std::sort(by_start.begin(), by_start.end(), [](const BuiltinCode* a, const BuiltinCode* b) { return a->start < b->start; });
+  std::vector<const BuiltinCode*> named;
+  for (size_t i = 0; i < count; i++) {
+    const uint64_t original = pcs[i] - 1 - copy_first + first;  // the call instruction, in node's text
+    auto after = std::upper_bound(by_start.begin(), by_start.end(), original,
+                                  [](uint64_t address, const BuiltinCode* builtin) { return address < builtin->start; });
+    if (after == by_start.begin()) continue;
+    const BuiltinCode* builtin = *(after - 1);
+    if (original >= builtin->start + builtin->size) continue;
+    if (std::find(named.begin(), named.end(), builtin) != named.end()) continue;
+    named.push_back(builtin);
+    g_core.code_added(copy_first + (builtin->start - first), builtin->size, 1, builtin->name.data(), builtin->name.size(), "", 0,
+                      0, 0, nullptr, 0, isolate_token(v8::Isolate::GetCurrent()));
+  }
+}
+
 // V8 may run its builtins from a second mapping of node's own file placed next to the JIT code
 // (short builtin calls), which no code event names. Such a copy is found in /proc/self/maps as
 // another executable mapping of the same file at the builtins' file offset; the builtins listed at
@@ -364,7 +394,10 @@ void name_builtin_copies(const std::vector<BuiltinCode>& builtins) {
     // Builtins are V8's machinery, not JavaScript: without --native they are not kept, and need
     // no names.
     g_core.native_code_range(copy_first, copy_first + (last - first));
-    if (!g_core.native_frames()) continue;
+    if (!g_core.native_frames()) {
+      name_builtins_under_unnamed_pcs(builtins, first, copy_first, copy_first + (last - first));
+      continue;
+    }
     for (const BuiltinCode& builtin : builtins) {
       g_core.code_added(copy_first + (builtin.start - first), builtin.size, 1, builtin.name.data(), builtin.name.size(), "",
                         0, 0, 0, nullptr, 0, isolate_token(v8::Isolate::GetCurrent()));

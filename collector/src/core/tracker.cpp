@@ -2347,6 +2347,21 @@ void memview_native_code_range(uint64_t start, uint64_t end) {
   unlock();
 }
 
+size_t memview_unnamed_pcs_in(uint64_t start, uint64_t end, uint64_t* out, size_t capacity) {
+  ReentrancyGuard guard;
+  size_t count = 0;
+  auto take = [&](uint64_t pc) {
+    if (pc > start && pc <= end && count < capacity) out[count++] = pc;  // a return address: pc - 1 is the call
+  };
+  lock();
+  if (g_tracing) {
+    if (g_unnamed_pcs_overflowed) g_trie->for_each_pc([&](uint64_t key) { take(key & kPcMask); });
+    else for (size_t i = 0; i < g_unnamed_pc_count; i++) take(g_unnamed_pcs[i]);
+  }
+  unlock();
+  return count;
+}
+
 void memview_interpreter_entry(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
   lock();

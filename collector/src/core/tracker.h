@@ -126,6 +126,9 @@ __attribute__((visibility("default"))) void memview_forget_code(uint64_t owner);
 __attribute__((visibility("default"))) void memview_code_moved(uint64_t from, uint64_t to);
 /** [start, end) holds native code (V8's copy of its builtins): kept only with --native. */
 __attribute__((visibility("default"))) void memview_native_code_range(uint64_t start, uint64_t end);
+/** Up to `capacity` pcs in (start, end] that interned stacks hold and no reported code named (they
+ *  were interned before the code there was known), into `out`; returns how many. */
+__attribute__((visibility("default"))) size_t memview_unnamed_pcs_in(uint64_t start, uint64_t end, uint64_t* out, size_t capacity);
 /** [start, end) holds V8's InterpreterEntryTrampoline: frames returning into it are interpreted
  *  JavaScript, named by the bytecode their frame is running. */
 __attribute__((visibility("default"))) void memview_interpreter_entry(uint64_t start, uint64_t end);
