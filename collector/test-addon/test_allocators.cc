@@ -131,6 +131,18 @@ Napi::Value MallocWithFramePointer(const Napi::CallbackInfo& info) {
   return result(info.Env(), memview_test_malloc_with_rbp(size_of(info[0]), address_of(info[1])));
 }
 
+// malloc(size) with rbp at a frame record on this stack whose "return address" is `return_address`
+// (0: an address on this stack) and whose next record is none, as code without frame pointers
+// leaves rbp holding a pointer to its own data. Odd and even sizes put the record at different
+// places, so that two calls do not look like the same frame to the walk's cache.
+Napi::Value MallocUnderForgedFrame(const Napi::CallbackInfo& info) {
+  const size_t size = size_of(info[0]);
+  volatile uint64_t records[4] = {};
+  volatile uint64_t* frame = &records[(size & 1) * 2];
+  frame[1] = address_of(info[1]) != 0 ? address_of(info[1]) : reinterpret_cast<uint64_t>(&records[0]);
+  return result(info.Env(), memview_test_malloc_with_rbp(size, reinterpret_cast<uint64_t>(frame)));
+}
+
 Napi::Value PosixMemalign(const Napi::CallbackInfo& info) {
   void* address = nullptr;
   if (posix_memalign(&address, size_of(info[0]), size_of(info[1])) != 0) address = nullptr;
@@ -413,6 +425,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memalign", Napi::Function::New(env, Memalign));
   exports.Set("valloc", Napi::Function::New(env, Valloc));
   exports.Set("mallocWithFramePointer", Napi::Function::New(env, MallocWithFramePointer));
+  exports.Set("mallocUnderForgedFrame", Napi::Function::New(env, MallocUnderForgedFrame));
   exports.Set("mallocOnHeapStack", Napi::Function::New(env, MallocOnHeapStack));
   exports.Set("userAllocatorCalls", Napi::Function::New(env, UserAllocatorCalls));
   exports.Set("closeDescriptor", Napi::Function::New(env, CloseDescriptor));

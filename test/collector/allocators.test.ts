@@ -3,7 +3,7 @@
 // event can be found among node's own allocations.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readEvents, readModel, repositoryRoot, traceScript, type TracedEvent } from './trace-helpers.js';
+import { pathOf, readEvents, readModel, repositoryRoot, traceScript, type TracedEvent } from './trace-helpers.js';
 
 const Kind = { malloc: 1, calloc: 2, realloc: 3, posixMemalign: 4, alignedAlloc: 5, memalign: 6, valloc: 7, pvalloc: 8, new: 9, newArray: 10 };
 const FreeKind = { free: 1, delete: 2, deleteArray: 3 };
@@ -264,6 +264,32 @@ describe('a caller built without frame pointers', () => {
       // (node may have used the address before: the block is the last one there)
       expect(findAlloc(events, address).map((event) => [event.kind, event.size]).at(-1)).toEqual([Kind.malloc, 70101 + k]);
     });
+  });
+});
+
+describe('a frame record read through a register that holds data', () => {
+  it('ends the stack there instead of keeping a stack address or a V8 integer as a frame', async () => {
+    // Code without frame pointers (ld.so, libstdc++) leaves rbp pointing at its own data: the walk
+    // read a record there, and kept its "return address" (seen: 0x7ffeffd8b0e0 on the stack,
+    // 0x5f00000000, a Smi) as an "[unknown 0x…]" frame at the root of the stack.
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.mallocUnderForgedFrame(70151, 0n);
+      native.mallocUnderForgedFrame(70152, 0x5f00000000n);
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    // Both stacks end at the caller of malloc, which is all there is to know of them.
+    let bytes = 0;
+    const unknown: string[] = [];
+    for (let node = 1; node < model.tree.count; node++) {
+      const path = pathOf(model, node);
+      if (path.at(-1) !== 'memview_test_malloc_with_rbp' || model.views.allocated.bytes[node] === 0) continue;
+      bytes += model.views.allocated.bytes[node];
+      unknown.push(...path.filter((name) => name.startsWith('[unknown ')));
+    }
+    expect(bytes).toBe(70151 + 70152);
+    expect(unknown).toEqual([]);
   });
 });
 

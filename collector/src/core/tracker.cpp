@@ -761,7 +761,8 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // Without the thread's stack bounds (it is exiting) the walk could run off its stack.
   if (state == nullptr || state->stack_high < 16) return 0;
   uint64_t frame = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
-  if (frame < state->stack_low) return 0;
+  const uint64_t stack_low = state->stack_low;
+  if (frame < stack_low) return 0;
   uint64_t low = frame;
   uint64_t high = state->stack_high;
   int count = 0;
@@ -786,6 +787,11 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
     // record that is not one (a caller without a frame pointer left the chain pointing at stale
     // stack): the walk ends there rather than intern garbage.
     if (pc - 4096 >= (1ull << 47) - 4096) break;
+    // Nor is an address on this stack, or a value whose low half is (nearly) zero, as V8's small
+    // integers and packed pairs of 32-bit numbers are (a call's return address would lie in the
+    // first bytes of a 4 GiB-aligned region): what a record holds when rbp pointed at data, in code
+    // without frame pointers.
+    if (pc - stack_low < high - stack_low || (pc & 0xffffffffu) < 16) break;
     if (skipping_own && pc >= g_own_text_start && pc < g_own_text_end) {
       // still inside memview's hook
     } else {
