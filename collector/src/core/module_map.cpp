@@ -114,14 +114,15 @@ void ModuleMap::publish_ranges() {
   version_.fetch_add(1, std::memory_order_acq_rel);
 }
 
-void ModuleMap::add_native_range(uint64_t start, uint64_t end) {
+bool ModuleMap::add_native_range(uint64_t start, uint64_t end) {
   // Every isolate finds the copies of node's text that exist when it starts, its own and older ones.
   for (size_t i = 0; i < native_range_count_; i++) {
-    if (native_ranges_[i].start == start && native_ranges_[i].end == end) return;
+    if (native_ranges_[i].start == start && native_ranges_[i].end == end) return false;
   }
-  if (native_range_count_ >= kMaxNativeRanges) return;
+  if (native_range_count_ >= kMaxNativeRanges) return false;
   native_ranges_[native_range_count_++] = {start, end};
   publish_ranges();
+  return true;
 }
 
 bool ModuleMap::segment_of(uint64_t address, uint64_t* start, uint64_t* end) const {

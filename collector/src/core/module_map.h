@@ -33,9 +33,10 @@ class ModuleMap {
   /**
    * Marks [start, end) as native code although no loaded object maps it there: V8's copy of its
    * builtins (a second mapping of node's own file). Kept across refreshes. Not at the same time
-   * as a refresh (both rewrite the published table).
+   * as a refresh (both rewrite the published table). False when the range was known already, or
+   * the table of such ranges is full.
    */
-  void add_native_range(uint64_t start, uint64_t end);
+  bool add_native_range(uint64_t start, uint64_t end);
 
   /** True when pc lies in an executable segment of a loaded object (or a native range). */
   // Called without the tracker's lock (every hooked allocation classifies its new frames), so it

@@ -2344,10 +2344,12 @@ void memview_catch_faults() {
 
 void memview_native_code_range(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;
+  bool added;
   {
     ModulesLock modules;
-    g_modules->add_native_range(start, end);
+    added = g_modules->add_native_range(start, end);
   }
+  if (!added) return;  // known already (every isolate finds every copy there is)
   lock();
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);  // cached stacks classified these pcs as JavaScript
   unlock();
@@ -2356,8 +2358,14 @@ void memview_native_code_range(uint64_t start, uint64_t end) {
 size_t memview_unnamed_pcs_in(uint64_t start, uint64_t end, uint64_t* out, size_t capacity) {
   ReentrancyGuard guard;
   size_t count = 0;
+  // A pc is listed once per node it ends (the return address after a call into the runtime ends
+  // nodes under many callers): each is taken once, so that a few such pcs cannot fill `out`.
   auto take = [&](uint64_t pc) {
-    if (pc > start && pc <= end && count < capacity) out[count++] = pc;  // a return address: pc - 1 is the call
+    if (pc <= start || pc > end || count >= capacity) return;  // a return address: pc - 1 is the call
+    for (size_t i = 0; i < count; i++) {
+      if (out[i] == pc) return;
+    }
+    out[count++] = pc;
   };
   lock();
   if (g_tracing) {
