@@ -234,9 +234,10 @@ DeferredCode* g_deferred_code = nullptr;
 // pcs of an isolate that runs before V8 lists its code to memview. Its listing names them, and
 // memview_reset_stacks writes the code they are in from this list, not from a scan of the whole
 // trie (which a late worker start would make long, under the lock). Past its bound, the scan.
-constexpr size_t kMaxUnnamedPcs = 1u << 16;
+constexpr size_t kMaxUnnamedPcs = 1u << 20;  // 8 MiB of address space, touched as it fills
 // Raw memory, like everything filled under g_lock (string_table.h says why).
 uint64_t* g_unnamed_pcs = nullptr;
+uint32_t* g_unnamed_pc_tids = nullptr;  // the thread that interned each: its isolate's listing names it
 size_t g_unnamed_pc_count = 0;
 bool g_unnamed_pcs_overflowed = false;
 std::atomic<uint32_t> g_capture_id{0};
@@ -421,6 +422,38 @@ void write_unmap_locked(uint8_t cause, uint64_t start, uint64_t end) {
   *mapping = {start, end, 0, current_tid(), cause};
 }
 
+// When the latest reset that V8's listing of an isolate's code asked for was put off, as pcs some
+// other isolate's listing may still name wait (memview_reset_stacks); 0 when none is. Written
+// under g_lock, read by the writer without it.
+std::atomic<uint64_t> g_reset_deferred_since{0};
+constexpr uint64_t kMaxResetDeferralNs = 1000ull * 1000 * 1000;
+
+bool write_code_of_locked(uint64_t pc);
+
+// Writes the code of every pc interned unnamed that reported code now covers, and keeps the rest
+// in the list; returns how many are left. Dropped unnamed: pcs that turned out native (V8's copy
+// of its builtins, registered late: no CODE record names them), and those of thread `listed`,
+// whose isolate has just listed all its code: theirs was gone before (a module's top-level
+// function, run once during a worker's start), and code V8 puts at that address later must not
+// name them. After an overflow of the list (no threads known) nothing is kept.
+size_t name_unnamed_pcs_locked(uint32_t listed) {
+  if (g_unnamed_pcs_overflowed) {
+    g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
+    return 0;
+  }
+  size_t left = 0;
+  for (size_t i = 0; i < g_unnamed_pc_count; i++) {
+    const uint64_t pc = g_unnamed_pcs[i];
+    const uint32_t tid = g_unnamed_pc_tids[i];
+    if (write_code_of_locked(pc) || tid == listed || g_modules->contains(pc)) continue;
+    g_unnamed_pcs[left] = pc;
+    g_unnamed_pc_tids[left] = tid;
+    left++;
+  }
+  g_unnamed_pc_count = left;
+  return left;
+}
+
 void forget_unnamed_pcs_locked() {
   g_unnamed_pc_count = 0;
   g_unnamed_pcs_overflowed = false;
@@ -429,6 +462,7 @@ void forget_unnamed_pcs_locked() {
 void reset_trie_locked() {
   g_trie->reset();
   forget_unnamed_pcs_locked();
+  g_reset_deferred_since.store(0, std::memory_order_relaxed);
   // Before the reset's number is taken: an event numbered after it then sees the new epoch.
   g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
@@ -869,7 +903,10 @@ inline uint32_t shared_child(ThreadState::Edge& edge, uint32_t node, uint64_t pc
     if (native) {
       g_native_pcs->insert(pc, g_modules->module_count());
     } else if (!named) {
-      if (g_unnamed_pc_count < kMaxUnnamedPcs) g_unnamed_pcs[g_unnamed_pc_count++] = pc;
+      if (g_unnamed_pc_count < kMaxUnnamedPcs) {
+        g_unnamed_pc_tids[g_unnamed_pc_count] = current_tid();
+        g_unnamed_pcs[g_unnamed_pc_count++] = pc;
+      }
       else g_unnamed_pcs_overflowed = true;
     }
   }
@@ -1577,6 +1614,20 @@ void announce_capture_finished();
 void write_symbols_as_run_goes(uint64_t now, uint64_t* next_ns);
 void finish_before_dying(int signal);
 
+// A reset put off for pcs that no isolate's listing came to name (code that was gone before it
+// was listed, a value a broken frame chain gave): kMaxResetDeferralNs after the last listing the
+// wait ends, as readers would otherwise name such pcs by whatever code comes to their address.
+void reset_if_deferred_too_long(uint64_t now) {
+  const uint64_t since = g_reset_deferred_since.load(std::memory_order_relaxed);
+  if (since == 0 || now - since < kMaxResetDeferralNs) return;
+  lock();
+  if (g_tracing && g_reset_deferred_since.load(std::memory_order_relaxed) != 0) {
+    name_unnamed_pcs_locked(0);
+    reset_trie_locked();
+  }
+  unlock();
+}
+
 void* writer_main(void*) {
   t_inside_memview = 1;  // nothing this thread does is the program's
   pthread_setname_np(pthread_self(), "memview-writer");
@@ -1600,6 +1651,7 @@ void* writer_main(void*) {
       unlock();
     }
     if (now - g_encoder.buffer_started_ns >= kFlushIntervalNs) rotate_buffer();
+    reset_if_deferred_too_long(now);
     g_writer.drain();
     if (g_writer.failure() && g_tracing) g_tracing = false;  // disk full or gone: stop, keep what was written
     // Little to do: name native pcs if enough wait (a few ms; the rings hold more than that of the
@@ -1780,6 +1832,7 @@ void write_process_meta_locked(bool followed_child) {
 void reset_capture_dictionaries() {
   g_trie->reset();
   forget_unnamed_pcs_locked();
+  g_reset_deferred_since.store(0, std::memory_order_relaxed);
   g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
   g_strings->clear();
@@ -2068,6 +2121,7 @@ int start_tracing(const StartOptions& options) {
     g_code = new ReusedCode();
     g_deferred_code = new DeferredCode();
     g_unnamed_pcs = static_cast<uint64_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint64_t)));
+    g_unnamed_pc_tids = static_cast<uint32_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint32_t)));
   }
   {
     ModulesLock modules;
@@ -2393,10 +2447,13 @@ void memview_reset_stacks() {
   lock();
   if (g_tracing) {
     // Stacks interned before V8 listed its code hold pcs nothing named yet: their code goes out
-    // now, before the reset, which is when readers name such pcs (docs/capture-format.md).
-    if (g_unnamed_pcs_overflowed) g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
-    else for (size_t i = 0; i < g_unnamed_pc_count; i++) write_code_of_locked(g_unnamed_pcs[i]);
-    reset_trie_locked();
+    // now, before the reset, which is when readers name such pcs (docs/capture-format.md). Pcs no
+    // listing named yet may be another isolate's, still starting (workers started together): the
+    // reset waits for that isolate's listing, or until no listing came for kMaxResetDeferralNs
+    // (reset_if_deferred_too_long). 24 workers started at once had 40% of their allocations on
+    // stacks with unknown frames when the first worker's reset cut the others' pcs off.
+    if (name_unnamed_pcs_locked(current_tid()) == 0) reset_trie_locked();
+    else g_reset_deferred_since.store(monotonic_ns(), std::memory_order_relaxed);
   }
   unlock();
 }
