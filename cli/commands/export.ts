@@ -1,6 +1,6 @@
 // `memview export --format pprof|speedscope|collapsed FILE`: the chosen view (peak, leaks or
 // temporary allocations) in another profiler's format, to a file (-o) or standard output.
-import { writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
@@ -8,7 +8,7 @@ import { collapsedStacks } from '../export/collapsed.js';
 import { pprofProfile } from '../export/pprof.js';
 import { speedscopeFile } from '../export/speedscope.js';
 import { openCapture } from '../terminal/open-capture.js';
-import { writeStdout } from '../terminal/stdout.js';
+import { writeStdoutPieces } from '../terminal/stdout.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, viewLabels, viewOptions } from '../terminal/view-choice.js';
 
 export const summary = 'convert a capture for other tools: pprof, speedscope, collapsed stacks (flamegraph.pl, inferno)';
@@ -60,17 +60,23 @@ export async function run(argv: string[]): Promise<number> {
   const model = await openCapture(file, { temporaryThreshold });
   const metrics = model.views[view];
   const meaning = view === 'temporary' ? `${viewLabels.temporary} (freed before ${temporaryThreshold} more allocation${temporaryThreshold === 1 ? '' : 's'})` : viewLabels[view];
-  let output: Uint8Array | string;
-  if (format === 'pprof') output = pprofProfile(model, metrics, meaning);
-  else if (format === 'speedscope') output = JSON.stringify(speedscopeFile(model, metrics, meaning, basename(file), `memview ${await version()}`));
+  // In pieces: collapsed stacks of a large capture do not fit in one string.
+  let output: Iterable<Uint8Array | string>;
+  if (format === 'pprof') output = [pprofProfile(model, metrics, meaning)];
+  else if (format === 'speedscope') output = [JSON.stringify(speedscopeFile(model, metrics, meaning, basename(file), `memview ${await version()}`))];
   else output = collapsedStacks(model, metrics, values.count ? 'count' : 'bytes');
 
   if (values.output === undefined) {
-    await writeStdout(output);
+    await writeStdoutPieces(output);
     return 0;
   }
   try {
-    await writeFile(values.output, output);
+    const handle = await open(values.output, 'w');
+    try {
+      for (const piece of output) await handle.writeFile(piece);
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     throw new UserFacingError(`cannot write ${values.output}: ${(error as Error).message}`);
   }

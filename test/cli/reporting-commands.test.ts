@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { summaryText } from '../../cli/commands/summary.js';
 import { treeText } from '../../cli/commands/tree.js';
+import { collapsedStacks } from '../../cli/export/collapsed.js';
 import { plainPalette } from '../../cli/terminal/style.js';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
 import type { CaptureModel } from '../../viewer/model/types.js';
@@ -156,6 +157,15 @@ describe('memview export', () => {
     const sum = lines.reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     expect(sum).toBe(model.stats.peakBytes);
     expect(totalsByFunction(lines)).toEqual({ load: 4 * MiB, parse: 576, work: 2048 });
+  });
+
+  it('collapsed comes in pieces of whole lines, which together are the file (a large capture\'s text exceeds one string)', () => {
+    const whole = [...collapsedStacks(model, model.views.allocated, 'bytes')].join('');
+    const pieces = [...collapsedStacks(model, model.views.allocated, 'bytes', 40)];
+    expect(whole.split('\n').length).toBeGreaterThan(3);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const piece of pieces) expect(piece.endsWith('\n')).toBe(true);
+    expect(pieces.join('')).toBe(whole);
   });
 
   it('collapsed --count --leaks weighs leaked stacks by allocations', async () => {
