@@ -457,12 +457,12 @@ size_t name_unnamed_pcs_locked(uint32_t listed) {
 void forget_unnamed_pcs_locked() {
   g_unnamed_pc_count = 0;
   g_unnamed_pcs_overflowed = false;
+  g_reset_deferred_since.store(0, std::memory_order_relaxed);  // nothing waits for a name any more
 }
 
 void reset_trie_locked() {
   g_trie->reset();
   forget_unnamed_pcs_locked();
-  g_reset_deferred_since.store(0, std::memory_order_relaxed);
   // Before the reset's number is taken: an event numbered after it then sees the new epoch.
   g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
@@ -1832,7 +1832,6 @@ void write_process_meta_locked(bool followed_child) {
 void reset_capture_dictionaries() {
   g_trie->reset();
   forget_unnamed_pcs_locked();
-  g_reset_deferred_since.store(0, std::memory_order_relaxed);
   g_trie_epoch.fetch_add(1, std::memory_order_relaxed);
   g_trie_generation.fetch_add(1, std::memory_order_relaxed);
   g_strings->clear();
