@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   bytesUnder, cleanEnvironment, cliPath, columnOf, javaScriptCallSites, nodeAllocating, pathOf, readCodeNames, readEvents, readModel, scratchDirectory,
-  testAddonPath, traceScript,
+  testAddonPath, traceScript, unknownFramesOnThreads,
 } from './trace-helpers.js';
 import { addonPath, preloadLibraryPath } from '../../collector/lib/native-paths.js';
 import { DecodeSession } from '../../wasm/host/decode-session.js';
@@ -367,23 +367,9 @@ describe('threads', () => {
       new Worker('globalThis.kept = Buffer.alloc(1000);', { eval: true, name: 'early' });
     `);
     expect(run.status, run.stderr).toBe(0);
-    const model = await readModel(run.capturePath);
-    let allocations = 0;
-    let withUnknown = 0;
-    const examples: string[] = [];
-    for (let node = 1; node < model.tree.count; node++) {
-      const count = model.views.allocated.count[node];
-      if (count === 0) continue;
-      const path = pathOf(model, node);
-      if (!/\(early\)/.test(path[0])) continue;
-      allocations += count;
-      if (path.some((name) => name.startsWith('[unknown '))) {
-        withUnknown += count;
-        examples.push(path.join(' > '));
-      }
-    }
+    const { allocations, withUnknown, examples } = unknownFramesOnThreads(await readModel(run.capturePath), /\(early\)/);
     expect(allocations).toBeGreaterThan(5000);
-    expect(withUnknown / allocations, examples.slice(0, 5).join('\n')).toBeLessThan(0.005);
+    expect(withUnknown / allocations, examples.join('\n')).toBeLessThan(0.005);
   });
 
   it('names the stacks of workers started all at once (one worker\'s listing no longer cuts off the others\')', async () => {
@@ -397,17 +383,7 @@ describe('threads', () => {
       }
     `);
     expect(run.status, run.stderr).toBe(0);
-    const model = await readModel(run.capturePath);
-    let allocations = 0;
-    let withUnknown = 0;
-    for (let node = 1; node < model.tree.count; node++) {
-      const count = model.views.allocated.count[node];
-      if (count === 0) continue;
-      const path = pathOf(model, node);
-      if (!/\(together\)/.test(path[0])) continue;
-      allocations += count;
-      if (path.some((name) => name.startsWith('[unknown '))) withUnknown += count;
-    }
+    const { allocations, withUnknown } = unknownFramesOnThreads(await readModel(run.capturePath), /\(together\)/);
     expect(allocations).toBeGreaterThan(8 * 10000);
     // A module's top-level function may be gone before its worker lists its code: a few percent
     // of one run's start-up stacks stay unknown (14% seen once), never a third.

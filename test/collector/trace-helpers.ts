@@ -155,6 +155,27 @@ export function pathOf(model: CaptureModel, node: number): string[] {
   return names.reverse();
 }
 
+/**
+ * Allocations made on the threads whose root frame (`thread N (name)`) matches `thread`, and how
+ * many of them have an "[unknown 0x…]" frame on their stack, with a few such stacks as examples.
+ */
+export function unknownFramesOnThreads(model: CaptureModel, thread: RegExp): { allocations: number; withUnknown: number; examples: string[] } {
+  let allocations = 0;
+  let withUnknown = 0;
+  const examples: string[] = [];
+  for (let node = 1; node < model.tree.count; node++) {
+    const count = model.views.allocated.count[node];
+    if (count === 0) continue;
+    const path = pathOf(model, node);
+    if (!thread.test(path[0])) continue;
+    allocations += count;
+    if (!path.some((name) => name.startsWith('[unknown '))) continue;
+    withUnknown += count;
+    if (examples.length < 5) examples.push(path.join(' > '));
+  }
+  return { allocations, withUnknown, examples };
+}
+
 /** Bytes of a view summed over the call-tree nodes whose path contains every given function. */
 export function bytesUnder(model: CaptureModel, view: keyof CaptureModel['views'], ...functions: string[]): number {
   let total = 0;
