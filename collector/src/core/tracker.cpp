@@ -238,6 +238,12 @@ constexpr size_t kMaxUnnamedPcs = 1u << 20;  // 8 MiB of address space, touched 
 // Raw memory, like everything filled under g_lock (string_table.h says why).
 uint64_t* g_unnamed_pcs = nullptr;
 uint32_t* g_unnamed_pc_tids = nullptr;  // the thread that interned each: its isolate's listing names it
+uint32_t* g_unnamed_pc_ms = nullptr;    // and when (milliseconds, wrapping): a worker lists soon after it starts
+// The threads whose isolate has listed its code, latest kListedThreads: a pc they intern unnamed
+// after that (from a broken frame chain) can wait for no listing.
+constexpr size_t kListedThreads = 256;
+uint32_t g_listed_tids[kListedThreads];
+size_t g_listed_count = 0;
 size_t g_unnamed_pc_count = 0;
 bool g_unnamed_pcs_overflowed = false;
 std::atomic<uint32_t> g_capture_id{0};
@@ -422,32 +428,51 @@ void write_unmap_locked(uint8_t cause, uint64_t start, uint64_t end) {
   *mapping = {start, end, 0, current_tid(), cause};
 }
 
-// When the latest reset that V8's listing of an isolate's code asked for was put off, as pcs some
-// other isolate's listing may still name wait (memview_reset_stacks); 0 when none is. Written
-// under g_lock, read by the writer without it.
+// When a reset that V8's listing of an isolate's code asked for was put off (memview_reset_stacks),
+// or last looked at again, while pcs another isolate's listing may name wait; 0 when none is.
+// Written under g_lock, read by the writer without it.
 std::atomic<uint64_t> g_reset_deferred_since{0};
-constexpr uint64_t kMaxResetDeferralNs = 1000ull * 1000 * 1000;
+// How long an unnamed pc may wait for its isolate's listing: 24 workers started at once on 2 cores
+// took over a second from their first allocation to their listing.
+constexpr uint32_t kMaxUnnamedWaitMs = 5000;
+// How often the writer looks again at a reset that was put off.
+constexpr uint64_t kDeferredResetCheckNs = 100ull * 1000 * 1000;
 
 bool write_code_of_locked(uint64_t pc);
 
-// Writes the code of every pc interned unnamed that reported code now covers, and keeps the rest
-// in the list; returns how many are left. Dropped unnamed: pcs that turned out native (V8's copy
-// of its builtins, registered late: no CODE record names them), and those of thread `listed`,
-// whose isolate has just listed all its code: theirs was gone before (a module's top-level
-// function, run once during a worker's start), and code V8 puts at that address later must not
-// name them. After an overflow of the list (no threads known) nothing is kept.
+// Writes the code of every pc interned unnamed that reported code now covers, and keeps in the
+// list those a listing still to come may name; returns how many are left. Dropped unnamed: pcs
+// that turned out native (V8's copy of its builtins, registered late: no CODE record names them);
+// those of a thread whose isolate has listed its code (`listed` just now): theirs was gone before
+// (a module's top-level function, run once during a worker's start) or was never code (a broken
+// frame chain), and code V8 puts at that address later must not name them; and those that waited
+// kMaxUnnamedWaitMs (a thread that runs no JavaScript). After an overflow of the list (no threads
+// known) nothing is kept.
 size_t name_unnamed_pcs_locked(uint32_t listed) {
   if (g_unnamed_pcs_overflowed) {
     g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
     return 0;
   }
+  if (listed != 0 && std::find(g_listed_tids, g_listed_tids + std::min(g_listed_count, kListedThreads), listed) ==
+                         g_listed_tids + std::min(g_listed_count, kListedThreads)) {
+    g_listed_tids[g_listed_count++ % kListedThreads] = listed;
+  }
+  uint32_t sorted_listed[kListedThreads];
+  const size_t listed_known = std::min(g_listed_count, kListedThreads);
+  std::copy(g_listed_tids, g_listed_tids + listed_known, sorted_listed);
+  std::sort(sorted_listed, sorted_listed + listed_known);
+  const uint32_t now_ms = static_cast<uint32_t>(monotonic_ns() / 1000000);
   size_t left = 0;
   for (size_t i = 0; i < g_unnamed_pc_count; i++) {
     const uint64_t pc = g_unnamed_pcs[i];
     const uint32_t tid = g_unnamed_pc_tids[i];
-    if (write_code_of_locked(pc) || tid == listed || g_modules->contains(pc)) continue;
+    if (write_code_of_locked(pc) || g_modules->contains(pc) || now_ms - g_unnamed_pc_ms[i] >= kMaxUnnamedWaitMs ||
+        std::binary_search(sorted_listed, sorted_listed + listed_known, tid)) {
+      continue;
+    }
     g_unnamed_pcs[left] = pc;
     g_unnamed_pc_tids[left] = tid;
+    g_unnamed_pc_ms[left] = g_unnamed_pc_ms[i];
     left++;
   }
   g_unnamed_pc_count = left;
@@ -905,6 +930,7 @@ inline uint32_t shared_child(ThreadState::Edge& edge, uint32_t node, uint64_t pc
     } else if (!named) {
       if (g_unnamed_pc_count < kMaxUnnamedPcs) {
         g_unnamed_pc_tids[g_unnamed_pc_count] = current_tid();
+        g_unnamed_pc_ms[g_unnamed_pc_count] = static_cast<uint32_t>(monotonic_ns() / 1000000);
         g_unnamed_pcs[g_unnamed_pc_count++] = pc;
       }
       else g_unnamed_pcs_overflowed = true;
@@ -1614,16 +1640,17 @@ void announce_capture_finished();
 void write_symbols_as_run_goes(uint64_t now, uint64_t* next_ns);
 void finish_before_dying(int signal);
 
-// A reset put off for pcs that no isolate's listing came to name (code that was gone before it
-// was listed, a value a broken frame chain gave): kMaxResetDeferralNs after the last listing the
-// wait ends, as readers would otherwise name such pcs by whatever code comes to their address.
-void reset_if_deferred_too_long(uint64_t now) {
+// A reset put off while unnamed pcs wait for their isolate's listing happens once none waits any
+// more: named since (the code under them came), or waited too long (kMaxUnnamedWaitMs). Naming them
+// here is safe: an isolate's code reaches memview only from its listing on, and other isolates'
+// code never lies at an address of its heap.
+void reset_when_nothing_waits(uint64_t now) {
   const uint64_t since = g_reset_deferred_since.load(std::memory_order_relaxed);
-  if (since == 0 || now - since < kMaxResetDeferralNs) return;
+  if (since == 0 || now - since < kDeferredResetCheckNs) return;
   lock();
   if (g_tracing && g_reset_deferred_since.load(std::memory_order_relaxed) != 0) {
-    name_unnamed_pcs_locked(0);
-    reset_trie_locked();
+    if (name_unnamed_pcs_locked(0) == 0) reset_trie_locked();
+    else g_reset_deferred_since.store(now, std::memory_order_relaxed);
   }
   unlock();
 }
@@ -1651,7 +1678,7 @@ void* writer_main(void*) {
       unlock();
     }
     if (now - g_encoder.buffer_started_ns >= kFlushIntervalNs) rotate_buffer();
-    reset_if_deferred_too_long(now);
+    reset_when_nothing_waits(now);
     g_writer.drain();
     if (g_writer.failure() && g_tracing) g_tracing = false;  // disk full or gone: stop, keep what was written
     // Little to do: name native pcs if enough wait (a few ms; the rings hold more than that of the
@@ -2121,6 +2148,7 @@ int start_tracing(const StartOptions& options) {
     g_deferred_code = new DeferredCode();
     g_unnamed_pcs = static_cast<uint64_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint64_t)));
     g_unnamed_pc_tids = static_cast<uint32_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint32_t)));
+    g_unnamed_pc_ms = static_cast<uint32_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint32_t)));
   }
   {
     ModulesLock modules;
@@ -2448,9 +2476,9 @@ void memview_reset_stacks() {
     // Stacks interned before V8 listed its code hold pcs nothing named yet: their code goes out
     // now, before the reset, which is when readers name such pcs (docs/capture-format.md). Pcs no
     // listing named yet may be another isolate's, still starting (workers started together): the
-    // reset waits for that isolate's listing, or until no listing came for kMaxResetDeferralNs
-    // (reset_if_deferred_too_long). 24 workers started at once had 40% of their allocations on
-    // stacks with unknown frames when the first worker's reset cut the others' pcs off.
+    // reset waits until none waits (reset_when_nothing_waits). 24 workers started at once had 40%
+    // of their allocations on stacks with unknown frames when the first worker's reset cut the
+    // others' pcs off.
     if (name_unnamed_pcs_locked(current_tid()) == 0) reset_trie_locked();
     else g_reset_deferred_since.store(monotonic_ns(), std::memory_order_relaxed);
   }
