@@ -234,11 +234,12 @@ DeferredCode* g_deferred_code = nullptr;
 // pcs of an isolate that runs before V8 lists its code to memview. Its listing names them, and
 // memview_reset_stacks writes the code they are in from this list, not from a scan of the whole
 // trie (which a late worker start would make long, under the lock). Past its bound, the scan.
-constexpr size_t kMaxUnnamedPcs = 1u << 20;  // 8 MiB of address space, touched as it fills
+constexpr size_t kMaxUnnamedPcs = 1u << 20;  // 24 MiB of address space in all, touched as it fills
 // Raw memory, like everything filled under g_lock (string_table.h says why).
 uint64_t* g_unnamed_pcs = nullptr;
 uint32_t* g_unnamed_pc_tids = nullptr;  // the thread that interned each: its isolate's listing names it
 uint32_t* g_unnamed_pc_ms = nullptr;    // and when (milliseconds, wrapping): a worker lists soon after it starts
+uint64_t* g_settled_pcs = nullptr;      // scratch: the pcs one pass gives up on (name_unnamed_pcs_locked)
 // The threads whose isolate has listed its code, latest kListedThreads: a pc they intern unnamed
 // after that (from a broken frame chain) can wait for no listing.
 constexpr size_t kListedThreads = 256;
@@ -435,10 +436,14 @@ std::atomic<uint64_t> g_reset_deferred_since{0};
 // How long an unnamed pc may wait for its isolate's listing: 24 workers started at once on 2 cores
 // took over a second from their first allocation to their listing.
 constexpr uint32_t kMaxUnnamedWaitMs = 5000;
-// How often the writer looks again at a reset that was put off.
+// How often the writer looks again at a reset that was put off, and how long it may be put off.
 constexpr uint64_t kDeferredResetCheckNs = 100ull * 1000 * 1000;
+constexpr uint64_t kMaxResetDeferralNs = 10ull * 1000 * 1000 * 1000;
+uint64_t g_reset_first_deferred = 0;  // under g_lock: when the reset put off now was first asked for
 
 bool write_code_of_locked(uint64_t pc);
+void note_code_range_locked(uint64_t start, uint64_t end, uint64_t identity);
+uint64_t code_identity(const char* name, size_t name_length, const char* script, size_t script_length);
 
 // Writes the code of every pc interned unnamed that reported code now covers, and keeps in the
 // list those a listing still to come may name; returns how many are left. Dropped unnamed: pcs
@@ -448,26 +453,45 @@ bool write_code_of_locked(uint64_t pc);
 // frame chain), and code V8 puts at that address later must not name them; and those that waited
 // kMaxUnnamedWaitMs (a thread that runs no JavaScript). After an overflow of the list (no threads
 // known) nothing is kept.
+// The name a pc that will never be named gets: a code object of one byte under it, written at
+// once. Readers then settle that pc's nodes (a pending pc takes the first code that covers it, and
+// the trie is not reset while other pcs wait); and code V8 puts there later overlaps a known range,
+// so it is salted apart and does not take those nodes over.
+void settle_as_unknown_code_locked(uint64_t pc) {
+  static const char kName[] = "(code V8 never listed)";
+  if (write_code_of_locked(pc)) return;  // a repeat of a pc settled just before
+  const uint64_t identity = code_identity(kName, sizeof(kName) - 1, nullptr, 0);
+  note_code_range_locked(pc - 1, pc, identity);
+  CodeDescription code;
+  code.start = pc - 1;
+  code.size = 1;
+  code.code_type = 1;
+  code.name = kName;
+  g_deferred_code->add(std::move(code), identity, 0);
+  write_code_of_locked(pc);
+}
+
 size_t name_unnamed_pcs_locked(uint32_t listed) {
-  if (g_unnamed_pcs_overflowed) {
-    g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
-    return 0;
-  }
   if (listed != 0 && std::find(g_listed_tids, g_listed_tids + std::min(g_listed_count, kListedThreads), listed) ==
                          g_listed_tids + std::min(g_listed_count, kListedThreads)) {
     g_listed_tids[g_listed_count++ % kListedThreads] = listed;
+  }
+  if (g_unnamed_pcs_overflowed) {
+    g_trie->for_each_pc([](uint64_t key) { write_code_of_locked(key & kPcMask); });
+    return 0;
   }
   uint32_t sorted_listed[kListedThreads];
   const size_t listed_known = std::min(g_listed_count, kListedThreads);
   std::copy(g_listed_tids, g_listed_tids + listed_known, sorted_listed);
   std::sort(sorted_listed, sorted_listed + listed_known);
   const uint32_t now_ms = static_cast<uint32_t>(monotonic_ns() / 1000000);
-  size_t left = 0;
+  size_t left = 0, settled = 0;
   for (size_t i = 0; i < g_unnamed_pc_count; i++) {
     const uint64_t pc = g_unnamed_pcs[i];
     const uint32_t tid = g_unnamed_pc_tids[i];
-    if (write_code_of_locked(pc) || g_modules->contains(pc) || now_ms - g_unnamed_pc_ms[i] >= kMaxUnnamedWaitMs ||
-        std::binary_search(sorted_listed, sorted_listed + listed_known, tid)) {
+    if (write_code_of_locked(pc) || g_modules->contains(pc)) continue;
+    if (now_ms - g_unnamed_pc_ms[i] >= kMaxUnnamedWaitMs || std::binary_search(sorted_listed, sorted_listed + listed_known, tid)) {
+      g_settled_pcs[settled++] = pc;
       continue;
     }
     g_unnamed_pcs[left] = pc;
@@ -476,6 +500,12 @@ size_t name_unnamed_pcs_locked(uint32_t listed) {
     left++;
   }
   g_unnamed_pc_count = left;
+  const uint32_t epoch = g_trie_epoch.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < settled; i++) {
+    settle_as_unknown_code_locked(g_settled_pcs[i]);
+    // Out of salts, the trie was reset: no node is left to settle, and nothing waits.
+    if (g_trie_epoch.load(std::memory_order_relaxed) != epoch) return 0;
+  }
   return left;
 }
 
@@ -671,6 +701,13 @@ ThreadRing* acquire_ring_locked(uint32_t tid) {
 // faults on the new state's first touch 40% of the samples, the unmaps' TLB shootdowns 10%).
 ThreadState* g_free_states = nullptr;
 
+void forget_listed_thread_locked(uint32_t tid) {
+  const size_t known = std::min(g_listed_count, kListedThreads);
+  for (size_t i = 0; i < known; i++) {
+    if (g_listed_tids[i] == tid) g_listed_tids[i] = 0;
+  }
+}
+
 void destroy_thread_state(void* memory) {
   ThreadState* state = static_cast<ThreadState*>(memory);
   t_state = nullptr;
@@ -679,6 +716,7 @@ void destroy_thread_state(void* memory) {
   lock();
   state->next_free = g_free_states;
   g_free_states = state;
+  forget_listed_thread_locked(current_tid());  // a new thread may get its id
   unlock();
 }
 
@@ -1648,8 +1686,12 @@ void reset_when_nothing_waits(uint64_t now) {
   const uint64_t since = g_reset_deferred_since.load(std::memory_order_relaxed);
   if (since == 0 || now - since < kDeferredResetCheckNs) return;
   lock();
-  if (g_tracing && g_reset_deferred_since.load(std::memory_order_relaxed) != 0) {
-    if (name_unnamed_pcs_locked(0) == 0) reset_trie_locked();
+  if (!g_tracing) {
+    g_reset_deferred_since.store(0, std::memory_order_relaxed);
+  } else if (g_reset_deferred_since.load(std::memory_order_relaxed) != 0) {
+    // Threads that never list (or a steady trickle of broken frame chains) must not keep the trie
+    // from its reset, nor this scan under the lock going, for ever.
+    if (name_unnamed_pcs_locked(0) == 0 || now - g_reset_first_deferred >= kMaxResetDeferralNs) reset_trie_locked();
     else g_reset_deferred_since.store(now, std::memory_order_relaxed);
   }
   unlock();
@@ -2149,6 +2191,7 @@ int start_tracing(const StartOptions& options) {
     g_unnamed_pcs = static_cast<uint64_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint64_t)));
     g_unnamed_pc_tids = static_cast<uint32_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint32_t)));
     g_unnamed_pc_ms = static_cast<uint32_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint32_t)));
+    g_settled_pcs = static_cast<uint64_t*>(raw_allocate(kMaxUnnamedPcs * sizeof(uint64_t)));
   }
   {
     ModulesLock modules;
@@ -2479,8 +2522,13 @@ void memview_reset_stacks() {
     // reset waits until none waits (reset_when_nothing_waits). 24 workers started at once had 40%
     // of their allocations on stacks with unknown frames when the first worker's reset cut the
     // others' pcs off.
-    if (name_unnamed_pcs_locked(current_tid()) == 0) reset_trie_locked();
-    else g_reset_deferred_since.store(monotonic_ns(), std::memory_order_relaxed);
+    if (name_unnamed_pcs_locked(current_tid()) == 0) {
+      reset_trie_locked();
+    } else {
+      const uint64_t now = monotonic_ns();
+      if (g_reset_deferred_since.load(std::memory_order_relaxed) == 0) g_reset_first_deferred = now;
+      g_reset_deferred_since.store(now, std::memory_order_relaxed);
+    }
   }
   unlock();
 }
