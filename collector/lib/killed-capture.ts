@@ -163,6 +163,8 @@ class NativePcCensus implements RecordSink {
   private readonly modules: ModuleRecord[] = [];
   private readonly moduleOfPc = new Map<number, number>();
   private readonly namedPcs = new Set<number>();
+  /** pcs no object covered when their node was defined, since the last STACK_RESET. */
+  private uncoveredPcs: number[] = [];
 
   alloc(): void { this.events++; }
   free(): void { this.events++; }
@@ -172,7 +174,9 @@ class NativePcCensus implements RecordSink {
   thread(): void {}
   time(): void {}
   rss(): void {}
-  stackReset(): void {}
+  stackReset(): void {
+    this.uncoveredPcs = [];
+  }
   codeAdd(): void {}
   codeMove(): void {}
   threadName(): void {}
@@ -183,18 +187,26 @@ class NativePcCensus implements RecordSink {
 
   module(module: ModuleRecord): void {
     this.modules.push(module);
+    // A library's constructors allocate before its MODULE record: that record names their pcs.
+    const index = this.modules.length - 1;
+    this.uncoveredPcs = this.uncoveredPcs.filter((pc) => {
+      if (!covers(module, pc)) return true;
+      this.moduleOfPc.set(pc, index);
+      return false;
+    });
   }
 
   stack(_parentDistance: number, pc: number): void {
     if (this.moduleOfPc.has(pc)) return;
     // The object that held the pc when its node was defined: the latest one loaded over it.
     for (let index = this.modules.length - 1; index >= 0; index--) {
-      if (this.modules[index].segments.some(({ start, lengthBytes }) => pc - 1 >= start && pc - 1 < start + lengthBytes)) {
+      if (covers(this.modules[index], pc)) {
         this.moduleOfPc.set(pc, index);
         return;
       }
     }
-    this.moduleOfPc.set(pc, -1);  // JavaScript code, or memory no object covers
+    this.moduleOfPc.set(pc, -1);  // JavaScript code, or memory no object covers (yet)
+    this.uncoveredPcs.push(pc);
   }
 
   symbol(pc: number): void {
@@ -221,4 +233,9 @@ class NativePcCensus implements RecordSink {
     }
     return byModule;
   }
+}
+
+/** Whether a module's segments hold the call site of return address `pc`. */
+function covers(module: ModuleRecord, pc: number): boolean {
+  return module.segments.some(({ start, lengthBytes }) => pc - 1 >= start && pc - 1 < start + lengthBytes);
 }

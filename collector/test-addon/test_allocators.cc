@@ -412,7 +412,17 @@ Napi::Value ExportedFunction(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// A block the addon allocates while dlopen runs its constructors, before the dynamic linker has
+// returned the library to anyone who could tell memview it is loaded. Kept, so that it is a leak.
+void* g_block_allocated_at_load = nullptr;
+__attribute__((constructor, noinline)) void allocate_while_loading() {
+  g_block_allocated_at_load = malloc(70301);
+}
+
+Napi::Value BlockAllocatedAtLoad(const Napi::CallbackInfo& info) { return result(info.Env(), g_block_allocated_at_load); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("blockAllocatedAtLoad", Napi::Function::New(env, BlockAllocatedAtLoad));
   exports.Set("segfault", Napi::Function::New(env, Segfault));
   exports.Set("exportedFunction", Napi::Function::New(env, ExportedFunction));
   exports.Set("sourceLines", Napi::Function::New(env, SourceLines));

@@ -3,7 +3,7 @@
 // event can be found among node's own allocations.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pathOf, readEvents, readModel, repositoryRoot, traceScript, type TracedEvent } from './trace-helpers.js';
+import { nodeAllocating, pathOf, readEvents, readModel, repositoryRoot, traceScript, type TracedEvent } from './trace-helpers.js';
 
 const Kind = { malloc: 1, calloc: 2, realloc: 3, posixMemalign: 4, alignedAlloc: 5, memalign: 6, valloc: 7, pvalloc: 8, new: 9, newArray: 10 };
 const FreeKind = { free: 1, delete: 2, deleteArray: 3 };
@@ -291,6 +291,26 @@ describe('a frame record read through a register that holds data', () => {
     expect(bytes).toBe(70151 + 70152);
     expect(unknown).toEqual([]);
   });
+});
+
+describe('an allocation a native addon makes while it loads (a static constructor)', () => {
+  // dlopen runs a library's constructors before it returns, so their pcs lay in no object memview
+  // knew of when their stack nodes were defined: they read "[unknown 0x…]".
+  for (const runArguments of [[], ['--native']]) {
+    it(`names the constructor${runArguments.length ? ' with --native' : ''}`, async () => {
+      const run = traceScript(`
+        const native = require(process.env.MEMVIEW_TEST_ADDON);
+        console.log(Number(native.blockAllocatedAtLoad()));
+      `, { runArguments });
+      expect(run.status, run.stderr).toBe(0);
+      const { events } = await readEvents(run.capturePath);
+      expect(findAlloc(events, Number(run.stdout.trim())).map((event) => [event.kind, event.size]).at(-1)).toEqual([Kind.malloc, 70301]);
+      const model = await readModel(run.capturePath);
+      const path = pathOf(model, nodeAllocating(model, 70301));
+      expect(path.filter((name) => name.startsWith('[unknown ')), path.join(' > ')).toEqual([]);
+      expect(path.join(' > ')).toMatch(/allocate_while_loading/);
+    });
+  }
 });
 
 describe('a caller on another stack (a signal\'s alternate stack, a fiber)', () => {

@@ -205,6 +205,28 @@ describe('memview\'s own set-up', () => {
     expect(model.stats.totalAllocations).toBeGreaterThan(10_000);
   });
 
+  it('leaves out the loading of memview\'s addon: its constructors and its exports', async () => {
+    // The addon is loaded by register.cjs with the program running, before it can ask for its
+    // window: three tables its constructors made showed under `call_init > _GLOBAL__sub_I_addon.cc`
+    // in every --native profile, and six blocks V8 made for its exports under its `Init`.
+    const run = traceScript('require(process.env.MEMVIEW_TEST_ADDON).valloc(2424243);', { runArguments: ['--native'] });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const memviewStacks: string[] = [];
+    for (let node = 1; node < model.tree.count; node++) {
+      if (model.views.allocated.count[node] === 0) continue;
+      let current = node;
+      for (; current > 0; current = model.tree.parent[current]) {
+        const frame = model.tree.frame[current];
+        const name = model.strings[model.frames.functionName[frame]] ?? '';
+        if (name.includes('_GLOBAL__sub_I_addon') || (model.strings[model.frames.file[frame]] ?? '').endsWith('/memview.node')) break;
+      }
+      if (current > 0) memviewStacks.push(model.strings[model.frames.file[model.tree.frame[current]]] + ' :: ' + model.strings[model.frames.functionName[model.tree.frame[current]]]);
+    }
+    expect(memviewStacks).toEqual([]);
+    expect(nodeAllocating(model, 2424243)).toBeGreaterThan(0);
+  });
+
   it.runIf(process.versions.node.startsWith('20.'))(
     'leaves out what V8 allocates only because memview listens to its code events (names for the handler)', async () => {
       // Every new code object's name becomes a C string in V8's CodeEventLogger for memview's

@@ -55,9 +55,10 @@ export class FrameResolver {
   private readonly provisionalIdByKey = new Map<string, number>();
   /**
    * pcs that no code object or module covered when their stack node was defined (provisional id
-   * by pc). The first code object covering one before the next STACK_RESET names it: the collector
-   * lists the code that existed when it connected to V8, then resets, so stacks interned while
-   * node booted get their names that way.
+   * by pc). The first code object or module covering one before the next STACK_RESET names it: the
+   * collector lists the code that existed when it connected to V8, then resets, so stacks interned
+   * while node booted get their names that way; and a library's constructors allocate inside
+   * dlopen, before the collector writes the library's MODULE record.
    */
   private readonly unnamedPcs = new Map<number, number>();
 
@@ -107,6 +108,12 @@ export class FrameResolver {
     for (const segment of module.segments) {
       this.moduleSegments.removeOverlapping(segment.start, segment.start + segment.lengthBytes);
       this.moduleSegments.insert(segment.start, segment.start + segment.lengthBytes, loaded);
+      for (const [pc, id] of this.unnamedPcs) {
+        const callSite = pc - 1;
+        if (callSite < segment.start || callSite >= segment.start + segment.lengthBytes) continue;
+        this.provisionalFrames[id] = { type: 'native', pc, modulePath: loaded.path, loadBias: loaded.loadBias };
+        this.unnamedPcs.delete(pc);
+      }
     }
   }
 

@@ -77,11 +77,20 @@ bool find_core(void* handle) {
 
 // Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
 // same code object; it waits here, keyed by the code's start address.
+// A table that lives as long as the process, built in place: the addon is loaded with the program
+// running, and three heap blocks made by its constructors showed in every traced program's profile.
+// Never destroyed, since V8's threads may still report code while the process exits.
+template <typename Table>
+Table* process_long_table() {
+  alignas(Table) static unsigned char storage[sizeof(Table)];
+  return new (storage) Table();  // an empty unordered container allocates nothing
+}
+
 struct PendingLines {
   std::vector<std::pair<uint32_t, uint32_t>> offset_and_position;
 };
 std::mutex g_pending_mutex;
-std::unordered_map<uint64_t, PendingLines*>* g_pending = new std::unordered_map<uint64_t, PendingLines*>();
+std::unordered_map<uint64_t, PendingLines*>* g_pending = process_long_table<std::unordered_map<uint64_t, PendingLines*>>();
 
 // Builtins as V8 lists them (inside node's own text) while a handler is being installed. With short
 // builtin calls V8 runs a copy of them next to each isolate's JIT code, which no event names: the
@@ -121,7 +130,7 @@ void parse_trailing_line_column(const char* name, size_t length, int* line, int*
 
 // Starts of the builtins already reported in this capture (in node's text, shared by all isolates).
 std::mutex g_builtins_mutex;
-std::unordered_set<uint64_t>* g_reported_builtins = new std::unordered_set<uint64_t>();
+std::unordered_set<uint64_t>* g_reported_builtins = process_long_table<std::unordered_set<uint64_t>>();
 int g_reported_builtins_capture = -1;
 
 bool first_listing_of_builtin(uint64_t start) {
@@ -440,7 +449,7 @@ void report_logger_functions() {
 // second registration of the same hook, and a Tracker may watch its isolate again). The main
 // isolate, the first watched, gets none: it ends with the process.
 std::mutex g_hooked_mutex;
-std::unordered_set<v8::Isolate*>* g_hooked_isolates = new std::unordered_set<v8::Isolate*>();
+std::unordered_set<v8::Isolate*>* g_hooked_isolates = process_long_table<std::unordered_set<v8::Isolate*>>();
 std::atomic<v8::Isolate*> g_first_isolate{nullptr};
 
 void forget_isolate_code(void* data) {
@@ -542,7 +551,24 @@ Napi::Value Meta(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Making the exports allocates (V8's functions, handles, maps) before register.cjs can ask for its
+// window, so Init sets its own allocations aside when the core is preloaded (`memview run`).
+class SetAsideWhileInitialising {
+ public:
+  SetAsideWhileInitialising()
+      : set_aside_(reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "memview_set_aside_allocations"))) {
+    if (set_aside_) set_aside_(1);
+  }
+  ~SetAsideWhileInitialising() {
+    if (set_aside_) set_aside_(0);
+  }
+
+ private:
+  void (*set_aside_)(int);
+};
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  SetAsideWhileInitialising set_aside;
   exports.Set("loadCore", Napi::Function::New(env, LoadCore));
   exports.Set("isTracing", Napi::Function::New(env, IsTracing));
   exports.Set("watchIsolate", Napi::Function::New(env, WatchIsolate));

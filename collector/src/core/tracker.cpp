@@ -489,7 +489,11 @@ size_t name_unnamed_pcs_locked(uint32_t listed) {
   for (size_t i = 0; i < g_unnamed_pc_count; i++) {
     const uint64_t pc = g_unnamed_pcs[i];
     const uint32_t tid = g_unnamed_pc_tids[i];
-    if (write_code_of_locked(pc) || g_modules->contains(pc)) continue;
+    if (write_code_of_locked(pc)) continue;
+    if (g_modules->contains(pc)) {
+      g_native_pcs->insert(pc, static_cast<uint32_t>(g_modules->module_count()));  // see name_pcs_of_new_modules_locked
+      continue;
+    }
     if (now_ms - g_unnamed_pc_ms[i] >= kMaxUnnamedWaitMs || std::binary_search(sorted_listed, sorted_listed + listed_known, tid)) {
       g_settled_pcs[settled++] = pc;
       continue;
@@ -507,6 +511,28 @@ size_t name_unnamed_pcs_locked(uint32_t listed) {
     if (g_trie_epoch.load(std::memory_order_relaxed) != epoch) return 0;
   }
   return left;
+}
+
+// A library's constructors run inside dlopen, before the dlopen hook refreshes the module map:
+// their allocations' pcs were in no known object when their nodes were defined. The MODULE record
+// written after the refresh names them in readers (docs/capture-format.md, "Stacks"); here they
+// join the native pcs that get SYMBOL records, and stop waiting for a CODE add.
+void name_pcs_of_new_modules_locked() {
+  if (g_unnamed_pcs_overflowed) return;
+  const uint32_t modules_loaded = static_cast<uint32_t>(g_modules->module_count());
+  size_t left = 0;
+  for (size_t i = 0; i < g_unnamed_pc_count; i++) {
+    const uint64_t pc = g_unnamed_pcs[i];
+    if (g_modules->contains(pc)) {
+      g_native_pcs->insert(pc, modules_loaded);
+      continue;
+    }
+    g_unnamed_pcs[left] = pc;
+    g_unnamed_pc_tids[left] = g_unnamed_pc_tids[i];
+    g_unnamed_pc_ms[left] = g_unnamed_pc_ms[i];
+    left++;
+  }
+  g_unnamed_pc_count = left;
 }
 
 void forget_unnamed_pcs_locked() {
@@ -2165,7 +2191,10 @@ void note_modules_changed() {
     g_modules->refresh();
   }
   lock();
-  if (g_tracing) write_new_modules_locked();
+  if (g_tracing) {
+    write_new_modules_locked();
+    name_pcs_of_new_modules_locked();
+  }
   unlock();
 }
 
