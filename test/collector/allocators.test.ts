@@ -102,6 +102,30 @@ describe('every allocator is traced with its exact address and size', () => {
   });
 });
 
+describe('a realloc that fails', () => {
+  it('leaves the old block as it was: same size, same stack, still live, and no allocation more', async () => {
+    // realloc returns NULL and keeps the block. memview had numbered the free half before the call
+    // and then wrote the block again as the realloc's own allocation, at its usable size.
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      function keepOne() { return native.malloc(70401); }
+      const kept = keepOne();
+      const failed = native.realloc(kept, 2 ** 46);
+      console.log(JSON.stringify([Number(kept), Number(failed)]));
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const [kept, failed] = JSON.parse(run.stdout);
+    expect(failed).toBe(0);
+    const { events } = await readEvents(run.capturePath);
+    const atKept = events.filter((event) => event.address === kept || event.oldAddress === kept);
+    expect(atKept.map((event) => [event.type, event.size])).toEqual([['alloc', 70401]]);
+    const model = await readModel(run.capturePath);
+    const node = nodeAllocating(model, 70401);
+    expect(pathOf(model, node)).toContain('keepOne');
+    expect(model.views.leaks.bytes[node]).toBe(70401);
+  });
+});
+
 describe('a block on the memory of a freed one keeps its exact address', () => {
   // The allocator hands a freed block's memory out again; the capture then names the freed block
   // instead of writing the address (format version 3), and the reader must give back the address.

@@ -1224,10 +1224,21 @@ __attribute__((noinline)) bool wait_for_room(ThreadRing* ring, uint64_t head) {
 }
 
 // Numbers the event and hands it to the writer through the thread's ring.
-inline void publish(ThreadState* state, uint8_t op, uint64_t address, uint64_t size, uint32_t stack, uint32_t epoch) {
-  ThreadRing* ring = state->ring;
+// An event's number, taken before what it records happens (publish_numbered, or drop_numbered if
+// it did not happen): until then the writer merges nothing numbered after it.
+inline uint64_t number_event(ThreadRing* ring) {
   ring->pending.store(ring->last_seq + 1, std::memory_order_release);
-  uint64_t seq = next_seq();  // the increment's release orders the announcement before the number
+  return next_seq();  // the increment's release orders the announcement before the number
+}
+
+inline void drop_numbered(ThreadRing* ring, uint64_t seq) {
+  ring->last_seq = seq;
+  ring->pending.store(kNothingPending, std::memory_order_release);
+}
+
+inline void publish_numbered(ThreadState* state, uint64_t seq, uint8_t op, uint64_t address, uint64_t size, uint32_t stack,
+                             uint32_t epoch) {
+  ThreadRing* ring = state->ring;
   // A trie reset numbered before this event renumbered the nodes this stack was interned as.
   if (__builtin_expect(g_trie_epoch.load(std::memory_order_relaxed) != epoch, 0)) stack = 0;
   uint64_t head = ring->head.load(std::memory_order_relaxed);
@@ -1246,6 +1257,10 @@ inline void publish(ThreadState* state, uint8_t op, uint64_t address, uint64_t s
   ring->head.store(head + 1, std::memory_order_release);
   ring->last_seq = seq;
   ring->pending.store(kNothingPending, std::memory_order_release);
+}
+
+inline void publish(ThreadState* state, uint8_t op, uint64_t address, uint64_t size, uint32_t stack, uint32_t epoch) {
+  publish_numbered(state, number_event(state->ring), op, address, size, stack, epoch);
 }
 
 // The same for a thread without a ring (its state is gone: it is exiting). Caller holds g_lock.
@@ -2085,16 +2100,17 @@ void* traced_realloc(void* old_address, size_t size, void* (*reallocate)(void*, 
     return result;
   }
   // The free half is numbered before the call (the old block may go to another thread the moment
-  // realloc returns), the allocation after it.
-  publish(stack.state, kOpReallocFree, old, 0, 0, epoch);
+  // realloc returns), the allocation after it. A realloc that failed freed nothing: the old block
+  // stays the program's, as it was, and the free half's number goes unused.
+  const uint64_t free_seq = number_event(stack.state->ring);
   void* result = reallocate(old_address, size);
-  if (__builtin_expect(set_aside, 0)) return result;  // the free half (of NULL) only
-  if (result != nullptr) {
-    publish(stack.state, alloc_op, reinterpret_cast<uint64_t>(result), size, stack_id, epoch);
-  } else if (size != 0) {
-    // Failed: the old block is still the program's. Its size is no longer known exactly.
-    publish(stack.state, alloc_op, old, malloc_usable_size(old_address), stack_id, epoch);
+  if (__builtin_expect(result == nullptr && size != 0, 0)) {
+    drop_numbered(stack.state->ring, free_seq);
+    return result;
   }
+  publish_numbered(stack.state, free_seq, kOpReallocFree, old, 0, 0, epoch);
+  if (__builtin_expect(set_aside, 0)) return result;  // the free half (of NULL) only
+  if (result != nullptr) publish(stack.state, alloc_op, reinterpret_cast<uint64_t>(result), size, stack_id, epoch);
   return result;
 }
 
