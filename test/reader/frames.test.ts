@@ -1,7 +1,7 @@
 // Stack frames are named from what was loaded when the stack was defined: V8 code objects for
 // JavaScript (with their source positions), modules and symbols for native code.
 import { describe, expect, it } from 'vitest';
-import { parseCodeName, scriptKind } from '../../collector/lib/reader/code-name.js';
+import { parseCodeName, readableScript, scriptKind } from '../../collector/lib/reader/code-name.js';
 import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
 import { pathOf, readSynthetic } from '../support/model-queries.js';
 import { SyntheticCapture } from '../support/synthetic-capture.js';
@@ -48,6 +48,21 @@ describe('V8 code names', () => {
   ])('%s is function %s in %s', (codeName, script, functionName, file) => {
     const parsed = parseCodeName(codeName, script);
     expect(parsed).toMatchObject({ isJavaScript: true, functionName, file });
+  });
+
+  it('reads code from eval and new Function, which has no script, as that code and its line', () => {
+    // V8 names it ` :line:column`: the location was read as a script called ":1".
+    expect(parseCodeName('Eval:~ :1:1', '')).toMatchObject({ functionName: '(eval)', file: '', line: 1, column: 1 });
+    expect(parseCodeName('JS:~ :3:20', '')).toMatchObject({ functionName: '(anonymous)', file: '', line: 3, column: 20 });
+    expect(parseCodeName('JS:*inner :2:5', '')).toMatchObject({ functionName: 'inner', file: '', line: 2, column: 5 });
+  });
+
+  it('shows an ES module as its path, not as a percent-encoded URL', () => {
+    expect(readableScript('file:///home/me/%C3%BCn%C3%AF/%E6%A8%A1%E5%9D%97-%C3%B1.mjs')).toBe('/home/me/ünï/模块-ñ.mjs');
+    expect(readableScript('file:///app/my%20dir/a.mjs')).toBe('/app/my dir/a.mjs');
+    expect(readableScript('/app/x.js')).toBe('/app/x.js');
+    expect(readableScript('node:internal/timers')).toBe('node:internal/timers');
+    expect(readableScript('file:///bad%E0%A4%A.mjs')).toBe('file:///bad%E0%A4%A.mjs');
   });
 
   it('keeps V8’s own code (builtins, stubs, bytecode handlers) as it is named', () => {

@@ -19,6 +19,8 @@ export interface ParsedCodeName {
 }
 
 const TRAILING_LOCATION = /(?:^| )(\S+?)(?::(\d+))?(?::(\d+))?$/;
+/** Code from eval or `new Function` has no script name: V8 appends ` :line:column` alone. */
+const LOCATION_WITHOUT_SCRIPT = /(?:^| ):(\d+)(?::(\d+))?$/;
 
 export function parseCodeName(codeName: string, scriptFile: string): ParsedCodeName {
   const colon = codeName.indexOf(':');
@@ -35,7 +37,13 @@ export function parseCodeName(codeName: string, scriptFile: string): ParsedCodeN
   let column = 0;
   const scriptAt = scriptFile === '' ? -1 : rest.lastIndexOf(scriptFile);
   const location = TRAILING_LOCATION.exec(rest);
-  if (scriptAt >= 0 && (scriptAt === 0 || rest[scriptAt - 1] === ' ')) {
+  const locationAlone = scriptFile === '' ? LOCATION_WITHOUT_SCRIPT.exec(rest) : null;
+  if (locationAlone) {
+    functionName = rest.slice(0, locationAlone.index);
+    line = Number(locationAlone[1]);
+    column = locationAlone[2] ? Number(locationAlone[2]) : 0;
+    if (functionName.trim() === '' && prefix === 'Eval') functionName = '(eval)';
+  } else if (scriptAt >= 0 && (scriptAt === 0 || rest[scriptAt - 1] === ' ')) {
     // The script is known: whatever precedes it is the name, even with spaces in the path.
     functionName = rest.slice(0, Math.max(0, scriptAt - 1));
     file = scriptFile;
@@ -50,6 +58,19 @@ export function parseCodeName(codeName: string, scriptFile: string): ParsedCodeN
   }
   functionName = functionName.trim();
   return { isJavaScript: true, functionName: functionName === '' ? '(anonymous)' : functionName, file, line, column };
+}
+
+/**
+ * The script as a person reads it: an ES module's `file:` URL as its path (`file:///a/%C3%BC.mjs`
+ * is /a/ü.mjs), so that a program's modules read like its CommonJS files.
+ */
+export function readableScript(file: string): string {
+  if (!file.startsWith('file://')) return file;
+  try {
+    return decodeURIComponent(new URL(file).pathname);
+  } catch {
+    return file;  // not a well-formed URL: shown as V8 named it
+  }
 }
 
 function looksLikeScript(token: string): boolean {

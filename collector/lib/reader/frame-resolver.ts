@@ -4,7 +4,7 @@
 // collector writes at the end of a clean run, so a native frame stays *pending* (pc + module)
 // until `finish`, and frames are interned twice: provisionally while reading, finally at the end.
 import { FrameKind, type FrameTable } from '../../../viewer/model/types.js';
-import { parseCodeName, scriptKind } from './code-name.js';
+import { parseCodeName, readableScript, scriptKind } from './code-name.js';
 import { IntervalMap } from './interval-map.js';
 import type { CodeAdd, CodePosition, ModuleRecord } from './record-decoder.js';
 import { StringTable } from './string-table.js';
@@ -66,7 +66,7 @@ export class FrameResolver {
     const codeName = this.captureStrings.get(code.nameRef);
     const script = this.captureStrings.get(code.scriptRef);
     const parsed = parseCodeName(codeName, script);
-    const file = script !== '' ? script : parsed.file;
+    const file = readableScript(script !== '' ? script : parsed.file);
     let kind: FrameKind = FrameKind.V8;
     if (parsed.isJavaScript) kind = scriptKind(file);
     else if (code.codeType === WASM_CODE_TYPE) kind = FrameKind.UserJs;
