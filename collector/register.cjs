@@ -28,6 +28,12 @@ if (addon && addon.loadCore() && addon.isTracing()) {
   try {
     addon.watchIsolate();
     workerThreads = builtin('node:worker_threads');
+    // `memview run --no-inlining`: TurboFan's inlined functions leave no frame of their own, and
+    // their positions are looked up in the caller's script (wrong lines). Flags are the process's:
+    // set before the program compiles anything, they hold for its workers too.
+    if (workerThreads.isMainThread && process.env.MEMVIEW_NO_INLINING === '1') {
+      builtin('node:v8').setFlagsFromString('--no-turbo-inlining --no-maglev-inlining');
+    }
     if (workerThreads.isMainThread) {
       addon.meta('nodeVersion', process.version);
     } else {

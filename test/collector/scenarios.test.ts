@@ -37,6 +37,49 @@ describe('JavaScript stacks', () => {
     expect(underLoad).toBeLessThan(10 * MiB + 64 * 1024);
   });
 
+  it('with --no-inlining, hot code keeps every function of the call path, at the lines of its calls', async () => {
+    // TurboFan inlines leaf and middle into driver: their allocations then show under driver (or
+    // the script), at lines looked up in the wrong script. Without inlining each keeps its frame.
+    const source = `
+      'use strict';
+      const keep = [];
+      function leaf(i) {
+        if (i % 1000 === 0) keep.push(Buffer.allocUnsafeSlow(4321));
+        return i & 7;
+      }
+      function middle(i) {
+        return leaf(i) + 1;
+      }
+      function driver(base) {
+        let s = 0;
+        for (let i = 0; i < 1000; i++) s += middle(base + i);
+        return s;
+      }
+      for (let k = 0; k < 2000; k++) driver(k * 1000);
+    `;
+    const lineOf = (text: string) => source.split('\n').findIndex((line) => line.includes(text)) + 1;
+    const callPath = `driver:${lineOf('s += middle')} middle:${lineOf('return leaf')} leaf:${lineOf('allocUnsafeSlow')}`;
+    const run = traceScript(source, { runArguments: ['--no-inlining'] });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    let allocations = 0;
+    let wholePath = 0;
+    for (let node = 1; node < model.tree.count; node++) {
+      if (model.views.allocated.count[node] === 0 || !pathOf(model, node).includes('allocUnsafeSlow')) continue;
+      const frames: string[] = [];
+      for (let current = node; current > 0; current = model.tree.parent[current]) {
+        const frame = model.tree.frame[current];
+        if (model.strings[model.frames.file[frame]]?.endsWith('program.cjs')) frames.unshift(`${model.strings[model.frames.functionName[frame]]}:${model.frames.line[frame]}`);
+      }
+      const count = model.views.allocated.count[node];
+      allocations += count;
+      if (frames.slice(-3).join(' ') === callPath) wholePath += count;
+    }
+    // 2,000 Buffers, each a few allocations (the backing store and V8's bookkeeping of it).
+    expect(allocations).toBeGreaterThanOrEqual(2000);
+    expect(wholePath / allocations).toBeGreaterThan(0.9);
+  });
+
   it('without --native a stack is the JavaScript frames and the innermost native frame only', async () => {
     // A hot loop: optimized code reaches the allocator through V8 builtins (CallApiCallback...),
     // which V8 may run from a copy next to its JIT code. Neither copy nor original is JavaScript.

@@ -241,7 +241,7 @@ void forward_signal(int signal) {
 
 // A run this launcher takes whole, as its arguments ask for it.
 struct PlainRun {
-  bool native = false, quiet = false;
+  bool native = false, quiet = false, no_inlining = false;
   long sample_ms = 10;
   std::vector<char*> command;  // the program and its arguments, null-terminated
   std::string node;            // the node that runs a script ("" for a command after --)
@@ -277,6 +277,7 @@ bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
     if (strcmp(arg, "-f") == 0 || strcmp(arg, "--force") == 0) force = true;
     else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) run->quiet = true;
     else if (strcmp(arg, "--native") == 0) run->native = true;
+    else if (strcmp(arg, "--no-inlining") == 0) run->no_inlining = true;
     else if (!value_of(arg, "-o", &output) && !value_of(arg, "--output", &output) &&
              !value_of(arg, "--sample-interval", &sample_interval))
       return false;
@@ -341,6 +342,7 @@ bool run_program(const Paths& paths, const PlainRun& run, Ending* ending) {
     setenv("LD_PRELOAD", preload.c_str(), 1);
     setenv("MEMVIEW_OUTPUT", run.output_template.c_str(), 1);
     setenv("MEMVIEW_NATIVE", run.native ? "1" : "0", 1);
+    setenv("MEMVIEW_NO_INLINING", run.no_inlining ? "1" : "0", 1);
     setenv("MEMVIEW_FOLLOW_FORK", "0", 1);
     setenv("MEMVIEW_SAMPLE_MS", sample_ms.c_str(), 1);
     unsetenv("MEMVIEW_ROOT_PID");
