@@ -248,6 +248,26 @@ describe('memview\'s own set-up', () => {
     expect(model.stats.totalAllocations).toBeGreaterThan(10_000);
   });
 
+  it('leaves out libstdc++\'s start-up in a program that does not use it (memview\'s library loads it)', async () => {
+    // libstdc++'s initialiser allocates a 72,704-byte emergency pool for exceptions. In a C program
+    // it runs only because memview's library needs libstdc++: it showed as the largest leak of
+    // every small C program. (A program that uses libstdc++, as node does, keeps it.)
+    const directory = scratchDirectory();
+    const capture = join(directory, 'cat.bin');
+    const run = spawnSync(cliPath, ['run', '-q', '-o', capture, '--', 'cat', '/proc/self/status'], { encoding: 'utf8', env: cleanEnvironment() });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Name:\s+cat$/m);
+    const model = await readModel(capture);
+    const fromLibstdcxx: string[] = [];
+    for (let node = 1; node < model.tree.count; node++) {
+      if (model.views.allocated.count[node] === 0) continue;
+      const path = pathOf(model, node);
+      if (path.some((name) => name.includes('libstdc++')) || model.views.allocated.bytes[node] === 72704) fromLibstdcxx.push(path.join(' > '));
+    }
+    expect(fromLibstdcxx).toEqual([]);
+    expect(model.stats.totalAllocations).toBeGreaterThan(0);  // cat's own are there
+  });
+
   it('leaves out the loading of memview\'s addon: its constructors and its exports', async () => {
     // The addon is loaded by register.cjs with the program running, before it can ask for its
     // window: three tables its constructors made showed under `call_init > _GLOBAL__sub_I_addon.cc`

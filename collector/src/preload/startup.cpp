@@ -2,7 +2,11 @@
 // launcher set, and stops it (writing the trailer) when the process exits normally. Tracing starts
 // at the first hooked allocator call, which can come before this library's constructor: libstdc++'s
 // own static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
+// That block is the program's when the program uses libstdc++ (node does); a C program has
+// libstdc++ loaded only because memview needs it, and then tracing waits for the constructor.
 // Mapping hooks never start it (see should_trace_mapping in core/tracker.h).
+#include <elf.h>
+#include <link.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,10 +41,54 @@ bool must_stay_single_threaded() {
   }
   return false;
 }
+// Whether an object other than this library lists libstdc++ among the objects it needs (read
+// from the dynamic sections the loader mapped; nothing here allocates).
+int needs_libstdcxx(struct dl_phdr_info* info, size_t, void* data) {
+  const ElfW(Dyn)* dynamic = nullptr;
+  bool is_memview = false;
+  const uint64_t own = reinterpret_cast<uint64_t>(&needs_libstdcxx);
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& header = info->dlpi_phdr[i];
+    const uint64_t start = info->dlpi_addr + header.p_vaddr;
+    if (header.p_type == PT_DYNAMIC) dynamic = reinterpret_cast<const ElfW(Dyn)*>(start);
+    if (header.p_type == PT_LOAD && own >= start && own < start + header.p_memsz) is_memview = true;
+  }
+  if (is_memview || dynamic == nullptr) return 0;
+  const char* strings = nullptr;
+  for (const ElfW(Dyn)* entry = dynamic; entry->d_tag != DT_NULL; entry++) {
+    if (entry->d_tag != DT_STRTAB) continue;
+    // The loader makes it absolute in place, except in read-only dynamic sections (the vDSO).
+    uint64_t address = entry->d_un.d_ptr;
+    if (address < info->dlpi_addr) address += info->dlpi_addr;
+    strings = reinterpret_cast<const char*>(address);
+  }
+  if (strings == nullptr) return 0;
+  for (const ElfW(Dyn)* entry = dynamic; entry->d_tag != DT_NULL; entry++) {
+    if (entry->d_tag == DT_NEEDED && strncmp(strings + entry->d_un.d_val, "libstdc++.so", 12) == 0) {
+      *static_cast<bool*>(data) = true;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool program_uses_libstdcxx() {
+  static int known = -1;
+  if (known < 0) {
+    bool found = false;
+    dl_iterate_phdr(needs_libstdcxx, &found);
+    known = found ? 1 : 0;
+  }
+  return known == 1;
+}
+
+bool g_constructed = false;
 }  // namespace
 
 void start_from_environment() {
   if (g_environment_checked) return;
+  // Before this library's constructor, only the initialisers of the libraries it needs run.
+  if (!g_constructed && !program_uses_libstdcxx()) return;
   g_environment_checked = true;  // first: starting allocates, and those calls come back here
   const char* output = getenv("MEMVIEW_OUTPUT");
   if (!output || !output[0]) return;
@@ -86,7 +134,10 @@ void start_from_environment() {
 }
 
 namespace {
-__attribute__((constructor)) void start_at_load() { start_from_environment(); }
+__attribute__((constructor)) void start_at_load() {
+  g_constructed = true;
+  start_from_environment();
+}
 __attribute__((destructor)) void stop_at_exit() { stop_tracing("exit"); }
 }  // namespace
 
