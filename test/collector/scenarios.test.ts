@@ -425,6 +425,32 @@ describe('peak (high-water mark)', () => {
 });
 
 describe('threads', () => {
+  it('names node\'s own functions in a worker as in the main thread (Module._load, not "(anonymous)")', async () => {
+    // A worker's isolate compiles node's modules from the code cache, where V8 leaves out the
+    // names it infers from assignments: the worker's loader frames read "(anonymous)".
+    const run = traceScript(`
+      const { Worker, isMainThread } = require('node:worker_threads');
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      if (isMainThread) new Worker(__filename).on('exit', () => native.valloc(7070701));
+      else native.valloc(7070702);
+    `);
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const loaderFrames = (size: number) => {
+      const node = nodeAllocating(model, size);
+      const names: string[] = [];
+      for (let current = node; current > 0; current = model.tree.parent[current]) {
+        const frame = model.tree.frame[current];
+        if (model.strings[model.frames.file[frame]] === 'node:internal/modules/cjs/loader') names.unshift(model.strings[model.frames.functionName[frame]]);
+      }
+      return names;
+    };
+    const inWorker = loaderFrames(7070702);
+    expect(inWorker).toContain('Module._load');
+    expect(inWorker).not.toContain('(anonymous)');
+    expect(pathOf(model, nodeAllocating(model, 7070702))[0]).toMatch(/^thread \d+ \(worker/);
+  });
+
   it('sees allocations in worker_threads, named after the worker', async () => {
     const run = traceScript(`
       const { Worker } = require('node:worker_threads');

@@ -10,6 +10,7 @@ import type { CodeAdd, CodePosition, ModuleRecord } from './record-decoder.js';
 import { StringTable } from './string-table.js';
 
 const WASM_CODE_TYPE = 2;
+const ANONYMOUS = '(anonymous)';
 
 export interface FrameDescription {
   functionName: string;
@@ -20,7 +21,7 @@ export interface FrameDescription {
 }
 
 type ProvisionalFrame =
-  | { type: 'resolved'; frame: FrameDescription }
+  | { type: 'resolved'; frame: FrameDescription; functionKey?: string }
   | { type: 'native'; pc: number; modulePath: string; loadBias: number }
   | { type: 'unknown'; pc: number }
   | { type: 'thread'; threadId: number };
@@ -32,6 +33,8 @@ interface CodeObject {
   column: number;
   kind: FrameKind;
   positions: CodePosition[];
+  /** node's own function without a name here: where it starts, to take its name from another isolate. */
+  functionKey?: string;
 }
 
 interface LoadedModule {
@@ -61,6 +64,12 @@ export class FrameResolver {
    * dlopen, before the collector writes the library's MODULE record.
    */
   private readonly unnamedPcs = new Map<number, number>();
+  /**
+   * Names of node's own functions by where they start. A worker's isolate compiles node's modules
+   * from the code cache, and V8 names some of their functions (`Module._load`, whose name is
+   * inferred from the assignment) only in the main isolate: the same function is named from there.
+   */
+  private readonly internalFunctionNames = new Map<string, string>();
 
   addCode(code: CodeAdd): void {
     const codeName = this.captureStrings.get(code.nameRef);
@@ -78,13 +87,18 @@ export class FrameResolver {
       kind,
       positions: code.positions,
     };
+    if (kind === FrameKind.NodeInternal) {
+      const functionKey = `${codeObject.file}\0${codeObject.line}\0${codeObject.column}`;
+      if (codeObject.functionName !== ANONYMOUS) this.internalFunctionNames.set(functionKey, codeObject.functionName);
+      else codeObject.functionKey = functionKey;
+    }
     // A later code object over the same memory replaces the earlier one (V8 reused it).
     this.codeObjects.removeOverlapping(code.start, code.start + code.sizeBytes);
     this.codeObjects.insert(code.start, code.start + code.sizeBytes, codeObject);
     for (const [pc, id] of this.unnamedPcs) {
       const callSite = pc - 1;
       if (callSite < code.start || callSite >= code.start + code.sizeBytes) continue;
-      this.provisionalFrames[id] = { type: 'resolved', frame: callFrame(codeObject, callSite - code.start) };
+      this.provisionalFrames[id] = { type: 'resolved', frame: callFrame(codeObject, callSite - code.start), functionKey: codeObject.functionKey };
       this.unnamedPcs.delete(pc);
     }
   }
@@ -130,7 +144,9 @@ export class FrameResolver {
     // A pc is a return address: the call instruction is the byte before it.
     const callSite = pc - 1;
     const code = this.codeObjects.find(callSite);
-    if (code !== undefined) return this.intern({ type: 'resolved', frame: callFrame(code.value, callSite - code.start) });
+    if (code !== undefined) {
+      return this.intern({ type: 'resolved', frame: callFrame(code.value, callSite - code.start), functionKey: code.value.functionKey });
+    }
     const segment = this.moduleSegments.find(callSite);
     if (segment !== undefined) {
       return this.intern({ type: 'native', pc, modulePath: segment.value.path, loadBias: segment.value.loadBias });
@@ -185,8 +201,10 @@ export class FrameResolver {
 
   private describe(provisional: ProvisionalFrame, threadLabel: (threadId: number) => string): FrameDescription {
     switch (provisional.type) {
-      case 'resolved':
-        return provisional.frame;
+      case 'resolved': {
+        const name = provisional.functionKey === undefined ? undefined : this.internalFunctionNames.get(provisional.functionKey);
+        return name === undefined ? provisional.frame : { ...provisional.frame, functionName: name };
+      }
       case 'thread':
         return { functionName: threadLabel(provisional.threadId), file: '', line: 0, column: 0, kind: FrameKind.Thread };
       case 'unknown':
