@@ -54,6 +54,7 @@ export class TimelineView {
     const at = this.msAt(x);
     let lo = 0, hi = timeMs.length - 1;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (timeMs[mid] < at) lo = mid + 1; else hi = mid; }
+    if (lo > 0 && at - timeMs[lo - 1] < timeMs[lo] - at) lo--; // the nearest sample, not the next one
     this.label.textContent = `${formatDuration(timeMs[lo])}: tracked ${formatBytes(trackedBytes[lo])}, heap ${formatBytes(heapBytes[lo])}, RSS ${formatBytes(rssBytes[lo])}`;
   }
 
