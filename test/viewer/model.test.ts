@@ -6,7 +6,7 @@ import { searchLayout } from '../../viewer/model/search.js';
 import { decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
 import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
 import type { CaptureModel } from '../../viewer/model/types.js';
-import { functionTable } from '../../viewer/model/function-table.js';
+import { functionTable, rowShare } from '../../viewer/model/function-table.js';
 import { pruneModel } from '../../viewer/model/prune.js';
 import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
 
@@ -177,6 +177,18 @@ describe('function table', () => {
     const rows = new Map(functionTable(tree).map((r) => [r.frame, r]));
     expect(rows.get(0)).toMatchObject({ ownBytes: 1 * MiB, totalBytes: 3 * MiB, ownCount: 1, totalCount: 3 });
     expect(rows.get(1)).toMatchObject({ ownBytes: 2 * MiB, totalBytes: 3 * MiB });
+  });
+
+  it('gives a row\'s share of the total in the measure the width is set to', () => {
+    // root → a (1 MiB in 1 allocation) and root → b (3 MiB in 99 allocations).
+    const tree = {
+      count: 3, parent: Int32Array.from([-1, 0, 0]), frame: Int32Array.from([-1, 0, 1]),
+      selfBytes: Float64Array.from([0, 1 * MiB, 3 * MiB]), selfCount: Float64Array.from([0, 1, 99]),
+      totalBytes: Float64Array.from([4 * MiB, 1 * MiB, 3 * MiB]), totalCount: Float64Array.from([100, 1, 99]),
+    };
+    const a = functionTable(tree).find((r) => r.frame === 0)!;
+    expect(rowShare(a, tree, 'bytes')).toEqual({ part: 1 * MiB, whole: 4 * MiB });
+    expect(rowShare(a, tree, 'count')).toEqual({ part: 1, whole: 100 });
   });
 });
 

@@ -180,6 +180,18 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     await page.locator('input[aria-label="filter table"]').fill('');
   });
 
+  it('table gives "% of total" in allocations when the width is set to allocations', async () => {
+    await page.locator('select[aria-label=width]').selectOption('count');
+    await page.locator('.mv-tabs button[data-tab=table]').click();
+    await page.locator('.mv-table th', { hasText: /^total count/ }).click();
+    const cells = await page.locator('.mv-table tbody tr').first().locator('td').allInnerTexts();
+    expect(parseFloat(cells[6])).toBeLessThanOrEqual(100);
+    expect(await page.locator('.mv-table thead').innerText()).toContain('% of total count');
+    await page.locator('select[aria-label=width]').selectOption('bytes');
+    await page.locator('.mv-table th', { hasText: /^total bytes/ }).click();
+    await page.locator('.mv-tabs button[data-tab=flame]').click();
+  });
+
   it('stats panel shows totals and allocators', async () => {
     await page.locator('.mv-tabs button[data-tab=stats]').click();
     const text = await page.locator('.mv-stats').innerText();

@@ -277,7 +277,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   function refreshTable(): void {
     if (!tableStale) return;
     tableStale = false;
-    table.setRows(functionTable(tree), state.metric === 'bytes' ? tree.totalBytes[0] : tree.totalCount[0]);
+    table.setRows(functionTable(tree), tree, state.metric);
   }
 
   function update(patch: Partial<ViewOptions>): void {
