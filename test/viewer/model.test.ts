@@ -3,7 +3,7 @@ import { makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../vie
 import { buildViewTree, defaultViewOptions, subtreeTotals, threadNodes } from '../../viewer/model/view-tree.js';
 import { ancestry, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
 import { searchLayout } from '../../viewer/model/search.js';
-import { decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
+import { decodeEmbeddedPayload, decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
 import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
 import type { CaptureModel } from '../../viewer/model/types.js';
 import { functionTable, rowShare } from '../../viewer/model/function-table.js';
@@ -139,6 +139,21 @@ describe('payload codec', () => {
     expect(back.model.timeline.trackedBytes).toEqual(big.timeline.trackedBytes);
     expect(back.model.frames.kind).toEqual(big.frames.kind);
     expect(back.model.strings).toEqual(big.strings);
+  });
+  it('says a report is damaged or incomplete when its embedded data is cut, not base64, or garbled', async () => {
+    const text = toBase64(await encodePayload({ model: makeSyntheticModel(2_000, 3), title: 'x' }));
+    expect((await decodeEmbeddedPayload<{ title: string }>(text)).title).toBe('x');
+    const garbled = await encodePayload({ model: makeSyntheticModel(2_000, 3), title: 'x' });
+    const damaged = {
+      cut: text.slice(0, Math.floor(text.length / 2)),
+      notBase64: text.slice(0, 1000) + '<p>§</p>' + text.slice(1000),
+      garbled: toBase64(garbled.map((byte, i) => (i > 40 && i % 97 === 0 ? byte ^ 0x55 : byte))),
+      empty: 'AAAA',
+    };
+    for (const [how, damagedText] of Object.entries(damaged)) {
+      const error = await decodeEmbeddedPayload(damagedText).then(() => null, (e: Error) => e);
+      expect(error?.message, how).toMatch(/^this report file is damaged or incomplete \(.+\); generate it again with memview report$/);
+    }
   });
   it('base64 matches node\'s', () => {
     for (const n of [0, 1, 2, 3, 4, 5, 100]) {
