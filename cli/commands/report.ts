@@ -147,17 +147,30 @@ export async function loadModel(path: string, temporaryThreshold: number | undef
   }
 }
 
-type RangeQuery = (t0Ms: number, t1Ms: number) => Promise<{ peak: NodeMetrics; leaks: NodeMetrics }>;
+type RangeQuery = (t0Ms: number, t1Ms: number) => Promise<{ peak: NodeMetrics; leaks: NodeMetrics; snappedMs?: [number, number] }>;
 
-/** Asks the decoder for every pair of cuts; null (with a warning) when it cannot answer. */
+/**
+ * Asks the decoder for every pair of cuts; null (with a warning) when it cannot answer. The
+ * decoder answers a range with its ends moved to its own time buckets, so the cuts are first moved
+ * the same way (and merged where two land together): the page then names the range each answer
+ * is for.
+ */
 export async function precomputeRanges(model: CaptureModel, query: RangeQuery, slices = temporalSlices): Promise<TemporalRanges | null> {
   const endMs = Math.max(model.meta.durationMs, model.timeline.timeMs[model.timeline.timeMs.length - 1] ?? 0);
   if (!(endMs > 0)) return null;
-  const boundsMs = Float64Array.from({ length: slices + 1 }, (_, k) => (endMs * k) / slices);
+  const evenCutsMs = Array.from({ length: slices + 1 }, (_, k) => (endMs * k) / slices);
   const ranges: SparseRangeViews[] = [];
+  let boundsMs: Float64Array;
   try {
-    for (let from = 0; from < slices; from++) {
-      for (let to = from + 1; to <= slices; to++) {
+    const cutsMs = new Set<number>();
+    for (let k = 0; k < slices; k++) {
+      const slice = await query(evenCutsMs[k], evenCutsMs[k + 1]);
+      cutsMs.add(slice.snappedMs?.[0] ?? evenCutsMs[k]);
+      if (k === slices - 1) cutsMs.add(slice.snappedMs?.[1] ?? endMs);
+    }
+    boundsMs = Float64Array.from([...cutsMs].sort((a, b) => a - b));
+    for (let from = 0; from < boundsMs.length - 1; from++) {
+      for (let to = from + 1; to < boundsMs.length; to++) {
         const views = await query(boundsMs[from], boundsMs[to]);
         ranges.push({ from, to, peak: toSparse(views.peak), leaks: toSparse(views.leaks) });
       }

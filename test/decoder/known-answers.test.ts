@@ -43,6 +43,17 @@ describe('known answers', () => {
     expect(figuresAt(model, 'allocated', 'a')).toEqual({ bytes: 100, count: 1 });
   });
 
+  it('the memory chart reads the peak at the peak\'s time, even when it is freed before the next TIME record', async () => {
+    const { capture, stackOf } = captureWithFunctions(['a', 'spike']);
+    capture.alloc(0x1000, 100, stackOf.a).time(10e6, 0).alloc(0x2000, 5000, stackOf.spike).free(0x2000).time(20e6, 0).time(30e6, 0);
+    const model = await engineDecode(capture.toBytes());
+    expect(model.stats.peakBytes).toBe(5100);
+    expect(model.stats.peakTimeMs).toBe(10);
+    expect([...model.timeline.timeMs]).toEqual([0, 10, 20, 30]);
+    expect([...model.timeline.trackedBytes]).toEqual([100, 5100, 100, 100]);
+    expect([...model.timeline.heapBytes]).toEqual([100, 5100, 100, 100]);
+  });
+
   it('a block freed before its thread allocates again is temporary; threshold 2 allows one allocation between', async () => {
     const { capture, stackOf } = captureWithFunctions(['quick', 'slow', 'other']);
     capture.alloc(0x1000, 64, stackOf.quick).free(0x1000)

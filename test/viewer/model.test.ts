@@ -3,10 +3,10 @@ import { makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../vie
 import { buildViewTree, defaultViewOptions, subtreeTotals, threadNodes } from '../../viewer/model/view-tree.js';
 import { ancestry, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
 import { searchLayout } from '../../viewer/model/search.js';
-import { decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
+import { decodeEmbeddedPayload, decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
 import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
 import type { CaptureModel } from '../../viewer/model/types.js';
-import { functionTable } from '../../viewer/model/function-table.js';
+import { functionTable, rowShare } from '../../viewer/model/function-table.js';
 import { pruneModel } from '../../viewer/model/prune.js';
 import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
 
@@ -140,6 +140,21 @@ describe('payload codec', () => {
     expect(back.model.frames.kind).toEqual(big.frames.kind);
     expect(back.model.strings).toEqual(big.strings);
   });
+  it('says a report is damaged or incomplete when its embedded data is cut, not base64, or garbled', async () => {
+    const text = toBase64(await encodePayload({ model: makeSyntheticModel(2_000, 3), title: 'x' }));
+    expect((await decodeEmbeddedPayload<{ title: string }>(text)).title).toBe('x');
+    const garbled = await encodePayload({ model: makeSyntheticModel(2_000, 3), title: 'x' });
+    const damaged = {
+      cut: text.slice(0, Math.floor(text.length / 2)),
+      notBase64: text.slice(0, 1000) + '<p>§</p>' + text.slice(1000),
+      garbled: toBase64(garbled.map((byte, i) => (i > 40 && i % 97 === 0 ? byte ^ 0x55 : byte))),
+      empty: 'AAAA',
+    };
+    for (const [how, damagedText] of Object.entries(damaged)) {
+      const error = await decodeEmbeddedPayload(damagedText).then(() => null, (e: Error) => e);
+      expect(error?.message, how).toMatch(/^this report file is damaged or incomplete \(.+\); generate it again with memview report$/);
+    }
+  });
   it('base64 matches node\'s', () => {
     for (const n of [0, 1, 2, 3, 4, 5, 100]) {
       const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37) & 255);
@@ -177,6 +192,18 @@ describe('function table', () => {
     const rows = new Map(functionTable(tree).map((r) => [r.frame, r]));
     expect(rows.get(0)).toMatchObject({ ownBytes: 1 * MiB, totalBytes: 3 * MiB, ownCount: 1, totalCount: 3 });
     expect(rows.get(1)).toMatchObject({ ownBytes: 2 * MiB, totalBytes: 3 * MiB });
+  });
+
+  it('gives a row\'s share of the total in the measure the width is set to', () => {
+    // root → a (1 MiB in 1 allocation) and root → b (3 MiB in 99 allocations).
+    const tree = {
+      count: 3, parent: Int32Array.from([-1, 0, 0]), frame: Int32Array.from([-1, 0, 1]),
+      selfBytes: Float64Array.from([0, 1 * MiB, 3 * MiB]), selfCount: Float64Array.from([0, 1, 99]),
+      totalBytes: Float64Array.from([4 * MiB, 1 * MiB, 3 * MiB]), totalCount: Float64Array.from([100, 1, 99]),
+    };
+    const a = functionTable(tree).find((r) => r.frame === 0)!;
+    expect(rowShare(a, tree, 'bytes')).toEqual({ part: 1 * MiB, whole: 4 * MiB });
+    expect(rowShare(a, tree, 'count')).toEqual({ part: 1, whole: 100 });
   });
 });
 

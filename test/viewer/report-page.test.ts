@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
 import { artifactsDir, buildViewer, hasChromium, launchChromium, writeReportFile } from './browser-helpers.js';
 import { FrameKind } from '../../viewer/model/types.js';
@@ -178,6 +180,39 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     expect(await page.locator('.mv-table tbody tr').count()).toBe(1);
     await page.screenshot({ path: join(artifactsDir, 'report-table.png') });
     await page.locator('input[aria-label="filter table"]').fill('');
+  });
+
+  it('table gives "% of total" in allocations when the width is set to allocations', async () => {
+    await page.locator('select[aria-label=width]').selectOption('count');
+    await page.locator('.mv-tabs button[data-tab=table]').click();
+    await page.locator('.mv-table th', { hasText: /^total count/ }).click();
+    const cells = await page.locator('.mv-table tbody tr').first().locator('td').allInnerTexts();
+    expect(parseFloat(cells[6])).toBeLessThanOrEqual(100);
+    expect(await page.locator('.mv-table thead').innerText()).toContain('% of total count');
+    await page.locator('select[aria-label=width]').selectOption('bytes');
+    await page.locator('.mv-table th', { hasText: /^total bytes/ }).click();
+    await page.locator('.mv-tabs button[data-tab=flame]').click();
+  });
+
+  it('says a report file is damaged or incomplete when it was cut short or altered', async () => {
+    const { path } = await writeReportFile('damaged-source.html', makeKnownModel());
+    const html = readFileSync(path, 'utf8');
+    const payloadAt = html.indexOf('<template id="memview-payload">') + 40;
+    const damaged = {
+      'half': html.slice(0, Math.floor(html.length / 2)), // inside the viewer's script
+      'payload-cut': html.slice(0, payloadAt + 300),
+      'not-base64': html.slice(0, payloadAt + 300) + '§<b>' + html.slice(payloadAt + 300),
+    };
+    for (const [how, text] of Object.entries(damaged)) {
+      const file = join(artifactsDir, `damaged-${how}.html`);
+      writeFileSync(file, text);
+      const damagedPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+      await damagedPage.goto(pathToFileURL(file).href);
+      await damagedPage.waitForFunction(() => /damaged or incomplete/.test(document.body?.innerText ?? ''), null, { timeout: 10_000 })
+        .catch(() => undefined);
+      expect(await damagedPage.evaluate(() => document.body?.innerText ?? ''), how).toMatch(/^This report file is damaged or incomplete \(.+\); generate it again with memview report\.$/);
+      await damagedPage.close();
+    }
   });
 
   it('stats panel shows totals and allocators', async () => {

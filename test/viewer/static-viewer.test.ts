@@ -81,6 +81,19 @@ describe.skipIf(!hasChromium)('static viewer', { timeout: 60_000 }, () => {
     } else {
       expect(rangeLabel).toMatch(/^range /);
       expect(await memview(page)).toBe(14 * MiB); // load's 10 MiB and parse's 4 MiB, live from 15 ms
+      // A plain click keeps the range; a double-click goes back to the whole run, and stays there
+      // although each of its two clicks ends a (null) drag whose answer could arrive after the clear.
+      await page.mouse.click(xAt(60), chart.y + 50);
+      await page.waitForTimeout(300);
+      expect(await memview(page)).toBe(14 * MiB);
+      await page.mouse.dblclick(xAt(60), chart.y + 50);
+      await page.waitForTimeout(500);
+      expect(await page.locator('.mv-range').innerText()).toBe('drag to choose a time range');
+      expect(await memview(page)).toBe(15 * MiB);
+      expect(await page.locator('.mv-view-note').innerText()).not.toContain('Within the chosen time range');
+      await page.mouse.click(xAt(60), chart.y + 50);
+      await page.waitForTimeout(300);
+      expect(await memview(page)).toBe(15 * MiB); // a click does not bring the old range back
     }
     await page.screenshot({ path: join(artifactsDir, 'viewer-range.png') });
     expect(problems).toEqual([]);

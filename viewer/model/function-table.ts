@@ -2,6 +2,7 @@
 // (total). A recursive frame's total counts its outermost occurrence only, so totals never exceed
 // the root's.
 import type { ViewTree } from './view-tree.js';
+import type { WidthMetric } from './flame-layout.js';
 
 export interface FunctionRow {
   frame: number;
@@ -48,4 +49,11 @@ export function functionTable(tree: ViewTree): FunctionRow[] {
     for (let c = first[v]; c < first[v + 1]; c++) stack.push(children[c]);
   }
   return [...byFrame.values()];
+}
+
+/** A row's total in the measure the flame graph is sized by, and the whole it is a share of. */
+export function rowShare(row: FunctionRow, tree: Pick<ViewTree, 'totalBytes' | 'totalCount'>, metric: WidthMetric): { part: number; whole: number } {
+  return metric === 'bytes'
+    ? { part: row.totalBytes, whole: tree.totalBytes[0] }
+    : { part: row.totalCount, whole: tree.totalCount[0] };
 }

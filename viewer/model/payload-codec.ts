@@ -91,11 +91,16 @@ function unpack(value: unknown, section: Uint8Array): unknown {
     if (typeof p.$ta === 'string') {
       const Ctor = constructors[p.$ta];
       if (!Ctor) throw new Error(`unknown array type ${p.$ta}`);
+      const end = p.offset + p.byteLength;
+      if (!(p.offset >= 0 && end <= section.length && p.length >= 0 && (p.enc !== 'raw' || p.byteLength === p.length * Ctor.BYTES_PER_ELEMENT))) {
+        throw new Error(`an array runs past the end of the data (bytes ${p.offset} to ${end} of ${section.length})`);
+      }
       const array = new Ctor(p.length);
       let at = p.offset;
       const readVarint = () => {
         let result = 0, scale = 1, byte: number;
         do {
+          if (at >= end) throw new Error(`an array's numbers run past its end (byte ${end})`);
           byte = section[at++];
           result += (byte & 127) * scale;
           scale *= 128;
@@ -143,6 +148,39 @@ export async function decodePayload<T>(compressed: Uint8Array): Promise<T> {
   const headerLength = new DataView(plain.buffer, plain.byteOffset).getUint32(0, true);
   const header = JSON.parse(new TextDecoder().decode(plain.subarray(4, 4 + headerLength)));
   return unpack(header, plain.subarray(4 + headerLength)) as T;
+}
+
+/** A report page's payload that cannot be decoded: the file was cut short or altered. */
+export class DamagedPayloadError extends Error {
+  constructor(reason: string) {
+    super(`this report file is damaged or incomplete (${reason}); generate it again with memview report`);
+  }
+}
+
+/** The payload embedded in a report page, as base64 text; a DamagedPayloadError says why it cannot be read. */
+export async function decodeEmbeddedPayload<T>(text: string): Promise<T> {
+  const stray = /[^A-Za-z0-9+/=\s]/.exec(text);
+  if (stray) throw new DamagedPayloadError(`the embedded data holds '${stray[0]}' at character ${stray.index}, which base64 does not use`);
+  let plain: Uint8Array;
+  try {
+    plain = await pipeThrough(fromBase64(text), new DecompressionStream('deflate-raw'));
+  } catch {
+    // The browser's stream error says only "Failed to fetch", which reads like a network problem.
+    throw new DamagedPayloadError('the embedded data does not decompress: it is cut short or altered');
+  }
+  const headerLength = plain.length >= 4 ? new DataView(plain.buffer, plain.byteOffset).getUint32(0, true) : -1;
+  if (headerLength < 0 || 4 + headerLength > plain.length) throw new DamagedPayloadError('the embedded data ends inside its header');
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder().decode(plain.subarray(4, 4 + headerLength)));
+  } catch {
+    throw new DamagedPayloadError('the header of the embedded data is not valid JSON');
+  }
+  try {
+    return unpack(header, plain.subarray(4 + headerLength)) as T;
+  } catch (error) {
+    throw new DamagedPayloadError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';

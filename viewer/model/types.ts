@@ -77,9 +77,12 @@ export interface CaptureMeta {
 export interface Timeline {
   /** Sample times in ms since start; decimated with min/max per bucket so peaks survive. */
   timeMs: Float64Array;
-  /** Tracked memory (heap + accessible mappings) at each sample. */
+  /**
+   * Tracked memory (heap + accessible mappings): the most of it from each sample's time to the
+   * next sample's, so the sample at the peak's time reads the peak.
+   */
   trackedBytes: Float64Array;
-  /** Heap only (malloc family + operator new). */
+  /** Heap only (malloc family + operator new), the most of it over the same interval. */
   heapBytes: Float64Array;
   rssBytes: Float64Array;
 }

@@ -277,7 +277,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   function refreshTable(): void {
     if (!tableStale) return;
     tableStale = false;
-    table.setRows(functionTable(tree), state.metric === 'bytes' ? tree.totalBytes[0] : tree.totalCount[0]);
+    table.setRows(functionTable(tree), tree, state.metric);
   }
 
   function update(patch: Partial<ViewOptions>): void {
@@ -285,13 +285,20 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
     recompute();
   }
 
+  // Answers come back asynchronously (from the engine's worker) and can overtake each other or a
+  // later clear: only the answer to the latest request is shown.
+  let rangeRequest = 0;
   async function setRange(range: [number, number] | null): Promise<void> {
+    const request = ++rangeRequest;
     state.range = range;
     try {
-      state.rangeViews = range && rangeSource ? await rangeSource(range[0], range[1]) : null;
+      const views = range && rangeSource ? await rangeSource(range[0], range[1]) : null;
+      if (request !== rangeRequest) return;
+      state.rangeViews = views;
       if (state.rangeViews?.snappedMs) timeline.setRange(state.rangeViews.snappedMs);
       timeline.setMessage('');
     } catch (error) {
+      if (request !== rangeRequest) return;
       state.rangeViews = null;
       timeline.setRange(null);
       timeline.setMessage(`time ranges are not available: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,7 +1,7 @@
 // Entry point of the page. A report carries its model in the page itself; the static viewer has
 // none and offers to open a raw capture instead.
 import 'pixi.js/unsafe-eval'; // pixi without eval, so the page runs under a strict CSP
-import { decodePayload, fromBase64 } from '../model/payload-codec.js';
+import { DamagedPayloadError, decodeEmbeddedPayload } from '../model/payload-codec.js';
 import { payloadElementId, type ReportPayload } from '../model/report-payload.js';
 import { prepareFlameView, startApp } from './app.js';
 import { showOpenPage } from './open-page.js';
@@ -19,11 +19,14 @@ async function boot(): Promise<void> {
   try {
     const flame = prepareFlameView(); // WebGL set-up overlaps decoding
     flame.catch(() => {}); // reported by startApp, which awaits it
-    const payload = await decodePayload<ReportPayload>(fromBase64(embedded));
+    const payload = await decodeEmbeddedPayload<ReportPayload>(embedded);
+    if (!payload?.model?.tree || !payload.model.meta) throw new DamagedPayloadError('the embedded data is not a memview report');
     performance.mark('memview:model-ready');
     await startApp(root, { model: payload.model, initialView: payload.initialView, temporal: payload.temporal, rangeSource: null, foldedBelow: payload.foldedBelow, flame });
   } catch (error) {
-    root.replaceChildren(h('div', { className: 'mv-open' }, h('div', { className: 'mv-error' }, `This report could not be read: ${error instanceof Error ? error.message : String(error)}`)));
+    const text = error instanceof DamagedPayloadError ? `${error.message[0].toUpperCase()}${error.message.slice(1)}.`
+      : `This report could not be read: ${error instanceof Error ? error.message : String(error)}`;
+    root.replaceChildren(h('div', { className: 'mv-open' }, h('div', { className: 'mv-error' }, text)));
   }
 }
 

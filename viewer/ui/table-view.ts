@@ -1,7 +1,9 @@
 // The table: one row per function of the current view tree, sortable by own/total bytes and
 // counts, filterable by name or location. Shows the first rows only; the filter finds the rest.
 import type { CaptureModel } from '../model/types.js';
-import type { FunctionRow } from '../model/function-table.js';
+import { rowShare, type FunctionRow } from '../model/function-table.js';
+import type { WidthMetric } from '../model/flame-layout.js';
+import type { ViewTree } from '../model/view-tree.js';
 import { formatBytes, formatCount, formatPercent, frameLocation, frameName } from '../model/frame-text.js';
 import { clear, h } from './dom.js';
 
@@ -15,7 +17,10 @@ export class TableView {
   private footer = h('div', { className: 'mv-note' });
   private rows: FunctionRow[] = [];
   private sortKey: SortKey = 'totalBytes';
-  private grandTotal = 0;
+  /** The view tree the rows came from (for its totals) and the measure "% of total" is in. */
+  private tree: Pick<ViewTree, 'totalBytes' | 'totalCount'> = { totalBytes: new Float64Array(1), totalCount: new Float64Array(1) };
+  private metric: WidthMetric = 'bytes';
+  private percentHead = h('th', { className: 'num' }, '% of total');
   private heads = new Map<SortKey, HTMLElement>();
 
   constructor(private model: CaptureModel, private onPick: (name: string) => void) {
@@ -29,14 +34,16 @@ export class TableView {
     };
     const table = h('table', {},
       h('thead', {}, h('tr', {}, h('th', {}, 'function'), h('th', {}, 'location'),
-        head('ownBytes', 'own bytes'), head('totalBytes', 'total bytes'), head('ownCount', 'own count'), head('totalCount', 'total count'), h('th', { className: 'num' }, '% of total'))),
+        head('ownBytes', 'own bytes'), head('totalBytes', 'total bytes'), head('ownCount', 'own count'), head('totalCount', 'total count'), this.percentHead)),
       this.body);
     this.element = h('div', { className: 'mv-panel mv-table' }, h('div', { style: 'margin-bottom:6px' }, this.filter), table, this.footer);
   }
 
-  setRows(rows: FunctionRow[], grandTotal: number): void {
+  setRows(rows: FunctionRow[], tree: Pick<ViewTree, 'totalBytes' | 'totalCount'>, metric: WidthMetric): void {
     this.rows = rows.filter((r) => r.frame >= 0);
-    this.grandTotal = grandTotal;
+    this.tree = tree;
+    this.metric = metric;
+    this.percentHead.textContent = metric === 'bytes' ? '% of total bytes' : '% of total count';
     this.render();
   }
 
@@ -52,6 +59,7 @@ export class TableView {
     clear(this.body);
     for (const r of sorted.slice(0, shownRows)) {
       const name = frameName(this.model, r.frame);
+      const share = rowShare(r, this.tree, this.metric);
       const tr = h('tr', {},
         h('td', { className: 'fn', title: name }, name),
         h('td', { className: 'loc' }, frameLocation(this.model, r.frame)),
@@ -59,7 +67,7 @@ export class TableView {
         h('td', { className: 'num' }, formatBytes(r.totalBytes)),
         h('td', { className: 'num' }, formatCount(r.ownCount)),
         h('td', { className: 'num' }, formatCount(r.totalCount)),
-        h('td', { className: 'num' }, formatPercent(r.totalBytes, this.grandTotal)));
+        h('td', { className: 'num' }, formatPercent(share.part, share.whole)));
       tr.addEventListener('dblclick', () => this.onPick(name));
       this.body.appendChild(tr);
     }

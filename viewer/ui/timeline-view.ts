@@ -54,6 +54,7 @@ export class TimelineView {
     const at = this.msAt(x);
     let lo = 0, hi = timeMs.length - 1;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (timeMs[mid] < at) lo = mid + 1; else hi = mid; }
+    if (lo > 0 && at - timeMs[lo - 1] < timeMs[lo] - at) lo--; // the nearest sample, not the next one
     this.label.textContent = `${formatDuration(timeMs[lo])}: tracked ${formatBytes(trackedBytes[lo])}, heap ${formatBytes(heapBytes[lo])}, RSS ${formatBytes(rssBytes[lo])}`;
   }
 
@@ -73,9 +74,12 @@ export class TimelineView {
   private listen(): void {
     const c = this.canvas;
     const x = (e: MouseEvent) => e.clientX - c.getBoundingClientRect().left;
-    c.addEventListener('pointerdown', (e) => { this.dragFrom = this.msAt(x(e)); c.setPointerCapture(e.pointerId); });
+    // A press that never moved is a click (or half of a double-click): it chooses no range.
+    let moved = false;
+    c.addEventListener('pointerdown', (e) => { this.dragFrom = this.msAt(x(e)); moved = false; c.setPointerCapture(e.pointerId); });
     c.addEventListener('pointermove', (e) => {
       if (this.dragFrom === null) return;
+      moved = true;
       const to = this.msAt(x(e));
       this.range = [Math.min(this.dragFrom, to), Math.max(this.dragFrom, to)];
       this.updateLabel();
@@ -84,6 +88,7 @@ export class TimelineView {
     c.addEventListener('pointerup', () => {
       if (this.dragFrom === null) return;
       this.dragFrom = null;
+      if (!moved) return;
       if (this.range && this.range[1] - this.range[0] < this.endMs / 500) this.range = null;
       this.updateLabel();
       this.draw();

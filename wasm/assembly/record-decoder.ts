@@ -20,7 +20,7 @@ import { outboxCopy } from "./outbox";
 import { siteAddAllocated, siteAddTemporary, siteChangeLive, siteFor, sitesMarkPeak } from "./site-metrics";
 import { fileStackCount, globalStackOf, siteCacheEntry, stackNodeDefine, stackNodesReset } from "./stack-nodes";
 import { threadCountAllocation, threadHeapSequence, threadIndexOf, threadNextHeapSequence } from "./threads";
-import { timelineRss, timelineTime } from "./timeline";
+import { timelineObserveGrowth, timelineRss, timelineTime } from "./timeline";
 import { rangeAdvance, rangeNoteFree, rangeObserveGrowth } from "./range-buckets";
 import * as totals from "./capture-totals";
 
@@ -389,6 +389,7 @@ function readStringRef(): bool {
   }
   if (totals.heapBytes > totals.peakHeapBytes) totals.peakHeapBytes = totals.heapBytes;
   rangeObserveGrowth(tracked, <f64>nowMs);
+  timelineObserveGrowth(tracked, totals.heapBytes);
 }
 
 /** The capture-wide ordinal of the block with chunk ordinal `chunkOrdinal`. */

@@ -1,8 +1,11 @@
-// Memory over time: one sample per TIME record (tracked and heap bytes at that moment, RSS from
-// the RSS record that follows), decimated while reading into at most TIMELINE_MAX_BUCKETS
+// Memory over time: one sample per TIME record (the most tracked and heap bytes from it to the next
+// TIME record, RSS from the RSS record that follows), decimated while reading into at most TIMELINE_MAX_BUCKETS
 // buckets that each keep their lowest and highest sample, so short peaks and dips survive.
 // When the buckets overflow, neighbours merge pairwise and each bucket takes twice the samples.
 // Same rules as the reference reader's timeline-builder.ts, so both draw the same curve.
+// A sample keeps its interval's high-water mark, not the state at its TIME record: the events
+// after a TIME record carry its time, so the peak's time is the TIME record before it, and a peak
+// freed before the next TIME record would otherwise show nowhere on the chart.
 
 export const TIMELINE_MAX_BUCKETS: u32 = 1000;
 const BUCKET_SIZE: usize = 96;
@@ -50,6 +53,12 @@ export function timelineTime(timeMs: f64, trackedBytes: f64, heapBytes: f64): vo
   pendingHeap = heapBytes;
   pendingRss = lastRssBytes;
   pendingSequence = ++sampleSequence;
+}
+
+/** Tracked memory grew: the open sample keeps the highest figures until the next TIME record. */
+@inline export function timelineObserveGrowth(trackedBytes: f64, heapBytes: f64): void {
+  if (trackedBytes > pendingTracked) pendingTracked = trackedBytes;
+  if (heapBytes > pendingHeap) pendingHeap = heapBytes;
 }
 
 export function timelineRss(rssBytes: f64): void {

@@ -94,6 +94,8 @@ export class DecodeSession {
   private rangeIndex = new RangeIndex();
   private nodeOfSite: Int32Array = new Int32Array(0);
   private treeNodeCount = 0;
+  /** Time of the last TIME record: a range reaching it takes in the events after it. */
+  private lastTimeMs = 0;
 
   private constructor(readonly engine: DecoderExports) {}
 
@@ -223,28 +225,38 @@ export class DecodeSession {
     this.drainRangeOutbox();
     this.nodeOfSite = nodeOfSite;
     this.treeNodeCount = model.tree.count;
+    this.lastTimeMs = Number(this.engine.lastTimeNs()) / 1e6;
     return model;
   }
 
-  /** Width of the time buckets the peak of a range is answered in. */
+  /** Width of the engine's finest time buckets (range peaks are kept per bucket of this width). */
   get rangeResolutionMs(): number {
     return 2 ** this.engine.rangeBucketWidthShift();
   }
 
-  /** Width of the (coarser) time buckets the leaks of a range are answered in. */
+  /** Width of the (coarser) time buckets a range is answered in: a range's ends snap to multiples of it. */
   get leakResolutionMs(): number {
     return 2 ** (this.engine.rangeBucketWidthShift() + this.engine.leakBucketShift());
   }
 
-  /** Peak within [t0Ms, t1Ms] and what was allocated in it and not freed by t1Ms. */
+  /**
+   * Peak within a range and what was allocated in it and still live at its end. Both views answer
+   * the same range: [t0Ms, t1Ms] with its ends moved outwards to leak bucket boundaries (never
+   * empty), returned as `snappedMs`. Leaks are known only per leak bucket, so an end inside one
+   * cannot be honoured; a peak over a shorter range than its leaks could be less than them.
+   * A range that reaches the last TIME record takes in the events after it, up to the end.
+   */
   rangeViews(t0Ms: number, t1Ms: number): RangeViews {
-    const width = this.rangeResolutionMs;
-    const first = Math.min(Math.floor(Math.max(0, t0Ms) / width), MAX_RANGE_BUCKET);
-    const last = Math.min(Math.max(first, Math.floor(Math.max(0, t1Ms) / width)), MAX_RANGE_BUCKET);
+    const leakShift = this.engine.leakBucketShift();
+    const leakWidth = this.leakResolutionMs;
+    const lastLeakBucket = MAX_RANGE_BUCKET >>> leakShift;
+    const firstLeak = Math.min(Math.floor(Math.max(0, t0Ms) / leakWidth), lastLeakBucket);
+    const endLeak = t1Ms >= this.lastTimeMs ? Math.floor(this.lastTimeMs / leakWidth) : Math.ceil(Math.max(0, t1Ms) / leakWidth) - 1;
+    const lastLeak = Math.min(Math.max(firstLeak, endLeak), lastLeakBucket);
     const siteCount = this.nodeOfSite.length;
     const peak = { bytes: new Float64Array(this.treeNodeCount), count: new Float64Array(this.treeNodeCount) };
     const leaks = { bytes: new Float64Array(this.treeNodeCount), count: new Float64Array(this.treeNodeCount) };
-    const peakBucket = this.rangeIndex.peakBucket(first, last);
+    const peakBucket = this.rangeIndex.peakBucket(firstLeak << leakShift, ((lastLeak + 1) << leakShift) - 1);
     if (peakBucket >= 0) {
       const snapshot = this.rangeIndex.snapshot(peakBucket, siteCount);
       for (let site = 0; site < siteCount; site++) {
@@ -252,13 +264,12 @@ export class DecodeSession {
         peak.count[this.nodeOfSite[site]] += snapshot.counts[site];
       }
     }
-    const leakShift = this.engine.leakBucketShift();
-    const perSite = new Float64Array(this.engine.memory.buffer, this.engine.rangeLeaks(first >>> leakShift, last >>> leakShift) >>> 0, siteCount * 2);
+    const perSite = new Float64Array(this.engine.memory.buffer, this.engine.rangeLeaks(firstLeak, lastLeak) >>> 0, siteCount * 2);
     for (let site = 0; site < siteCount; site++) {
       leaks.bytes[this.nodeOfSite[site]] += perSite[site * 2];
       leaks.count[this.nodeOfSite[site]] += perSite[site * 2 + 1];
     }
-    return { peak, leaks };
+    return { peak, leaks, snappedMs: [firstLeak * leakWidth, Math.min((lastLeak + 1) * leakWidth, Math.max(t1Ms, this.lastTimeMs))] };
   }
 
   private drainRangeOutbox(): void {

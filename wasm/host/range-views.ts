@@ -7,4 +7,6 @@ export interface RangeViews {
   peak: NodeMetrics;
   /** Allocated within the range and still live at its end. */
   leaks: NodeMetrics;
+  /** The range both views answer: the one asked for with its ends moved to the decoder's time buckets. */
+  snappedMs: [number, number];
 }

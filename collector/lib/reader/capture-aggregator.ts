@@ -86,7 +86,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
     this.unmapRange(address, lengthBytes);
     this.liveMappings.map(address, lengthBytes, node);
     this.peak.change(node, lengthBytes, 1, false);
-    this.notePeakTime();
+    this.noteGrowth();
     this.countAllocation(threadId, MMAP_KIND, lengthBytes, node);
   }
 
@@ -98,7 +98,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
     const threadAllocationIndex = this.temporaryCounter.nextAllocationIndex(threadId);
     this.liveHeap.add(block, { sizeBytes, node, threadId, threadAllocationIndex });
     this.peak.change(node, sizeBytes, 1, true);
-    this.notePeakTime();
+    this.noteGrowth();
     this.countAllocation(threadId, kind, sizeBytes, node);
   }
 
@@ -126,7 +126,8 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
     this.threadAllocations.set(threadId, (this.threadAllocations.get(threadId) ?? 0) + 1);
   }
 
-  private notePeakTime(): void {
+  private noteGrowth(): void {
+    this.timeline.grow(this.peak.trackedBytes, this.peak.heapBytes);
     if (!this.peak.reachedNewPeak) return;
     this.peak.reachedNewPeak = false;
     this.peakTimeNs = this.lastTimeNs;

@@ -1,6 +1,9 @@
 // The memory timeline: one sample per TIME record, decimated while reading so that a capture of
 // any length ends with at most 2 × MAX_BUCKETS points. Each bucket keeps its lowest and its
-// highest sample of tracked memory, so short peaks and dips survive decimation.
+// highest sample of tracked memory, so short peaks and dips survive decimation. A sample holds the
+// most tracked and heap memory from its TIME record to the next: events carry the time of the TIME
+// record before them, so that is where the peak's time points, and a peak freed before the next
+// TIME record would otherwise show nowhere on the chart.
 import type { Timeline } from '../../../viewer/model/types.js';
 
 const MAX_BUCKETS = 1000;
@@ -28,6 +31,13 @@ export class TimelineBuilder {
   time(timeMs: number, trackedBytes: number, heapBytes: number): void {
     this.flush();
     this.pending = { timeMs, trackedBytes, heapBytes, rssBytes: this.lastRssBytes };
+  }
+
+  /** Tracked memory grew: the open sample keeps the highest figures until the next TIME record. */
+  grow(trackedBytes: number, heapBytes: number): void {
+    if (this.pending === undefined) return;
+    if (trackedBytes > this.pending.trackedBytes) this.pending.trackedBytes = trackedBytes;
+    if (heapBytes > this.pending.heapBytes) this.pending.heapBytes = heapBytes;
   }
 
   rss(rssBytes: number): void {
