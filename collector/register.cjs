@@ -49,7 +49,10 @@ if (addon && addon.loadCore() && addon.isTracing()) {
     // and "still live at exit" should mean what the program held, not what survived teardown.
     // The core finishes the file (symbols, trailer) while the teardown runs.
     process.on('exit', () => addon.stopAtExit());
-    require(path.join(__dirname, 'finish-on-signals.cjs')).finishCaptureOnSignals((signal) => addon.stop(signal));
+    // Ctrl-C, SIGTERM or SIGHUP the program has no listener for ends it at once, as without memview:
+    // the capture is finished in the signal's handler first (a listener here would have held the
+    // signal until the event loop turned, and a busy program could not be stopped).
+    addon.finishOnEndingSignals(['SIGINT', 'SIGTERM', 'SIGHUP'].filter((signal) => process.listenerCount(signal) === 0));
   }
 }
 

@@ -23,8 +23,6 @@ export const addonPath = join(collectorDirectory, 'build', 'Release', 'memview.n
 export const symbolsAddonPath = join(collectorDirectory, 'build', 'Release', 'memview_symbols.node');
 /** Loaded with --require in traced node processes. */
 export const registerScriptPath = join(collectorDirectory, 'register.cjs');
-/** Finishes the capture on SIGINT, SIGTERM and SIGHUP the program leaves unhandled. */
-export const finishOnSignalsPath = join(collectorDirectory, 'finish-on-signals.cjs');
 
 export function assertCollectorBuilt(): void {
   for (const path of [preloadLibraryPath, addonPath]) {

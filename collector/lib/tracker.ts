@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { addonPath, assertCollectorBuilt, finishOnSignalsPath, preloadLibraryPath } from './native-paths.js';
+import { addonPath, assertCollectorBuilt, preloadLibraryPath } from './native-paths.js';
 
 export interface TrackerOptions {
   /** Capture file to write. */
@@ -31,6 +31,7 @@ interface Addon {
   start(path: string, native: boolean, intervalMs: number): void;
   stop(reason?: string): void;
   meta(key: string, value: string): void;
+  finishOnEndingSignals(signals: string[]): void;
 }
 
 let activeTracker: Tracker | undefined;
@@ -40,15 +41,12 @@ function loadAddon(): Addon {
   return createRequire(import.meta.url)(addonPath) as Addon;
 }
 
-interface FinishOnSignals {
-  finishCaptureOnSignals(finish: (signal: NodeJS.Signals) => void): () => void;
-}
+const ENDING_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export class Tracker {
   readonly output: string;
   private readonly options: TrackerOptions;
   private addon: Addon | undefined;
-  private removeSignalListeners: (() => void) | undefined;
 
   constructor(options: TrackerOptions) {
     if (!options || typeof options.output !== 'string' || options.output === '') {
@@ -81,9 +79,9 @@ export class Tracker {
     }
     this.addon = addon;
     activeTracker = this;
-    // Ctrl-C or `kill` while tracing: the capture is finished (signal as its end reason) first.
-    const signals = createRequire(import.meta.url)(finishOnSignalsPath) as FinishOnSignals;
-    this.removeSignalListeners = signals.finishCaptureOnSignals((signal) => this.end(signal));
+    // Ctrl-C or `kill` while tracing, with no listener of the program's: the capture is finished
+    // in the signal's handler (signal as its end reason), then the signal ends the program.
+    addon.finishOnEndingSignals(ENDING_SIGNALS.filter((signal) => process.listenerCount(signal) === 0));
   }
 
   async stop(): Promise<void> {
@@ -92,8 +90,6 @@ export class Tracker {
 
   private end(reason: string): void {
     if (!this.addon || activeTracker !== this) return;
-    this.removeSignalListeners?.();
-    this.removeSignalListeners = undefined;
     this.addon.unwatchIsolate();
     this.addon.stop(reason);
     this.addon = undefined;

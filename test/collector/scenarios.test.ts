@@ -1038,6 +1038,51 @@ describe('signals', () => {
     expect(model.meta.truncated).toBe(false);
     expect(model.stats.allocators.valloc.bytes).toBe(3030303);
   });
+
+  it('SIGTERM ends a program busy in JavaScript at once, as without memview, and still finishes its capture', async () => {
+    // memview used to catch it with a JavaScript listener, which waits for the event loop: a
+    // program in a long loop ran on (and a loop that never ends could only be killed).
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'busy.cjs'), `
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      native.valloc(3030304);
+      console.log('ready');
+      const started = Date.now();
+      while (Date.now() - started < 20000) {}
+      console.log('the loop ran to its end');
+    `);
+    const capture = join(directory, 'busy.bin');
+    const started = Date.now();
+    const launcher = spawn(cliPath, ['run', '-o', capture, join(directory, 'busy.cjs')], {
+      env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }),
+    });
+    let stdout = '';
+    await new Promise<void>((ready) => launcher.stdout.on('data', (data) => { stdout += data; if (stdout.includes('ready')) ready(); }));
+    launcher.kill('SIGTERM');
+    const status = await new Promise((done) => launcher.once('exit', (code) => done(code)));
+    expect(status).toBe(143);
+    expect(stdout).not.toMatch(/ran to its end/);
+    expect(Date.now() - started).toBeLessThan(15000);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.meta.endReason).toBe('SIGTERM');
+    expect(model.stats.allocators.valloc.bytes).toBe(3030304);
+  }, 30_000);
+
+  it('a program that sends itself SIGINT dies of it, as without memview', () => {
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'self.cjs'), `
+      process.kill(process.pid, 'SIGINT');
+      const started = Date.now();
+      while (Date.now() - started < 2000) {}
+      console.log('still running after SIGINT');
+    `);
+    const run = spawnSync(cliPath, ['run', '-q', '-o', join(directory, 'self.bin'), join(directory, 'self.cjs')], { encoding: 'utf8', env: cleanEnvironment() });
+    const untraced = spawnSync(process.execPath, [join(directory, 'self.cjs')], { encoding: 'utf8', env: cleanEnvironment() });
+    expect(untraced.signal).toBe('SIGINT');
+    expect(run.status).toBe(130);
+    expect(run.stdout).toBe(untraced.stdout);
+  });
 });
 
 /** Traces the program `lines` and returns the JavaScript call sites of the allocation of each size. */

@@ -4,6 +4,7 @@
 // functions the core exports, found with dlsym, so the core can be preloaded (memview run) or
 // loaded here on demand.
 #include <dlfcn.h>
+#include <signal.h>
 #include <napi.h>
 #include <v8.h>
 
@@ -43,6 +44,7 @@ struct CoreApi {
   size_t (*unnamed_pcs_in)(uint64_t, uint64_t, uint64_t*, size_t);
   void (*interpreter_entry)(uint64_t, uint64_t);
   void (*catch_faults)();
+  void (*catch_ending_signals)(int);
   void (*allocates_for_memview)(const uint64_t*, int);
 };
 
@@ -72,6 +74,7 @@ bool find_core(void* handle) {
          bind(handle, "memview_unnamed_pcs_in", &g_core.unnamed_pcs_in) &&
          bind(handle, "memview_interpreter_entry", &g_core.interpreter_entry) &&
          bind(handle, "memview_catch_faults", &g_core.catch_faults) &&
+         bind(handle, "memview_catch_ending_signals", &g_core.catch_ending_signals) &&
          bind(handle, "memview_allocates_for_memview", &g_core.allocates_for_memview);
 }
 
@@ -517,6 +520,22 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// finishOnEndingSignals(['SIGINT', ...]): the capture is finished in the signal's handler, at once
+// (fatal_signals.h, catch_ending_signals_in_front), for the signals named.
+Napi::Value FinishOnEndingSignals(const Napi::CallbackInfo& info) {
+  if (!g_core_found || info.Length() < 1 || !info[0].IsArray()) return info.Env().Undefined();
+  const Napi::Array names = info[0].As<Napi::Array>();
+  int mask = 0;
+  for (uint32_t i = 0; i < names.Length(); i++) {
+    const std::string name = names.Get(i).ToString().Utf8Value();
+    if (name == "SIGINT") mask |= 1 << SIGINT;
+    else if (name == "SIGTERM") mask |= 1 << SIGTERM;
+    else if (name == "SIGHUP") mask |= 1 << SIGHUP;
+  }
+  g_core.catch_ending_signals(mask);
+  return info.Env().Undefined();
+}
+
 Napi::Value Stop(const Napi::CallbackInfo& info) {
   if (g_core_found) {
     std::string reason = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "stopped";
@@ -576,6 +595,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("stopAtExit", Napi::Function::New(env, StopAtExit));
   exports.Set("stop", Napi::Function::New(env, Stop));
+  exports.Set("finishOnEndingSignals", Napi::Function::New(env, FinishOnEndingSignals));
   exports.Set("setThreadName", Napi::Function::New(env, SetThreadName));
   exports.Set("setAsideAllocations", Napi::Function::New(env, SetAsideAllocations));
   exports.Set("meta", Napi::Function::New(env, Meta));

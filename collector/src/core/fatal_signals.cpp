@@ -20,7 +20,13 @@ constexpr DeadlySignal kDeadlySignals[] = {
     {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"}, {SIGILL, "SIGILL"}, {SIGFPE, "SIGFPE"}, {SIGABRT, "SIGABRT"}, {SIGTRAP, "SIGTRAP"},
 };
 
+// The signals that end a program that does not handle them, caught only where asked
+// (catch_ending_signals_in_front: node, for the ones its program has no listener for).
+constexpr DeadlySignal kEndingSignals[] = {{SIGINT, "SIGINT"}, {SIGTERM, "SIGTERM"}, {SIGHUP, "SIGHUP"}};
+
 std::atomic<bool> g_installed{false};
+std::atomic<int> g_ending_caught{0};  // bit per signal number
+BeforeDyingCallback g_ending_callback = nullptr;
 std::atomic<bool> g_in_front{false};
 BeforeDyingCallback g_callback = nullptr;
 RecoverableFault g_recoverable = nullptr;
@@ -51,7 +57,41 @@ void on_fault_in_front(int signal, siginfo_t* info, void* context) {
   }
 }
 
+void on_ending_signal(int signal, siginfo_t* info, void* context) {
+  g_ending_callback(signal);
+  // What would have happened without memview: node's handler (it restores the terminal, then
+  // raises the signal again under its default action), or the default action itself.
+  const struct sigaction& behind = g_behind[signal];
+  if (behind.sa_flags & SA_SIGINFO) {
+    behind.sa_sigaction(signal, info, context);
+  } else if (behind.sa_handler != SIG_DFL && behind.sa_handler != SIG_IGN) {
+    behind.sa_handler(signal);
+  } else {
+    struct sigaction default_action = {};
+    default_action.sa_handler = SIG_DFL;
+    sigemptyset(&default_action.sa_mask);
+    sigaction(signal, &default_action, nullptr);
+    raise(signal);
+  }
+}
+
 }  // namespace
+
+void catch_ending_signals_in_front(BeforeDyingCallback callback, int signals_mask) {
+  g_ending_callback = callback;
+  for (const DeadlySignal& ending : kEndingSignals) {
+    const int bit = 1 << ending.number;
+    if (!(signals_mask & bit) || (g_ending_caught.fetch_or(bit) & bit)) continue;
+    struct sigaction current;
+    if (sigaction(ending.number, nullptr, &current) != 0) continue;
+    if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) continue;  // nohup: ignored it stays
+    g_behind[ending.number] = current;
+    struct sigaction action = current;  // its flags and mask: node's resets to the default on entry
+    action.sa_sigaction = on_ending_signal;
+    action.sa_flags |= SA_SIGINFO;
+    sigaction(ending.number, &action, nullptr);
+  }
+}
 
 void catch_faults_in_front(BeforeDyingCallback callback, RecoverableFault recoverable) {
   if (g_in_front.exchange(true)) return;
@@ -92,6 +132,9 @@ void catch_deadly_signals(BeforeDyingCallback callback) {
 const char* deadly_signal_name(int signal) {
   for (const DeadlySignal& deadly : kDeadlySignals) {
     if (deadly.number == signal) return deadly.name;
+  }
+  for (const DeadlySignal& ending : kEndingSignals) {
+    if (ending.number == signal) return ending.name;
   }
   return "signal";
 }

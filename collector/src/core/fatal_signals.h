@@ -31,6 +31,17 @@ using RecoverableFault = bool (*)(int signal, siginfo_t* info, void* context);
  */
 void catch_faults_in_front(BeforeDyingCallback callback, RecoverableFault recoverable);
 
+/**
+ * SIGINT, SIGTERM and SIGHUP (those whose bit `1 << number` is in `signals_mask`): memview's
+ * handler goes in front of what is there (node's own, which restores the terminal and dies of
+ * the signal, or the default), finishes the capture at once, in signal context, then lets that
+ * handler or the default action take its course. A JavaScript listener would have held the signal
+ * until the event loop turned: a busy program ignored Ctrl-C. Not where the signal is ignored;
+ * once per signal and process. A handler the program installs later (a `process.on('SIGINT')`)
+ * replaces memview's: the program then decides when to exit.
+ */
+void catch_ending_signals_in_front(BeforeDyingCallback callback, int signals_mask);
+
 /** "SIGABRT" for SIGABRT, and so on, for the signals caught; "signal" for any other. */
 const char* deadly_signal_name(int signal);
 

@@ -2503,6 +2503,8 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   unlock();
 }
 
+void memview_catch_ending_signals(int signals_mask) { catch_ending_signals_in_front(finish_before_dying, signals_mask); }
+
 void memview_catch_faults() {
   // V8's own test for a WebAssembly trap, which node's handler asks first. Without it (not node)
   // there is no knowing which faults the handler in place recovers from: it is left alone.

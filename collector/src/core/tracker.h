@@ -135,6 +135,9 @@ __attribute__((visibility("default"))) void memview_interpreter_entry(uint64_t s
 /** Puts memview's segfault handler in front of node's (fatal_signals.h), once node has installed
  *  it: a native crash then finishes the capture too. */
 __attribute__((visibility("default"))) void memview_catch_faults();
+/** Finishes the capture on SIGINT, SIGTERM and SIGHUP (bits `1 << number` of the mask) in their
+ *  handler, in front of node's (fatal_signals.h): for those the program has no listener for. */
+__attribute__((visibility("default"))) void memview_catch_ending_signals(int signals_mask);
 /** Forgets interned stacks, so pcs of code that was only now reported are resolved afresh. */
 __attribute__((visibility("default"))) void memview_reset_stacks();
 __attribute__((visibility("default"))) void memview_thread_name(const char* name);
