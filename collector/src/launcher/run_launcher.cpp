@@ -302,6 +302,14 @@ bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
   run->output_template = resolve(output != nullptr ? output : "memview-" + stem + ".%p.bin");
   if (run->output_template.empty()) return false;
   if (output != nullptr && exists(run->output_template) && !force) return false;
+  // A directory, or the script itself (-f would have replaced the program with its capture): the
+  // CLI refuses those, with a message, before anything runs.
+  struct stat output_status, program_status;
+  if (stat(run->output_template.c_str(), &output_status) == 0 &&
+      (S_ISDIR(output_status.st_mode) ||
+       (stat(program.c_str(), &program_status) == 0 && output_status.st_dev == program_status.st_dev &&
+        output_status.st_ino == program_status.st_ino)))
+    return false;
   if (access(directory_of(run->output_template).c_str(), W_OK) != 0) return false;
   if (!explicit_command) run->command.push_back(const_cast<char*>(run->node.c_str()));
   for (int i = first; i < argc; i++) run->command.push_back(argv[i]);
