@@ -1,7 +1,7 @@
 // What a user profiling a real Node.js program relies on: JavaScript functions own the memory
 // they allocate, threads are told apart, the peak is the true high-water mark, and a program that
 // exits oddly still leaves a readable capture.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,7 +58,13 @@ describe('JavaScript stacks', () => {
       for (let k = 0; k < 2000; k++) driver(k * 1000);
     `;
     const lineOf = (text: string) => source.split('\n').findIndex((line) => line.includes(text)) + 1;
-    const callPath = `driver:${lineOf('s += middle')} middle:${lineOf('return leaf')} leaf:${lineOf('allocUnsafeSlow')}`;
+    // Each function's lines, from its declaration to its closing brace: baseline (Sparkplug) frames
+    // report the declaration, interpreted and optimized ones the call.
+    const spans: Record<string, [number, number]> = {
+      driver: [lineOf('function driver'), lineOf('return s;') + 1],
+      middle: [lineOf('function middle'), lineOf('return leaf') + 1],
+      leaf: [lineOf('function leaf'), lineOf('return i & 7') + 1],
+    };
     const run = traceScript(source, { runArguments: ['--no-inlining'] });
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(run.capturePath);
@@ -66,14 +72,19 @@ describe('JavaScript stacks', () => {
     let wholePath = 0;
     for (let node = 1; node < model.tree.count; node++) {
       if (model.views.allocated.count[node] === 0 || !pathOf(model, node).includes('allocUnsafeSlow')) continue;
-      const frames: string[] = [];
+      const frames: Array<{ name: string; line: number }> = [];
       for (let current = node; current > 0; current = model.tree.parent[current]) {
         const frame = model.tree.frame[current];
-        if (model.strings[model.frames.file[frame]]?.endsWith('program.cjs')) frames.unshift(`${model.strings[model.frames.functionName[frame]]}:${model.frames.line[frame]}`);
+        if (model.strings[model.frames.file[frame]]?.endsWith('program.cjs')) {
+          frames.unshift({ name: model.strings[model.frames.functionName[frame]], line: model.frames.line[frame] });
+        }
       }
       const count = model.views.allocated.count[node];
       allocations += count;
-      if (frames.slice(-3).join(' ') === callPath) wholePath += count;
+      const innermost = frames.slice(-3);
+      const whole = innermost.map(({ name }) => name).join(' > ') === 'driver > middle > leaf' &&
+        innermost.every(({ name, line }) => line >= spans[name][0] && line <= spans[name][1]);
+      if (whole) wholePath += count;
     }
     // 2,000 Buffers, each a few allocations (the backing store and V8's bookkeeping of it).
     expect(allocations).toBeGreaterThanOrEqual(2000);
@@ -922,6 +933,35 @@ describe('memory over time', () => {
 });
 
 describe('endings', () => {
+  it('a C program\'s libraries free in their destructors before the capture ends: only its true leak is left', async () => {
+    // memview's own destructor ran before those of the libraries the program loaded (they come
+    // later in load order): the block a library frees in its destructor read as leaked.
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'lib.c'), `
+      #include <stdlib.h>
+      static void* kept;
+      __attribute__((constructor)) static void take(void) { kept = malloc(70501); }
+      __attribute__((destructor)) static void give_back(void) { free(kept); }
+      void touch(void) {}
+    `);
+    writeFileSync(join(directory, 'main.c'), `
+      #include <stdlib.h>
+      void touch(void);
+      int main(void) { touch(); void* leaked = malloc(70502); return leaked == 0; }
+    `);
+    const compile = (...args: string[]) => execFileSync('cc', args, { cwd: directory });
+    compile('-shared', '-fPIC', '-o', 'liblate.so', 'lib.c');
+    compile('-o', 'main', 'main.c', '-L.', '-llate', `-Wl,-rpath,${directory}`);
+    const capture = join(directory, 'main.bin');
+    const run = spawnSync(cliPath, ['run', '-q', '-o', capture, '--', join(directory, 'main')], { encoding: 'utf8', env: cleanEnvironment() });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(capture);
+    expect(model.meta.truncated).toBe(false);
+    expect(model.stats.allocators.malloc.count).toBe(2);
+    expect(model.stats.leakedBytes).toBe(70502);
+    expect(model.stats.leakedAllocations).toBe(1);
+  });
+
   it('a process killed with SIGKILL keeps the names of the native frames met before it was killed', async () => {
     // Straight under the core (no launcher to name the frames afterwards): the writer names the
     // native pcs of the stacks as the run goes.

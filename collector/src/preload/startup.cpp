@@ -3,7 +3,7 @@
 // at the first hooked allocator call, which can come before this library's constructor: libstdc++'s
 // own static initialiser allocates its 72 KiB emergency pool before any constructor of ours runs.
 // That block is the program's when the program uses libstdc++ (node does); a C program has
-// libstdc++ loaded only because memview needs it, and then tracing waits for the constructor.
+// libstdc++ loaded only because memview needs it, and then that call does not start tracing.
 // Mapping hooks never start it (see should_trace_mapping in core/tracker.h).
 #include <elf.h>
 #include <link.h>
@@ -19,6 +19,8 @@
 namespace memview {
 
 bool g_environment_checked = false;
+
+extern "C" int __cxa_atexit(void (*function)(void*), void* argument, void* dso_handle);
 
 namespace {
 bool env_flag(const char* name) {
@@ -82,13 +84,58 @@ bool program_uses_libstdcxx() {
   return known == 1;
 }
 
+// The executable segment of the loaded object that holds `address`, or of the first whose path
+// holds `name`.
+struct TextSearch {
+  uint64_t address;
+  const char* name;
+  uint64_t start = 0, end = 0;
+};
+
+int find_text(struct dl_phdr_info* info, size_t, void* data) {
+  TextSearch* search = static_cast<TextSearch*>(data);
+  const bool named = search->name != nullptr && info->dlpi_name != nullptr && strstr(info->dlpi_name, search->name) != nullptr;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& header = info->dlpi_phdr[i];
+    if (header.p_type != PT_LOAD || !(header.p_flags & PF_X)) continue;
+    const uint64_t start = info->dlpi_addr + header.p_vaddr, end = start + header.p_memsz;
+    if (named || (search->address >= start && search->address < end)) {
+      search->start = start;
+      search->end = end;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Whether the allocator call being hooked came from libstdc++'s code: walks memview's own frames
+// (built with frame pointers) up to the first return address outside them, which is the hook's
+// caller; no frame of another object is read.
+__attribute__((noinline)) bool called_from_libstdcxx() {
+  static TextSearch own{reinterpret_cast<uint64_t>(&find_text), nullptr};
+  static TextSearch libstdcxx{0, "/libstdc++.so"};
+  if (own.end == 0) dl_iterate_phdr(find_text, &own);
+  if (libstdcxx.end == 0) dl_iterate_phdr(find_text, &libstdcxx);
+  const uint64_t* frame = static_cast<const uint64_t*>(__builtin_frame_address(0));
+  for (int depth = 0; depth < 16 && frame != nullptr; depth++) {
+    const uint64_t return_address = frame[1];
+    if (return_address < own.start || return_address >= own.end) return return_address >= libstdcxx.start && return_address < libstdcxx.end;
+    const uint64_t* caller_frame = reinterpret_cast<const uint64_t*>(frame[0]);
+    if (caller_frame <= frame) return false;
+    frame = caller_frame;
+  }
+  return false;
+}
+
 bool g_constructed = false;
 }  // namespace
 
 void start_from_environment() {
   if (g_environment_checked) return;
-  // Before this library's constructor, only the initialisers of the libraries it needs run.
-  if (!g_constructed && !program_uses_libstdcxx()) return;
+  // libstdc++'s initialiser, which runs before this library's constructor, allocates its pool;
+  // in a program that does not use libstdc++ that call is memview's doing. The program's own
+  // libraries' initialisers may run before that constructor too: their calls start tracing.
+  if (!g_constructed && !program_uses_libstdcxx() && called_from_libstdcxx()) return;
   g_environment_checked = true;  // first: starting allocates, and those calls come back here
   const char* output = getenv("MEMVIEW_OUTPUT");
   if (!output || !output[0]) return;
@@ -134,11 +181,18 @@ void start_from_environment() {
 }
 
 namespace {
+void stop_at_exit(void*) { stop_tracing("exit"); }
+
 __attribute__((constructor)) void start_at_load() {
   g_constructed = true;
+  // The end of a normal exit comes after every library's destructor: a handler registered here,
+  // before __libc_start_main registers the dynamic loader's destructor pass, runs after that pass
+  // (exit runs them last in, first out). A destructor of memview's ran before those of the
+  // libraries the program loaded (they come later in load order), and what they free showed as
+  // leaked. No dso handle: unloading this library never runs it early.
+  __cxa_atexit(stop_at_exit, nullptr, nullptr);
   start_from_environment();
 }
-__attribute__((destructor)) void stop_at_exit() { stop_tracing("exit"); }
 }  // namespace
 
 }  // namespace memview
