@@ -9,6 +9,7 @@ import type { CaptureModel } from '../../viewer/model/types.js';
 import { functionTable, rowShare } from '../../viewer/model/function-table.js';
 import { pruneModel } from '../../viewer/model/prune.js';
 import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
+import { noCompleteChunkMessage } from '../../viewer/model/empty-capture.js';
 
 const model = makeKnownModel();
 const nameOf = (m: CaptureModel, tree: { frame: Int32Array }, node: number) => frameName(m, tree.frame[node]);
@@ -260,5 +261,16 @@ describe('inverted tree of a huge capture', () => {
     expect(inverted.totalCount[0]).toBe(straight.totalCount[0]);
     expect(inverted.count).toBeLessThan(straight.count * 2);
     for (let i = 1; i < inverted.count; i++) expect(inverted.parent[i]).toBeLessThan(i);
+  });
+});
+
+describe('a capture with no complete chunk', () => {
+  it('is said to hold nothing, with where it was cut; a complete or older model is not', () => {
+    const meta = { ...model.meta, truncated: true, dataChunks: 0 };
+    expect(noCompleteChunkMessage(meta, 'cut.bin', 30000)).toMatch(/^cut\.bin holds no complete chunk of events \(it was cut at byte 30,000, before its first chunk ended\)/);
+    expect(noCompleteChunkMessage(meta)).toMatch(/^This capture holds no complete chunk of events \(it was cut, before/);
+    expect(noCompleteChunkMessage({ ...meta, dataChunks: 1 })).toBeNull();
+    expect(noCompleteChunkMessage({ ...meta, truncated: false })).toBeNull(); // ended properly, allocated nothing
+    expect(noCompleteChunkMessage({ ...meta, dataChunks: undefined })).toBeNull(); // a model made before chunks were counted
   });
 });

@@ -8,6 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
 import { artifactsDir, buildViewer, hasChromium, launchChromium, writeReportFile } from './browser-helpers.js';
 import { FrameKind } from '../../viewer/model/types.js';
+import { run as report } from '../../cli/commands/report.js';
+import { knownCapture } from './capture-fixture.js';
 
 if (!hasChromium) console.warn('SKIPPED: report page browser tests need /usr/bin/chromium (apt-get install chromium)');
 
@@ -213,6 +215,24 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
       expect(await damagedPage.evaluate(() => document.body?.innerText ?? ''), how).toMatch(/^This report file is damaged or incomplete \(.+\); generate it again with memview report\.$/);
       await damagedPage.close();
     }
+  });
+
+  it('a report of a capture cut before its first chunk ended says so instead of showing an empty report', async () => {
+    const cutPath = join(artifactsDir, 'cut-in-first-chunk.bin');
+    writeFileSync(cutPath, knownCapture().slice(0, 100)); // 16-byte header, then part of chunk 0
+    const out = join(artifactsDir, 'cut-in-first-chunk.html');
+    const log = console.log;
+    console.log = () => {};
+    try { expect(await report([cutPath, '-o', out])).toBe(0); } finally { console.log = log; }
+    const cutPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await cutPage.goto(pathToFileURL(out).href);
+    await cutPage.waitForFunction(() => document.body.dataset.ready === 'empty', null, { timeout: 20_000 });
+    await cutPage.screenshot({ path: join(artifactsDir, 'report-cut-in-first-chunk.png') });
+    const text = await cutPage.evaluate(() => document.body.innerText.trim());
+    expect(text).toBe('This capture holds no complete chunk of events (it was cut at byte 100, before its first chunk ended): '
+      + 'the program was killed within its first moments, or the file was cut short. There is nothing to show.');
+    expect(await cutPage.locator('.mv-header, canvas').count()).toBe(0);
+    await cutPage.close();
   });
 
   it('stats panel shows totals and allocators', async () => {
