@@ -196,6 +196,23 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     await page.locator('.mv-tabs button[data-tab=flame]').click();
   });
 
+  it('toolbar selects are wide enough for every option\'s text', async () => {
+    const cut = await page.evaluate(() => {
+      const measure = document.createElement('canvas').getContext('2d')!;
+      const short: string[] = [];
+      for (const select of document.querySelectorAll<HTMLSelectElement>('.mv-toolbar select')) {
+        const style = getComputedStyle(select);
+        measure.font = `${style.fontSize} ${style.fontFamily}`;
+        // Room for the text: the box less its padding, borders and the drop-down arrow (about 20 px).
+        const room = select.getBoundingClientRect().width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+          - parseFloat(style.borderLeftWidth) - parseFloat(style.borderRightWidth) - 20;
+        for (const option of select.options) if (measure.measureText(option.text).width > room) short.push(option.text);
+      }
+      return short;
+    });
+    expect(cut).toEqual([]);
+  });
+
   it('says a report file is damaged or incomplete when it was cut short or altered', async () => {
     const { path } = await writeReportFile('damaged-source.html', makeKnownModel());
     const html = readFileSync(path, 'utf8');
