@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../viewer/model/synthetic.js';
+import { makeDeepModel, makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../viewer/model/synthetic.js';
 import { buildViewTree, defaultViewOptions, subtreeTotals, threadNodes } from '../../viewer/model/view-tree.js';
-import { ancestry, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
+import { ancestry, deepestVisibleRow, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
 import { searchLayout } from '../../viewer/model/search.js';
 import { decodeEmbeddedPayload, decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
 import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
@@ -272,5 +272,20 @@ describe('a capture with no complete chunk', () => {
     expect(noCompleteChunkMessage({ ...meta, dataChunks: 1 })).toBeNull();
     expect(noCompleteChunkMessage({ ...meta, truncated: false })).toBeNull(); // ended properly, allocated nothing
     expect(noCompleteChunkMessage({ ...meta, dataChunks: undefined })).toBeNull(); // a model made before chunks were counted
+  });
+});
+
+describe('scroll depth', () => {
+  it('a range over a shallow frame reaches only its rows, not the whole tree\'s depth', () => {
+    const deep = makeDeepModel(100);
+    const layout = layoutFlame(buildViewTree(deep, defaultViewOptions), 'bytes');
+    expect(layout.maxDepth).toBe(101); // thread, then 100 × rec
+    let shallow = -1;
+    for (let i = 0; i < layout.length; i++) if (frameName(deep, deep.tree.frame[layout.node[i]]) === 'shallow') shallow = i;
+    const [start, end] = [layout.start[shallow], layout.start[shallow] + layout.width[shallow]];
+    expect(deepestVisibleRow(layout, start, end, 0)).toBe(2);
+    expect(deepestVisibleRow(layout, 0, layout.total, 0)).toBe(101);
+    // Nodes narrower than the smallest width shown do not count: only the 2 MiB thread is wider than 1.5 MiB.
+    expect(deepestVisibleRow(layout, 0, layout.total, 1.5 * MiB)).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
+import { makeDeepModel, makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
 import { artifactsDir, buildViewer, hasChromium, launchChromium, writeReportFile } from './browser-helpers.js';
 import { FrameKind } from '../../viewer/model/types.js';
 import { run as report } from '../../cli/commands/report.js';
@@ -211,6 +211,33 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
       return short;
     });
     expect(cut).toEqual([]);
+  });
+
+  it('after zooming into a shallow frame of a deep tree, dragging up stops while the frame is still in view', async () => {
+    const { url } = await writeReportFile('deep-report.html', makeDeepModel(150));
+    const deepPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await deepPage.goto(url);
+    await deepPage.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+    type Scroll = Handle & { zoomTo(slot: number): void; panBy(dx: number, dy: number): void; layout: { depth: Int32Array; length: number } };
+    const shown = await deepPage.evaluate(() => {
+      const m = (window as unknown as { memview: Scroll }).memview;
+      const height = document.querySelector('.mv-flame')!.clientHeight;
+      m.zoomTo(m.slotOfName('shallow'));
+      m.panBy(0, -100_000); // a long drag upwards: scroll down as far as it goes
+      const shallow = m.slotRect(m.slotOfName('shallow'))!;
+      m.zoomTo(0);
+      m.panBy(0, -100_000);
+      let deepest = 0;
+      for (let i = 1; i < m.layout.length; i++) if (m.layout.depth[i] > m.layout.depth[deepest]) deepest = i;
+      const bottom = m.slotRect(deepest)!;
+      return { height, shallowY: shallow.y, bottomY: bottom.y };
+    });
+    expect(shown.shallowY).toBeGreaterThanOrEqual(0);
+    expect(shown.shallowY).toBeLessThan(shown.height);
+    // Unzoomed, the whole depth is still reachable.
+    expect(shown.bottomY).toBeGreaterThanOrEqual(0);
+    expect(shown.bottomY).toBeLessThan(shown.height);
+    await deepPage.close();
   });
 
   it('says a report file is damaged or incomplete when it was cut short or altered', async () => {
