@@ -10,6 +10,7 @@ import { functionTable, rowShare } from '../../viewer/model/function-table.js';
 import { pruneModel } from '../../viewer/model/prune.js';
 import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
 import { noCompleteChunkMessage } from '../../viewer/model/empty-capture.js';
+import { labelBesideMarker } from '../../viewer/ui/chart-labels.js';
 
 const model = makeKnownModel();
 const nameOf = (m: CaptureModel, tree: { frame: Int32Array }, node: number) => frameName(m, tree.frame[node]);
@@ -287,5 +288,23 @@ describe('scroll depth', () => {
     expect(deepestVisibleRow(layout, 0, layout.total, 0)).toBe(101);
     // Nodes narrower than the smallest width shown do not count: only the 2 MiB thread is wider than 1.5 MiB.
     expect(deepestVisibleRow(layout, 0, layout.total, 1.5 * MiB)).toBe(1);
+  });
+});
+
+describe('chart labels', () => {
+  // A plot from x = 64 to x = 1268, and a label 25 px wide.
+  const inside = (x: number) => x >= 64 && x + 25 <= 1268;
+  it('the peak\'s label is beside its marker, on the right when it fits there', () => {
+    expect(labelBesideMarker(600, 25, 64, 1268)).toBe(603);
+  });
+  it('a peak at the end of the run has its label on the left of the marker, whole', () => {
+    const x = labelBesideMarker(1268, 25, 64, 1268);
+    expect(x).toBe(1268 - 3 - 25);
+    expect(inside(x)).toBe(true);
+    expect(inside(labelBesideMarker(1250, 25, 64, 1268))).toBe(true);
+  });
+  it('stays inside the plot at the start of the run and in a plot barely wider than the label', () => {
+    expect(labelBesideMarker(64, 25, 64, 1268)).toBe(67);
+    expect(labelBesideMarker(70, 25, 64, 90)).toBe(64);
   });
 });

@@ -240,6 +240,19 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     await deepPage.close();
   });
 
+  it('the chart\'s legend and its hint sit above the plot, not on the data, and apart', async () => {
+    const box = async (selector: string) => (await page.locator(selector).boundingBox())!;
+    const canvas = await box('.mv-timeline canvas');
+    await page.mouse.move(canvas.x + canvas.width * 0.9, canvas.y + canvas.height / 2); // the readout: the longest text there
+    const legend = await box('.mv-chart-legend');
+    const hint = await box('.mv-range');
+    expect(await page.locator('.mv-range').innerText()).toMatch(/tracked .+, heap .+, RSS/);
+    for (const label of [legend, hint]) expect(label.y + label.height).toBeLessThanOrEqual(canvas.y + 0.5);
+    expect(legend.x + legend.width).toBeLessThanOrEqual(hint.x);
+    expect(await page.locator('.mv-chart-legend').innerText()).toMatch(/tracked\s+heap\s+RSS/);
+    await page.mouse.move(0, 0);
+  });
+
   it('says a report file is damaged or incomplete when it was cut short or altered', async () => {
     const { path } = await writeReportFile('damaged-source.html', makeKnownModel());
     const html = readFileSync(path, 'utf8');
