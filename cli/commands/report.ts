@@ -2,7 +2,7 @@
 // capture's aggregated model, deflated and base64-encoded) that works offline from file://.
 // No bundler runs here: the viewer was built once by Vite into dist/viewer/page/index.html.
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -102,6 +102,7 @@ export async function writeReportCommand(request: ReportRequest): Promise<number
     initialView: request.initialView,
     temporal,
     memviewVersion: await memviewVersion(),
+    captureBytes: (await stat(request.capturePath)).size,
   });
   await writeFile(request.outputPath, html);
   console.log(resolve(request.outputPath));

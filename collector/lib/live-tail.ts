@@ -53,6 +53,7 @@ export class CaptureTail {
     if (!this.header) return undefined;
     return this.aggregator.finish({
       formatVersion: this.header.formatVersion, flags: this.header.flags, truncated: !this.figures.ended, endTimeNs: undefined,
+      dataChunks: this.figures.chunks,
     });
   }
 

@@ -238,4 +238,19 @@ describe('bad input', () => {
       }
     }
   }, 60_000);
+
+  it('a capture cut before its first chunk ended says so in both readers: no data chunk', async () => {
+    const bytes = randomCapture(102, { events: 400, codec: 'lz4' });
+    const [first] = chunksOf(bytes);
+    const firstEnd = first.payloadOffset + first.storedSize;
+    for (const cut of [16, 40, firstEnd - 1]) {
+      const piece = bytes.slice(0, cut);
+      const engine = await engineDecode(piece);
+      expect(engine).toEqual(await referenceDecode(piece));
+      expect(engine.meta, `cut at ${cut}`).toMatchObject({ truncated: true, dataChunks: 0 });
+    }
+    const engine = await engineDecode(bytes.slice(0, firstEnd));
+    expect(engine.meta).toMatchObject({ truncated: true, dataChunks: 1 });
+    expect((await engineDecode(bytes)).meta).toMatchObject({ truncated: false, dataChunks: chunksOf(bytes).length - 1 });
+  });
 });

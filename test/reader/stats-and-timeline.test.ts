@@ -54,7 +54,7 @@ describe('capture stats', () => {
     expect(model.meta).toEqual({
       formatVersion: 6, pid: 4242, commandLine: ['node', '/app/server.js'], nodeVersion: 'v20.20.2',
       startTimeUnixMs: 1700000000000, durationMs: 3000, pageSize: 4096, mainThreadId: 1, nativeFrames: false, truncated: false,
-      endReason: 'SIGABRT', framesNamedAfterwards: true,
+      endReason: 'SIGABRT', framesNamedAfterwards: true, dataChunks: 1,
     });
     expect(model.stats.durationMs).toBe(3000);
     expect(model.stats.peakRssBytes).toBe(9_000_000);

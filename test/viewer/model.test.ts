@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../viewer/model/synthetic.js';
+import { makeDeepModel, makeKnownModel, makeSyntheticModel, MiB, KiB, xssName } from '../../viewer/model/synthetic.js';
 import { buildViewTree, defaultViewOptions, subtreeTotals, threadNodes } from '../../viewer/model/view-tree.js';
-import { ancestry, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
+import { ancestry, deepestVisibleRow, hitTest, layoutFlame } from '../../viewer/model/flame-layout.js';
 import { searchLayout } from '../../viewer/model/search.js';
 import { decodeEmbeddedPayload, decodePayload, encodePayload, fromBase64, toBase64 } from '../../viewer/model/payload-codec.js';
 import { frameLocation, frameName, formatBytes } from '../../viewer/model/frame-text.js';
@@ -9,6 +9,8 @@ import type { CaptureModel } from '../../viewer/model/types.js';
 import { functionTable, rowShare } from '../../viewer/model/function-table.js';
 import { pruneModel } from '../../viewer/model/prune.js';
 import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
+import { noCompleteChunkMessage } from '../../viewer/model/empty-capture.js';
+import { labelBesideMarker } from '../../viewer/ui/chart-labels.js';
 
 const model = makeKnownModel();
 const nameOf = (m: CaptureModel, tree: { frame: Int32Array }, node: number) => frameName(m, tree.frame[node]);
@@ -260,5 +262,49 @@ describe('inverted tree of a huge capture', () => {
     expect(inverted.totalCount[0]).toBe(straight.totalCount[0]);
     expect(inverted.count).toBeLessThan(straight.count * 2);
     for (let i = 1; i < inverted.count; i++) expect(inverted.parent[i]).toBeLessThan(i);
+  });
+});
+
+describe('a capture with no complete chunk', () => {
+  it('is said to hold nothing, with where it was cut; a complete or older model is not', () => {
+    const meta = { ...model.meta, truncated: true, dataChunks: 0 };
+    expect(noCompleteChunkMessage(meta, 'cut.bin', 30000)).toMatch(/^cut\.bin holds no complete chunk of events \(it was cut at byte 30,000, before its first chunk ended\)/);
+    expect(noCompleteChunkMessage(meta)).toMatch(/^This capture holds no complete chunk of events \(it was cut, before/);
+    expect(noCompleteChunkMessage({ ...meta, dataChunks: 1 })).toBeNull();
+    expect(noCompleteChunkMessage({ ...meta, truncated: false })).toBeNull(); // ended properly, allocated nothing
+    expect(noCompleteChunkMessage({ ...meta, dataChunks: undefined })).toBeNull(); // a model made before chunks were counted
+  });
+});
+
+describe('scroll depth', () => {
+  it('a range over a shallow frame reaches only its rows, not the whole tree\'s depth', () => {
+    const deep = makeDeepModel(100);
+    const layout = layoutFlame(buildViewTree(deep, defaultViewOptions), 'bytes');
+    expect(layout.maxDepth).toBe(101); // thread, then 100 × rec
+    let shallow = -1;
+    for (let i = 0; i < layout.length; i++) if (frameName(deep, deep.tree.frame[layout.node[i]]) === 'shallow') shallow = i;
+    const [start, end] = [layout.start[shallow], layout.start[shallow] + layout.width[shallow]];
+    expect(deepestVisibleRow(layout, start, end, 0)).toBe(2);
+    expect(deepestVisibleRow(layout, 0, layout.total, 0)).toBe(101);
+    // Nodes narrower than the smallest width shown do not count: only the 2 MiB thread is wider than 1.5 MiB.
+    expect(deepestVisibleRow(layout, 0, layout.total, 1.5 * MiB)).toBe(1);
+  });
+});
+
+describe('chart labels', () => {
+  // A plot from x = 64 to x = 1268, and a label 25 px wide.
+  const inside = (x: number) => x >= 64 && x + 25 <= 1268;
+  it('the peak\'s label is beside its marker, on the right when it fits there', () => {
+    expect(labelBesideMarker(600, 25, 64, 1268)).toBe(603);
+  });
+  it('a peak at the end of the run has its label on the left of the marker, whole', () => {
+    const x = labelBesideMarker(1268, 25, 64, 1268);
+    expect(x).toBe(1268 - 3 - 25);
+    expect(inside(x)).toBe(true);
+    expect(inside(labelBesideMarker(1250, 25, 64, 1268))).toBe(true);
+  });
+  it('stays inside the plot at the start of the run and in a plot barely wider than the label', () => {
+    expect(labelBesideMarker(64, 25, 64, 1268)).toBe(67);
+    expect(labelBesideMarker(70, 25, 64, 90)).toBe(64);
   });
 });

@@ -5,9 +5,11 @@ import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
+import { makeDeepModel, makeKnownModel, MiB, xssName } from '../../viewer/model/synthetic.js';
 import { artifactsDir, buildViewer, hasChromium, launchChromium, writeReportFile } from './browser-helpers.js';
 import { FrameKind } from '../../viewer/model/types.js';
+import { run as report } from '../../cli/commands/report.js';
+import { knownCapture } from './capture-fixture.js';
 
 if (!hasChromium) console.warn('SKIPPED: report page browser tests need /usr/bin/chromium (apt-get install chromium)');
 
@@ -194,6 +196,63 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     await page.locator('.mv-tabs button[data-tab=flame]').click();
   });
 
+  it('toolbar selects are wide enough for every option\'s text', async () => {
+    const cut = await page.evaluate(() => {
+      const measure = document.createElement('canvas').getContext('2d')!;
+      const short: string[] = [];
+      for (const select of document.querySelectorAll<HTMLSelectElement>('.mv-toolbar select')) {
+        const style = getComputedStyle(select);
+        measure.font = `${style.fontSize} ${style.fontFamily}`;
+        // Room for the text: the box less its padding, borders and the drop-down arrow (about 20 px).
+        const room = select.getBoundingClientRect().width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+          - parseFloat(style.borderLeftWidth) - parseFloat(style.borderRightWidth) - 20;
+        for (const option of select.options) if (measure.measureText(option.text).width > room) short.push(option.text);
+      }
+      return short;
+    });
+    expect(cut).toEqual([]);
+  });
+
+  it('after zooming into a shallow frame of a deep tree, dragging up stops while the frame is still in view', async () => {
+    const { url } = await writeReportFile('deep-report.html', makeDeepModel(150));
+    const deepPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await deepPage.goto(url);
+    await deepPage.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 20_000 });
+    type Scroll = Handle & { zoomTo(slot: number): void; panBy(dx: number, dy: number): void; layout: { depth: Int32Array; length: number } };
+    const shown = await deepPage.evaluate(() => {
+      const m = (window as unknown as { memview: Scroll }).memview;
+      const height = document.querySelector('.mv-flame')!.clientHeight;
+      m.zoomTo(m.slotOfName('shallow'));
+      m.panBy(0, -100_000); // a long drag upwards: scroll down as far as it goes
+      const shallow = m.slotRect(m.slotOfName('shallow'))!;
+      m.zoomTo(0);
+      m.panBy(0, -100_000);
+      let deepest = 0;
+      for (let i = 1; i < m.layout.length; i++) if (m.layout.depth[i] > m.layout.depth[deepest]) deepest = i;
+      const bottom = m.slotRect(deepest)!;
+      return { height, shallowY: shallow.y, bottomY: bottom.y };
+    });
+    expect(shown.shallowY).toBeGreaterThanOrEqual(0);
+    expect(shown.shallowY).toBeLessThan(shown.height);
+    // Unzoomed, the whole depth is still reachable.
+    expect(shown.bottomY).toBeGreaterThanOrEqual(0);
+    expect(shown.bottomY).toBeLessThan(shown.height);
+    await deepPage.close();
+  });
+
+  it('the chart\'s legend and its hint sit above the plot, not on the data, and apart', async () => {
+    const box = async (selector: string) => (await page.locator(selector).boundingBox())!;
+    const canvas = await box('.mv-timeline canvas');
+    await page.mouse.move(canvas.x + canvas.width * 0.9, canvas.y + canvas.height / 2); // the readout: the longest text there
+    const legend = await box('.mv-chart-legend');
+    const hint = await box('.mv-range');
+    expect(await page.locator('.mv-range').innerText()).toMatch(/tracked .+, heap .+, RSS/);
+    for (const label of [legend, hint]) expect(label.y + label.height).toBeLessThanOrEqual(canvas.y + 0.5);
+    expect(legend.x + legend.width).toBeLessThanOrEqual(hint.x);
+    expect(await page.locator('.mv-chart-legend').innerText()).toMatch(/tracked\s+heap\s+RSS/);
+    await page.mouse.move(0, 0);
+  });
+
   it('says a report file is damaged or incomplete when it was cut short or altered', async () => {
     const { path } = await writeReportFile('damaged-source.html', makeKnownModel());
     const html = readFileSync(path, 'utf8');
@@ -213,6 +272,24 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
       expect(await damagedPage.evaluate(() => document.body?.innerText ?? ''), how).toMatch(/^This report file is damaged or incomplete \(.+\); generate it again with memview report\.$/);
       await damagedPage.close();
     }
+  });
+
+  it('a report of a capture cut before its first chunk ended says so instead of showing an empty report', async () => {
+    const cutPath = join(artifactsDir, 'cut-in-first-chunk.bin');
+    writeFileSync(cutPath, knownCapture().slice(0, 100)); // 16-byte header, then part of chunk 0
+    const out = join(artifactsDir, 'cut-in-first-chunk.html');
+    const log = console.log;
+    console.log = () => {};
+    try { expect(await report([cutPath, '-o', out])).toBe(0); } finally { console.log = log; }
+    const cutPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await cutPage.goto(pathToFileURL(out).href);
+    await cutPage.waitForFunction(() => document.body.dataset.ready === 'empty', null, { timeout: 20_000 });
+    await cutPage.screenshot({ path: join(artifactsDir, 'report-cut-in-first-chunk.png') });
+    const text = await cutPage.evaluate(() => document.body.innerText.trim());
+    expect(text).toBe('This capture holds no complete chunk of events (it was cut at byte 100, before its first chunk ended): '
+      + 'the program was killed within its first moments, or the file was cut short. There is nothing to show.');
+    expect(await cutPage.locator('.mv-header, canvas').count()).toBe(0);
+    await cutPage.close();
   });
 
   it('stats panel shows totals and allocators', async () => {

@@ -114,6 +114,18 @@ describe.skipIf(!hasChromium)('static viewer', { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it('says a capture cut before its first chunk ended holds nothing to show, and can open another', async () => {
+    const page = await openPage();
+    await page.setInputFiles('input[type=file]', { name: 'cut.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(knownCapture().slice(0, 100)) });
+    await page.waitForFunction(() => document.body.dataset.error === 'true', null, { timeout: 20_000 });
+    expect(await page.locator('.mv-error').innerText()).toMatch(/^cut\.bin holds no complete chunk of events \(it was cut at byte 100, before its first chunk ended\)/);
+    expect(await page.locator('.mv-header').count()).toBe(0);
+    await page.setInputFiles('input[type=file]', { name: 'capture.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(knownCapture()) });
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 30_000 });
+    expect(await memview(page)).toBe(15 * MiB);
+    await page.close();
+  });
+
   it('says clearly when a file is not a capture', async () => {
     const page = await openPage();
     await page.setInputFiles('input[type=file]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('these are not the bytes you are looking for') });

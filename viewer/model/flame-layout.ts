@@ -178,6 +178,22 @@ export function hitTest(layout: FlameLayout, value: number, row: number): number
   return -1;
 }
 
+/**
+ * The deepest row with a node at least `minWidth` wide (value units) in [startValue, endValue):
+ * how far down a view of that range has anything to draw. Visits only such nodes, as a frame does.
+ */
+export function deepestVisibleRow(layout: FlameLayout, startValue: number, endValue: number, minWidth: number): number {
+  let deepest = 0;
+  let i = 0;
+  while (i < layout.length) {
+    const start = layout.start[i], width = layout.width[i];
+    if (width < minWidth || start >= endValue || start + width <= startValue) { i = layout.subtreeEnd[i]; continue; }
+    if (layout.depth[i] > deepest) deepest = layout.depth[i];
+    i++;
+  }
+  return deepest;
+}
+
 /** Slots from the root down to `slot` (inclusive), for the breadcrumb. */
 export function ancestry(layout: FlameLayout, slot: number): number[] {
   const path: number[] = [];

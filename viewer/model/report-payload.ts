@@ -87,4 +87,6 @@ export interface ReportPayload {
   memviewVersion: string;
   /** Set when the model was pruned to fit the report: call paths worth less than this fraction of every total were folded into their callers. */
   foldedBelow?: number;
+  /** Size of the capture file the report was made from (absent in older reports). */
+  captureBytes?: number;
 }

@@ -236,3 +236,19 @@ export function makeSyntheticModel(nodeCount: number, seed = 1, shape: 'skewed' 
     },
   };
 }
+
+/**
+ * One thread: `shallow` (1 MiB, one level under the thread) and a recursion `rec` `depth` levels
+ * deep (1 MiB at its bottom), for scrolling.
+ */
+export function makeDeepModel(depth: number): CaptureModel {
+  const nodes: NodeSpec[] = [
+    { parent: 0, frame: { name: 'main', file: '', line: 0, column: 0, kind: FrameKind.Thread } },
+    { parent: 1, frame: { name: 'shallow', file: '/app/deep.js', line: 2, column: 3, kind: FrameKind.UserJs }, peak: [MiB, 1], allocated: [MiB, 1] },
+  ];
+  for (let d = 0; d < depth; d++) {
+    nodes.push({ parent: d === 0 ? 1 : nodes.length, frame: { name: 'rec', file: '/app/deep.js', line: 9, column: 5, kind: FrameKind.UserJs },
+      ...(d === depth - 1 ? { peak: [MiB, 1] as [number, number], allocated: [MiB, 1] as [number, number] } : {}) });
+  }
+  return modelFromSpecs(nodes);
+}

@@ -72,6 +72,11 @@ export interface CaptureMeta {
    * `memview symbolize`, META framesNamedAfterwards); absent in models made before it was read.
    */
   framesNamedAfterwards?: boolean;
+  /**
+   * Data chunks read whole. A truncated capture with none was cut before its first chunk ended: it
+   * holds no events, not even the META records (pid, command line). Absent in older models.
+   */
+  dataChunks?: number;
 }
 
 export interface Timeline {

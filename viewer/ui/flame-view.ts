@@ -2,7 +2,7 @@
 // navigation, and a viewport in value units. It asks the FlameRenderer to draw and the layout to
 // hit-test; it holds no model logic.
 import { Application } from 'pixi.js';
-import { hitTest, type FlameLayout } from '../model/flame-layout.js';
+import { deepestVisibleRow, hitTest, type FlameLayout } from '../model/flame-layout.js';
 import { FlameRenderer, rowHeight, type FlameScene, type FlameViewport } from '../render/flame-renderer.js';
 
 export interface FlameViewEvents {
@@ -84,6 +84,7 @@ export class FlameView {
     const rowTop = layout.depth[slot] * rowHeight;
     if (slot === 0) this.view.scrollY = 0;
     else if (rowTop < this.view.scrollY || rowTop > this.view.scrollY + this.host.clientHeight - 3 * rowHeight) this.view.scrollY = Math.max(0, rowTop - 2 * rowHeight);
+    this.clampScroll();
     this.events.zoomed(slot);
     this.requestRender();
   }
@@ -98,15 +99,32 @@ export class FlameView {
     const newSpan = Math.min(layout.total, Math.max(minSpan, span * factor));
     const at = startValue + span * anchor;
     this.setRange(at - newSpan * anchor, newSpan);
+    this.clampScroll();
   }
 
   panBy(dxPx: number, dyPx: number): void {
     const span = this.view.endValue - this.view.startValue;
     this.setRange(this.view.startValue - (dxPx / this.view.widthPx) * span, span);
-    const layout = this.scene?.layout;
-    const maxScroll = layout ? Math.max(0, (layout.maxDepth + 2) * rowHeight - this.host.clientHeight) : 0;
-    this.view.scrollY = Math.max(0, Math.min(maxScroll, this.view.scrollY - dyPx));
+    this.view.scrollY -= dyPx;
+    this.clampScroll();
     this.requestRender();
+  }
+
+  /**
+   * Keeps the scroll within the rows the current range has anything on (a zoomed-in shallow frame
+   * has few, however deep the whole tree is), so the panel never scrolls to nothing.
+   */
+  private clampScroll(): void {
+    const layout = this.scene?.layout;
+    const { startValue, endValue } = this.view;
+    const widthPx = this.host.clientWidth;
+    let maxScroll = 0;
+    if (layout && layout.length > 0 && widthPx > 0) {
+      const onePixel = (endValue - startValue) / (widthPx * this.view.resolution);
+      const deepest = deepestVisibleRow(layout, startValue, endValue, onePixel);
+      maxScroll = Math.max(0, (deepest + 2) * rowHeight - this.host.clientHeight);
+    }
+    this.view.scrollY = Math.max(0, Math.min(maxScroll, this.view.scrollY));
   }
 
   private setRange(start: number, span: number): void {

@@ -6,6 +6,7 @@ import { payloadElementId, type ReportPayload } from '../model/report-payload.js
 import { prepareFlameView, startApp } from './app.js';
 import { showOpenPage } from './open-page.js';
 import { h } from './dom.js';
+import { noCompleteChunkMessage } from '../model/empty-capture.js';
 
 async function boot(): Promise<void> {
   const root = document.getElementById('app')!;
@@ -22,6 +23,12 @@ async function boot(): Promise<void> {
     const payload = await decodeEmbeddedPayload<ReportPayload>(embedded);
     if (!payload?.model?.tree || !payload.model.meta) throw new DamagedPayloadError('the embedded data is not a memview report');
     performance.mark('memview:model-ready');
+    const nothing = noCompleteChunkMessage(payload.model.meta, 'This capture', payload.captureBytes);
+    if (nothing) {
+      root.replaceChildren(h('div', { className: 'mv-open' }, h('div', { className: 'mv-error', role: 'alert' }, nothing)));
+      document.body.dataset.ready = 'empty';
+      return;
+    }
     await startApp(root, { model: payload.model, initialView: payload.initialView, temporal: payload.temporal, rangeSource: null, foldedBelow: payload.foldedBelow, flame });
   } catch (error) {
     const text = error instanceof DamagedPayloadError ? `${error.message[0].toUpperCase()}${error.message.slice(1)}.`

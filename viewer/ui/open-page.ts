@@ -3,6 +3,7 @@
 import { startApp } from './app.js';
 import { h } from './dom.js';
 import { loadBrowserEngine } from './engine.js';
+import { noCompleteChunkMessage } from '../model/empty-capture.js';
 
 export function showOpenPage(root: HTMLElement): void {
   const input = h('input', { type: 'file', accept: '.bin,.memview,application/octet-stream', 'aria-label': 'capture file' });
@@ -23,6 +24,13 @@ export function showOpenPage(root: HTMLElement): void {
       const engine = await loadBrowserEngine();
       if (!engine) throw new Error('this build of the viewer has no capture decoder; use `memview report capture.bin` instead');
       const model = await engine.decode(file, (fraction) => { bar.style.width = `${Math.round(fraction * 100)}%`; });
+      const nothing = noCompleteChunkMessage(model.meta, file.name, file.size);
+      if (nothing) {
+        progress.classList.add('mv-hidden');
+        error.textContent = nothing;
+        document.body.dataset.error = 'true';
+        return;
+      }
       await startApp(root, { model, initialView: 'peak', temporal: null, rangeSource: (t0, t1) => engine.rangeViews(t0, t1) });
     } catch (e) {
       progress.classList.add('mv-hidden');

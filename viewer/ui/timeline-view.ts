@@ -1,8 +1,13 @@
 // Memory over time: tracked memory (filled), heap and RSS (lines), the peak marked. When ranges
-// are allowed, dragging selects a time range (reported in ms since start).
+// are allowed, dragging selects a time range (reported in ms since start). The legend and the
+// hint / readout line sit in a row above the chart, never on the data; the peak's label is drawn in
+// a band above the plot, beside its marker (chart-labels.ts).
 import type { Timeline } from '../model/types.js';
 import { formatBytes, formatDuration } from '../model/frame-text.js';
 import { h } from './dom.js';
+import { labelBesideMarker } from './chart-labels.js';
+
+const seriesColours = { tracked: '#d9822b', heap: '#3d7dd8', RSS: '#777' };
 
 export class TimelineView {
   readonly element: HTMLElement;
@@ -10,12 +15,14 @@ export class TimelineView {
   private label: HTMLElement;
   private range: [number, number] | null = null;
   private dragFrom: number | null = null;
-  private readonly pad = { left: 64, right: 12, top: 10, bottom: 18 };
+  // `top` is the band the peak's label is drawn in.
+  private readonly pad = { left: 64, right: 12, top: 15, bottom: 18 };
 
   constructor(private timeline: Timeline, private peakTimeMs: number, private durationMs: number, private onRange: ((range: [number, number] | null) => void) | null) {
     this.canvas = h('canvas', { 'aria-label': 'memory over time' });
     this.label = h('div', { className: 'mv-range' });
-    this.element = h('div', { className: 'mv-timeline' }, this.canvas, this.label);
+    const legend = h('div', { className: 'mv-chart-legend' }, ...Object.entries(seriesColours).map(([name, colour]) => h('span', { style: `--swatch:${colour}` }, name)));
+    this.element = h('div', { className: 'mv-timeline' }, h('div', { className: 'mv-chart-head' }, legend, this.label), this.canvas);
     new ResizeObserver(() => this.draw()).observe(this.element);
     if (onRange) this.listen();
     this.canvas.addEventListener('pointermove', (e) => this.showReadout(e.clientX - this.canvas.getBoundingClientRect().left));
@@ -144,9 +151,9 @@ export class TimelineView {
         ctx.lineWidth = 1.5;
         ctx.stroke();
       };
-      line(trackedBytes, '#d9822b');
-      line(heapBytes, '#3d7dd8');
-      line(rssBytes, '#777');
+      line(trackedBytes, seriesColours.tracked);
+      line(heapBytes, seriesColours.heap);
+      line(rssBytes, seriesColours.RSS);
     }
     const px = this.xOf(this.peakTimeMs, width);
     ctx.strokeStyle = '#c0392b';
@@ -154,15 +161,6 @@ export class TimelineView {
     ctx.beginPath(); ctx.moveTo(px + 0.5, this.pad.top); ctx.lineTo(px + 0.5, this.pad.top + plotH); ctx.stroke();
     ctx.setLineDash([]);
     ctx.fillStyle = '#c0392b';
-    ctx.fillText('peak', px + 3, this.pad.top + 10);
-    const legend: [string, string][] = [['tracked', '#d9822b'], ['heap', '#3d7dd8'], ['RSS', '#777']];
-    let lx = this.pad.left + 6;
-    for (const [name, colour] of legend) {
-      ctx.fillStyle = colour;
-      ctx.fillRect(lx, this.pad.top + 2, 10, 3);
-      ctx.fillStyle = '#444';
-      ctx.fillText(name, lx + 13, this.pad.top + 8);
-      lx += 20 + ctx.measureText(name).width;
-    }
+    ctx.fillText('peak', labelBesideMarker(px, ctx.measureText('peak').width, this.pad.left, width - this.pad.right), this.pad.top - 4);
   }
 }

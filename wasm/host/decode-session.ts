@@ -221,6 +221,7 @@ export class DecodeSession {
       truncated: !trailerSeen,
       endTimeNs,
       temporaryThreshold,
+      dataChunks: dataChunkOffsets.length,
     });
     this.drainRangeOutbox();
     this.nodeOfSite = nodeOfSite;

@@ -43,6 +43,8 @@ export interface CaptureEnd {
   truncated: boolean;
   endTimeNs: number | undefined;
   temporaryThreshold: number;
+  /** Data chunks read whole (CaptureMeta.dataChunks). */
+  dataChunks: number;
 }
 
 /** Per-site figures copied out of wasm memory, so range queries and the model outlive `finish`. */
@@ -199,6 +201,7 @@ function buildMeta(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd
     truncated: end.truncated,
     endReason: text('endReason'),
     framesNamedAfterwards: text('framesNamedAfterwards') === '1',
+    dataChunks: end.dataChunks,
   };
 }
 

@@ -37,6 +37,8 @@ export interface CaptureEnd {
   truncated: boolean;
   /** End time from the trailer, when there is one. */
   endTimeNs: number | undefined;
+  /** Data chunks read whole (CaptureMeta.dataChunks). */
+  dataChunks: number;
 }
 
 export class CaptureAggregator extends CaptureDictionaries implements RecordSink {
@@ -245,6 +247,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
       truncated: end.truncated,
       endReason: this.metaText('endReason'),
       framesNamedAfterwards: this.metaText('framesNamedAfterwards') === '1',
+      dataChunks: end.dataChunks,
     };
   }
 }

@@ -69,5 +69,6 @@ export async function readCapture(
     flags: header.flags,
     truncated: !trailerSeen,
     endTimeNs,
+    dataChunks: dataChunkOffsets.length,
   });
 }
