@@ -735,7 +735,7 @@ describe('threads', () => {
     // clean-clone CI run, where other test files kept both cores busy (the threads start together
     // and yield every 16 calls; a free numbered after the real free is what this would catch).
     expect(handedToAnotherThread, 'cross-thread hand-offs made by the scenario (too few to test anything)').toBeGreaterThan(300);
-  }, 60_000);
+  }, 120_000);
 
   it('names the thread of every event when more threads allocate in one chunk than its table has slots', async () => {
     // 20 threads at once: a chunk's thread table holds 15, each in a record stream of its own; the
