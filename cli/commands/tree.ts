@@ -10,6 +10,7 @@ import { openCapture } from '../terminal/open-capture.js';
 import { paletteFor, terminalColumns, type Palette } from '../terminal/style.js';
 import { truncateEnd, truncatePath } from '../terminal/text.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, viewLabels, viewOptions, type ReportedView } from '../terminal/view-choice.js';
+import { writeStdoutLine } from '../terminal/stdout.js';
 
 export const summary = 'the call tree of the peak (or leaks) as text, heaviest branches first';
 
@@ -53,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(minPercent >= 0 && minPercent <= 100)) throw new UsageError(`--min-percent wants a number from 0 to 100, not '${values['min-percent']}'`, usage);
   const { view, temporaryThreshold } = chooseView(values, usage);
   const model = await openCapture(file, { temporaryThreshold });
-  console.log(treeText(model, {
+  await writeStdoutLine(treeText(model, {
     file, view, biggest, minFraction: minPercent / 100, showInternals: values['show-internals'] === true,
     hideNative: values['hide-native'] === true, columns: terminalColumns(), palette: paletteFor(),
   }));

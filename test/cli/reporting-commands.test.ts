@@ -250,15 +250,9 @@ describe('memview export', () => {
   });
 
   it('writes to standard output without -o', async () => {
-    const chunks: string[] = [];
-    const write = process.stdout.write;
-    process.stdout.write = ((chunk: string, callback?: () => void) => { chunks.push(String(chunk)); callback?.(); return true; }) as typeof process.stdout.write;
-    try {
-      expect((await memview('export', '--format', 'collapsed', capturePath)).status).toBe(0);
-    } finally {
-      process.stdout.write = write;
-    }
-    expect(chunks.join('')).toMatch(/;load \(\/app\/server\.js:10\) 4194304\n/);
+    const { status, stdout } = await memview('export', '--format', 'collapsed', capturePath);
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/;load \(\/app\/server\.js:10\) 4194304\n/);
   });
 });
 
