@@ -13,6 +13,7 @@ import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
 import { paletteFor, terminalColumns } from '../terminal/style.js';
+import { cannotWrite } from '../terminal/write-failure.js';
 import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
 export const summary = 'watch live memory per function and thread as a program runs (or --attach PID, --follow FILE)';
@@ -216,7 +217,12 @@ function startProgram(argv: string[], passthrough: string[], values: { output?: 
   // writes nothing), and a run that never starts must not cost the old capture.
   const writingPath = existsSync(capturePath) ? `${capturePath}.${process.pid}.partial` : capturePath;
 
-  const logFd = openSync(logPath, 'w');
+  let logFd: number;
+  try {
+    logFd = openSync(logPath, 'w');
+  } catch (error) {
+    throw cannotWrite(logPath, error);
+  }
   // The `memview` command itself (bin/memview), so that the run goes through the native launcher.
   const memviewCommand = fileURLToPath(new URL('../../../bin/memview', import.meta.url));
   const runArguments = ['run', '-q', '-f', '-o', writingPath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];

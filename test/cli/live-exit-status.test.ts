@@ -57,6 +57,14 @@ describe.runIf(hasTmux)('memview live exit status', () => {
     expect(await waitForScreen(/LIVE-EXIT=\d+/)).toMatch(/LIVE-EXIT=137/);
   }, 60_000);
 
+  it('a capture directory that does not exist is "cannot write FILE: reason" and status 1', async () => {
+    const script = scratchFile('nodir.cjs', '');
+    startLive(`-f -o ${join(scratch, 'nodir', 'lv.bin')} ${script}`);
+    const after = await waitForScreen(/LIVE-EXIT=\d+/);
+    expect(after).toMatch(/memview: cannot write .*nodir\/lv\.bin\.log: its directory does not exist/);
+    expect(after).toMatch(/LIVE-EXIT=1/);
+  }, 60_000);
+
   it.each([['no earlier capture', false], ['an earlier capture at -o', true]])('a command that is not found is one line and status 1, with %s', async (_, earlier) => {
     const capture = join(scratch, `notfound-${earlier}.bin`);
     const earlierBytes = knownCapture().toBytes({ codec: 'lz4' });
