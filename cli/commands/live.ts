@@ -13,6 +13,7 @@ import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
 import { paletteFor, terminalColumns } from '../terminal/style.js';
+import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
 import { cannotWrite } from '../terminal/write-failure.js';
 import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
@@ -210,6 +211,7 @@ function startProgram(argv: string[], passthrough: string[], values: { output?: 
   }
   const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
   const capturePath = resolve(values.output ?? `memview-live-${stem}.${process.pid}.bin`);
+  if (values.output !== undefined) refuseCapturePathOfRun(values.output, capturePath, passthrough[0]);
   if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
   const logPath = resolve(values.log ?? `${capturePath}.log`);
   // An earlier capture at the path (-f) stays until this run has written one of its own: the

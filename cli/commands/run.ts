@@ -9,7 +9,7 @@ import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { isStaticExecutable } from '../../collector/lib/static-executable.js';
 import { parseOptions } from '../parse-options.js';
-import { isSameFile } from '../terminal/output-guard.js';
+import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 
 export const summary = 'profile a program: memview run [options] script.js [args] | -- command [args]';
@@ -113,17 +113,9 @@ export async function run(argv: string[]): Promise<number> {
   // The preloaded core replaces %p with the pid of the process memview runs (in its followed
   // children too, whose captures are named after it).
   const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
-  if (values.output === '') throw new UserFacingError('the capture path (-o) is empty');
   const outputTemplate = resolve(values.output ?? `memview-${stem}.%p.bin`);
   if (values.output !== undefined) {
-    // Refused before the program runs: once it has run, a capture that cannot be written costs
-    // the run, and -f over the script would replace the program before node reads it.
-    if (existsSync(outputTemplate) && statSync(outputTemplate).isDirectory()) {
-      throw new UserFacingError(`cannot write the capture to ${values.output}: it is a directory`);
-    }
-    if (isSameFile(outputTemplate, passthrough[0])) {
-      throw new UserFacingError(`${values.output} is the program to run; choose another capture path`);
-    }
+    refuseCapturePathOfRun(values.output, outputTemplate, passthrough[0]);
     if (existsSync(outputTemplate) && !values.force) {
       throw new UserFacingError(`${values.output} exists; use -f to overwrite it`);
     }

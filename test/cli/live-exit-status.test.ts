@@ -3,7 +3,7 @@
 // the program never started, whether or not an earlier capture is at the -o path (whose figures
 // must never be shown as this run's, and which stays as it was).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../collector/lib/reader/index.js';
@@ -55,6 +55,22 @@ describe.runIf(hasTmux)('memview live exit status', () => {
     await waitForScreen(/the program exited with status 137/);
     tmux('send-keys', '-t', session, 'q');
     expect(await waitForScreen(/LIVE-EXIT=\d+/)).toMatch(/LIVE-EXIT=137/);
+  }, 60_000);
+
+  it('-f -o onto a directory or onto the script itself is refused before the program runs, status 1', async () => {
+    const script = scratchFile('live-victim.cjs', 'setInterval(() => {}, 1000);');
+    mkdirSync(join(scratch, 'live-captures'), { recursive: true });
+    for (const [output, message] of [
+      [join(scratch, 'live-captures'), /memview: cannot write the capture to .*live-captures: it is a directory/],
+      [script, /memview: .*live-victim\.cjs is the program to run; choose another capture path/],
+    ] as const) {
+      startLive(`-f -o ${output} ${script}`);
+      const after = await waitForScreen(/LIVE-EXIT=\d+/);
+      expect(after).toMatch(message);
+      expect(after).toMatch(/LIVE-EXIT=1/);
+      tmux('kill-session', '-t', session);
+    }
+    expect(readFileSync(script, 'utf8')).toBe('setInterval(() => {}, 1000);');
   }, 60_000);
 
   it('a capture directory that does not exist is "cannot write FILE: reason" and status 1', async () => {
