@@ -14,7 +14,7 @@ import { UsageError, UserFacingError } from '../usage-error.js';
 import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
 import { paletteFor, terminalColumns } from '../terminal/style.js';
 import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
-import { cannotWrite } from '../terminal/write-failure.js';
+import { cannotWrite, writeFailureReason } from '../terminal/write-failure.js';
 import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
 export const summary = 'watch live memory per function and thread as a program runs (or --attach PID, --follow FILE)';
@@ -174,7 +174,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   receiver?.close();
   await tail.stop();
-  if (program && program.writingPath !== capturePath && existsSync(program.writingPath)) renameSync(program.writingPath, capturePath);
+  if (program && program.writingPath !== capturePath && existsSync(program.writingPath)) {
+    try {
+      renameSync(program.writingPath, capturePath);
+    } catch (error) {
+      throw new UserFacingError(`cannot put this run's capture at ${capturePath} (${writeFailureReason(error)}); it is at ${program.writingPath}`);
+    }
+  }
   if (failedToStart && program) {
     const output = readFileSync(program.logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
     throw new UserFacingError(`${program.exitDescription ?? 'the program ended'} before writing a capture${output ? `; its output:\n${output}` : ` (output in ${program.logPath})`}`);
