@@ -1,9 +1,8 @@
 // memview's command dispatcher: one module per command under ./commands, loaded on demand so a
 // command's dependencies cost nothing to the others. Each command module exports
 // `run(argv: string[]): Promise<number>` (the exit status) and `summary` (one line for --help).
-import { readFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
-import { closest, exitStatusOfFailure, UsageError } from './usage-error.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closest, exitStatusOfFailure, UsageError, UserFacingError } from './usage-error.js';
 
 interface CommandModule {
   run(argv: string[]): Promise<number>;
@@ -59,8 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     if (first in commands) return await (await commands[first]()).run(rest);
     // `memview capture.bin` is short for the default report of a capture.
     if (!first.startsWith('-') && existsSync(first) && 'report' in commands) {
+      if (statSync(first).isDirectory()) throw new UserFacingError(`${first}: is a directory, not a capture file`);
       return await (await commands.report()).run(argv);
     }
+    // A name no command has that looks like a file (a mistyped capture name) is a missing file.
+    if (first.endsWith('.bin') || first.includes('/')) throw new UserFacingError(`no such capture file: ${first}`);
     const suggestion = closest(first, availableCommands());
     throw new UsageError(
       `unknown command '${first}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`,

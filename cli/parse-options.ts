@@ -21,6 +21,7 @@ export function parseOptions<T extends OptionSpec>(
       args = argv.slice(0, split);
     }
   }
+  args = joinNegativeValues(args, options);
   try {
     const parsed = parseArgs({ args, options, allowPositionals, strict: true });
     return { values: parsed.values, positionals: [...parsed.positionals], passthrough };
@@ -38,8 +39,37 @@ export function parseOptions<T extends OptionSpec>(
         usage,
       );
     }
+    const ambiguous = /Option '(-[^ ']+)(?: [^']*)?' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const long = ambiguous[1].startsWith('--') ? ambiguous[1] : `--${Object.entries(options).find(([, spec]) => `-${spec.short}` === ambiguous[1])?.[0] ?? ''}`;
+      throw new UsageError(`${ambiguous[1]} needs a value; for one that starts with '-', write ${long}=VALUE`, usage);
+    }
     throw new UsageError(message.split('\n')[0].replace(/\. To specify.*$/, ''), usage);
   }
+}
+
+/**
+ * `-n -1` as `--top=-1`: parseArgs takes a value that starts with '-' for another option and calls
+ * it ambiguous; a negative number is a value, and the command's own check then says what is
+ * wrong with it ("-n wants a positive whole number, not '-1'").
+ */
+function joinNegativeValues(argv: string[], options: OptionSpec): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return [...joined, ...argv.slice(i)];
+    const name = arg.startsWith('--') && !arg.includes('=') ? arg.slice(2)
+      : /^-[^-]$/.test(arg) ? Object.entries(options).find(([, spec]) => spec.short === arg.slice(1))?.[0]
+      : undefined;
+    const next = argv[i + 1];
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      joined.push(`--${name}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
 }
 
 function firstPositionalIndex(argv: string[], options: OptionSpec): number {

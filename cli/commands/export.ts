@@ -3,11 +3,13 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseOptions } from '../parse-options.js';
-import { UsageError, UserFacingError } from '../usage-error.js';
+import { UsageError } from '../usage-error.js';
 import { collapsedStacks } from '../export/collapsed.js';
 import { pprofProfile } from '../export/pprof.js';
 import { speedscopeFile } from '../export/speedscope.js';
 import { openCapture } from '../terminal/open-capture.js';
+import { refuseToReplaceCapture } from '../terminal/output-guard.js';
+import { cannotWrite } from '../terminal/write-failure.js';
 import { writeStdoutPieces } from '../terminal/stdout.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, viewLabels, viewOptions } from '../terminal/view-choice.js';
 
@@ -56,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
   if (format === 'pprof' && values.output === undefined && process.stdout.isTTY) {
     throw new UsageError('pprof output is binary: give -o FILE or redirect standard output', usage);
   }
+  if (values.output !== undefined) refuseToReplaceCapture(values.output, file);
 
   const model = await openCapture(file, { temporaryThreshold });
   const metrics = model.views[view];
@@ -78,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
       await handle.close();
     }
   } catch (error) {
-    throw new UserFacingError(`cannot write ${values.output}: ${(error as Error).message}`);
+    throw cannotWrite(values.output, error);
   }
   console.error(`memview: wrote ${values.output} (${format}, ${meaning})`);
   return 0;

@@ -2,7 +2,8 @@
 // second, what is live now per function and per thread, the heap, tracked memory and RSS. The
 // program's own output goes to a log file so it cannot tear the screen; q quits (and stops it).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AttachError, stopTracking, type InspectorSession } from '../../collector/lib/attach-inspector.js';
@@ -12,6 +13,8 @@ import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
 import { paletteFor, terminalColumns } from '../terminal/style.js';
+import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
+import { cannotWrite, writeFailureReason } from '../terminal/write-failure.js';
 import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
 export const summary = 'watch live memory per function and thread as a program runs (or --attach PID, --follow FILE)';
@@ -99,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
   capturePath = program?.capturePath ?? (pid !== undefined || remote ? capturePath! : resolve(values.follow!));
   const logPath = program?.logPath;
 
-  const tail = new CaptureTail(capturePath);
+  const tail = new CaptureTail(program?.writingPath ?? capturePath);
   const title = program ? passthrough.join(' ')
     : pid !== undefined ? `process ${pid} (attached; q detaches)`
     : remote ? `127.0.0.1:${port} (received into ${capturePath})`
@@ -130,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
       // A program that ends before writing any capture (memview run refused, the script failed
       // at once) leaves nothing to watch: say so and show its output.
       void program?.exited.then(() => setTimeout(() => {
-        if (!tail.started && !existsSync(capturePath)) { failedToStart = true; onKey('q'); }
+        if (!tail.started && !existsSync(program.writingPath)) { failedToStart = true; onKey('q'); }
       }, 300));
       const timer = setInterval(draw, REFRESH_INTERVAL_MS);
       draw();
@@ -171,6 +174,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   receiver?.close();
   await tail.stop();
+  if (program && program.writingPath !== capturePath && existsSync(program.writingPath)) {
+    try {
+      renameSync(program.writingPath, capturePath);
+    } catch (error) {
+      throw new UserFacingError(`cannot put this run's capture at ${capturePath} (${writeFailureReason(error)}); it is at ${program.writingPath}`);
+    }
+  }
   if (failedToStart && program) {
     const output = readFileSync(program.logPath, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
     throw new UserFacingError(`${program.exitDescription ?? 'the program ended'} before writing a capture${output ? `; its output:\n${output}` : ` (output in ${program.logPath})`}`);
@@ -180,14 +190,21 @@ export async function run(argv: string[]): Promise<number> {
   const note = tail.figures.ended ? '' : ' (no trailer yet: it covers everything up to its last flush)';
   console.error(`memview: capture ${capturePath}${note}`);
   if (program) console.error(`memview: program output ${program.logPath}`);
-  return 0;
+  // The program's own status when it ended by itself, as `memview run` gives it; quitting with q
+  // (which stops the program) is the normal end of a session.
+  return program && !program.stoppedByLive ? program.exitStatus ?? 1 : 0;
 }
 
 interface RunningProgram {
   capturePath: string;
+  /** Where this run writes: the capture path, or beside it while an earlier capture is there. */
+  writingPath: string;
   logPath: string;
   exited: Promise<void>;
   exitDescription: string | undefined;
+  /** `memview run`'s status: the program's, 128 + the signal's number for a signal, 1 if run failed. */
+  exitStatus: number | undefined;
+  stoppedByLive: boolean;
   /** Stops the program (SIGINT, then SIGKILL after 5 s) if it still runs. */
   stop(): Promise<void>;
 }
@@ -200,30 +217,45 @@ function startProgram(argv: string[], passthrough: string[], values: { output?: 
   }
   const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
   const capturePath = resolve(values.output ?? `memview-live-${stem}.${process.pid}.bin`);
+  if (values.output !== undefined) refuseCapturePathOfRun(values.output, capturePath, passthrough[0]);
   if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);
   const logPath = resolve(values.log ?? `${capturePath}.log`);
+  // An earlier capture at the path (-f) stays until this run has written one of its own: the
+  // screen must never show the old run's figures as this one's (a command that is not found
+  // writes nothing), and a run that never starts must not cost the old capture.
+  const writingPath = existsSync(capturePath) ? `${capturePath}.${process.pid}.partial` : capturePath;
 
-  const logFd = openSync(logPath, 'w');
+  let logFd: number;
+  try {
+    logFd = openSync(logPath, 'w');
+  } catch (error) {
+    throw cannotWrite(logPath, error);
+  }
   // The `memview` command itself (bin/memview), so that the run goes through the native launcher.
   const memviewCommand = fileURLToPath(new URL('../../../bin/memview', import.meta.url));
-  const runArguments = ['run', '-q', '-f', '-o', capturePath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
+  const runArguments = ['run', '-q', '-f', '-o', writingPath, ...(values.native ? ['--native'] : []), ...(explicitCommand ? ['--'] : []), ...passthrough];
   const child = spawn(memviewCommand, runArguments, { stdio: ['ignore', logFd, logFd] });
   closeSync(logFd);
   const program: RunningProgram = {
     capturePath,
+    writingPath,
     logPath,
     exitDescription: undefined,
+    exitStatus: undefined,
+    stoppedByLive: false,
     exited: new Promise<void>((done) => {
       child.once('exit', (code, signal) => {
         program.exitDescription ??= signal ? `the program was stopped by ${signal}` : `the program exited with status ${code}`;
+        program.exitStatus = signal ? 128 + (osConstants.signals[signal] ?? 0) : code ?? 1;
         done();
       });
-      child.once('error', (error) => { program.exitDescription = `cannot start the program: ${error.message}`; done(); });
+      child.once('error', (error) => { program.exitDescription = `cannot start the program: ${error.message}`; program.exitStatus = 1; done(); });
     }),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       console.error('memview: stopping the program (SIGINT)…');
       program.exitDescription = 'memview live stopped the program';
+      program.stoppedByLive = true;
       child.kill('SIGINT');
       const stopped = await Promise.race([program.exited.then(() => true), new Promise<boolean>((done) => setTimeout(() => done(false), 5000))]);
       if (!stopped) child.kill('SIGKILL');

@@ -13,6 +13,8 @@ import type { ViewName } from '../../viewer/model/view-tree.js';
 import { encodePayload, toBase64 } from '../../viewer/model/payload-codec.js';
 import { payloadElementId, remapSparse, toSparse, type ReportPayload, type SparseRangeViews, type TemporalRanges } from '../../viewer/model/report-payload.js';
 import { pruneModelMapped } from '../../viewer/model/prune.js';
+import { refuseToReplaceCapture } from '../terminal/output-guard.js';
+import { cannotWrite } from '../terminal/write-failure.js';
 
 export const summary = 'write a self-contained HTML report (flame graph, memory over time, table, stats)';
 
@@ -96,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
 
 export async function writeReportCommand(request: ReportRequest): Promise<number> {
   if (!existsSync(request.capturePath)) throw new UserFacingError(`no such capture file: ${request.capturePath}`);
+  refuseToReplaceCapture(request.outputPath, request.capturePath);
   const { model, temporal } = await loadModel(request.capturePath, request.temporaryThreshold, request.temporal);
   const html = await buildReportHtml(await viewerTemplate(), {
     model: request.confidential ? withoutArguments(model) : model,
@@ -104,7 +107,11 @@ export async function writeReportCommand(request: ReportRequest): Promise<number
     memviewVersion: await memviewVersion(),
     captureBytes: (await stat(request.capturePath)).size,
   });
-  await writeFile(request.outputPath, html);
+  try {
+    await writeFile(request.outputPath, html);
+  } catch (error) {
+    throw cannotWrite(request.outputPath, error);
+  }
   console.log(resolve(request.outputPath));
   if (request.open) openInBrowser(resolve(request.outputPath));
   return 0;

@@ -9,6 +9,7 @@ import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { isStaticExecutable } from '../../collector/lib/static-executable.js';
 import { parseOptions } from '../parse-options.js';
+import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 
 export const summary = 'profile a program: memview run [options] script.js [args] | -- command [args]';
@@ -22,7 +23,8 @@ Runs the program with every native allocation traced and writes a capture file
 (default: memview-<script>.<pid>.bin in the current directory).
 
 Options:
-  -o, --output FILE        capture path (refuses to overwrite unless -f)
+  -o, --output FILE        capture path (refuses to overwrite unless -f; never a directory
+                           or the program itself)
   -f, --force              overwrite an existing capture
       --native             keep the C/C++ frames between JavaScript frames (hybrid stacks)
       --no-inlining        exact JavaScript frames in hot code: V8's optimizing compiler inlines
@@ -113,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
   const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
   const outputTemplate = resolve(values.output ?? `memview-${stem}.%p.bin`);
   if (values.output !== undefined) {
+    refuseCapturePathOfRun(values.output, outputTemplate, passthrough[0]);
     if (existsSync(outputTemplate) && !values.force) {
       throw new UserFacingError(`${values.output} exists; use -f to overwrite it`);
     }

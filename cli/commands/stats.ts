@@ -6,6 +6,7 @@ import { openCapture } from '../terminal/open-capture.js';
 import type { CaptureModel, CaptureStats, LocationFigure } from '../../viewer/model/types.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError } from '../usage-error.js';
+import { writeStdoutLine } from '../terminal/stdout.js';
 
 export const summary = 'print a capture’s figures: peak, leaks, allocators, sizes, top locations';
 
@@ -40,11 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   const top = topLocations(model.tree, model.frames, model.strings, model.views.allocated, topCount);
   const stats: CaptureStats = { ...model.stats, topByBytes: top.byBytes, topByCount: top.byCount };
 
-  if (values.json) {
-    console.log(JSON.stringify(stats, null, 2));
-  } else {
-    console.log(humanReport(file, model, stats, topCount));
-  }
+  await writeStdoutLine(values.json ? JSON.stringify(stats, null, 2) : humanReport(file, model, stats, topCount));
   return 0;
 }
 

@@ -11,6 +11,7 @@ import { openCapture } from '../terminal/open-capture.js';
 import { paletteFor, terminalColumns, type Palette } from '../terminal/style.js';
 import { padEnd, padStart, truncateEnd, truncatePath } from '../terminal/text.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, viewLabels, viewOptions, type ReportedView } from '../terminal/view-choice.js';
+import { writeStdoutLine } from '../terminal/stdout.js';
 
 export const summary = 'a table per function: own and total bytes and allocations at the peak, leaked or temporary';
 
@@ -60,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
   const { view, temporaryThreshold } = chooseView(values, usage);
 
   const model = await openCapture(file, { temporaryThreshold });
-  console.log(summaryText(model, {
+  await writeStdoutLine(summaryText(model, {
     file, view, sortKey, rowLimit, showInternals: values['show-internals'] === true, hideNative: values['hide-native'] === true, columns: terminalColumns(), palette: paletteFor(),
   }));
   return 0;

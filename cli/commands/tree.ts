@@ -10,6 +10,7 @@ import { openCapture } from '../terminal/open-capture.js';
 import { paletteFor, terminalColumns, type Palette } from '../terminal/style.js';
 import { truncateEnd, truncatePath } from '../terminal/text.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, positiveInteger, viewLabels, viewOptions, type ReportedView } from '../terminal/view-choice.js';
+import { writeStdoutLine } from '../terminal/stdout.js';
 
 export const summary = 'the call tree of the peak (or leaks) as text, heaviest branches first';
 
@@ -53,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(minPercent >= 0 && minPercent <= 100)) throw new UsageError(`--min-percent wants a number from 0 to 100, not '${values['min-percent']}'`, usage);
   const { view, temporaryThreshold } = chooseView(values, usage);
   const model = await openCapture(file, { temporaryThreshold });
-  console.log(treeText(model, {
+  await writeStdoutLine(treeText(model, {
     file, view, biggest, minFraction: minPercent / 100, showInternals: values['show-internals'] === true,
     hideNative: values['hide-native'] === true, columns: terminalColumns(), palette: paletteFor(),
   }));
@@ -110,7 +111,19 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
   };
 
   lines.push(describe(0, ''));
-  const walk = (node: number, indent: string) => {
+  // Depth first with a stack of its own, not recursion: a foreign or crafted capture can hold
+  // stacks thousands of frames deep, past the JavaScript call stack. The stack holds lines to print
+  // and nodes still to open, in reverse order. An indent is kept to its last `columns` characters:
+  // fitPrefix shows no more than that, and a full one would make deep trees quadratic.
+  const pending: (string | { node: number; indent: string })[] = [{ node: 0, indent: '' }];
+  const clipIndent = (indent: string) => (indent.length > options.columns ? indent.slice(indent.length - options.columns) : indent);
+  while (pending.length > 0) {
+    const item = pending.pop()!;
+    if (typeof item === 'string') {
+      lines.push(item);
+      continue;
+    }
+    const { node, indent } = item;
     const kids = children[node]
       .filter((child) => tree.totalBytes[child] > 0 || tree.totalCount[child] > 0)
       .sort((a, b) => tree.totalBytes[b] - tree.totalBytes[a] || tree.totalCount[b] - tree.totalCount[a] || a - b);
@@ -121,23 +134,24 @@ export function treeText(model: CaptureModel, options: TreeOptions): string {
     const entries = shown.length + (rest.length > 0 ? 1 : 0) + (selfBytes > 0 && kids.length > 0 ? 1 : 0);
     let at = 0;
     const branch = () => (++at === entries ? ['└─ ', '   '] : ['├─ ', '│  ']);
+    const opened: (string | { node: number; indent: string })[] = [];
     if (selfBytes > 0 && kids.length > 0) {
       const [here] = branch();
       const figures = `${formatBytes(selfBytes).padStart(9)} ${formatPercent(selfBytes, rootBytes).padStart(6)}  `;
-      lines.push(`${p.dim(fitPrefix(indent + here, figures.length + 5))}${figures}${p.dim('(own)')}`);
+      opened.push(`${p.dim(fitPrefix(indent + here, figures.length + 5))}${figures}${p.dim('(own)')}`);
     }
     for (const child of shown) {
       const [here, below] = branch();
-      lines.push(describe(child, indent + here));
-      walk(child, indent + below);
+      opened.push(describe(child, indent + here));
+      opened.push({ node: child, indent: clipIndent(indent + below) });
     }
     if (rest.length > 0) {
       const [here] = branch();
       const text = `… ${formatCount(rest.length)} more, ${formatBytes(restBytes)}`;
-      lines.push(p.dim(`${fitPrefix(indent + here, text.length)}${text}`));
+      opened.push(p.dim(`${fitPrefix(indent + here, text.length)}${text}`));
     }
-  };
-  walk(0, '');
+    for (let i = opened.length - 1; i >= 0; i--) pending.push(opened[i]);
+  }
   return lines.join('\n');
 }
 

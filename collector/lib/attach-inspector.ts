@@ -4,7 +4,7 @@
 // node 20 has no WebSocket client, so the few parts of RFC 6455 a CDP session needs are here:
 // the HTTP upgrade, masked text frames out, unmasked (possibly fragmented) frames in, ping/pong, close.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 
@@ -94,11 +94,68 @@ export async function openInspector(pid: number, port: number, timeoutMs: number
       if (targets) session = await sessionFor(targets, pid);
     }
     if (!session) {
+      // SIGUSR1 opens the inspector on the process's own port (9229, or its --inspect-port), not
+      // on the one asked for: if it opened elsewhere, memview opened it, so memview closes it
+      // again rather than leave code execution open to every local user.
+      const openedOn = await closeInspectorOpenedElsewhere(pid, port);
+      if (openedOn !== undefined) {
+        throw new AttachError(`process ${pid} opened its inspector on 127.0.0.1:${openedOn}, not ${port}; memview closed it again (attach with --port ${openedOn})`);
+      }
       throw new AttachError(`process ${pid} did not open its inspector on 127.0.0.1:${port} within ${(timeoutMs / 1000).toFixed(1)} s ` +
         '(started with --disable-sigusr1, or another inspector port?)');
     }
   }
   return { session, openedByUs };
+}
+
+/** The inspector of process `pid` on one of its other listening ports, closed; its port, if any. */
+async function closeInspectorOpenedElsewhere(pid: number, triedPort: number): Promise<number | undefined> {
+  for (const port of listeningPortsOf(pid)) {
+    if (port === triedPort) continue;
+    const targets = await listInspectorTargets(port);
+    const session = targets ? await sessionFor(targets, pid).catch(() => undefined) : undefined;
+    if (!session) continue;
+    await session.evaluate(closeInspectorExpression).catch(() => undefined);
+    session.close();
+    return port;
+  }
+  return undefined;
+}
+
+/**
+ * The TCP ports process `pid` listens on (Linux: its socket descriptors in /proc/PID/fd matched by
+ * inode against /proc/net/tcp and tcp6); empty where /proc cannot tell.
+ */
+export function listeningPortsOf(pid: number): number[] {
+  const socketInodes = new Set<string>();
+  try {
+    for (const descriptor of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${descriptor}`));
+        if (socket) socketInodes.add(socket[1]);
+      } catch {
+        // Closed while being listed.
+      }
+    }
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/);
+      const listening = fields[3] === '0A';
+      if (listening && socketInodes.has(fields[9])) ports.push(parseInt(fields[1].split(':')[1], 16));
+    }
+  }
+  return ports;
 }
 
 async function sessionFor(targets: InspectorTarget[], pid: number): Promise<InspectorSession | undefined> {

@@ -236,6 +236,19 @@ describe('memview attach refuses clearly', () => {
     }
   }, 20_000);
 
+  it('an inspector that opens on another port than --port is closed again, and the message names its port', async () => {
+    const ownPort = await freePort();
+    const askedPort = await freePort();
+    const target = await startTarget(ownPort);
+    const result = memviewProcess(['attach', '--port', String(askedPort), '--timeout', '1.5', '-o', join(scratch, 'elsewhere.bin'), String(target.child.pid)]);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`memview: cannot attach to process ${target.child.pid}: process ${target.child.pid} opened its inspector on 127.0.0.1:${ownPort}, not ${askedPort}; memview closed it again (attach with --port ${ownPort})`);
+    await new Promise((done) => setTimeout(done, 300));
+    expect(await listInspectorTargets(ownPort)).toBeUndefined();
+    expect(target.child.exitCode).toBeNull();
+    await stopTarget(target);
+  }, 20_000);
+
   it('a process memview run already traces, and the inspector is closed again', async () => {
     const port = await freePort();
     const run = spawn(process.execPath, [memviewBin, 'run', '-q', '-f', '-o', join(scratch, 'run-traced.bin'), targetScript], {

@@ -21,15 +21,23 @@ export function scratchFile(name: string, bytes?: Uint8Array | string): string {
 export interface Outcome { status: number; stdout: string; stderr: string }
 
 export async function memview(...argv: string[]): Promise<Outcome> {
+  // Commands print with console.log or write to process.stdout (which reports write failures):
+  // both land in one text, in order.
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => { stdout.push(parts.join(' ')); });
+  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => { stdout.push(`${parts.join(' ')}\n`); });
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: string | Uint8Array, callback?: (error?: Error | null) => void) => {
+    stdout.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('latin1'));
+    callback?.();
+    return true;
+  }) as typeof process.stdout.write);
   const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => { stderr.push(parts.join(' ')); });
   try {
     const status = await main(argv);
-    return { status, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+    return { status, stdout: stdout.join('').replace(/\n$/, ''), stderr: stderr.join('\n') };
   } finally {
     log.mockRestore();
+    write.mockRestore();
     error.mockRestore();
   }
 }

@@ -30,6 +30,48 @@ describe('usage mistakes', () => {
     expect((await memview('tree', '--leaks', '--temporary-allocations', path)).stderr).toMatch(/exclusive/);
     expect((await memview('summary')).stderr).toMatch(/missing the capture file/);
   });
+
+  it('a negative number is refused in the command\'s own words, not node\'s "argument is ambiguous"', async () => {
+    const path = scratchFile('negative.bin', knownCapture().toBytes());
+    const script = scratchFile('negative.cjs', '');
+    const cases: [string[], RegExp][] = [
+      [['stats', '-n', '-1', path], /^memview: -n wants a positive whole number, not '-1'\n/],
+      [['tree', '--biggest', '-3', path], /^memview: --biggest wants a positive whole number, not '-3'\n/],
+      [['tree', '--min-percent', '-1', path], /^memview: --min-percent wants a number from 0 to 100, not '-1'\n/],
+      [['attach', '--duration', '-1', '12345'], /^memview: --duration wants a number of seconds, not '-1'\n/],
+      [['viewer', '--port', '-1'], /^memview: --port takes a port number, not '-1'\n/],
+      [['run', '--sample-interval', '-5', script], /^memview: --sample-interval must be a whole number of milliseconds \(1-60000\), not '-5'\n/],
+    ];
+    for (const [argv, message] of cases) {
+      const { status, stderr } = await memview(...argv);
+      expect(status).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toMatch(/ambiguous/);
+    }
+    const dashValue = await memview('export', '-F', 'collapsed', '-o', '-x', path);
+    expect(dashValue.stderr).toMatch(/^memview: -o needs a value; for one that starts with '-', write --output=VALUE\n/);
+  });
+
+  it('a name that is no command and looks like a capture file is a missing file, exit status 1', async () => {
+    for (const name of ['nonexistent.bin', 'captures/app']) {
+      const { status, stderr } = await memview(name);
+      expect(status).toBe(1);
+      expect(stderr).toBe(`memview: no such capture file: ${name}`);
+    }
+    const directory = await memview(scratchFile(''));
+    expect(directory.status).toBe(1);
+    expect(directory.stderr).toMatch(/^memview: .*: is a directory, not a capture file$/);
+  });
+
+  it('an output file that cannot be written is "cannot write FILE: reason", without node\'s error code', async () => {
+    const path = scratchFile('unwritable.bin', knownCapture().toBytes());
+    const missingDirectory = await memview('report', '-o', scratchFile('nodir/r.html'), path);
+    expect(missingDirectory.status).toBe(1);
+    expect(missingDirectory.stderr).toMatch(/^memview: cannot write .*nodir\/r\.html: its directory does not exist$/);
+    const directory = await memview('report', '-o', scratchFile(''), path);
+    expect(directory.status).toBe(1);
+    expect(directory.stderr).toMatch(/^memview: cannot write .*: it is a directory$/);
+  });
 });
 
 describe('unreadable captures', () => {

@@ -1,7 +1,7 @@
 // `memview run` as a command: the profiled program's output and exit status pass through, and
 // every mistake gets one clear line and a non-zero exit, never a stack trace.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -119,6 +119,30 @@ describe('memview run', () => {
     const result = memview(['run', '-o', join(locked, 'deeper', 'x.bin'), join(directory, 'app.cjs')]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/cannot write the capture/);
+  });
+
+  it('refuses -f -o onto a directory, onto the script itself or an empty path before the program runs, in one line', () => {
+    const directory = scratchDirectory();
+    const script = join(directory, 'app.cjs');
+    const source = `require('fs').writeFileSync(${JSON.stringify(join(directory, 'ran'))}, ''); process.exit(3)`;
+    writeFileSync(script, source);
+    mkdirSync(join(directory, 'captures'));
+    symlinkSync(script, join(directory, 'link-to-app.cjs'));
+    const cases: [string, RegExp][] = [
+      [join(directory, 'captures'), /^memview: cannot write the capture to .*captures: it is a directory$/],
+      [script, /^memview: .*app\.cjs is the program to run; choose another capture path$/],
+      [join(directory, 'link-to-app.cjs'), /^memview: .*link-to-app\.cjs is the program to run; choose another capture path$/],
+      ['', /^memview: the capture path \(-o\) is empty$/],
+    ];
+    for (const [output, message] of cases) {
+      const result = memview(['run', '-f', '-o', output, script], directory);
+      expect(result.status).toBe(1);
+      expect(result.stderr.trim()).toMatch(message);
+      expect(existsSync(join(directory, 'ran'))).toBe(false);
+    }
+    expect(readFileSync(script, 'utf8')).toBe(source);
+    const withoutForce = memview(['run', '-o', '', script], directory);
+    expect(withoutForce.stderr.trim()).toBe('memview: the capture path (-o) is empty');
   });
 
   it('suggests the closest command for an unknown one', () => {

@@ -4,9 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.js';
 import type { CaptureStats } from '../../viewer/model/types.js';
 import { programCapture } from './program-fixture.js';
+import { memview } from '../cli/cli-harness.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'memview-stats-'));
 
@@ -22,15 +22,6 @@ function sampleCapture(): Uint8Array {
     .alloc(0x1000, 3 << 20, stacks.load).alloc(0x2000, 512, stacks.parse).alloc(0x3000, 100, stacks.parse)
     .free(0x3000).time(1_500_000_000, 60 << 20);
   return capture.toBytes({ codec: 'lz4' });
-}
-
-async function memview(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => { stdout.push(parts.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => { stderr.push(parts.join(' ')); });
-  const status = await main(argv);
-  return { status, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
 }
 
 afterEach(() => vi.restoreAllMocks());
