@@ -96,7 +96,7 @@ function observerInducedAllocations(model) {
 
 /**
  * Copies what `memview run` needs into `directory` (bin/memview and memview.cjs, dist/launcher, dist/cli,
- * dist/collector/lib, collector/register.cjs and finish-on-signals.cjs, the built .node files and the native
+ * dist/collector/lib, collector/register.cjs, the built .node files and the native
  * launcher, package.json), after waiting for a build in
  * progress to finish (the .node files present and unchanged for 3 s). Returns the build time.
  */
@@ -118,7 +118,6 @@ async function snapshotMemview(directory) {
   copy('dist/cli');
   copy('dist/collector/lib');
   copy('collector/register.cjs');
-  copy('collector/finish-on-signals.cjs');
   mkdirSync(join(directory, 'collector', 'build', 'Release'), { recursive: true });
   for (const file of files) cpSync(file, join(directory, 'collector', 'build', 'Release', file.split('/').pop()));
   memviewCli = join(directory, 'bin', 'memview');
