@@ -30,13 +30,12 @@ BeforeDyingCallback g_ending_callback = nullptr;
 std::atomic<bool> g_in_front{false};
 BeforeDyingCallback g_callback = nullptr;
 RecoverableFault g_recoverable = nullptr;
-// The handlers memview's went in front of (catch_faults_in_front), by signal.
+// The handlers memview's went in front of (catch_faults_in_front, catch_ending_signals_in_front), by signal.
 struct sigaction g_behind[NSIG];
 
-void on_deadly_signal(int signal, siginfo_t*, void*) {
-  g_callback(signal);
-  // Only default actions were replaced: put it back and let it happen. Blocked while this handler
-  // runs, the raised signal is delivered as the handler returns; a fault would also just recur.
+// Puts the default action back and raises the signal: blocked while the handler runs, it is
+// delivered as the handler returns (a fault would also just recur).
+void take_default_action(int signal) {
   struct sigaction default_action = {};
   default_action.sa_handler = SIG_DFL;
   sigemptyset(&default_action.sa_mask);
@@ -44,35 +43,36 @@ void on_deadly_signal(int signal, siginfo_t*, void*) {
   raise(signal);
 }
 
+// Runs the handler memview's went in front of, if there was one; false when it was the default.
+bool run_handler_behind(int signal, siginfo_t* info, void* context) {
+  const struct sigaction& behind = g_behind[signal];
+  if (behind.sa_flags & SA_SIGINFO) {
+    behind.sa_sigaction(signal, info, context);
+    return true;
+  }
+  if (behind.sa_handler == SIG_DFL || behind.sa_handler == SIG_IGN) return false;
+  behind.sa_handler(signal);
+  return true;
+}
+
+void on_deadly_signal(int signal, siginfo_t*, void*) {
+  g_callback(signal);
+  take_default_action(signal);  // only default actions were replaced
+}
+
 void on_fault_in_front(int signal, siginfo_t* info, void* context) {
   // A trap it recovers from is handled there and then: V8 points the context at its landing pad,
   // where the handler behind would no longer see a trap.
   if (g_recoverable(signal, info, context)) return;
   g_callback(signal);
-  const struct sigaction& behind = g_behind[signal];
-  if (behind.sa_flags & SA_SIGINFO) {
-    behind.sa_sigaction(signal, info, context);
-  } else if (behind.sa_handler != SIG_DFL && behind.sa_handler != SIG_IGN) {
-    behind.sa_handler(signal);
-  }
+  run_handler_behind(signal, info, context);
 }
 
 void on_ending_signal(int signal, siginfo_t* info, void* context) {
   g_ending_callback(signal);
   // What would have happened without memview: node's handler (it restores the terminal, then
   // raises the signal again under its default action), or the default action itself.
-  const struct sigaction& behind = g_behind[signal];
-  if (behind.sa_flags & SA_SIGINFO) {
-    behind.sa_sigaction(signal, info, context);
-  } else if (behind.sa_handler != SIG_DFL && behind.sa_handler != SIG_IGN) {
-    behind.sa_handler(signal);
-  } else {
-    struct sigaction default_action = {};
-    default_action.sa_handler = SIG_DFL;
-    sigemptyset(&default_action.sa_mask);
-    sigaction(signal, &default_action, nullptr);
-    raise(signal);
-  }
+  if (!run_handler_behind(signal, info, context)) take_default_action(signal);
 }
 
 }  // namespace
