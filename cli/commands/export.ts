@@ -53,6 +53,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.format === undefined) throw new UsageError('missing --format (pprof, speedscope or collapsed)', usage);
   const format = values.format as Format;
   if (!formats.includes(format)) throw new UsageError(`unknown format '${values.format}': pprof, speedscope or collapsed`, usage);
+  if (values.count && format !== 'collapsed') throw new UsageError(`--count weighs collapsed stacks; ${format} keeps both bytes and allocations`, usage);
   const file = oneCaptureFile(positionals, usage);
   const { view, temporaryThreshold } = chooseView(values, usage);
   if (format === 'pprof' && values.output === undefined && process.stdout.isTTY) {

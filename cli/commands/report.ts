@@ -100,6 +100,8 @@ export async function writeReportCommand(request: ReportRequest): Promise<number
   if (!existsSync(request.capturePath)) throw new UserFacingError(`no such capture file: ${request.capturePath}`);
   refuseToReplaceCapture(request.outputPath, request.capturePath);
   const { model, temporal } = await loadModel(request.capturePath, request.temporaryThreshold, request.temporal);
+  // As the terminal commands say it (open-capture.ts); the page says it too.
+  if (model.meta.truncated) console.error(`memview: warning: ${request.capturePath} has no trailer (the process was killed?); the report covers what was written`);
   const html = await buildReportHtml(await viewerTemplate(), {
     model: request.confidential ? withoutArguments(model) : model,
     initialView: request.initialView,

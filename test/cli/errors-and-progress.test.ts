@@ -101,6 +101,21 @@ describe('unreadable captures', () => {
     expect(stdout).toMatch(/load/);
   });
 
+  it('the report of a capture cut in the middle warns on stderr too, as the terminal commands do', async () => {
+    const path = scratchFile('cut-report.bin', knownCapture().toBytes({ trailer: false }));
+    const output = scratchFile('cut-report.html', '');
+    const { status, stderr } = await memview('report', '-o', output, path);
+    expect(status).toBe(0);
+    expect(stderr).toMatch(/^memview: warning: .*cut-report\.bin has no trailer/);
+  });
+
+  it('--count goes with collapsed stacks only: pprof and speedscope keep both measures', async () => {
+    const path = scratchFile('count.bin', knownCapture().toBytes());
+    const exported = await memview('export', '--format', 'pprof', '--count', '-o', scratchFile('count.pb', ''), path);
+    expect(exported.status).toBe(2);
+    expect(exported.stderr).toMatch(/^memview: --count weighs collapsed stacks; pprof keeps both bytes and allocations/);
+  });
+
   it('a damaged chunk is one line with its offset; MEMVIEW_DEBUG=1 adds the stack', () => {
     const bytes = knownCapture().toBytes({ codec: 'stored' });
     bytes[bytes.length - 40] ^= 0xff;
