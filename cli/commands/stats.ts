@@ -5,12 +5,13 @@ import { topLocations } from '../../collector/lib/reader/index.js';
 import { openCapture } from '../terminal/open-capture.js';
 import type { CaptureModel, CaptureStats, LocationFigure } from '../../viewer/model/types.js';
 import { parseOptions } from '../parse-options.js';
+import { normaliseOptionalValues } from '../terminal/view-choice.js';
 import { UsageError } from '../usage-error.js';
 import { writeStdoutLine } from '../terminal/stdout.js';
 
 export const summary = 'print a capture’s figures: peak, leaks, allocators, sizes, top locations';
 
-const usage = 'memview stats [--json] [-n N] [--temporary-allocations=N] FILE';
+const usage = 'memview stats [--json] [-n N] [--temporary-allocations[=N]] FILE';
 const DEFAULT_TOP_LOCATIONS = 10;
 const HISTOGRAM_BAR_WIDTH = 40;
 /** Demangled C++ names can run to hundreds of characters; the table keeps its columns readable. */
@@ -24,7 +25,7 @@ const options = {
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseOptions(argv, options, usage);
+  const { values, positionals } = parseOptions(normaliseOptionalValues(argv), options, usage);
   if (values.help) {
     console.log(`usage: ${usage}`);
     return 0;

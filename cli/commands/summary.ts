@@ -54,9 +54,10 @@ export async function run(argv: string[]): Promise<number> {
     console.log(help);
     return 0;
   }
-  const file = oneCaptureFile(positionals, usage);
+  // Before the file: `--sort app.bin` took the file as its key, and "missing the capture file" hid why.
   const sortKey = (values.sort ?? 'bytes') as SortKey;
   if (!sortKeys.includes(sortKey)) throw new UsageError(`--sort takes ${sortKeys.join(', ')}, not '${values.sort}'`, usage);
+  const file = oneCaptureFile(positionals, usage);
   const rowLimit = values.rows === undefined ? DEFAULT_ROWS : positiveInteger(values.rows, '--rows', usage);
   const { view, temporaryThreshold } = chooseView(values, usage);
 

@@ -109,6 +109,16 @@ describe('unreadable captures', () => {
     expect(stderr).toMatch(/^memview: warning: .*cut-report\.bin has no trailer/);
   });
 
+  it('an option that may take a value does not swallow the capture file (stats, summary)', async () => {
+    const path = scratchFile('swallow.bin', knownCapture().toBytes());
+    const stats = await memview('stats', '--json', '--temporary-allocations', path);
+    expect(stats.status, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout).totalAllocations).toBeGreaterThan(0);
+    const summary = await memview('summary', '--sort', path);
+    expect(summary.status).toBe(2);
+    expect(summary.stderr).toMatch(/^memview: --sort takes bytes, count, own, not '.*swallow\.bin'/);
+  });
+
   it('--count goes with collapsed stacks only: pprof and speedscope keep both measures', async () => {
     const path = scratchFile('count.bin', knownCapture().toBytes());
     const exported = await memview('export', '--format', 'pprof', '--count', '-o', scratchFile('count.pb', ''), path);
