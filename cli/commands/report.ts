@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { parseOptions } from '../parse-options.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 import type { CaptureModel, NodeMetrics } from '../../viewer/model/types.js';
+import { truncationWarning } from '../terminal/open-capture.js';
 import type { ViewName } from '../../viewer/model/view-tree.js';
 import { encodePayload, toBase64 } from '../../viewer/model/payload-codec.js';
 import { payloadElementId, remapSparse, toSparse, type ReportPayload, type SparseRangeViews, type TemporalRanges } from '../../viewer/model/report-payload.js';
@@ -100,8 +101,7 @@ export async function writeReportCommand(request: ReportRequest): Promise<number
   if (!existsSync(request.capturePath)) throw new UserFacingError(`no such capture file: ${request.capturePath}`);
   refuseToReplaceCapture(request.outputPath, request.capturePath);
   const { model, temporal } = await loadModel(request.capturePath, request.temporaryThreshold, request.temporal);
-  // As the terminal commands say it (open-capture.ts); the page says it too.
-  if (model.meta.truncated) console.error(`memview: warning: ${request.capturePath} has no trailer (the process was killed?); the report covers what was written`);
+  if (model.meta.truncated) console.error(truncationWarning(request.capturePath, model));  // the page says it too
   const html = await buildReportHtml(await viewerTemplate(), {
     model: request.confidential ? withoutArguments(model) : model,
     initialView: request.initialView,

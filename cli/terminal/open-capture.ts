@@ -49,12 +49,23 @@ export async function openCapture(file: string, options: OpenOptions = {}): Prom
   }
   progress.finish();
   if (model.meta.truncated && options.warnTruncated !== false) {
-    console.error(`memview: warning: ${file} has no trailer (the process was killed?); figures cover what was written`);
+    console.error(truncationWarning(file, model));
     if (nativeFramesLeftUnnamed(model)) {
       console.error(`memview: some of its native frames have no names (the process died before naming them); 'memview symbolize ${file}' names them from this machine's object files`);
     }
   }
   return model;
+}
+
+/**
+ * What a capture without its trailer holds: the chunks written whole. The events after the last of
+ * them (up to a flush interval's, in a chunk cut short) are not in any figure.
+ */
+export function truncationWarning(file: string, model: CaptureModel): string {
+  const chunks = model.meta.dataChunks;
+  const covered = chunks === undefined ? 'what was written'
+    : `the ${chunks} chunk${chunks === 1 ? '' : 's'} of events written whole (what came after the last one is lost)`;
+  return `memview: warning: ${file} has no trailer (the process was killed?); figures cover ${covered}`;
 }
 
 async function decodeWithEngine(file: string, temporaryThreshold: number, onProgress: (done: number, total: number) => void): Promise<CaptureModel> {
