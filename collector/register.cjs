@@ -33,6 +33,7 @@ if (addon && addon.loadCore() && addon.isTracing()) {
     // set before the program compiles anything, they hold for its workers too.
     if (workerThreads.isMainThread && process.env.MEMVIEW_NO_INLINING === '1') {
       builtin('node:v8').setFlagsFromString('--no-turbo-inlining --no-maglev-inlining');
+      addon.meta('inlining', 'off');
     }
     if (workerThreads.isMainThread) {
       addon.meta('nodeVersion', process.version);

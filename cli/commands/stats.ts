@@ -16,6 +16,8 @@ const DEFAULT_TOP_LOCATIONS = 10;
 const HISTOGRAM_BAR_WIDTH = 40;
 /** Demangled C++ names can run to hundreds of characters; the table keeps its columns readable. */
 const MAX_FUNCTION_NAME_WIDTH = 60;
+/** From this share of allocations under optimized JavaScript on, stats says what inlining does. */
+const INLINING_NOTE_SHARE = 0.1;
 
 const options = {
   json: { type: 'boolean' },
@@ -106,6 +108,12 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
   if (stats.topByBytes.length > 0) {
     lines.push('', `Top ${topCount} locations by bytes allocated`, ...locationRows(stats.topByBytes));
     lines.push('', `Top ${topCount} locations by number of allocations`, ...locationRows(stats.topByCount));
+  }
+  const underOptimized = stats.allocationsInOptimizedJs ?? 0;
+  if (!meta.inliningOff && underOptimized >= INLINING_NOTE_SHARE) {
+    lines.push('', `Note: ${Math.round(underOptimized * 100)}% of the allocations were made under optimized JavaScript, where V8`,
+      '  inlines small functions into their callers: an inlined function\'s allocations show under its',
+      '  caller, at a line that may be wrong. \'memview run --no-inlining\' keeps every function\'s frame.');
   }
 
   if (stats.threads.length > 0) {

@@ -229,3 +229,22 @@ describe('terminal output', () => {
     expect(truncatePath('/short.js', 20)).toBe('/short.js');
   });
 });
+
+describe('what inlining does to the figures', () => {
+  // knownCapture: three of its six allocations are under `*parse`, code TurboFan optimized.
+  it('stats says what inlining does when many allocations are under optimized JavaScript', async () => {
+    const path = scratchFile('optimized.bin', knownCapture().toBytes());
+    const json = await memview('stats', '--json', path);
+    expect(JSON.parse(json.stdout).allocationsInOptimizedJs).toBe(0.5);
+    const human = await memview('stats', path);
+    expect(human.stdout).toMatch(/Note: 50% of the allocations were made under optimized JavaScript, where V8\n  inlines small functions/);
+    expect(human.stdout).toMatch(/'memview run --no-inlining' keeps every function's frame/);
+  });
+
+  it('says nothing of it for a capture made with --no-inlining', async () => {
+    const path = scratchFile('no-inlining.bin', knownCapture().meta('inlining', 'off').toBytes());
+    const human = await memview('stats', path);
+    expect(human.status).toBe(0);
+    expect(human.stdout).not.toMatch(/Note:/);
+  });
+});

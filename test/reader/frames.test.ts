@@ -65,6 +65,13 @@ describe('V8 code names', () => {
     expect(readableScript('file:///bad%E0%A4%A.mjs')).toBe('file:///bad%E0%A4%A.mjs');
   });
 
+  it('tells code TurboFan optimized (tier mark *) from the other tiers', () => {
+    expect(parseCodeName('LazyCompile:*foo /a.js:3:1', '/a.js').optimized).toBe(true);
+    expect(parseCodeName('JS:~foo /a.js:3:1', '/a.js').optimized).toBe(false);
+    expect(parseCodeName('JS:^foo /a.js:3:1', '/a.js').optimized).toBe(false);
+    expect(parseCodeName('Builtin:ArrayMap', '').optimized).toBe(false);
+  });
+
   it('keeps V8’s own code (builtins, stubs, bytecode handlers) as it is named', () => {
     expect(parseCodeName('Builtin:ArrayMap', '')).toMatchObject({ isJavaScript: false, functionName: 'Builtin:ArrayMap' });
     expect(parseCodeName('Stub:CEntry', '').isJavaScript).toBe(false);

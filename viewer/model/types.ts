@@ -77,6 +77,8 @@ export interface CaptureMeta {
    * holds no events, not even the META records (pid, command line). Absent in older models.
    */
   dataChunks?: number;
+  /** Traced with `memview run --no-inlining`: V8 inlined no function, every frame is its own. */
+  inliningOff?: boolean;
 }
 
 export interface Timeline {
@@ -124,6 +126,11 @@ export interface CaptureStats {
   truncated: boolean;
   /** CaptureMeta.endReason: "exit", "stopped", or the signal the program died of. */
   endReason: string;
+  /**
+   * Share (0–1) of the allocations made with optimized (TurboFan) JavaScript on their stack, where
+   * V8 may have inlined functions into their callers (docs/collector.md); absent in older models.
+   */
+  allocationsInOptimizedJs?: number;
 }
 
 export interface CaptureModel {

@@ -7,6 +7,7 @@ import type {
 import { ModelStrings } from '../../collector/lib/reader/frame-resolver.js';
 import { ALLOCATOR_NAMES, FLAG_NATIVE_FRAMES } from '../../collector/lib/reader/format.js';
 import { topLocations } from '../../collector/lib/reader/top-locations.js';
+import { shareUnderOptimizedCode } from '../../collector/lib/reader/optimized-share.js';
 import type { DecoderExports } from './decoder-instance.js';
 import type { DictionarySink } from './dictionary-sink.js';
 import { parseCommandLine, threadLabel } from '../../collector/lib/reader/meta-text.js';
@@ -59,7 +60,7 @@ export function assembleModel(engine: DecoderExports, sink: DictionarySink, end:
   engine.finish();
   const meta = buildMeta(engine, sink, end);
   const strings = new ModelStrings();
-  const { frames, finalFrameOf } = sink.frameResolver.finish(
+  const { frames, finalFrameOf, optimizedFrames } = sink.frameResolver.finish(
     (id) => threadLabel(id, threadNameOf(sink, id, meta)), strings);
   const { tree, finalNodeOf } = sink.callTree.finish(finalFrameOf);
 
@@ -101,6 +102,7 @@ export function assembleModel(engine: DecoderExports, sink: DictionarySink, end:
     threads: threadInfos(engine, sink, meta),
     truncated: end.truncated,
     endReason: meta.endReason,
+    allocationsInOptimizedJs: shareUnderOptimizedCode(tree, optimizedFrames, views.allocated),
   };
   const model: CaptureModel = {
     modelVersion: 1,
@@ -202,6 +204,7 @@ function buildMeta(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd
     endReason: text('endReason'),
     framesNamedAfterwards: text('framesNamedAfterwards') === '1',
     dataChunks: end.dataChunks,
+    ...(text('inlining') === 'off' ? { inliningOff: true } : {}),
   };
 }
 

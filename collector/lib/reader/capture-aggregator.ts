@@ -15,6 +15,7 @@ import { SizeHistogram } from './size-histogram.js';
 import { TemporaryCounter } from './temporary-counter.js';
 import { TimelineBuilder } from './timeline-builder.js';
 import { topLocations } from './top-locations.js';
+import { shareUnderOptimizedCode } from './optimized-share.js';
 import { parseCommandLine, threadLabel } from './meta-text.js';
 
 const NS_PER_MS = 1e6;
@@ -157,7 +158,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
   finish(end: CaptureEnd): CaptureModel {
     const meta = this.buildMeta(end);
     const strings = new ModelStrings();
-    const { frames, finalFrameOf } = this.frameResolver.finish((id) => threadLabel(id, this.threadNameOf(id, meta)), strings);
+    const { frames, finalFrameOf, optimizedFrames } = this.frameResolver.finish((id) => threadLabel(id, this.threadNameOf(id, meta)), strings);
     const { tree, finalNodeOf } = this.callTree.finish(finalFrameOf);
 
     const view = (bytesOf: (node: number) => number, countOf: (node: number) => number): NodeMetrics => {
@@ -216,6 +217,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
         threads,
         truncated: end.truncated,
         endReason: meta.endReason,
+        allocationsInOptimizedJs: shareUnderOptimizedCode(tree, optimizedFrames, views.allocated),
       },
     };
   }
@@ -248,6 +250,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
       endReason: this.metaText('endReason'),
       framesNamedAfterwards: this.metaText('framesNamedAfterwards') === '1',
       dataChunks: end.dataChunks,
+      ...(this.metaText('inlining') === 'off' ? { inliningOff: true } : {}),
     };
   }
 }

@@ -11,6 +11,8 @@ const TIER_MARKS = '~*^+';
 
 export interface ParsedCodeName {
   isJavaScript: boolean;
+  /** JavaScript that TurboFan optimized (tier mark `*`): functions may be inlined into it. */
+  optimized: boolean;
   functionName: string;
   /** The `file:line:column` V8 appended to a JavaScript name, when present. */
   file: string;
@@ -26,9 +28,10 @@ export function parseCodeName(codeName: string, scriptFile: string): ParsedCodeN
   const colon = codeName.indexOf(':');
   const prefix = colon > 0 ? codeName.slice(0, colon) : '';
   if (!JAVASCRIPT_PREFIXES.has(prefix)) {
-    return { isJavaScript: false, functionName: codeName, file: '', line: 0, column: 0 };
+    return { isJavaScript: false, optimized: false, functionName: codeName, file: '', line: 0, column: 0 };
   }
   let rest = codeName.slice(colon + 1);
+  const optimized = rest[0] === '*';
   if (rest.length > 0 && TIER_MARKS.includes(rest[0])) rest = rest.slice(1);
 
   let functionName = rest;
@@ -57,7 +60,7 @@ export function parseCodeName(codeName: string, scriptFile: string): ParsedCodeN
     column = location[3] ? Number(location[3]) : 0;
   }
   functionName = functionName.trim();
-  return { isJavaScript: true, functionName: functionName === '' ? '(anonymous)' : functionName, file, line, column };
+  return { isJavaScript: true, optimized, functionName: functionName === '' ? '(anonymous)' : functionName, file, line, column };
 }
 
 /**

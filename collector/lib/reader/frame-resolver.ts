@@ -21,7 +21,7 @@ export interface FrameDescription {
 }
 
 type ProvisionalFrame =
-  | { type: 'resolved'; frame: FrameDescription; functionKey?: string }
+  | { type: 'resolved'; frame: FrameDescription; functionKey?: string; optimized?: boolean }
   | { type: 'native'; pc: number; modulePath: string; loadBias: number }
   | { type: 'unknown'; pc: number }
   | { type: 'thread'; threadId: number };
@@ -35,6 +35,8 @@ interface CodeObject {
   positions: CodePosition[];
   /** node's own function without a name here: where it starts, to take its name from another isolate. */
   functionKey?: string;
+  /** Optimized by TurboFan: functions may be inlined into it. */
+  optimized: boolean;
 }
 
 interface LoadedModule {
@@ -86,6 +88,7 @@ export class FrameResolver {
       column: code.line !== 0 ? code.column : parsed.column,
       kind,
       positions: code.positions,
+      optimized: parsed.optimized,
     };
     if (kind === FrameKind.NodeInternal) {
       const functionKey = `${codeObject.file}\0${codeObject.line}\0${codeObject.column}`;
@@ -98,7 +101,7 @@ export class FrameResolver {
     for (const [pc, id] of this.unnamedPcs) {
       const callSite = pc - 1;
       if (callSite < code.start || callSite >= code.start + code.sizeBytes) continue;
-      this.provisionalFrames[id] = { type: 'resolved', frame: callFrame(codeObject, callSite - code.start), functionKey: codeObject.functionKey };
+      this.provisionalFrames[id] = resolvedFrame(codeObject, callSite - code.start);
       this.unnamedPcs.delete(pc);
     }
   }
@@ -144,9 +147,7 @@ export class FrameResolver {
     // A pc is a return address: the call instruction is the byte before it.
     const callSite = pc - 1;
     const code = this.codeObjects.find(callSite);
-    if (code !== undefined) {
-      return this.intern({ type: 'resolved', frame: callFrame(code.value, callSite - code.start), functionKey: code.value.functionKey });
-    }
+    if (code !== undefined) return this.intern(resolvedFrame(code.value, callSite - code.start));
     const segment = this.moduleSegments.find(callSite);
     if (segment !== undefined) {
       return this.intern({ type: 'native', pc, modulePath: segment.value.path, loadBias: segment.value.loadBias });
@@ -164,10 +165,11 @@ export class FrameResolver {
    * Resolves every provisional frame for good (SYMBOL records are all known now) into a frame
    * table; returns it with the final frame index of each provisional frame.
    */
-  finish(threadLabel: (threadId: number) => string, strings: ModelStrings): { frames: FrameTable; finalFrameOf: Int32Array } {
+  finish(threadLabel: (threadId: number) => string, strings: ModelStrings): { frames: FrameTable; finalFrameOf: Int32Array; optimizedFrames: Uint8Array } {
     const finalFrameOf = new Int32Array(this.provisionalFrames.length);
     const descriptions: FrameDescription[] = [];
     const finalIdByKey = new Map<string, number>();
+    const optimizedIds = new Set<number>();
     this.provisionalFrames.forEach((provisional, id) => {
       const description = this.describe(provisional, threadLabel);
       const key = frameKey(description);
@@ -178,7 +180,11 @@ export class FrameResolver {
         finalIdByKey.set(key, finalId);
       }
       finalFrameOf[id] = finalId;
+      if (provisional.type === 'resolved' && provisional.optimized) optimizedIds.add(finalId);
     });
+    /** 1 for a frame that some optimized code object gave. */
+    const optimizedFrames = new Uint8Array(descriptions.length);
+    for (const id of optimizedIds) optimizedFrames[id] = 1;
 
     const count = descriptions.length;
     const frames: FrameTable = {
@@ -196,7 +202,7 @@ export class FrameResolver {
       frames.column[i] = description.column;
       frames.kind[i] = description.kind;
     });
-    return { frames, finalFrameOf };
+    return { frames, finalFrameOf, optimizedFrames };
   }
 
   private describe(provisional: ProvisionalFrame, threadLabel: (threadId: number) => string): FrameDescription {
@@ -261,6 +267,11 @@ export class ModelStrings {
   }
 }
 
+/** The provisional frame of a call at `pcOffset` into a code object. */
+function resolvedFrame(code: CodeObject, pcOffset: number): ProvisionalFrame {
+  return { type: 'resolved', frame: callFrame(code, pcOffset), functionKey: code.functionKey, optimized: code.optimized };
+}
+
 /** The frame of a call at `pcOffset` into a code object. */
 function callFrame(code: CodeObject, pcOffset: number): FrameDescription {
   const { functionName, file, kind, positions } = code;
@@ -289,7 +300,7 @@ function frameKey(frame: FrameDescription): string {
 
 function provisionalKey(provisional: ProvisionalFrame): string {
   switch (provisional.type) {
-    case 'resolved': return `r\0${frameKey(provisional.frame)}`;
+    case 'resolved': return `r\0${provisional.optimized ? 1 : 0}\0${frameKey(provisional.frame)}`;
     case 'native': return `n\0${provisional.pc}\0${provisional.modulePath}\0${provisional.loadBias}`;
     case 'unknown': return `u\0${provisional.pc}`;
     case 'thread': return `t\0${provisional.threadId}`;
