@@ -89,6 +89,7 @@ describe('JavaScript stacks', () => {
     // 2,000 Buffers, each a few allocations (the backing store and V8's bookkeeping of it).
     expect(allocations).toBeGreaterThanOrEqual(2000);
     expect(wholePath / allocations).toBeGreaterThan(0.9);
+    expect(model.meta.inliningOff).toBe(true);  // so `memview stats` does not warn about inlining
   });
 
   it('without --native a stack is the JavaScript frames and the innermost native frame only', async () => {
