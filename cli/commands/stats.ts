@@ -8,6 +8,7 @@ import { parseOptions } from '../parse-options.js';
 import { normaliseOptionalValues } from '../terminal/view-choice.js';
 import { UsageError } from '../usage-error.js';
 import { writeStdoutLine } from '../terminal/stdout.js';
+import { inliningNote } from '../../viewer/model/inlining-note.js';
 
 export const summary = 'print a capture’s figures: peak, leaks, allocators, sizes, top locations';
 
@@ -16,8 +17,8 @@ const DEFAULT_TOP_LOCATIONS = 10;
 const HISTOGRAM_BAR_WIDTH = 40;
 /** Demangled C++ names can run to hundreds of characters; the table keeps its columns readable. */
 const MAX_FUNCTION_NAME_WIDTH = 60;
-/** From this share of allocations under optimized JavaScript on, stats says what inlining does. */
-const INLINING_NOTE_SHARE = 0.1;
+/** Notes are wrapped to this many characters. */
+const NOTE_WIDTH = 96;
 
 const options = {
   json: { type: 'boolean' },
@@ -109,12 +110,8 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
     lines.push('', `Top ${topCount} locations by bytes allocated`, ...locationRows(stats.topByBytes));
     lines.push('', `Top ${topCount} locations by number of allocations`, ...locationRows(stats.topByCount));
   }
-  const underOptimized = stats.allocationsInOptimizedJs ?? 0;
-  if (!meta.inliningOff && underOptimized >= INLINING_NOTE_SHARE) {
-    lines.push('', `Note: ${Math.round(underOptimized * 100)}% of the allocations were made under optimized JavaScript, where V8`,
-      '  inlines small functions into their callers: an inlined function\'s allocations show under its',
-      '  caller, at a line that may be wrong. \'memview run --no-inlining\' keeps every function\'s frame.');
-  }
+  const note = inliningNote(stats, meta);
+  if (note !== undefined) lines.push('', ...wrapWords(`Note: ${note}`, NOTE_WIDTH).map((line, i) => (i === 0 ? line : `  ${line}`)));
 
   if (stats.threads.length > 0) {
     lines.push('', 'Threads');
@@ -122,6 +119,22 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
       { indent: '  ', alignRight: [0, 2] }));
   }
   return lines.join('\n');
+}
+
+/** Words in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }
 
 function describeFile(location: LocationFigure): string {

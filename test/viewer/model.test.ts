@@ -11,6 +11,7 @@ import { pruneModel } from '../../viewer/model/prune.js';
 import { fromSparse, snapRange, toSparse } from '../../viewer/model/report-payload.js';
 import { noCompleteChunkMessage } from '../../viewer/model/empty-capture.js';
 import { labelBesideMarker } from '../../viewer/ui/chart-labels.js';
+import { inliningNote } from '../../viewer/model/inlining-note.js';
 
 const model = makeKnownModel();
 const nameOf = (m: CaptureModel, tree: { frame: Int32Array }, node: number) => frameName(m, tree.frame[node]);
@@ -306,5 +307,14 @@ describe('chart labels', () => {
   it('stays inside the plot at the start of the run and in a plot barely wider than the label', () => {
     expect(labelBesideMarker(64, 25, 64, 1268)).toBe(67);
     expect(labelBesideMarker(70, 25, 64, 90)).toBe(64);
+  });
+});
+
+describe('the inlining note', () => {
+  it('is shown from 10% of the allocations under optimized JavaScript, unless inlining was off', () => {
+    expect(inliningNote({ allocationsInOptimizedJs: 0.35 }, {})).toMatch(/^35% of the allocations were made under optimized JavaScript.*--no-inlining/);
+    expect(inliningNote({ allocationsInOptimizedJs: 0.35 }, { inliningOff: true })).toBeUndefined();
+    expect(inliningNote({ allocationsInOptimizedJs: 0.05 }, {})).toBeUndefined();
+    expect(inliningNote({}, {})).toBeUndefined();  // a model from before the figure existed
   });
 });

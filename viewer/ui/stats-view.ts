@@ -3,6 +3,7 @@
 import type { CaptureModel, LocationFigure } from '../model/types.js';
 import { formatBytes, formatCount, formatDuration } from '../model/frame-text.js';
 import { h } from './dom.js';
+import { inliningNote } from '../model/inlining-note.js';
 
 function figures(rows: [string, string][]): HTMLElement {
   return h('table', {}, h('tbody', {}, ...rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', { className: 'num' }, v)))));
@@ -16,6 +17,11 @@ function locations(list: LocationFigure[]): HTMLElement {
     h('td', { className: 'loc', title: l.file }, l.file ? (l.line ? `${l.file}:${l.line}` : l.file) : ''),
     h('td', { className: 'num' }, formatBytes(l.bytes)),
     h('td', { className: 'num' }, formatCount(l.count))))));
+}
+
+function inliningSection(model: CaptureModel): HTMLElement[] {
+  const note = inliningNote(model.stats, model.meta);
+  return note === undefined ? [] : [h('section', { className: 'wide mv-inlining-note' }, h('h2', {}, 'Inlined JavaScript'), h('p', { className: 'mv-note' }, note))];
 }
 
 export function statsView(model: CaptureModel): HTMLElement {
@@ -42,6 +48,7 @@ export function statsView(model: CaptureModel): HTMLElement {
       h('td', { className: 'num' }, formatCount(b.count))))))),
     h('section', { className: 'wide' }, h('h2', {}, 'Top locations by bytes'), locations(s.topByBytes)),
     h('section', { className: 'wide' }, h('h2', {}, 'Top locations by count'), locations(s.topByCount)),
+    ...inliningSection(model),
     h('section', {}, h('h2', {}, 'Threads'), figures(s.threads.map((t) => [`${t.name || 'thread'} (${t.id})`, `${formatCount(t.allocations)} allocations`]))),
   ));
 }
