@@ -50,7 +50,7 @@ export async function openCapture(file: string, options: OpenOptions = {}): Prom
   progress.finish();
   if (model.meta.truncated && options.warnTruncated !== false) {
     console.error(truncationWarning(file, model));
-    if (nativeFramesLeftUnnamed(model)) {
+    if (!model.meta.trailerDamaged && nativeFramesLeftUnnamed(model)) {
       console.error(`memview: some of its native frames have no names (the process died before naming them); 'memview symbolize ${file}' names them from this machine's object files`);
     }
   }
@@ -58,13 +58,17 @@ export async function openCapture(file: string, options: OpenOptions = {}): Prom
 }
 
 /**
- * What a capture without its trailer holds: the chunks written whole. The events after the last of
- * them (up to a flush interval's, in a chunk cut short) are not in any figure.
+ * What a capture without its trailer (or with a damaged one) holds: the chunks written whole. The
+ * events after the last of them (up to a flush interval's, in a chunk cut short) are not in any figure.
  */
 export function truncationWarning(file: string, model: CaptureModel): string {
   const chunks = model.meta.dataChunks;
-  const covered = chunks === undefined ? 'what was written'
-    : `the ${chunks} chunk${chunks === 1 ? '' : 's'} of events written whole (what came after the last one is lost)`;
+  const chunkCount = `${chunks} chunk${chunks === 1 ? '' : 's'} of events`;
+  if (model.meta.trailerDamaged) {
+    // Every chunk before the trailer was whole: only the trailer's end time and index are lost.
+    return `memview: warning: ${file}: its trailer is damaged (its checksum does not match); figures cover the ${chunkCount} before it, every one whole`;
+  }
+  const covered = chunks === undefined ? 'what was written' : `the ${chunkCount} written whole (what came after the last one is lost)`;
   return `memview: warning: ${file} has no trailer (the process was killed?); figures cover ${covered}`;
 }
 

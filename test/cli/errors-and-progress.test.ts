@@ -101,6 +101,16 @@ describe('unreadable captures', () => {
     expect(stdout).toMatch(/load/);
   });
 
+  it('a damaged trailer says so, and the figures of every chunk before it are there', async () => {
+    const bytes = knownCapture().toBytes();
+    bytes[bytes.length - 4] ^= 0xff;  // inside the trailer's payload: its checksum no longer matches
+    const path = scratchFile('damaged-trailer.bin', bytes);
+    const { status, stdout, stderr } = await memview('summary', path);
+    expect(status).toBe(0);
+    expect(stderr).toMatch(/^memview: warning: .*damaged-trailer\.bin: its trailer is damaged \(its checksum does not match\); figures cover the 1 chunk of events before it, every one whole$/);
+    expect(stdout).toMatch(/load/);
+  });
+
   it('the report of a capture cut in the middle warns on stderr too, as the terminal commands do', async () => {
     const path = scratchFile('cut-report.bin', knownCapture().toBytes({ trailer: false }));
     const output = scratchFile('cut-report.html', '');

@@ -211,6 +211,33 @@ describe('bad input', () => {
     expect((reference as CaptureError).message).toMatch(/chunk 0 at offset 16: malformed DEFLATE stream/);
   });
 
+  it('a damaged trailer loses no chunk before it: both readers read it as a capture without its trailer', async () => {
+    // One bad byte in the 31-byte trailer made every command refuse the whole capture.
+    const bytes = randomCapture(103, { events: 400, codec: 'deflate' });
+    const chunks = chunksOf(bytes);
+    const trailer = chunks[chunks.length - 1];
+    const withoutTrailer = bytes.slice(0, trailer.headerOffset);
+    const damaged = bytes.slice();
+    damaged[trailer.payloadOffset + 3] ^= 0x5a;
+    const engine = await engineDecode(damaged);
+    expect(engine).toEqual(await referenceDecode(damaged));
+    expect(engine.meta).toMatchObject({ truncated: true, trailerDamaged: true, dataChunks: chunks.length - 1 });
+    // The same figures as the capture cut just before its trailer.
+    const cut = await engineDecode(withoutTrailer);
+    expect(engine.stats).toEqual(cut.stats);
+    expect(engine.views).toEqual(cut.views);
+  });
+
+  it('a trailer that checks out but lists other chunks than the file has is still an error', async () => {
+    const bytes = randomCapture(104, { events: 400, codec: 'stored' });
+    const chunks = chunksOf(bytes);
+    // Drop the first data chunk: the trailer (intact) still lists it.
+    const first = chunks[0];
+    const piece = new Uint8Array([...bytes.slice(0, first.headerOffset), ...bytes.slice(first.payloadOffset + first.storedSize)]);
+    expect((await outcome(() => referenceDecode(piece)))).toBeInstanceOf(CaptureError);
+    expect((await outcome(() => engineDecode(piece)))).toBeInstanceOf(CaptureError);
+  });
+
   it('bytes after the trailer are an error', async () => {
     const bytes = smallCapture().toBytes();
     const error = await engineError(new Uint8Array([...bytes, 1, 2, 3]));

@@ -79,6 +79,8 @@ export interface CaptureMeta {
   dataChunks?: number;
   /** Traced with `memview run --no-inlining`: V8 inlined no function, every frame is its own. */
   inliningOff?: boolean;
+  /** The trailer's checksum did not match its bytes: read as truncated (every data chunk before it whole). */
+  trailerDamaged?: boolean;
 }
 
 export interface Timeline {

@@ -116,6 +116,9 @@ export class DecodeSession {
     const header = await readCaptureHeader(stream);
     engine.setFormatVersion(header.formatVersion);
     let trailerSeen = false;
+    // A trailer whose checksum does not match: read as a capture without its trailer (every data
+    // chunk before it was whole), as the reference reader does (readChunks' tolerateDamagedTrailer).
+    let trailerDamaged = false;
     let endTimeNs: number | undefined;
 
     const dataChunkOffsets: number[] = [];
@@ -165,7 +168,10 @@ export class DecodeSession {
       if (next.chunk!.kind === ChunkKind.Trailer) {
         const input = engine.inputBuffer(storedSize) >>> 0;
         new Uint8Array(engine.memory.buffer, input, storedSize).set(stored);
-        if (engine.checkStored(storedSize, checksum) !== 0) checksumMismatch();
+        if (engine.checkStored(storedSize, checksum) !== 0) {
+          trailerDamaged = true;
+          break;
+        }
         try {
           const trailer = parseTrailer(stored);
           checkTrailerIndex(trailer.dataChunkOffsets, dataChunkOffsets);
@@ -219,6 +225,7 @@ export class DecodeSession {
       formatVersion: header.formatVersion,
       flags: header.flags,
       truncated: !trailerSeen,
+      trailerDamaged,
       endTimeNs,
       temporaryThreshold,
       dataChunks: dataChunkOffsets.length,

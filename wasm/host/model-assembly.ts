@@ -46,6 +46,8 @@ export interface CaptureEnd {
   temporaryThreshold: number;
   /** Data chunks read whole (CaptureMeta.dataChunks). */
   dataChunks: number;
+  /** The trailer's checksum did not match its bytes (CaptureMeta.trailerDamaged). */
+  trailerDamaged?: boolean;
 }
 
 /** Per-site figures copied out of wasm memory, so range queries and the model outlive `finish`. */
@@ -205,6 +207,7 @@ function buildMeta(engine: DecoderExports, sink: DictionarySink, end: CaptureEnd
     framesNamedAfterwards: text('framesNamedAfterwards') === '1',
     dataChunks: end.dataChunks,
     ...(text('inlining') === 'off' ? { inliningOff: true } : {}),
+    ...(end.trailerDamaged ? { trailerDamaged: true } : {}),
   };
 }
 

@@ -40,6 +40,8 @@ export interface CaptureEnd {
   endTimeNs: number | undefined;
   /** Data chunks read whole (CaptureMeta.dataChunks). */
   dataChunks: number;
+  /** The trailer's checksum did not match its bytes (CaptureMeta.trailerDamaged). */
+  trailerDamaged?: boolean;
 }
 
 export class CaptureAggregator extends CaptureDictionaries implements RecordSink {
@@ -251,6 +253,7 @@ export class CaptureAggregator extends CaptureDictionaries implements RecordSink
       framesNamedAfterwards: this.metaText('framesNamedAfterwards') === '1',
       dataChunks: end.dataChunks,
       ...(this.metaText('inlining') === 'off' ? { inliningOff: true } : {}),
+      ...(end.trailerDamaged ? { trailerDamaged: true } : {}),
     };
   }
 }

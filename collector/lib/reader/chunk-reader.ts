@@ -27,6 +27,17 @@ export interface Chunk {
   payload: Uint8Array;
   /** File offset of payload[0] when the payload is stored as is; undefined for LZ4 chunks. */
   payloadFileOffset: number | undefined;
+  /** A trailer whose checksum does not match its bytes (readChunks' tolerateDamagedTrailer). */
+  damaged?: boolean;
+}
+
+export interface ChunkReading {
+  /**
+   * Yield a trailer whose checksum does not match as `damaged` instead of failing: every data
+   * chunk before it was read whole, and a reader can still give their figures (as for a capture
+   * without a trailer). A trailer that checks out but disagrees with the chunks stays an error.
+   */
+  tolerateDamagedTrailer?: boolean;
 }
 
 const asciiDecoder = new TextDecoder('latin1');
@@ -53,7 +64,7 @@ export async function readCaptureHeader(stream: ByteStream): Promise<CaptureHead
 }
 
 /** Yields every complete chunk after the header up to the trailer; stops early at a cut-off chunk. */
-export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
+export async function* readChunks(stream: ByteStream, reading: ChunkReading = {}): AsyncGenerator<Chunk> {
   for (let index = 0; ; index++) {
     const fileOffset = stream.position;
     const header = await stream.read(CHUNK_HEADER_SIZE_BYTES);
@@ -87,6 +98,10 @@ export async function* readChunks(stream: ByteStream): AsyncGenerator<Chunk> {
     const stored = await stream.read(storedSize);
     if (stored.length < storedSize) return;
     const computed = fnv1a32(stored);
+    if (computed !== checksum && kind === ChunkKind.Trailer && reading.tolerateDamagedTrailer) {
+      yield { index, fileOffset, kind, firstEventIndex, payload: stored, payloadFileOffset: undefined, damaged: true };
+      return;
+    }
     if (computed !== checksum) {
       fail(`checksum mismatch (header ${hex32(checksum)}, payload ${hex32(computed)})`);
     }

@@ -42,10 +42,15 @@ export async function readCapture(
   const blocks = new HeapBlockNames(header.formatVersion);
   let endTimeNs: number | undefined;
   let trailerSeen = false;
+  let trailerDamaged = false;
   const dataChunkOffsets: number[] = [];
   let chunksRead = 0;
 
-  for await (const chunk of readChunks(stream)) {
+  for await (const chunk of readChunks(stream, { tolerateDamagedTrailer: true })) {
+    if (chunk.damaged) {
+      trailerDamaged = true;  // read as a capture without its trailer; what follows is not looked at
+      break;
+    }
     withChunkPosition(chunk, () => {
       if (chunk.kind === ChunkKind.Trailer) {
         const trailer = parseTrailer(chunk.payload);
@@ -70,5 +75,6 @@ export async function readCapture(
     truncated: !trailerSeen,
     endTimeNs,
     dataChunks: dataChunkOffsets.length,
+    trailerDamaged,
   });
 }
