@@ -9,6 +9,7 @@ import { normaliseOptionalValues } from '../terminal/view-choice.js';
 import { UsageError } from '../usage-error.js';
 import { writeStdoutLine } from '../terminal/stdout.js';
 import { inliningNote } from '../../viewer/model/inlining-note.js';
+import { wrapWords } from '../terminal/text.js';
 
 export const summary = 'print a capture’s figures: peak, leaks, allocators, sizes, top locations';
 
@@ -119,22 +120,6 @@ function humanReport(file: string, model: CaptureModel, stats: CaptureStats, top
       { indent: '  ', alignRight: [0, 2] }));
   }
   return lines.join('\n');
-}
-
-/** Words in lines of at most `width` characters (a longer word gets a line of its own). */
-function wrapWords(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(' ')) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line === '' ? word : `${line} ${word}`;
-    }
-  }
-  if (line !== '') lines.push(line);
-  return lines;
 }
 
 function describeFile(location: LocationFigure): string {
