@@ -1606,12 +1606,13 @@ void encode_shared(const SharedRecord* record) {
 
 // One merge: every event and shared record numbered below a bound known to be complete (no thread
 // is still publishing a smaller number), at most kWindow of them, encoded in order. Returns how
-// many sequence numbers it covered.
-uint64_t merge_pass() {
+// many sequence numbers it covered. `past_unfinished`: up to the last number taken, skipping the
+// events threads have numbered but not published (a dying process's last merge).
+uint64_t merge_pass(bool past_unfinished = false) {
   const uint64_t base = g_encoder.emit_base;
   uint64_t end = g_seq.load(std::memory_order_acquire);
   ThreadRing* rings = g_rings.load(std::memory_order_acquire);
-  for (ThreadRing* ring = rings; ring != nullptr; ring = ring->next) {
+  for (ThreadRing* ring = rings; ring != nullptr && !past_unfinished; ring = ring->next) {
     uint64_t pending = ring->pending.load(std::memory_order_acquire);
     if (pending < end) end = pending;
   }
@@ -1774,7 +1775,10 @@ void* writer_main(void*) {
   const int dying = g_dying_signal.load(std::memory_order_acquire);
   const uint64_t died_at = dying ? begin_finishing_as_process_dies(dying) : 0;
   // Tracing is off: let threads finish the events they were publishing, then merge to the end.
-  uint64_t give_up = monotonic_ns() + 1000000000ull;
+  // A dying process's signal may have stopped a thread between numbering an event and publishing
+  // it (the dying thread itself, waiting in the handler): that event never comes, and waiting for
+  // it held back everything numbered after it, the signal's endReason included, for a second.
+  uint64_t give_up = monotonic_ns() + (dying ? 100000000ull : 1000000000ull);
   while (true) {
     merge_pass();
     g_room_made.fetch_add(1, std::memory_order_acq_rel);
@@ -1786,6 +1790,9 @@ void* writer_main(void*) {
     }
     if (monotonic_ns() > give_up) break;
     sched_yield();
+  }
+  if (dying) {
+    while (g_encoder.emit_base < g_seq.load(std::memory_order_acquire) && merge_pass(true) != 0) {}
   }
   g_rings_open.store(false, std::memory_order_release);
   g_room_made.fetch_add(1, std::memory_order_acq_rel);
