@@ -1,6 +1,7 @@
 #include "fatal_signals.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <initializer_list>
@@ -26,7 +27,7 @@ constexpr DeadlySignal kEndingSignals[] = {{SIGINT, "SIGINT"}, {SIGTERM, "SIGTER
 
 std::atomic<bool> g_installed{false};
 std::atomic<int> g_ending_caught{0};  // bit per signal number
-BeforeDyingCallback g_ending_callback = nullptr;
+EndingSignalCallback g_ending_callback = nullptr;
 std::atomic<bool> g_in_front{false};
 BeforeDyingCallback g_callback = nullptr;
 RecoverableFault g_recoverable = nullptr;
@@ -69,7 +70,7 @@ void on_fault_in_front(int signal, siginfo_t* info, void* context) {
 }
 
 void on_ending_signal(int signal, siginfo_t* info, void* context) {
-  g_ending_callback(signal);
+  if (g_ending_callback(signal)) return;  // the capture is finished first, then hand_on_ending_signal
   // What would have happened without memview: node's handler (it restores the terminal, then
   // raises the signal again under its default action), or the default action itself.
   if (!run_handler_behind(signal, info, context)) take_default_action(signal);
@@ -77,7 +78,13 @@ void on_ending_signal(int signal, siginfo_t* info, void* context) {
 
 }  // namespace
 
-void catch_ending_signals_in_front(BeforeDyingCallback callback, int signals_mask) {
+void hand_on_ending_signal(int signal) {
+  const struct sigaction& behind = g_behind[signal];
+  sigaction(signal, &behind, nullptr);
+  kill(getpid(), signal);
+}
+
+void catch_ending_signals_in_front(EndingSignalCallback callback, int signals_mask) {
   g_ending_callback = callback;
   for (const DeadlySignal& ending : kEndingSignals) {
     const int bit = 1 << ending.number;

@@ -272,6 +272,9 @@ bool g_atfork_registered = false;
 // out, which the dying thread waits for (a bounded time: the dying thread may hold a lock the
 // writer needs). g_finished_by_writer tells a stop running at the same time that nothing is left.
 std::atomic<int> g_dying_signal{0};
+// The dying signal is an ending one (SIGINT, SIGTERM, SIGHUP) whose handler returned: the writer
+// hands it on once the capture is finished (fatal_signals.h).
+std::atomic<bool> g_dying_signal_handed_on{false};
 std::atomic<uint32_t> g_capture_finished{0};
 bool g_finished_by_writer = false;
 constexpr uint64_t kDyingWaitNs = 3000000000ull;
@@ -1802,6 +1805,7 @@ void* writer_main(void*) {
     g_writer.finish(g_encoder.event_count, died_at - g_start_ns);
     g_finished_by_writer = true;
     announce_capture_finished();
+    if (g_dying_signal_handed_on.load(std::memory_order_acquire)) hand_on_ending_signal(dying);
   }
   return nullptr;
 }
@@ -2000,6 +2004,7 @@ int start_locked_state(int fd, bool followed_child) {
   unlock();
   g_writer_stop.store(false);
   g_dying_signal.store(0, std::memory_order_relaxed);
+  g_dying_signal_handed_on.store(false, std::memory_order_relaxed);
   g_capture_finished.store(0, std::memory_order_relaxed);
   g_finished_by_writer = false;
   g_rings_open.store(true, std::memory_order_release);
@@ -2337,6 +2342,18 @@ void finish_before_dying(int signal) {
   }
 }
 
+// Run by an ending signal's handler (SIGINT, SIGTERM, SIGHUP): has the writer finish the capture
+// and then hand the signal on, and returns at once, so that the thread it stopped can release the
+// locks the writer needs. False when nothing is traced here: the signal goes on at once.
+bool finish_then_hand_on(int signal) {
+  if (!g_writer_running || g_pid != getpid()) return false;
+  int none = 0;
+  if (!g_dying_signal.compare_exchange_strong(none, signal, std::memory_order_acq_rel)) return true;  // one is on its way
+  g_dying_signal_handed_on.store(true, std::memory_order_release);
+  wake_writer();
+  return true;
+}
+
 // Writes the native symbols, the last events and the trailer, and closes the capture.
 void finish_capture(const Finish& finish) {
   int failure = g_writer.failure();
@@ -2510,7 +2527,7 @@ void memview_code_moved(uint64_t from, uint64_t to) {
   unlock();
 }
 
-void memview_catch_ending_signals(int signals_mask) { catch_ending_signals_in_front(finish_before_dying, signals_mask); }
+void memview_catch_ending_signals(int signals_mask) { catch_ending_signals_in_front(finish_then_hand_on, signals_mask); }
 
 void memview_catch_faults() {
   // V8's own test for a WebAssembly trap, which node's handler asks first. Without it (not node)
