@@ -69,20 +69,33 @@ void on_fault_in_front(int signal, siginfo_t* info, void* context) {
   run_handler_behind(signal, info, context);
 }
 
-void on_ending_signal(int signal, siginfo_t* info, void* context) {
-  if (g_ending_callback(signal)) return;  // the capture is finished first, then hand_on_ending_signal
-  // What would have happened without memview: node's handler (it restores the terminal, then
-  // raises the signal again under its default action), or the default action itself.
-  if (!run_handler_behind(signal, info, context)) take_default_action(signal);
+void hand_on(int signal) {
+  sigaction(signal, &g_behind[signal], nullptr);
+  kill(getpid(), signal);  // delivered as this handler returns, to what was there before memview
+}
+
+void on_ending_signal(int signal, siginfo_t*, void*) {
+  // Traced: the capture is finished first, then hand_on_ending_signal. Otherwise what would have
+  // happened without memview happens now: node's handler (it restores the terminal, then raises
+  // the signal again under its default action), or the default action itself.
+  if (!g_ending_callback(signal)) hand_on(signal);
+}
+
+// Puts `handler` in front of `current`, the signal's action now (kept in g_behind): with its mask
+// and flags, so that what runs there runs as it would have, but never reset to the default on
+// entry, so that a second signal finds memview's handler while the first is being dealt with.
+void go_in_front(int signal, const struct sigaction& current, void (*handler)(int, siginfo_t*, void*)) {
+  g_behind[signal] = current;
+  struct sigaction action = current;
+  action.sa_sigaction = handler;
+  action.sa_flags |= SA_SIGINFO;
+  action.sa_flags &= ~SA_RESETHAND;
+  sigaction(signal, &action, nullptr);
 }
 
 }  // namespace
 
-void hand_on_ending_signal(int signal) {
-  const struct sigaction& behind = g_behind[signal];
-  sigaction(signal, &behind, nullptr);
-  kill(getpid(), signal);
-}
+void hand_on_ending_signal(int signal) { hand_on(signal); }
 
 void catch_ending_signals_in_front(EndingSignalCallback callback, int signals_mask) {
   g_ending_callback = callback;
@@ -92,11 +105,8 @@ void catch_ending_signals_in_front(EndingSignalCallback callback, int signals_ma
     struct sigaction current;
     if (sigaction(ending.number, nullptr, &current) != 0) continue;
     if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) continue;  // nohup: ignored it stays
-    g_behind[ending.number] = current;
-    struct sigaction action = current;  // its flags and mask: node's resets to the default on entry
-    action.sa_sigaction = on_ending_signal;
-    action.sa_flags |= SA_SIGINFO;
-    sigaction(ending.number, &action, nullptr);
+    // A second Ctrl-C while the writer finishes finds the first on its way (finish_then_hand_on).
+    go_in_front(ending.number, current, on_ending_signal);
   }
 }
 
@@ -110,12 +120,7 @@ void catch_faults_in_front(BeforeDyingCallback callback, RecoverableFault recove
     const bool someone_elses = (current.sa_flags & SA_SIGINFO) ? current.sa_sigaction != on_deadly_signal
                                                                : current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
     if (!someone_elses) continue;
-    g_behind[signal] = current;
-    struct sigaction action = current;  // its flags and mask, so that it runs as it would have
-    action.sa_sigaction = on_fault_in_front;
-    action.sa_flags |= SA_SIGINFO;
-    action.sa_flags &= ~SA_RESETHAND;
-    sigaction(signal, &action, nullptr);
+    go_in_front(signal, current, on_fault_in_front);
   }
 }
 
