@@ -1,8 +1,9 @@
-// `memview summary FILE`: one table row per function — what it allocated itself (own) and under it
-// (total), bytes and allocations — for the peak, the leaks or the temporary allocations, sorted and
-// fitted to the terminal's width.
+// `memview summary FILE`: one table row per function (or, with --lines, per line of a function) —
+// what it allocated itself (own) and under it (total), bytes and allocations — for the peak, the
+// leaks or the temporary allocations, sorted and fitted to the terminal's width.
 import { functionTable, type FunctionRow } from '../../viewer/model/function-table.js';
-import { formatBytes, formatCount, formatDuration, frameLocation, frameName } from '../../viewer/model/frame-text.js';
+import { formatBytes, formatCount, formatDuration, frameName, linesLocation } from '../../viewer/model/frame-text.js';
+import { functionGroups } from '../../viewer/model/function-groups.js';
 import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
 import { buildViewTree, defaultViewOptions } from '../../viewer/model/view-tree.js';
 import { parseOptions } from '../parse-options.js';
@@ -15,17 +16,19 @@ import { writeStdoutLine } from '../terminal/stdout.js';
 
 export const summary = 'a table per function: own and total bytes and allocations at the peak, leaked or temporary';
 
-const usage = 'memview summary [--sort bytes|count|own] [--rows N] [--show-internals] [--hide-native] [--leaks | --temporary-allocations[=N]] FILE';
+const usage = 'memview summary [--sort bytes|count|own] [--rows N] [--lines] [--show-internals] [--hide-native] [--leaks | --temporary-allocations[=N]] FILE';
 
 const help = `usage: ${usage}
 
-One row per function, heaviest first:
+One row per function, heaviest first (a function that allocates or calls from several lines adds
+them up; its location then says how many):
   own    what the function allocated itself (it called the allocator)
   total  what was allocated while it was on the stack (itself and its callees)
 
 Options:
       --sort KEY                    bytes (total bytes, default), count (total allocations), own (own bytes)
   -n, --rows N                      how many rows (default 20)
+      --lines                       one row per line of a function instead (file:line:column)
       --show-internals              list node's own JavaScript frames too (by default what they
                                     allocate counts for the program function that called them)
       --hide-native                 leave out C/C++ and V8 frames the same way
@@ -36,6 +39,7 @@ Options:
 const options = {
   sort: { type: 'string' },
   rows: { type: 'string', short: 'n' },
+  lines: { type: 'boolean' },
   'show-internals': { type: 'boolean' },
   'hide-native': { type: 'boolean' },
   ...viewOptions,
@@ -63,7 +67,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const model = await openCapture(file, { temporaryThreshold });
   await writeStdoutLine(summaryText(model, {
-    file, view, sortKey, rowLimit, showInternals: values['show-internals'] === true, hideNative: values['hide-native'] === true, columns: terminalColumns(), palette: paletteFor(),
+    file, view, sortKey, rowLimit, showInternals: values['show-internals'] === true, hideNative: values['hide-native'] === true,
+    byLine: values.lines === true, columns: terminalColumns(), palette: paletteFor(),
   }));
   return 0;
 }
@@ -75,13 +80,15 @@ export interface SummaryOptions {
   rowLimit: number;
   showInternals: boolean;
   hideNative?: boolean;
+  /** One row per frame (line of a function) instead of per function. */
+  byLine?: boolean;
   columns: number;
   palette: Palette;
 }
 
-export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey, showInternals: boolean, hideNative = false): FunctionRow[] {
+export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey, showInternals: boolean, hideNative = false, byLine = false): FunctionRow[] {
   const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !showInternals, hideNative });
-  const rows = functionTable(tree).filter((row) => row.frame >= 0 && model.frames.kind[row.frame] !== FrameKind.Thread);
+  const rows = functionTable(tree, byLine ? undefined : functionGroups(model)).filter((row) => row.frame >= 0 && model.frames.kind[row.frame] !== FrameKind.Thread);
   const keys: Record<SortKey, (row: FunctionRow) => number[]> = {
     bytes: (row) => [row.totalBytes, row.ownBytes, row.totalCount],
     count: (row) => [row.totalCount, row.ownCount, row.totalBytes],
@@ -98,7 +105,7 @@ export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sort
 export function summaryText(model: CaptureModel, options: SummaryOptions): string {
   const { view, palette: p } = options;
   const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true });
-  const rows = sortedFunctionRows(model, view, options.sortKey, options.showInternals, options.hideNative);
+  const rows = sortedFunctionRows(model, view, options.sortKey, options.showInternals, options.hideNative, options.byLine);
   const lines: string[] = [];
   const when = view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
   const threshold = view === 'temporary' ? ` (freed before ${model.temporaryThreshold} more allocation${model.temporaryThreshold === 1 ? '' : 's'})` : '';
@@ -112,7 +119,7 @@ export function summaryText(model: CaptureModel, options: SummaryOptions): strin
   const numbersWidth = NUMBER_COLUMNS.length * (NUMBER_WIDTH + 2);
   const shown = rows.slice(0, options.rowLimit);
   const names = shown.map((row) => frameName(model, row.frame));
-  const locations = shown.map((row) => frameLocation(model, row.frame));
+  const locations = shown.map((row) => linesLocation(model, row.frame, row.lines));
   const textWidth = options.columns - numbersWidth - 1;
   const longestName = Math.max(8, ...names.map((name) => name.length));
   const longestLocation = Math.max(0, ...locations.map((location) => location.length));
@@ -135,7 +142,7 @@ export function summaryText(model: CaptureModel, options: SummaryOptions): strin
     lines.push(`${numbers}  ${styledName}${location}`.trimEnd());
   });
   if (rows.length > shown.length) {
-    lines.push(p.dim(`… ${formatCount(rows.length - shown.length)} more functions (--rows ${rows.length} shows them all)`));
+    lines.push(p.dim(`… ${formatCount(rows.length - shown.length)} more ${options.byLine ? 'lines' : 'functions'} (--rows ${rows.length} shows them all)`));
   }
   // With frames left out, a stack made only of them belongs to no listed function.
   const shownTree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !options.showInternals, hideNative: options.hideNative === true });

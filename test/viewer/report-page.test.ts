@@ -182,6 +182,11 @@ describe.skipIf(!hasChromium)('report page', { timeout: 60_000 }, () => {
     expect(await page.locator('.mv-table tbody tr').count()).toBe(1);
     await page.screenshot({ path: join(artifactsDir, 'report-table.png') });
     await page.locator('input[aria-label="filter table"]').fill('');
+    // Whole functions by default; "each line" lists the lines of a function apart.
+    expect(await page.locator('.mv-table .mv-note').innerText()).toMatch(/^\d+ functions;/);
+    await page.locator('input[aria-label="one row per line"]').check();
+    expect(await page.locator('.mv-table .mv-note').innerText()).toMatch(/^\d+ lines;/);
+    await page.locator('input[aria-label="one row per line"]').uncheck();
   });
 
   it('table gives "% of total" in allocations when the width is set to allocations', async () => {

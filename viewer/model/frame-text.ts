@@ -30,6 +30,13 @@ export function frameLocation(model: CaptureModel, frame: number): string {
   return frames.column[frame] > 0 ? `${file}:${frames.line[frame]}:${frames.column[frame]}` : `${file}:${frames.line[frame]}`;
 }
 
+/** Where a table row is: the frame's location, or its file and how many lines when it adds up several. */
+export function linesLocation(model: CaptureModel, frame: number, lines: number): string {
+  if (lines <= 1) return frameLocation(model, frame);
+  const file = model.strings[model.frames.file[frame]] ?? '';
+  return `${file || '?'} (${lines} lines)`;
+}
+
 const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(bytes: number): string {

@@ -5,10 +5,11 @@ import { FrameKind, type CaptureModel, type CaptureStats, type NodeMetrics } fro
 export const MiB = 1024 * 1024;
 export const KiB = 1024;
 
-interface FrameSpec { name: string; file: string; line: number; column: number; kind: FrameKind }
-interface NodeSpec { parent: number; frame: FrameSpec; peak?: [number, number]; leaks?: [number, number]; temporary?: [number, number]; allocated?: [number, number] }
+export interface FrameSpec { name: string; file: string; line: number; column: number; kind: FrameKind }
+export interface NodeSpec { parent: number; frame: FrameSpec; peak?: [number, number]; leaks?: [number, number]; temporary?: [number, number]; allocated?: [number, number] }
 
-function modelFromSpecs(nodes: NodeSpec[], extra: Partial<CaptureModel['meta']> = {}): CaptureModel {
+/** A model whose call tree is `nodes` (node k + 1 is nodes[k]; node 0 is the root). */
+export function modelFromSpecs(nodes: NodeSpec[], extra: Partial<CaptureModel['meta']> = {}): CaptureModel {
   const strings: string[] = [''];
   const stringIds = new Map<string, number>([['', 0]]);
   const intern = (s: string) => {

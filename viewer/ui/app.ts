@@ -4,7 +4,6 @@ import { FrameKind, type CaptureModel, type NodeMetrics } from '../model/types.j
 import { buildViewTree, defaultViewOptions, hiddenFramesFrame, threadNodes, type ViewName, type ViewOptions, type ViewTree } from '../model/view-tree.js';
 import { ancestry, hitTest, layoutFlame, type FlameLayout, type WidthMetric } from '../model/flame-layout.js';
 import { searchLayout, type SearchResult } from '../model/search.js';
-import { functionTable } from '../model/function-table.js';
 import { nativeFramesLeftUnnamed } from '../model/unnamed-native-frames.js';
 import { formatBytes, formatCount, formatDuration, formatPercent, frameKindNames, frameLocation, frameName } from '../model/frame-text.js';
 import { fromSparse, snapRange, type TemporalRanges } from '../model/report-payload.js';
@@ -277,7 +276,7 @@ export async function startApp(root: HTMLElement, input: AppInput): Promise<void
   function refreshTable(): void {
     if (!tableStale) return;
     tableStale = false;
-    table.setRows(functionTable(tree), tree, state.metric);
+    table.setTree(tree, state.metric);
   }
 
   function update(patch: Partial<ViewOptions>): void {
