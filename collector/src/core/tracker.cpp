@@ -474,6 +474,22 @@ void settle_as_unknown_code_locked(uint64_t pc) {
   write_code_of_locked(pc);
 }
 
+// Keeps the unnamed pcs `keep(pc, tid, since_ms)` says yes to, in their order, in the three
+// parallel lists; returns how many are left.
+template <typename Keep>
+size_t keep_unnamed_pcs_locked(Keep keep) {
+  size_t left = 0;
+  for (size_t i = 0; i < g_unnamed_pc_count; i++) {
+    if (!keep(g_unnamed_pcs[i], g_unnamed_pc_tids[i], g_unnamed_pc_ms[i])) continue;
+    g_unnamed_pcs[left] = g_unnamed_pcs[i];
+    g_unnamed_pc_tids[left] = g_unnamed_pc_tids[i];
+    g_unnamed_pc_ms[left] = g_unnamed_pc_ms[i];
+    left++;
+  }
+  g_unnamed_pc_count = left;
+  return left;
+}
+
 size_t name_unnamed_pcs_locked(uint32_t listed) {
   if (listed != 0 && std::find(g_listed_tids, g_listed_tids + std::min(g_listed_count, kListedThreads), listed) ==
                          g_listed_tids + std::min(g_listed_count, kListedThreads)) {
@@ -488,25 +504,19 @@ size_t name_unnamed_pcs_locked(uint32_t listed) {
   std::copy(g_listed_tids, g_listed_tids + listed_known, sorted_listed);
   std::sort(sorted_listed, sorted_listed + listed_known);
   const uint32_t now_ms = static_cast<uint32_t>(monotonic_ns() / 1000000);
-  size_t left = 0, settled = 0;
-  for (size_t i = 0; i < g_unnamed_pc_count; i++) {
-    const uint64_t pc = g_unnamed_pcs[i];
-    const uint32_t tid = g_unnamed_pc_tids[i];
-    if (write_code_of_locked(pc)) continue;
+  size_t settled = 0;
+  const size_t left = keep_unnamed_pcs_locked([&](uint64_t pc, uint32_t tid, uint32_t since_ms) {
+    if (write_code_of_locked(pc)) return false;
     if (g_modules->contains(pc)) {
       g_native_pcs->insert(pc, static_cast<uint32_t>(g_modules->module_count()));  // see name_pcs_of_new_modules_locked
-      continue;
+      return false;
     }
-    if (now_ms - g_unnamed_pc_ms[i] >= kMaxUnnamedWaitMs || std::binary_search(sorted_listed, sorted_listed + listed_known, tid)) {
+    if (now_ms - since_ms >= kMaxUnnamedWaitMs || std::binary_search(sorted_listed, sorted_listed + listed_known, tid)) {
       g_settled_pcs[settled++] = pc;
-      continue;
+      return false;
     }
-    g_unnamed_pcs[left] = pc;
-    g_unnamed_pc_tids[left] = tid;
-    g_unnamed_pc_ms[left] = g_unnamed_pc_ms[i];
-    left++;
-  }
-  g_unnamed_pc_count = left;
+    return true;
+  });
   const uint32_t epoch = g_trie_epoch.load(std::memory_order_relaxed);
   for (size_t i = 0; i < settled; i++) {
     settle_as_unknown_code_locked(g_settled_pcs[i]);
@@ -523,19 +533,11 @@ size_t name_unnamed_pcs_locked(uint32_t listed) {
 void name_pcs_of_new_modules_locked() {
   if (g_unnamed_pcs_overflowed) return;
   const uint32_t modules_loaded = static_cast<uint32_t>(g_modules->module_count());
-  size_t left = 0;
-  for (size_t i = 0; i < g_unnamed_pc_count; i++) {
-    const uint64_t pc = g_unnamed_pcs[i];
-    if (g_modules->contains(pc)) {
-      g_native_pcs->insert(pc, modules_loaded);
-      continue;
-    }
-    g_unnamed_pcs[left] = pc;
-    g_unnamed_pc_tids[left] = g_unnamed_pc_tids[i];
-    g_unnamed_pc_ms[left] = g_unnamed_pc_ms[i];
-    left++;
-  }
-  g_unnamed_pc_count = left;
+  keep_unnamed_pcs_locked([&](uint64_t pc, uint32_t, uint32_t) {
+    if (!g_modules->contains(pc)) return true;
+    g_native_pcs->insert(pc, modules_loaded);
+    return false;
+  });
 }
 
 void forget_unnamed_pcs_locked() {
