@@ -146,6 +146,41 @@ describe('JavaScript stacks', () => {
     expect(bytesUnder(model, 'leaks', 'viaAlpha', 'viaBeta')).toBe(0);
   });
 
+  it('two call paths through one helper keep their own stacks when their frames lie at the same addresses', async () => {
+    // first() and second() have the same frame, so helper's and allocate's frames, and the hook's,
+    // lie at the same addresses with the same words on both paths: only helper's record (returning
+    // into first or second) differs. A walk that stopped at the first record it had cached gave
+    // all 2,000 allocations to whichever path came first.
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'paths.c'), `
+      #include <stdlib.h>
+      void* volatile kept;
+      __attribute__((noinline)) void* allocate(size_t size) { void* block = malloc(size); kept = block; return block; }
+      __attribute__((noinline)) void helper(size_t size) { free(allocate(size)); __asm__ volatile("" ::: "memory"); }
+      __attribute__((noinline)) void first(void) { helper(1001); __asm__ volatile("" ::: "memory"); }
+      __attribute__((noinline)) void second(void) { helper(2002); __asm__ volatile("" ::: "memory"); }
+      int main(void) { for (int i = 0; i < 1000; i++) { first(); second(); } return 0; }
+    `);
+    execFileSync('cc', ['-O1', '-g', '-fno-omit-frame-pointer', '-fno-optimize-sibling-calls', '-o', 'paths', 'paths.c'], { cwd: directory });
+    const capture = join(directory, 'paths.bin');
+    const run = spawnSync(cliPath, ['run', '-q', '--native', '-o', capture, '--', join(directory, 'paths')], { encoding: 'utf8', env: cleanEnvironment() });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(capture);
+    const sizesUnder = (caller: string) => {
+      const sizes = new Map<number, number>();
+      for (let node = 1; node < model.tree.count; node++) {
+        const count = model.views.allocated.count[node];
+        const path = pathOf(model, node);
+        if (count === 0 || !path.includes('allocate') || !path.includes(caller)) continue;
+        const size = model.views.allocated.bytes[node] / count;
+        sizes.set(size, (sizes.get(size) ?? 0) + count);
+      }
+      return Object.fromEntries(sizes);
+    };
+    expect(sizesUnder('first')).toEqual({ 1001: 1000 });
+    expect(sizesUnder('second')).toEqual({ 2002: 1000 });
+  });
+
   it('an interpreted function reports the line and column of each call, not its own line', async () => {
     // Functions run once stay in the interpreter; their frames are read from V8's frame slots.
     const lines = [
