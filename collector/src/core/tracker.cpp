@@ -91,6 +91,12 @@ constexpr size_t kScratchSize = 1u << 20;
 // frames below the first difference are classified and looked up in the trie. The cache also keeps
 // where each frame was and what was read from it, so that the next walk can stop at the first
 // frame that is still there unchanged (see walk_stack).
+// A frame record's two words, side by side as on the stack: one 16-byte load and compare each.
+struct alignas(16) FrameRecord {
+  uint64_t saved_fp;   // the caller's frame
+  uint64_t return_pc;  // the return address
+};
+
 struct ThreadState {
   uint32_t tid;
   uint32_t capture_id;  // the capture this thread's name was written to
@@ -106,8 +112,7 @@ struct ThreadState {
   uint32_t cache_nodes[kMaxFrames];
   uint64_t cache_hashes[kMaxFrames];       // the path hash of cache_nodes' node (stack_trie.h)
   uint64_t cache_frames[kMaxFrames];       // the frame's address
-  uint64_t cache_saved_fps[kMaxFrames];    // its first word: the caller's frame
-  uint64_t cache_return_pcs[kMaxFrames];   // its second word: the return address
+  FrameRecord cache_records[kMaxFrames];   // its two words as read
   // The cached stack's interpreter frames, outermost first: the two slots each held when it was
   // walked, which the next walks compare (an interpreter frame moves on while it lives).
   struct InterpreterFrame {
@@ -121,8 +126,7 @@ struct ThreadState {
   uint64_t cache_interpreter_entry;        // g_interpreter_entry_start when the cache was built
   // The walk in progress, innermost first, moved into the cache by the interning that follows.
   uint64_t walk_frames[kMaxFrames];
-  uint64_t walk_saved_fps[kMaxFrames];
-  uint64_t walk_return_pcs[kMaxFrames];
+  FrameRecord walk_records[kMaxFrames];
   bool walk_interpreted[kMaxFrames];
   InterpreterFrame walk_interpreter_frames[kMaxFrames];  // by walked index, where walk_interpreted
   // Recent trie edges (parent, pc) -> child, direct-mapped: frames below the first change are
@@ -874,20 +878,33 @@ int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) 
 }
 
 // Whether the frame records outwards of cached record `match` (whose saved frame pointer is
-// `next`) are still the cached ones. One record with the same address and words says nothing about
+// `next`) are still the cached ones: -1 if so, else the depth of the outermost cached record that
+// a stop at a deeper match would check again and find changed (or `match` when only the link from
+// it differs). One record with the same address and words says nothing about
 // its caller's caller: a helper called from two functions whose frames lie at the same address
 // leaves the same records up to the one that returns into either function, and stopping at the
 // first matching record gave one path's stack to the other's allocations (0.4% of buffers', 2% of
 // workers', 5-11% of json's, maps' and zlib's, counted). Each cached record's saved frame pointer
 // is the next one's address, so the records are read at their cached addresses: the loads do not
-// wait for each other, and the first difference ends the check.
-inline bool outer_records_unchanged(const ThreadState* state, int match, uint64_t next) {
-  if (match > 0 && state->cache_frames[match - 1] != next) return false;
-  for (int i = match - 1; i >= 0; i--) {
-    const uint64_t* slots = reinterpret_cast<const uint64_t*>(state->cache_frames[i]);
-    if (slots[0] != state->cache_saved_fps[i] || slots[1] != state->cache_return_pcs[i]) return false;
+// wait for each other. Each is one 16-byte load xor-ed with its cached copy, and the differences
+// are looked at every four records: a compare and branch per word cost more than the loads (~40
+// records a walk on node's stacks).
+inline int changed_outer_record(const ThreadState* state, int match, uint64_t next) {
+  if (match > 0 && state->cache_frames[match - 1] != next) return match;
+  typedef uint64_t Words __attribute__((vector_size(16), aligned(8)));
+  auto difference = [state](int i) {
+    Words read = *reinterpret_cast<const Words*>(state->cache_frames[i]);
+    return read ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
+  };
+  int i = match - 1;
+  for (; i >= 3; i -= 4) {
+    Words any = (difference(i) | difference(i - 1)) | (difference(i - 2) | difference(i - 3));
+    if ((any[0] | any[1]) != 0) return i;  // one of i-3..i changed: a match above i would see it
   }
-  return true;
+  const int rest = i;
+  Words any = {0, 0};
+  for (; i >= 0; i--) any |= difference(i);
+  return (any[0] | any[1]) == 0 ? -1 : rest;
 }
 
 // Walks the frame-pointer chain from here outwards. node, V8's builtins and its JIT code all keep
@@ -896,7 +913,7 @@ inline bool outer_records_unchanged(const ThreadState* state, int match, uint64_
 //
 // The walk stops early at a frame that the thread's previous (complete) stack also had, at the
 // same address and with the same two words in it, when every record outwards of it is also still
-// as cached (outer_records_unchanged): the chain from there is then the previous stack's. *reused
+// as cached (changed_outer_record): the chain from there is then the previous stack's. *reused
 // is how many outermost frames of the cached stack complete this one (0 when the walk went to the
 // end). Interpreter frames are the exception, their bytecode offset moves while they live: they
 // are read again, once per walk (a deep interpreted stack would otherwise be re-read at every frame
@@ -911,8 +928,16 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   if (frame < stack_low) return 0;
   uint64_t low = frame;
   uint64_t high = state->stack_high;
+  // memview's own frames come first (the hook's): compiled with frame pointers, each record whose
+  // return address lies in memview's code was written by memview's code, so it links to a real
+  // frame, and only that address needs looking at. The first other one is the program's.
+  const uint64_t own_start = g_own_text_start, own_size = g_own_text_end - g_own_text_start;
+  while (reinterpret_cast<const uint64_t*>(frame)[1] - own_start < own_size) {
+    uint64_t next = reinterpret_cast<const uint64_t*>(frame)[0];
+    if (next <= frame || next > high - 16) return 0;
+    frame = next;
+  }
   int count = 0;
-  bool skipping_own = true;
   // Checked on every frame of every event: one subtraction and compare, no loop, no atomics.
   const uint64_t entry = g_interpreter_entry_start, entry_size = g_interpreter_entry_size;
   // The cached frame to compare with next, innermost first; -1: nothing to reuse (none cached,
@@ -938,33 +963,32 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
     // first bytes of a 4 GiB-aligned region): what a record holds when rbp pointed at data, in code
     // without frame pointers.
     if (pc - stack_low < high - stack_low || (pc & 0xffffffffu) < 16) break;
-    if (skipping_own && pc >= g_own_text_start && pc < g_own_text_end) {
-      // still inside memview's hook
-    } else {
-      skipping_own = false;
-      // Cached frames are outermost first, so their addresses fall as the index rises.
-      while (match >= 0 && state->cache_frames[match] < frame) match--;
-      if (match >= 0 && match < bytecode_moved && state->cache_frames[match] == frame &&
-          state->cache_return_pcs[match] == pc && state->cache_saved_fps[match] == next &&
-          count + match + 1 <= kMaxFrames) {
-        if (match + 1 > bytecode_checked) {
-          bytecode_moved = first_moved_bytecode(state, &interpreter_next, bytecode_checked, match + 1);
-          bytecode_checked = bytecode_moved;
-          if (bytecode_moved == match + 1) bytecode_moved = kMaxFrames;
-        }
-        if (match < bytecode_moved && outer_records_unchanged(state, match, next)) {
+    // Cached frames are outermost first, so their addresses fall as the index rises.
+    while (match >= 0 && state->cache_frames[match] < frame) match--;
+    if (match >= 0 && match < bytecode_moved && state->cache_frames[match] == frame &&
+        state->cache_records[match].return_pc == pc && state->cache_records[match].saved_fp == next &&
+        count + match + 1 <= kMaxFrames) {
+      if (match + 1 > bytecode_checked) {
+        bytecode_moved = first_moved_bytecode(state, &interpreter_next, bytecode_checked, match + 1);
+        bytecode_checked = bytecode_moved;
+        if (bytecode_moved == match + 1) bytecode_moved = kMaxFrames;
+      }
+      if (match < bytecode_moved) {
+        const int changed = changed_outer_record(state, match, next);
+        if (changed < 0) {
           *reused = match + 1;
           return count;
         }
+        // Every stop above `changed` would find it changed again: look for one below it only.
+        if (changed < match) match = changed;
       }
-      bool interpreted;
-      state->walk_frames[count] = frame;
-      state->walk_saved_fps[count] = next;
-      state->walk_return_pcs[count] = pc;
-      pcs[count] = effective_pc(pc, next, low, high, entry, entry_size, &interpreted, &state->walk_interpreter_frames[count]);
-      state->walk_interpreted[count] = interpreted;
-      count++;
     }
+    bool interpreted;
+    state->walk_frames[count] = frame;
+    state->walk_records[count] = {next, pc};
+    pcs[count] = effective_pc(pc, next, low, high, entry, entry_size, &interpreted, &state->walk_interpreter_frames[count]);
+    state->walk_interpreted[count] = interpreted;
+    count++;
     if (next <= frame) break;
     frame = next;
   }
@@ -1056,22 +1080,23 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
     state->cache_generation = generation;
     state->cache_epoch = epoch;
   }
-  // The stack, outermost first: the `reused` outermost cached pcs, then the walked ones.
+  // The stack, outermost first: the `reused` outermost cached pcs, then the walked ones (pcs is
+  // innermost first). `common` cached depths keep their nodes: the reused ones (unless the cache
+  // was just emptied: then those it still has), and the walked ones whose pcs are the cached ones.
   const int total = reused + count;
-  auto pc_at = [&](int depth) { return depth < reused ? state->cache_pcs[depth] : pcs[total - 1 - depth]; };
-  int common = state->cache_depth >= reused ? reused : 0;
-  int limit = total < state->cache_depth ? total : state->cache_depth;
-  while (common < limit && state->cache_pcs[common] == pc_at(common)) common++;
+  const int limit = total < state->cache_depth ? total : state->cache_depth;
+  int common = state->cache_depth >= reused ? reused : limit;
+  while (common < limit && state->cache_pcs[common] == pcs[total - 1 - common]) common++;
   // The walked frames replace the cached ones below the reused part, even where the pcs agree;
-  // so do their interpreter frames.
+  // so do their interpreter frames. From here on state->cache_pcs is the whole stack.
   // (From the innermost end: the reused part is most of the stack.)
   int interpreter_count = state->cache_interpreter_count;
   while (interpreter_count > 0 && state->cache_interpreter_frames[interpreter_count - 1].depth >= reused) interpreter_count--;
   for (int depth = reused; depth < total; depth++) {
     int walked = total - 1 - depth;
+    state->cache_pcs[depth] = pcs[walked];
     state->cache_frames[depth] = state->walk_frames[walked];
-    state->cache_saved_fps[depth] = state->walk_saved_fps[walked];
-    state->cache_return_pcs[depth] = state->walk_return_pcs[walked];
+    state->cache_records[depth] = state->walk_records[walked];
     if (state->walk_interpreted[walked]) {
       ThreadState::InterpreterFrame& cached = state->cache_interpreter_frames[interpreter_count++];
       cached = state->walk_interpreter_frames[walked];
@@ -1084,7 +1109,7 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   const uint64_t modules_version = g_modules->version();
   const bool native_frames = g_native_frames;
   // Without --native, the innermost frame is stored after the JavaScript ones if it is native.
-  const bool innermost_appended = !native_frames && total > 0 && is_native_pc(state, pc_at(total - 1), modules_version);
+  const bool innermost_appended = !native_frames && total > 0 && is_native_pc(state, state->cache_pcs[total - 1], modules_version);
   // First the path hash of every frame below the common part (a frame that is not stored keeps
   // its parent's): it places the frame's edge both in the thread's cache and in the shared trie,
   // so both can be brought into cache before the lookups, which each need the id the one before
@@ -1092,7 +1117,7 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   bool stored[kMaxFrames];
   uint64_t hash = common > 0 ? state->cache_hashes[common - 1] : StackTrie::kRootHash;
   for (int depth = common; depth < total; depth++) {
-    const uint64_t pc = pc_at(depth);
+    const uint64_t pc = state->cache_pcs[depth];
     stored[depth] = native_frames || !is_native_pc(state, pc, modules_version);
     if (stored[depth]) {
       hash = StackTrie::path_hash(hash, pc);
@@ -1100,7 +1125,7 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
     }
     state->cache_hashes[depth] = hash;
   }
-  const uint64_t innermost_hash = innermost_appended ? StackTrie::path_hash(hash, pc_at(total - 1)) : 0;
+  const uint64_t innermost_hash = innermost_appended ? StackTrie::path_hash(hash, state->cache_pcs[total - 1]) : 0;
   // Looked up after every other frame, but known now: the appended frame changes with nearly
   // every event (a different allocation site below the same JavaScript), and its cached edge was
   // a miss waited for at the end (18% of interning's samples on tsc).
@@ -1110,7 +1135,7 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   // overlap. [.., prefetched_to) are done.
   int prefetched_to = common;
   for (int depth = common; depth < total; depth++) {
-    const uint64_t pc = pc_at(depth);
+    const uint64_t pc = state->cache_pcs[depth];
     if (stored[depth]) {
       const uint64_t path = state->cache_hashes[depth];
       ThreadState::Edge& edge = cached_edge(state, path);
@@ -1132,12 +1157,11 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
         }
       }
     }
-    state->cache_pcs[depth] = pc;
     state->cache_nodes[depth] = node;
   }
   state->cache_depth = total;
   if (innermost_appended) {
-    const uint64_t pc = pc_at(total - 1);
+    const uint64_t pc = state->cache_pcs[total - 1];
     ThreadState::Edge& edge = cached_edge(state, innermost_hash);
     if (is_edge(edge, node, pc)) return edge.child;
     node = shared_child(edge, node, pc, innermost_hash, locker, epoch, abort);
@@ -1185,7 +1209,9 @@ inline uint32_t stack_id_of(CapturedStack* stack, bool lock_held, uint32_t* epoc
 // every new code object's name into a C string for the handler, and frees it when the handler
 // returns (tsc: 12,500 allocations, the 5% by which its capture's calls exceeded heaptrack's). An
 // allocation with such a frame among the innermost few is set aside like memview's own set-up.
-// The addon reports the functions (their start and size in node's symbol table) before the
+// The C string comes from V8's NewArray, `new (std::nothrow) char[]`: only operator new[]'s
+// allocations are looked at (the check was 5% of the hook's instructions on 200,000 Buffers,
+// whose allocations are calloc's and operator new's). The addon reports the functions (their start and size in node's symbol table) before the
 // handler is installed; readers see the matching frees as frees of blocks they never saw.
 constexpr int kMaxInducedCode = 8;
 constexpr int kInducedFrameDepth = 4;  // the logger's frame is the third: new[], ToCString twice
@@ -2084,7 +2110,7 @@ void record_alloc(uint8_t kind, const void* address, size_t size) {
   if (__builtin_expect(t_allocations_set_aside != 0, 0)) return;
   CapturedStack stack;
   capture_stack(&stack);
-  if (__builtin_expect(allocated_for_memview(stack), 0)) return;
+  if (__builtin_expect(kind == format::kNewArray, 0) && allocated_for_memview(stack)) return;
   uint32_t epoch;
   uint32_t stack_id = stack_id_of(&stack, false, &epoch);
   uint8_t op = format::type_byte(format::kAlloc, kind);
