@@ -5,7 +5,7 @@ import { functionTable, type FunctionRow } from '../../viewer/model/function-tab
 import { formatBytes, formatCount, formatDuration, frameName, linesLocation } from '../../viewer/model/frame-text.js';
 import { functionGroups } from '../../viewer/model/function-groups.js';
 import { FrameKind, type CaptureModel } from '../../viewer/model/types.js';
-import { buildViewTree, defaultViewOptions } from '../../viewer/model/view-tree.js';
+import { buildViewTree, defaultViewOptions, type ViewTree } from '../../viewer/model/view-tree.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError } from '../usage-error.js';
 import { openCapture } from '../terminal/open-capture.js';
@@ -86,8 +86,8 @@ export interface SummaryOptions {
   palette: Palette;
 }
 
-export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sortKey: SortKey, showInternals: boolean, hideNative = false, byLine = false): FunctionRow[] {
-  const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !showInternals, hideNative });
+/** The rows of `tree` (a view tree of `model` with the frames the summary shows), best first. */
+export function sortedFunctionRows(model: CaptureModel, tree: ViewTree, sortKey: SortKey, byLine = false): FunctionRow[] {
   const rows = functionTable(tree, byLine ? undefined : functionGroups(model)).filter((row) => row.frame >= 0 && model.frames.kind[row.frame] !== FrameKind.Thread);
   const keys: Record<SortKey, (row: FunctionRow) => number[]> = {
     bytes: (row) => [row.totalBytes, row.ownBytes, row.totalCount],
@@ -105,7 +105,9 @@ export function sortedFunctionRows(model: CaptureModel, view: ReportedView, sort
 export function summaryText(model: CaptureModel, options: SummaryOptions): string {
   const { view, palette: p } = options;
   const tree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true });
-  const rows = sortedFunctionRows(model, view, options.sortKey, options.showInternals, options.hideNative, options.byLine);
+  // The frames listed: internals and native frames left out unless asked for.
+  const shownTree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !options.showInternals, hideNative: options.hideNative === true });
+  const rows = sortedFunctionRows(model, shownTree, options.sortKey, options.byLine);
   const lines: string[] = [];
   const when = view === 'peak' ? `, at ${formatDuration(model.stats.peakTimeMs)}` : '';
   const threshold = view === 'temporary' ? ` (freed before ${model.temporaryThreshold} more allocation${model.temporaryThreshold === 1 ? '' : 's'})` : '';
@@ -145,7 +147,6 @@ export function summaryText(model: CaptureModel, options: SummaryOptions): strin
     lines.push(p.dim(`… ${formatCount(rows.length - shown.length)} more ${options.byLine ? 'lines' : 'functions'} (--rows ${rows.length} shows them all)`));
   }
   // With frames left out, a stack made only of them belongs to no listed function.
-  const shownTree = buildViewTree(model, { ...defaultViewOptions, view, mergeThreads: true, hideInternals: !options.showInternals, hideNative: options.hideNative === true });
   const unlisted = shownTree.selfBytes[0] + functionTable(shownTree).filter((row) => row.frame < 0).reduce((total, row) => total + row.ownBytes, 0);
   if (unlisted > 0) lines.push(p.dim(`${formatBytes(unlisted)} ${viewLabels[view]} in stacks with no listed function`));
   return lines.join('\n');
