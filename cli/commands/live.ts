@@ -2,9 +2,9 @@
 // second, what is live now per function and per thread, the heap, tracked memory and RSS. The
 // program's own output goes to a log file so it cannot tear the screen; q quits (and stops it).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { basename, extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AttachError, stopTracking, type InspectorSession } from '../../collector/lib/attach-inspector.js';
 import { receiveCapture, type CaptureReceiver } from '../../collector/lib/capture-relay.js';
@@ -14,6 +14,7 @@ import { UsageError, UserFacingError } from '../usage-error.js';
 import { liveScreen, liveThreads, type LiveState } from '../terminal/live-screen.js';
 import { paletteFor, terminalColumns } from '../terminal/style.js';
 import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
+import { programWords } from '../terminal/program-words.js';
 import { cannotWrite, writeFailureReason } from '../terminal/write-failure.js';
 import { inspectorPort, processId, startTrackerIn } from './attach.js';
 
@@ -212,10 +213,8 @@ interface RunningProgram {
 /** Starts `memview run` on the program; its own messages and the program's output go to the log. */
 function startProgram(argv: string[], passthrough: string[], values: { output?: string; force?: boolean; log?: string; native?: boolean }): RunningProgram {
   const explicitCommand = argv.includes('--');
-  if (!explicitCommand && (!existsSync(passthrough[0]) || !statSync(passthrough[0]).isFile())) {
-    throw new UserFacingError(`cannot find the script '${passthrough[0]}'`);
-  }
-  const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
+  // Only read here (what is run, under which name): `memview run` is handed the same words.
+  const { stem } = programWords(passthrough, explicitCommand);
   const capturePath = resolve(values.output ?? `memview-live-${stem}.${process.pid}.bin`);
   if (values.output !== undefined) refuseCapturePathOfRun(values.output, capturePath, passthrough[0]);
   if (existsSync(capturePath) && !values.force) throw new UserFacingError(`${values.output ?? capturePath} exists; use -f to overwrite it`);

@@ -4,12 +4,13 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { endsWithTrailer, isAlive } from '../../collector/lib/capture-ending.js';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { CaptureServer } from '../../collector/lib/capture-relay.js';
 import { assertCollectorBuilt, preloadLibraryPath, registerScriptPath } from '../../collector/lib/native-paths.js';
 import { isStaticExecutable } from '../../collector/lib/static-executable.js';
 import { parseOptions } from '../parse-options.js';
 import { refuseCapturePathOfRun } from '../terminal/output-guard.js';
+import { programWords } from '../terminal/program-words.js';
 import { UsageError, UserFacingError } from '../usage-error.js';
 
 export const summary = 'profile a program: memview run [options] script.js [args] | -- command [args]';
@@ -20,7 +21,8 @@ const usage = 'memview run [-o capture.bin] [-f] [--native] [--no-inlining] [--f
 const help = `${usage}
 
 Runs the program with every native allocation traced and writes a capture file
-(default: memview-<script>.<pid>.bin in the current directory).
+(default: memview-<script>.<pid>.bin in the current directory). 'memview run node
+[node options] script.js' runs that node, as 'memview run -- node ...' does.
 
 Options:
   -o, --output FILE        capture path (refuses to overwrite unless -f; never a directory
@@ -91,18 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--port must be a TCP port number, not '${values.port}'`, usage);
   }
 
-  let command: string;
-  let commandArguments: string[];
-  if (explicitCommand) {
-    [command, ...commandArguments] = passthrough;
-  } else {
-    const script = passthrough[0];
-    if (!existsSync(script) || !statSync(script).isFile()) {
-      throw new UserFacingError(`cannot find the script '${script}'`);
-    }
-    command = process.execPath;
-    commandArguments = passthrough;
-  }
+  const { command, commandArguments, stem } = programWords(passthrough, explicitCommand);
 
   try {
     assertCollectorBuilt();
@@ -112,7 +103,6 @@ export async function run(argv: string[]): Promise<number> {
 
   // The preloaded core replaces %p with the pid of the process memview runs (in its followed
   // children too, whose captures are named after it).
-  const stem = basename(passthrough[0], extname(passthrough[0])) || 'program';
   const outputTemplate = resolve(values.output ?? `memview-${stem}.%p.bin`);
   if (values.output !== undefined) {
     refuseCapturePathOfRun(values.output, outputTemplate, passthrough[0]);

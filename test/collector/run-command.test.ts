@@ -1,7 +1,7 @@
 // `memview run` as a command: the profiled program's output and exit status pass through, and
 // every mistake gets one clear line and a non-zero exit, never a stack trace.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -96,6 +96,39 @@ describe('memview run', () => {
     expect(result.stderr).toContain("unknown option '--natve'");
     expect(result.stderr).toContain("did you mean '--native'");
     expect(result.stderr).toContain('usage:');
+  });
+
+  // `memview run node app.js`, as heaptrack, valgrind and perf take a program: through the native
+  // launcher, and through the CLI (which --follow-fork goes to).
+  for (const options of [[], ['--follow-fork']]) {
+    it(`runs 'node [node options] script' as node itself, named after the script${options.length ? ' (the CLI\'s path)' : ''}`, async () => {
+      const directory = scratchDirectory();
+      writeFileSync(join(directory, 'app.cjs'), `
+        const native = require(process.env.MEMVIEW_TEST_ADDON);
+        function allocateTheBlock() { native.valloc(4747474); }
+        allocateTheBlock();
+        console.log(process.pid, process.execArgv.join(' '), process.argv.slice(2).join('|'));
+        process.exitCode = 7;`);
+      const result = spawnSync(cliPath, ['run', ...options, 'node', '--max-old-space-size=200', 'app.cjs', 'one', 'two'],
+        { encoding: 'utf8', env: cleanEnvironment({ MEMVIEW_TEST_ADDON: testAddonPath }), cwd: directory, timeout: 60_000 });
+      expect(result.status, result.stderr).toBe(7);
+      const [pid, execArgv, args] = result.stdout.trim().split(' ');
+      expect(execArgv).toBe('--max-old-space-size=200');
+      expect(args).toBe('one|two');
+      const capture = join(directory, `memview-app.${pid}.bin`);
+      expect(result.stderr).toContain(capture);
+      // The JavaScript frames are named: the run is traced as a script's would be.
+      const model = await readModel(capture);
+      expect(javaScriptCallSites(model, 4747474)[0]).toMatch(/^allocateTheBlock:3:/);
+    });
+  }
+
+  it('says how to run a command that was given where a script goes', () => {
+    const directory = scratchDirectory();
+    const result = memview(['run', 'ls', directory], directory);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^memview: cannot find the script 'ls'; to trace the command \S*\/ls, put it after --: memview run \[options\] -- ls \.\.\.$/);
+    expect(readdirSync(directory)).toEqual([]);
   });
 
   it('says so when the script does not exist', () => {

@@ -285,6 +285,9 @@ bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
   if (first >= argc || !whole_number(sample_interval, 1, 60000, &run->sample_ms)) return false;
   if (output != nullptr && *output == 0) return false;
   const std::string program = argv[first];
+  // `memview run node [options] script.js`, as heaptrack, valgrind and perf take a program: node
+  // itself, as after `--` (cli/terminal/program-words.ts reads the words the same way).
+  if (!explicit_command && program == "node" && !is_regular_file(program)) explicit_command = true;
   if (explicit_command ? find_command(program).empty() : !is_regular_file(program)) return false;
   if (!explicit_command) {
     // The node on PATH, by its real path, as process.execPath names it to the CLI (the program's
@@ -295,7 +298,18 @@ bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
     run->node = real;
   }
   if (!is_regular_file(paths.preload()) || !is_regular_file(paths.addon())) return false;
-  const std::string stem = stem_of(program);
+  // A default capture is named after the script, also the one a node command runs (its first word
+  // that is not an option and is a file: a `-r module` option's value is mostly no file here).
+  std::string named = program;
+  if (explicit_command && stem_of(program) == "node") {
+    for (int i = first + 1; i < argc; i++) {
+      if (argv[i][0] != '-' && is_regular_file(argv[i])) {
+        named = argv[i];
+        break;
+      }
+    }
+  }
+  const std::string stem = stem_of(named);
   if (stem.empty()) return false;
   // The preloaded core replaces %p with the pid of the process memview runs (in its followed
   // children too, whose captures are named after it).
