@@ -86,17 +86,17 @@ constexpr size_t kScratchSize = 1u << 20;
 
 // ---- per-thread state -------------------------------------------------------------------------
 
-// The previous stack of the thread as walked (every frame, outermost first), with the trie node
-// of the stored frames up to each depth: consecutive events share most of their stack, so only the
-// frames below the first difference are classified and looked up in the trie. The cache also keeps
-// where each frame was and what was read from it, so that the next walk can stop at the first
-// frame that is still there unchanged (see walk_stack).
 // A frame record's two words, side by side as on the stack: one 16-byte load and compare each.
 struct alignas(16) FrameRecord {
   uint64_t saved_fp;   // the caller's frame
   uint64_t return_pc;  // the return address
 };
 
+// The previous stack of the thread as walked (every frame, outermost first), with the trie node
+// of the stored frames up to each depth: consecutive events share most of their stack, so only the
+// frames below the first difference are classified and looked up in the trie. The cache also keeps
+// where each frame was and what was read from it, so that the next walk can stop at the first
+// frame that is still there unchanged (see walk_stack).
 struct ThreadState {
   uint32_t tid;
   uint32_t capture_id;  // the capture this thread's name was written to
@@ -1081,8 +1081,8 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
     state->cache_epoch = epoch;
   }
   // The stack, outermost first: the `reused` outermost cached pcs, then the walked ones (pcs is
-  // innermost first). `common` cached depths keep their nodes: the reused ones (unless the cache
-  // was just emptied: then those it still has), and the walked ones whose pcs are the cached ones.
+  // innermost first). `common` cached depths keep their nodes: the reused ones (none when the cache
+  // was just emptied), then the walked ones whose pcs are the cached ones.
   const int total = reused + count;
   const int limit = total < state->cache_depth ? total : state->cache_depth;
   int common = state->cache_depth >= reused ? reused : limit;
