@@ -92,6 +92,19 @@ struct alignas(16) FrameRecord {
   uint64_t return_pc;  // the return address
 };
 
+// An interpreter frame's two slots, in their order on the stack (below its frame pointer, see
+// interpreted_pc): compared like a frame record.
+struct alignas(16) BytecodeSlots {
+  uint64_t bytecode_offset;  // fp - 40: the Smi of the bytecode's offset
+  uint64_t bytecode_array;   // fp - 32: the tagged BytecodeArray
+};
+// What an interpreter frame that could not be read is compared at: always what it is cached as.
+alignas(16) const BytecodeSlots kNoSlots = {0, 0};
+
+// Two words read or cached together; the stack's are only 8-aligned.
+typedef uint64_t Words __attribute__((vector_size(16)));
+typedef uint64_t UnalignedWords __attribute__((vector_size(16), aligned(8)));
+
 // The previous stack of the thread as walked (every frame, outermost first), with the trie node
 // of the stored frames up to each depth: consecutive events share most of their stack, so only the
 // frames below the first difference are classified and looked up in the trie. The cache also keeps
@@ -113,15 +126,17 @@ struct ThreadState {
   uint64_t cache_hashes[kMaxFrames];       // the path hash of cache_nodes' node (stack_trie.h)
   uint64_t cache_frames[kMaxFrames];       // the frame's address
   FrameRecord cache_records[kMaxFrames];   // its two words as read
-  // The cached stack's interpreter frames, outermost first: the two slots each held when it was
-  // walked, which the next walks compare (an interpreter frame moves on while it lives).
+  // An interpreter frame as a walk read it: where its two slots lie and what they held.
   struct InterpreterFrame {
-    uint64_t frame;           // its address; 0: not readable then, nor ever (its pc is the trampoline's)
-    uint64_t bytecode_array;  // the slots as read
-    uint64_t bytecode_offset;
+    uint64_t slots_address;  // fp - 40; kNoSlots' address when the frame was not readable (nor ever is)
+    BytecodeSlots slots;
     int depth;
   };
-  InterpreterFrame cache_interpreter_frames[kMaxFrames];
+  // The cached stack's interpreter frames, outermost first, side by side for the next walks'
+  // comparison (an interpreter frame moves on while it lives): where the slots lie, what they held.
+  uint64_t cache_interpreter_slot_addresses[kMaxFrames];
+  BytecodeSlots cache_interpreter_slots[kMaxFrames];
+  int cache_interpreter_depths[kMaxFrames];
   int cache_interpreter_count;
   uint64_t cache_interpreter_entry;        // g_interpreter_entry_start when the cache was built
   // The walk in progress, innermost first, moved into the cache by the interning that follows.
@@ -827,16 +842,17 @@ uint64_t g_interpreter_entry_size = 0;  // 0: not known yet
 
 // The bytecode an interpreter frame at `frame` is running, as a return-address-like value; 0 when
 // the slots do not hold a tagged pointer and a Smi (then the trampoline's own pc is kept). *read
-// gets the slots as they are, or frame 0 when the frame is not on this stack.
+// gets where the slots are and what they hold (kNoSlots when the frame is not on this stack).
 inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high, ThreadState::InterpreterFrame* read) {
+  static_assert(kBytecodeOffsetSlot == kBytecodeArraySlot + 8, "BytecodeSlots: the offset's slot, then the array's");
   if (frame < low + kBytecodeOffsetSlot || frame >= high || (frame & 7) != 0) {
-    read->frame = 0;
+    *read = {reinterpret_cast<uint64_t>(&kNoSlots), kNoSlots, 0};
     return 0;
   }
   const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
   uint64_t bytecode_array = slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)];
   uint64_t offset_smi = slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)];
-  *read = {frame, bytecode_array, offset_smi, 0};
+  *read = {frame - kBytecodeOffsetSlot, {offset_smi, bytecode_array}, 0};
   if ((bytecode_array & 7) != 1 || (offset_smi & 0xffffffffu) != 0 || bytecode_array >= (1ull << 47)) return 0;
   uint64_t offset = offset_smi >> 32;
   if (offset == 0 || offset > (1u << 30)) return 0;
@@ -860,20 +876,36 @@ inline uint64_t effective_pc(uint64_t return_pc, uint64_t saved_fp, uint64_t low
 // where the cached interpreter frames are to be looked at from (a walk asks about ever deeper
 // ranges). Slots that read as they did give the same pc; slots that changed are taken as a move
 // even where they would give the same pc (the walk then only goes on further than it had to).
+// Each frame's slots are one 16-byte load xor-ed with their cached copy, looked at every four
+// frames, as the outer records are: tsc has ~50 interpreter frames under an allocation, and a
+// compare and branch per slot was a third of its walks' instructions.
 int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) {
+  const int* depths = state->cache_interpreter_depths;
   int i = *next;
-  for (; i < state->cache_interpreter_count; i++) {
-    const ThreadState::InterpreterFrame& cached = state->cache_interpreter_frames[i];
-    if (cached.depth >= to) break;
-    if (cached.depth < from || cached.frame == 0) continue;
-    const uint64_t* slots = reinterpret_cast<const uint64_t*>(cached.frame);
-    if (slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)] != cached.bytecode_array ||
-        slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)] != cached.bytecode_offset) {
+  while (i < state->cache_interpreter_count && depths[i] < from) i++;
+  // Outermost first, so the depths rise: [i, end) are the frames asked about.
+  int end = i, high = state->cache_interpreter_count;
+  while (end < high) {
+    const int middle = (end + high) / 2;
+    if (depths[middle] < to) end = middle + 1;
+    else high = middle;
+  }
+  auto moved = [state](int k) {
+    return *reinterpret_cast<const UnalignedWords*>(state->cache_interpreter_slot_addresses[k]) ^
+           *reinterpret_cast<const Words*>(&state->cache_interpreter_slots[k]);
+  };
+  for (; i + 4 <= end; i += 4) {
+    const Words any = (moved(i) | moved(i + 1)) | (moved(i + 2) | moved(i + 3));
+    if ((any[0] | any[1]) != 0) break;  // the loop below finds which
+  }
+  for (; i < end; i++) {
+    const Words difference = moved(i);
+    if ((difference[0] | difference[1]) != 0) {
       *next = i;
-      return cached.depth;
+      return depths[i];
     }
   }
-  *next = i;
+  *next = end;
   return to;
 }
 
@@ -891,10 +923,8 @@ int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) 
 // records a walk on node's stacks).
 inline int changed_outer_record(const ThreadState* state, int match, uint64_t next) {
   if (match > 0 && state->cache_frames[match - 1] != next) return match;
-  typedef uint64_t Words __attribute__((vector_size(16), aligned(8)));
   auto difference = [state](int i) {
-    Words read = *reinterpret_cast<const Words*>(state->cache_frames[i]);
-    return read ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
+    return *reinterpret_cast<const UnalignedWords*>(state->cache_frames[i]) ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
   };
   int i = match - 1;
   for (; i >= 3; i -= 4) {
@@ -1091,16 +1121,17 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
   // so do their interpreter frames. From here on state->cache_pcs is the whole stack.
   // (From the innermost end: the reused part is most of the stack.)
   int interpreter_count = state->cache_interpreter_count;
-  while (interpreter_count > 0 && state->cache_interpreter_frames[interpreter_count - 1].depth >= reused) interpreter_count--;
+  while (interpreter_count > 0 && state->cache_interpreter_depths[interpreter_count - 1] >= reused) interpreter_count--;
   for (int depth = reused; depth < total; depth++) {
     int walked = total - 1 - depth;
     state->cache_pcs[depth] = pcs[walked];
     state->cache_frames[depth] = state->walk_frames[walked];
     state->cache_records[depth] = state->walk_records[walked];
     if (state->walk_interpreted[walked]) {
-      ThreadState::InterpreterFrame& cached = state->cache_interpreter_frames[interpreter_count++];
-      cached = state->walk_interpreter_frames[walked];
-      cached.depth = depth;
+      const ThreadState::InterpreterFrame& read = state->walk_interpreter_frames[walked];
+      state->cache_interpreter_slot_addresses[interpreter_count] = read.slots_address;
+      state->cache_interpreter_slots[interpreter_count] = read.slots;
+      state->cache_interpreter_depths[interpreter_count++] = depth;
     }
   }
   state->cache_interpreter_count = interpreter_count;
