@@ -877,8 +877,8 @@ inline uint64_t effective_pc(uint64_t return_pc, uint64_t saved_fp, uint64_t low
 // ranges). Slots that read as they did give the same pc; slots that changed are taken as a move
 // even where they would give the same pc (the walk then only goes on further than it had to).
 // Each frame's slots are one 16-byte load xor-ed with their cached copy, looked at every four
-// frames, as the outer records are: tsc has ~50 interpreter frames under an allocation, and a
-// compare and branch per slot was a third of its walks' instructions.
+// frames, as the outer records are: with a compare and branch per slot this was a third of tsc's
+// walk instructions (cachegrind).
 int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) {
   const int* depths = state->cache_interpreter_depths;
   int i = *next;
