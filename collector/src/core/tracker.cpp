@@ -130,7 +130,6 @@ struct ThreadState {
   struct InterpreterFrame {
     uint64_t slots_address;  // fp - 40; kNoSlots' address when the frame was not readable (nor ever is)
     BytecodeSlots slots;
-    int depth;
   };
   // The cached stack's interpreter frames, outermost first, side by side for the next walks'
   // comparison (an interpreter frame moves on while it lives): where the slots lie, what they held.
@@ -846,13 +845,13 @@ uint64_t g_interpreter_entry_size = 0;  // 0: not known yet
 inline uint64_t interpreted_pc(uint64_t frame, uint64_t low, uint64_t high, ThreadState::InterpreterFrame* read) {
   static_assert(kBytecodeOffsetSlot == kBytecodeArraySlot + 8, "BytecodeSlots: the offset's slot, then the array's");
   if (frame < low + kBytecodeOffsetSlot || frame >= high || (frame & 7) != 0) {
-    *read = {reinterpret_cast<uint64_t>(&kNoSlots), kNoSlots, 0};
+    *read = {reinterpret_cast<uint64_t>(&kNoSlots), kNoSlots};
     return 0;
   }
   const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
   uint64_t bytecode_array = slots[-static_cast<int64_t>(kBytecodeArraySlot / 8)];
   uint64_t offset_smi = slots[-static_cast<int64_t>(kBytecodeOffsetSlot / 8)];
-  *read = {frame - kBytecodeOffsetSlot, {offset_smi, bytecode_array}, 0};
+  *read = {frame - kBytecodeOffsetSlot, {offset_smi, bytecode_array}};
   if ((bytecode_array & 7) != 1 || (offset_smi & 0xffffffffu) != 0 || bytecode_array >= (1ull << 47)) return 0;
   uint64_t offset = offset_smi >> 32;
   if (offset == 0 || offset > (1u << 30)) return 0;
