@@ -27,6 +27,7 @@ if (addon && addon.loadCore() && addon.isTracing()) {
   let workerThreads;
   try {
     addon.watchIsolate();
+    findJsExit(addon);
     workerThreads = builtin('node:worker_threads');
     // `memview run --no-inlining`: TurboFan's inlined functions leave no frame of their own, and
     // their positions are looked up in the caller's script (wrong lines). Flags are the process's:
@@ -55,6 +56,15 @@ if (addon && addon.loadCore() && addon.isTracing()) {
     // signal until the event loop turned, and a busy program could not be stopped).
     addon.finishOnEndingSignals(['SIGINT', 'SIGTERM', 'SIGHUP'].filter((signal) => process.listenerCount(signal) === 0));
   }
+}
+
+// The walks skip the C++ frames between an allocation and the JavaScript that led to it: the
+// addon finds where V8 keeps the innermost JavaScript-to-C++ frame by calling it from two depths.
+function findJsExit(withAddon) {
+  withAddon.probeJsExit(0);
+  return (function oneFrameDeeper() {
+    return withAddon.probeJsExit(1);
+  })();
 }
 
 // A builtin module past the require hooks a preload of the program may have installed

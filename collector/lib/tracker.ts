@@ -26,6 +26,8 @@ interface Addon {
   loadCore(path?: string): boolean;
   isTracing(): boolean;
   watchIsolate(): void;
+  /** Phase 0, then phase 1 from one JavaScript frame deeper: finds V8's exit-frame slot (addon.cc). */
+  probeJsExit(phase: number): boolean;
   setAsideAllocations(on: boolean): void;
   unwatchIsolate(): void;
   start(path: string, native: boolean, intervalMs: number): void;
@@ -73,6 +75,7 @@ export class Tracker {
     addon.setAsideAllocations(true);
     try {
       addon.watchIsolate();
+      findJsExit(addon);
       addon.meta('nodeVersion', process.version);
     } finally {
       addon.setAsideAllocations(false);
@@ -95,4 +98,13 @@ export class Tracker {
     this.addon = undefined;
     activeTracker = undefined;
   }
+}
+
+// The walks skip the C++ frames between an allocation and the JavaScript that led to it: the addon
+// finds where V8 keeps the innermost JavaScript-to-C++ frame by calling it from two depths.
+function findJsExit(addon: Addon): boolean {
+  addon.probeJsExit(0);
+  return (function oneFrameDeeper() {
+    return addon.probeJsExit(1);
+  })();
 }

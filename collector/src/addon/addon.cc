@@ -5,6 +5,8 @@
 // loaded here on demand.
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/uio.h>
+#include <unistd.h>
 #include <napi.h>
 #include <v8.h>
 
@@ -47,6 +49,7 @@ struct CoreApi {
   void (*catch_faults)();
   void (*catch_ending_signals)(int);
   void (*allocates_for_memview)(const uint64_t*, int);
+  void (*js_exit_slot)(const uint64_t*);
 };
 
 CoreApi g_core{};
@@ -76,7 +79,8 @@ bool find_core(void* handle) {
          bind(handle, "memview_interpreter_entry", &g_core.interpreter_entry) &&
          bind(handle, "memview_catch_faults", &g_core.catch_faults) &&
          bind(handle, "memview_catch_ending_signals", &g_core.catch_ending_signals) &&
-         bind(handle, "memview_allocates_for_memview", &g_core.allocates_for_memview);
+         bind(handle, "memview_allocates_for_memview", &g_core.allocates_for_memview) &&
+         bind(handle, "memview_js_exit_slot", &g_core.js_exit_slot);
 }
 
 // Line information arrives in START/ADD_LINE_POS/END events before the CODE_ADDED event of the
@@ -510,6 +514,119 @@ Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- the isolate's innermost exit frame -------------------------------------------------------
+//
+// V8 keeps, per isolate, the address of the innermost frame through which JavaScript called C++
+// (its c_entry_fp; see memview_js_exit_slot). The API has no accessor, so it is found by where it
+// is in the isolate object: from inside a call from JavaScript (which builds such a frame), the
+// words of the isolate that hold one of this call's frame addresses are candidates, and a second
+// call one JavaScript frame deeper keeps the one candidate that moved with it (the outermost entry
+// frame's address, also kept there, does not move). One offset for the process: every isolate is
+// the same V8.
+constexpr size_t kIsolateBytesSearched = 64 * 1024;
+constexpr size_t kNoOffset = ~size_t{0};
+std::mutex g_exit_mutex;
+size_t g_exit_offset = kNoOffset;
+std::vector<std::pair<size_t, uint64_t>>* g_exit_candidates = process_long_table<std::vector<std::pair<size_t, uint64_t>>>();
+std::unordered_set<v8::Isolate*>* g_exit_isolates = process_long_table<std::unordered_set<v8::Isolate*>>();
+
+// This call's frame addresses, innermost first, as far as the chain goes (at most `capacity`).
+__attribute__((noinline)) size_t frame_addresses(uint64_t* out, size_t capacity) {
+  uint64_t frame = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+  size_t count = 0;
+  while (count < capacity) {
+    out[count++] = frame;
+    const uint64_t next = *reinterpret_cast<const uint64_t*>(frame);
+    if (next <= frame || next - frame > (1u << 20) || (next & 7) != 0) break;
+    frame = next;
+  }
+  return count;
+}
+
+// The isolate's first words, read through process_vm_readv: the object's size is V8's to know, and
+// a read past its end must fail rather than fault. Returns how many words were read.
+size_t read_isolate_words(v8::Isolate* isolate, std::vector<uint64_t>* words) {
+  words->assign(kIsolateBytesSearched / 8, 0);
+  iovec local{words->data(), kIsolateBytesSearched};
+  iovec remote{isolate, kIsolateBytesSearched};
+  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  if (got < 0) {
+    // Short reads happen at the first unreadable page only when that page is not the first of a
+    // piece: read page by page up to it.
+    size_t pages = 0;
+    const size_t page = 4096;
+    while (pages * page < kIsolateBytesSearched) {
+      iovec one_local{reinterpret_cast<char*>(words->data()) + pages * page, page};
+      iovec one_remote{reinterpret_cast<char*>(isolate) + pages * page, page};
+      if (process_vm_readv(getpid(), &one_local, 1, &one_remote, 1, 0) != static_cast<ssize_t>(page)) break;
+      pages++;
+    }
+    got = static_cast<ssize_t>(pages * page);
+  }
+  return static_cast<size_t>(got) / 8;
+}
+
+void forget_exit_slot(void* data) {
+  g_core.js_exit_slot(nullptr);
+  std::lock_guard<std::mutex> hold(g_exit_mutex);
+  g_exit_isolates->erase(static_cast<v8::Isolate*>(data));
+}
+
+// Gives the core this thread's isolate's exit-frame slot, and takes it back before the isolate goes.
+void use_exit_slot(napi_env env, v8::Isolate* isolate, size_t offset) {
+  g_core.js_exit_slot(reinterpret_cast<const uint64_t*>(reinterpret_cast<const char*>(isolate) + offset));
+  std::lock_guard<std::mutex> hold(g_exit_mutex);
+  if (g_exit_isolates->insert(isolate).second) napi_add_env_cleanup_hook(env, forget_exit_slot, isolate);
+}
+
+// probeJsExit(0) then, from a function one frame deeper, probeJsExit(1). True once the slot is
+// known and in use for this thread.
+Napi::Value ProbeJsExit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  const int phase = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
+  if (!g_core_found || isolate == nullptr || (phase != 0 && phase != 1)) return Napi::Boolean::New(env, false);
+  InsideMemview inside;
+  size_t known;
+  {
+    std::lock_guard<std::mutex> hold(g_exit_mutex);
+    known = g_exit_offset;
+  }
+  if (known == kNoOffset) {
+    uint64_t frames[256];
+    const size_t frame_count = frame_addresses(frames, 256);
+    std::vector<uint64_t> words;
+    const size_t word_count = read_isolate_words(isolate, &words);
+    auto is_frame = [&](uint64_t value) { return value != 0 && std::find(frames, frames + frame_count, value) != frames + frame_count; };
+    std::lock_guard<std::mutex> hold(g_exit_mutex);
+    if (phase == 0) {
+      g_exit_candidates->clear();
+      for (size_t i = 0; i < word_count; i++) {
+        if (is_frame(words[i])) g_exit_candidates->emplace_back(i * 8, words[i]);
+      }
+      return Napi::Boolean::New(env, false);
+    }
+    size_t found = kNoOffset;
+    int survivors = 0;
+    for (const auto& [offset, first_value] : *g_exit_candidates) {
+      const uint64_t value = offset / 8 < word_count ? words[offset / 8] : 0;
+      // One frame deeper in JavaScript: the exit frame lies further in (lower).
+      if (is_frame(value) && value < first_value) {
+        found = offset;
+        survivors++;
+      }
+    }
+    g_exit_candidates->clear();
+    if (survivors != 1) return Napi::Boolean::New(env, false);
+    g_exit_offset = found;
+    known = found;
+  } else if (phase == 0) {
+    return Napi::Boolean::New(env, false);
+  }
+  use_exit_slot(env, isolate, known);
+  return Napi::Boolean::New(env, true);
+}
+
 Napi::Value UnwatchIsolate(const Napi::CallbackInfo& info) {
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   if (isolate) isolate->SetJitCodeEventHandler(v8::kJitCodeEventDefault, nullptr);
@@ -605,6 +722,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isTracing", Napi::Function::New(env, IsTracing));
   exports.Set("watchIsolate", Napi::Function::New(env, WatchIsolate));
   exports.Set("unwatchIsolate", Napi::Function::New(env, UnwatchIsolate));
+  exports.Set("probeJsExit", Napi::Function::New(env, ProbeJsExit));
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("stopAtExit", Napi::Function::New(env, StopAtExit));
   exports.Set("stop", Napi::Function::New(env, Stop));

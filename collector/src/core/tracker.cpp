@@ -173,6 +173,8 @@ __thread ThreadState* t_state __attribute__((tls_model("initial-exec"))) = nullp
 // TLS destructors still free memory) go through the shared log, without a stack.
 __thread bool t_state_gone __attribute__((tls_model("initial-exec"))) = false;
 __thread uint32_t t_tid __attribute__((tls_model("initial-exec"))) = 0;
+// This thread's isolate's record of its innermost exit frame (memview_js_exit_slot), or nullptr.
+__thread const uint64_t* t_js_exit_slot __attribute__((tls_model("initial-exec"))) = nullptr;
 
 pthread_key_t g_thread_key;
 
@@ -948,7 +950,15 @@ inline int changed_outer_record(const ThreadState* state, int match, uint64_t ne
 // are read again, once per walk (a deep interpreted stack would otherwise be re-read at every frame
 // the walk passes). The cached records lie on this thread's stack, which stays mapped: reading
 // them where nothing lives any more reads stale words, which then differ or are the same record.
-__attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int* reused) {
+//
+// Without --native, once `exit_after` frames are walked (the allocator's caller, or the few frames
+// allocated_for_memview looks at), the walk goes on from the thread's innermost exit frame, where
+// JavaScript called into C++, if one lies further out: the frames between are C++ (V8's runtime,
+// node's bindings), which are not stored, and on 200,000 Buffers they were most of each walk. V8
+// keeps that frame's address for its own sampling profiler, which relies on the same rule: set by
+// every call from JavaScript into C++, zero while JavaScript runs (a call into JavaScript saves and
+// clears it, its return restores it), so a non-zero value lies on the stack's live part.
+__attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int* reused, int exit_after) {
   *reused = 0;
   // Without the thread's stack bounds (it is exiting) the walk could run off its stack.
   if (state == nullptr || state->stack_high < 16) return 0;
@@ -976,6 +986,8 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // bytecode_moved up. Candidates come outermost-bound (match only falls), so each depth is read
   // at most once.
   int bytecode_checked = 0, bytecode_moved = kMaxFrames, interpreter_next = 0;
+  const uint64_t* const exit_slot = t_js_exit_slot;
+  if (exit_slot == nullptr || g_native_frames) exit_after = 0;
   while (count < kMaxFrames) {
     // Not `frame + 16 > high`: in code without frame pointers rbp holds any value, and one near
     // 2^64 wrapped that sum past the check (binutils' `as` crashed on rbp = -16).
@@ -1019,6 +1031,10 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
     state->walk_interpreted[count] = interpreted;
     count++;
     if (next <= frame) break;
+    if (count == exit_after) {
+      const uint64_t exit_frame = *exit_slot;
+      if (exit_frame > next && exit_frame <= high - 16 && (exit_frame & 7) == 0) next = exit_frame;
+    }
     frame = next;
   }
   return count;
@@ -1220,9 +1236,10 @@ struct CapturedStack {
   uint64_t pcs[kMaxFrames];
 };
 
-inline void capture_stack(CapturedStack* stack) {
+// `exit_after`: how many frames to walk before the jump to the exit frame (walk_stack).
+inline void capture_stack(CapturedStack* stack, int exit_after = 1) {
   stack->state = thread_state();
-  stack->count = walk_stack(stack->state, stack->pcs, &stack->reused);
+  stack->count = walk_stack(stack->state, stack->pcs, &stack->reused, exit_after);
 }
 
 // The stack id of a captured stack, and the epoch its ids belong to.
@@ -2139,7 +2156,8 @@ void atfork_child() {
 void record_alloc(uint8_t kind, const void* address, size_t size) {
   if (__builtin_expect(t_allocations_set_aside != 0, 0)) return;
   CapturedStack stack;
-  capture_stack(&stack);
+  // operator new[]'s innermost frames are looked at for V8's code-event logger (allocated_for_memview).
+  capture_stack(&stack, __builtin_expect(kind == format::kNewArray, 0) ? kInducedFrameDepth : 1);
   if (__builtin_expect(kind == format::kNewArray, 0) && allocated_for_memview(stack)) return;
   uint32_t epoch;
   uint32_t stack_id = stack_id_of(&stack, false, &epoch);
@@ -2646,6 +2664,8 @@ size_t memview_unnamed_pcs_in(uint64_t start, uint64_t end, uint64_t* out, size_
   unlock();
   return count;
 }
+
+void memview_js_exit_slot(const uint64_t* slot) { t_js_exit_slot = slot; }
 
 void memview_interpreter_entry(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;

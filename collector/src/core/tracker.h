@@ -132,6 +132,11 @@ __attribute__((visibility("default"))) size_t memview_unnamed_pcs_in(uint64_t st
 /** [start, end) holds V8's InterpreterEntryTrampoline: frames returning into it are interpreted
  *  JavaScript, named by the bytecode their frame is running. */
 __attribute__((visibility("default"))) void memview_interpreter_entry(uint64_t start, uint64_t end);
+/** Where the calling thread's isolate records its innermost exit frame, the frame V8 builds when
+ *  JavaScript calls into C++ (V8's c_entry_fp: 0 while JavaScript itself runs); nullptr when the
+ *  isolate goes. Without --native, the walks of this thread go from the allocator's caller straight
+ *  to that frame: the C++ frames between are never stored. */
+__attribute__((visibility("default"))) void memview_js_exit_slot(const uint64_t* slot);
 /** Puts memview's segfault handler in front of node's (fatal_signals.h), once node has installed
  *  it: a native crash then finishes the capture too. */
 __attribute__((visibility("default"))) void memview_catch_faults();
