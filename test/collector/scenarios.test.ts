@@ -227,6 +227,27 @@ describe('JavaScript stacks', () => {
     ]);
   });
 
+  it('JavaScript that C++ calls back keeps its frames and its caller\'s, on both sides of the C++', async () => {
+    // JSON.parse is C++ entered from outer, and it calls reviver, which calls into the addon: two
+    // exit frames from JavaScript into C++ on one stack. Without --native the walk goes from the
+    // allocator's caller to the innermost one; jumping to the outer one would lose reviver.
+    const lines = [
+      'const native = require(process.env.MEMVIEW_TEST_ADDON);',
+      'function reviver(key, value) { if (key === "x") globalThis.kept = native.valloc(4545455); return value; }',
+      'function outer() {',
+      '  return JSON.parse(\'{"x": 1}\', reviver);',
+      '}',
+      'outer();',
+      'globalThis.direct = native.valloc(5454545);',
+    ];
+    const [throughParse, direct] = await traceCallSites(lines, 4545455, 5454545);
+    const column = (line: number, text: string) => columnOf(lines, line, text);
+    expect(throughParse).toEqual([
+      `reviver:2:${column(2, 'valloc')}`, `outer:4:${column(4, 'parse')}`, `(anonymous):6:${column(6, 'outer')}`,
+    ]);
+    expect(direct).toEqual([`(anonymous):7:${column(7, 'valloc')}`]);
+  });
+
   it('holds only the code that some stack went through, and still names every frame of it', async () => {
     // 300 functions run, one allocates: the other 299 need no name in the capture.
     const lines = ['const native = require(process.env.MEMVIEW_TEST_ADDON);'];
