@@ -544,26 +544,14 @@ __attribute__((noinline)) size_t frame_addresses(uint64_t* out, size_t capacity)
 }
 
 // The isolate's first words, read through process_vm_readv: the object's size is V8's to know, and
-// a read past its end must fail rather than fault. Returns how many words were read.
+// a read past its end must stop short rather than fault (the call returns what it could read).
+// Returns how many words were read: none where the call is not allowed.
 size_t read_isolate_words(v8::Isolate* isolate, std::vector<uint64_t>* words) {
   words->assign(kIsolateBytesSearched / 8, 0);
   iovec local{words->data(), kIsolateBytesSearched};
   iovec remote{isolate, kIsolateBytesSearched};
-  ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-  if (got < 0) {
-    // Short reads happen at the first unreadable page only when that page is not the first of a
-    // piece: read page by page up to it.
-    size_t pages = 0;
-    const size_t page = 4096;
-    while (pages * page < kIsolateBytesSearched) {
-      iovec one_local{reinterpret_cast<char*>(words->data()) + pages * page, page};
-      iovec one_remote{reinterpret_cast<char*>(isolate) + pages * page, page};
-      if (process_vm_readv(getpid(), &one_local, 1, &one_remote, 1, 0) != static_cast<ssize_t>(page)) break;
-      pages++;
-    }
-    got = static_cast<ssize_t>(pages * page);
-  }
-  return static_cast<size_t>(got) / 8;
+  const ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  return got > 0 ? static_cast<size_t>(got) / 8 : 0;
 }
 
 void forget_exit_slot(void* data) {
