@@ -8,14 +8,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace memview {
 
+namespace {
+std::atomic<bool> g_leave_mappings{false};
+}  // namespace
+
 ElfSymbols::~ElfSymbols() { close(); }
 
+void ElfSymbols::leave_mappings_to_exit() { g_leave_mappings.store(true, std::memory_order_relaxed); }
+
 void ElfSymbols::close() {
-  if (file_) munmap(const_cast<uint8_t*>(file_), file_size_);
+  if (file_ && !g_leave_mappings.load(std::memory_order_relaxed)) munmap(const_cast<uint8_t*>(file_), file_size_);
   file_ = nullptr;
   file_size_ = 0;
   symbols_ = nullptr;

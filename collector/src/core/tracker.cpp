@@ -30,6 +30,7 @@
 #include "byte_sink.h"
 #include "chunk_writer.h"
 #include "deferred_code.h"
+#include "elf_symbols.h"
 #include "fatal_signals.h"
 #include "freed_lists.h"
 #include "heap_blocks.h"
@@ -2386,15 +2387,28 @@ struct Finish {
   const char* end_reason;
   bool was_tracing;
   uint64_t now;
+  bool process_ending;  // the process exits once the capture is finished
 };
 
 // Ends tracing; what is left to do is finish_capture's. Called with the capture open.
-Finish end_tracing(const char* end_reason) {
+Finish end_tracing(const char* end_reason, bool process_ending) {
   lock();
   bool was_tracing = g_tracing;
   g_tracing = false;  // no new stacks from here on: the set of native pcs is final
   unlock();
-  return {end_reason, was_tracing, monotonic_ns()};
+  return {end_reason, was_tracing, monotonic_ns(), process_ending};
+}
+
+// The records that end a capture: the native pcs' names, why it ended and the last RSS sample, read
+// first: naming maps symbol tables into the process (which stay mapped when it is ending).
+void write_ending_records(const Finish& finish) {
+  const uint64_t rss = read_rss_bytes();
+  if (finish.process_ending) ElfSymbols::leave_mappings_to_exit();
+  write_symbols();
+  lock();
+  write_meta_locked("endReason", finish.end_reason);
+  write_sample_locked(finish.now, rss);
+  unlock();
 }
 
 // The writer's part when a deadly signal came (after its last pass over the rings, before the final
@@ -2405,14 +2419,8 @@ uint64_t begin_finishing_as_process_dies(int signal) {
   merge_pass();
   rotate_buffer();
   g_writer.drain();
-  const Finish finish = end_tracing(deadly_signal_name(signal));
-  if (finish.was_tracing) {
-    write_symbols();
-    lock();
-    write_meta_locked("endReason", finish.end_reason);
-    write_sample_locked(finish.now, read_rss_bytes());
-    unlock();
-  }
+  const Finish finish = end_tracing(deadly_signal_name(signal), /*process_ending=*/true);
+  if (finish.was_tracing) write_ending_records(finish);
   return finish.now;
 }
 
@@ -2452,13 +2460,7 @@ bool finish_then_hand_on(int signal) {
 void finish_capture(const Finish& finish) {
   int failure = g_writer.failure();
   const uint64_t now = finish.now;
-  if (finish.was_tracing) {
-    write_symbols();
-    lock();
-    write_meta_locked("endReason", finish.end_reason);
-    write_sample_locked(now, read_rss_bytes());
-    unlock();
-  }
+  if (finish.was_tracing) write_ending_records(finish);
   g_writer_stop.store(true, std::memory_order_release);
   wake_writer();
   pthread_join(g_writer_thread, nullptr);
@@ -2488,28 +2490,28 @@ void* finisher_main(void* argument) {
 
 }  // namespace
 
-void stop_tracing(const char* end_reason) {
+void stop_tracing(const char* end_reason, bool process_ending) {
   ReentrancyGuard guard;
   if (g_finisher_running) {
     pthread_join(g_finisher_thread, nullptr);
     g_finisher_running = false;
   }
   if (!g_writer_running) return;
-  finish_capture(end_tracing(end_reason));
+  finish_capture(end_tracing(end_reason, process_ending));
 }
 
 int capture_descriptor() { return g_writer.descriptor(); }
 
 void stop_tracing_before_exit_call() {
   // stop_tracing does nothing when nothing runs; only a vfork child needs telling apart.
-  if (g_pid == getpid()) stop_tracing("exit");
+  if (g_pid == getpid()) stop_tracing("exit", /*process_ending=*/true);
 }
 
 void stop_tracing_at_exit(const char* end_reason) {
   ReentrancyGuard guard;
   if (g_finisher_running || !g_writer_running) return;
   static Finish finish;
-  finish = end_tracing(end_reason);
+  finish = end_tracing(end_reason, /*process_ending=*/true);
   if (start_thread_without_signals(&g_finisher_thread, finisher_main, &finish) == 0) g_finisher_running = true;
   else finish_capture(finish);
 }

@@ -68,8 +68,11 @@ struct StartOptions {
 
 /** Opens the capture and starts tracing. Returns 0 or an errno value. */
 int start_tracing(const StartOptions& options);
-/** Stops tracing, writes native symbols and the trailer, closes the capture. */
-void stop_tracing(const char* end_reason);
+/**
+ * Stops tracing, writes native symbols and the trailer, closes the capture. `process_ending`: the
+ * process exits right after (what it leaves behind, the kernel drops).
+ */
+void stop_tracing(const char* end_reason, bool process_ending = false);
 /**
  * Stops tracing now and leaves the rest of stop_tracing (symbols, last chunk, trailer) to a thread
  * of its own, so that it runs while the process tears itself down. Only for a process about to

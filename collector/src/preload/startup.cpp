@@ -181,7 +181,7 @@ void start_from_environment() {
 }
 
 namespace {
-void stop_at_exit(void*) { stop_tracing("exit"); }
+void stop_at_exit(void*) { stop_tracing("exit", /*process_ending=*/true); }
 
 __attribute__((constructor)) void start_at_load() {
   g_constructed = true;
