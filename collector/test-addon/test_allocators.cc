@@ -361,8 +361,10 @@ Napi::Value DeflateRaw(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), output.data(), size);
 }
 
-// sourceLines(path, addresses): "file:line" (or "") for each address of the ELF file at `path`,
-// in its own address space, from the collector's DWARF line-table reader.
+// sourceLines(path, addresses[, batches]): "file:line" (or "") for each address of the ELF file at
+// `path`, in its own address space, from the collector's DWARF line-table reader. With `batches`,
+// the addresses are looked up in that many calls (every batches-th address in each) that share
+// the unit spans the first one learns, as the collector's batches of a run do.
 Napi::Value SourceLines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = info[0].As<Napi::String>();
@@ -379,7 +381,20 @@ Napi::Value SourceLines(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "cannot read " + path).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  std::vector<memview::SourceLine> lines = memview::source_lines_of(symbols.dwarf_sections(), sorted);
+  const size_t batches = info.Length() > 2 ? static_cast<size_t>(info[2].As<Napi::Number>().Uint32Value()) : 0;
+  std::vector<memview::SourceLine> lines;
+  if (batches == 0) {
+    lines = memview::source_lines_of(symbols.dwarf_sections(), sorted);
+  } else {
+    lines.resize(sorted.size());
+    memview::LineUnitSpans spans;
+    for (size_t batch = 0; batch < batches; batch++) {
+      std::vector<uint64_t> some;
+      for (size_t i = batch; i < sorted.size(); i += batches) some.push_back(sorted[i]);
+      std::vector<memview::SourceLine> found = memview::source_lines_of(symbols.dwarf_sections(), some, &spans);
+      for (size_t i = batch, k = 0; i < sorted.size(); i += batches, k++) lines[i] = found[k];
+    }
+  }
   Napi::Array result = Napi::Array::New(env, addresses.size());
   for (size_t k = 0; k < order.size(); k++) {
     const memview::SourceLine& line = lines[k];

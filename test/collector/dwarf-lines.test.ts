@@ -7,7 +7,9 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testAddonPath } from './trace-helpers.js';
 
-const native = createRequire(import.meta.url)(testAddonPath) as { sourceLines(path: string, addresses: number[]): string[] };
+const native = createRequire(import.meta.url)(testAddonPath) as {
+  sourceLines(path: string, addresses: number[], batches?: number): string[];
+};
 
 function addr2line(path: string, addresses: number[]): string[] {
   const output = execFileSync('addr2line', ['-e', path, ...addresses.map((address) => `0x${address.toString(16)}`)], {
@@ -59,6 +61,25 @@ describe('DWARF line tables', () => {
     expect(deepLines.length).toBeGreaterThan(0);
     expect(deepLines).not.toContain('test_allocators.cc');
     expect(ours.some((location) => location.endsWith(`/test-addon/test_allocators.cc:${lineOf(location)}`))).toBe(true);
+  });
+
+  it('give the same lines when looked up in batches that skip the units the first batch found elsewhere', () => {
+    // The collector names a run's pcs in batches, and later batches run only the line programs
+    // whose rows span one of their addresses: a unit skipped wrongly would leave lines unnamed.
+    const uv = execFileSync('nm', ['--defined-only', process.execPath], { encoding: 'utf8', maxBuffer: 1 << 30 })
+      .split('\n').filter((line) => / [Tt] uv_/.test(line)).map((line) => parseInt(line.split(' ')[0], 16));
+    const inNode = uv.flatMap((address) => [address, address + 11, address + 50]);
+    const whole = native.sourceLines(process.execPath, inNode);
+    expect(whole.filter(Boolean).length).toBeGreaterThan(inNode.length * 0.9);
+    expect(native.sourceLines(process.execPath, inNode, 5)).toEqual(whole);
+    const sections = execFileSync('readelf', ['-S', '-W', testAddonPath], { encoding: 'utf8' });
+    const text = sections.match(/\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/)!;
+    const start = parseInt(text[1], 16);
+    const inAddon: number[] = [];
+    for (let address = start; address < start + parseInt(text[2], 16); address += 13) inAddon.push(address);
+    const addonWhole = native.sourceLines(testAddonPath, inAddon);
+    expect(addonWhole.filter(Boolean).length).toBeGreaterThan(inAddon.length * 0.5);
+    expect(native.sourceLines(testAddonPath, inAddon, 7)).toEqual(addonWhole);
   });
 
   it('find nothing in an object without line tables, without failing', () => {

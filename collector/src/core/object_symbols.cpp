@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "dwarf_lines.h"
@@ -51,6 +53,24 @@ bool open_debug_file(const std::vector<uint8_t>& build_id, bool inflate_compress
   return false;
 }
 
+// The line-table spans (dwarf_lines.h) of every file whose lines were looked up in this process,
+// by which file it is: a collector names a run's native pcs in batches, from the same files. A
+// build id tells builds apart; files without one are not remembered. Never freed: the last batch
+// runs while the process exits.
+std::mutex g_line_spans_mutex;
+std::map<std::string, LineUnitSpans>* g_line_spans = nullptr;
+
+std::vector<SourceLine> source_lines_remembering(const ElfSymbols& file, bool debug_file, bool inflate_compressed,
+                                                 const std::vector<uint64_t>& addresses) {
+  const std::vector<uint8_t>& build_id = file.build_id();
+  if (build_id.empty()) return source_lines_of(file.dwarf_sections(), addresses);
+  std::string key(1, static_cast<char>((debug_file ? 1 : 0) | (inflate_compressed ? 2 : 0)));
+  key.append(build_id.begin(), build_id.end());
+  std::lock_guard<std::mutex> hold(g_line_spans_mutex);
+  if (g_line_spans == nullptr) g_line_spans = new std::map<std::string, LineUnitSpans>();
+  return source_lines_of(file.dwarf_sections(), addresses, &(*g_line_spans)[key]);
+}
+
 }  // namespace
 
 void remember_debug_directories() {
@@ -92,11 +112,11 @@ ObjectSymbolsResult symbolize_object_pcs(const char* path, uint64_t load_bias, c
   std::vector<SourceLine> lines(addresses.size());
   if (object_matches) {
     names = symbols.names_of(addresses);
-    lines = source_lines_of(symbols.dwarf_sections(), addresses);
+    lines = source_lines_remembering(symbols, /*debug_file=*/false, inflate_compressed, addresses);
   }
   if (has_debug) {
     std::vector<const char*> debug_names = debug.names_of(addresses);
-    std::vector<SourceLine> debug_lines = source_lines_of(debug.dwarf_sections(), addresses);
+    std::vector<SourceLine> debug_lines = source_lines_remembering(debug, /*debug_file=*/true, inflate_compressed, addresses);
     for (size_t i = 0; i < addresses.size(); i++) {
       if (debug_names[i]) names[i] = debug_names[i];
       if (debug_lines[i].line > 0) lines[i] = std::move(debug_lines[i]);
