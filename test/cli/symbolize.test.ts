@@ -20,14 +20,15 @@ const VALLOC_BYTES = 5555555;
 async function captureKilledWithItsLauncher(addon: string): Promise<string> {
   const directory = scratchDirectory();
   const script = join(directory, 'program.cjs');
-  // The valloc comes after the writer's first naming of native frames (100 ms in), alone: a batch
-  // waits for 64 new pcs, so its frame is still unnamed when the process is killed, after the
-  // writer's flush at 500 ms put it in the file.
+  // The valloc comes after the writer's first naming of native frames (25 ms in), alone: a batch
+  // waits for 64 new pcs, or for 1 once it is 500 ms overdue (~1,025 ms in), so its frame is still
+  // unnamed when the process is killed, after one of the writer's flushes (every 250 ms) put it in
+  // the file.
   writeFileSync(script, `
     const addon = require(${JSON.stringify(addon)});
-    setTimeout(() => addon.valloc(${VALLOC_BYTES}), 300);
+    setTimeout(() => addon.valloc(${VALLOC_BYTES}), 550);
     setInterval(() => Buffer.alloc(10000), 5);
-    setTimeout(() => console.log('ready'), 700);
+    setTimeout(() => console.log('ready'), 900);
   `);
   const capturePath = join(directory, 'capture.bin');
   const launcher = spawn(cliPath, ['run', '-q', '-o', capturePath, script], {
