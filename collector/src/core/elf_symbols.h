@@ -31,8 +31,8 @@ class ElfSymbols {
   /**
    * From now on close() forgets a file without unmapping it, for a process that is about to exit:
    * unmapping the pages a lookup touched (node's symbol and line tables, ~10 MB) makes the kernel
-   * flush the TLB of every CPU the process's other threads run on, batch by batch, ~4 ms at the
-   * end of every traced run; the exit drops the whole address space at once.
+   * flush the TLB of every CPU the process's other threads run on, batch by batch (perf: 3% of a
+   * traced `node -e 0`'s samples); the exit drops the whole address space at once.
    */
   static void leave_mappings_to_exit();
 
