@@ -49,7 +49,7 @@ struct CoreApi {
   void (*catch_faults)();
   void (*catch_ending_signals)(int);
   void (*allocates_for_memview)(const uint64_t*, int);
-  void (*js_exit_slot)(const uint64_t*);
+  void (*js_exit_slot)(const uint64_t*, const uint64_t*);
 };
 
 CoreApi g_core{};
@@ -520,13 +520,16 @@ Napi::Value WatchIsolate(const Napi::CallbackInfo& info) {
 // (its c_entry_fp; see memview_js_exit_slot). The API has no accessor, so it is found by where it
 // is in the isolate object: from inside a call from JavaScript (which builds such a frame), the
 // words of the isolate that hold one of this call's frame addresses are candidates, and a second
-// call one JavaScript frame deeper keeps the one candidate that moved with it (the outermost entry
-// frame's address, also kept there, does not move). One offset for the process: every isolate is
-// the same V8.
+// call one JavaScript frame deeper keeps the one candidate that moved with it. The outermost entry
+// frame, through which C++ first called JavaScript (V8's js_entry_sp), is also kept there, a few
+// words on (the same ThreadLocalTop): the one candidate near it that holds a frame further out and
+// did not move; walks end there. One offset each for the process: every isolate is the same V8.
 constexpr size_t kIsolateBytesSearched = 64 * 1024;
 constexpr size_t kNoOffset = ~size_t{0};
+constexpr size_t kEntryWordsAfterExit = 8;  // how far past the exit frame's word the entry's is looked for
 std::mutex g_exit_mutex;
 size_t g_exit_offset = kNoOffset;
+size_t g_entry_offset = kNoOffset;
 std::vector<std::pair<size_t, uint64_t>>* g_exit_candidates = process_long_table<std::vector<std::pair<size_t, uint64_t>>>();
 std::unordered_set<v8::Isolate*>* g_exit_isolates = process_long_table<std::unordered_set<v8::Isolate*>>();
 
@@ -555,14 +558,17 @@ size_t read_isolate_words(v8::Isolate* isolate, std::vector<uint64_t>* words) {
 }
 
 void forget_exit_slot(void* data) {
-  g_core.js_exit_slot(nullptr);
+  g_core.js_exit_slot(nullptr, nullptr);
   std::lock_guard<std::mutex> hold(g_exit_mutex);
   g_exit_isolates->erase(static_cast<v8::Isolate*>(data));
 }
 
-// Gives the core this thread's isolate's exit-frame slot, and takes it back before the isolate goes.
-void use_exit_slot(napi_env env, v8::Isolate* isolate, size_t offset) {
-  g_core.js_exit_slot(reinterpret_cast<const uint64_t*>(reinterpret_cast<const char*>(isolate) + offset));
+// Gives the core this thread's isolate's exit-frame slot (and entry-frame slot, when known), and
+// takes them back before the isolate goes.
+void use_exit_slot(napi_env env, v8::Isolate* isolate, size_t offset, size_t entry_offset) {
+  const char* base = reinterpret_cast<const char*>(isolate);
+  g_core.js_exit_slot(reinterpret_cast<const uint64_t*>(base + offset),
+                      entry_offset == kNoOffset ? nullptr : reinterpret_cast<const uint64_t*>(base + entry_offset));
   std::lock_guard<std::mutex> hold(g_exit_mutex);
   if (g_exit_isolates->insert(isolate).second) napi_add_env_cleanup_hook(env, forget_exit_slot, isolate);
 }
@@ -575,10 +581,11 @@ Napi::Value ProbeJsExit(const Napi::CallbackInfo& info) {
   const int phase = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1;
   if (!g_core_found || isolate == nullptr || (phase != 0 && phase != 1)) return Napi::Boolean::New(env, false);
   InsideMemview inside;
-  size_t known;
+  size_t known, known_entry;
   {
     std::lock_guard<std::mutex> hold(g_exit_mutex);
     known = g_exit_offset;
+    known_entry = g_entry_offset;
   }
   if (known == kNoOffset) {
     uint64_t frames[256];
@@ -604,14 +611,31 @@ Napi::Value ProbeJsExit(const Napi::CallbackInfo& info) {
         survivors++;
       }
     }
+    if (survivors != 1) {
+      g_exit_candidates->clear();
+      return Napi::Boolean::New(env, false);
+    }
+    // The entry frame: unmoved, further out than the exit frame, just after its word.
+    size_t entry = kNoOffset;
+    int entries = 0;
+    const uint64_t exit_value = words[found / 8];
+    for (const auto& [offset, first_value] : *g_exit_candidates) {
+      if (offset <= found || offset > found + kEntryWordsAfterExit * 8) continue;
+      const uint64_t value = offset / 8 < word_count ? words[offset / 8] : 0;
+      if (value == first_value && value > exit_value && is_frame(value)) {
+        entry = offset;
+        entries++;
+      }
+    }
     g_exit_candidates->clear();
-    if (survivors != 1) return Napi::Boolean::New(env, false);
     g_exit_offset = found;
+    g_entry_offset = entries == 1 ? entry : kNoOffset;
     known = found;
+    known_entry = g_entry_offset;
   } else if (phase == 0) {
     return Napi::Boolean::New(env, false);
   }
-  use_exit_slot(env, isolate, known);
+  use_exit_slot(env, isolate, known, known_entry);
   return Napi::Boolean::New(env, true);
 }
 

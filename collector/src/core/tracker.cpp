@@ -177,8 +177,10 @@ __thread ThreadState* t_state __attribute__((tls_model("initial-exec"))) = nullp
 // TLS destructors still free memory) go through the shared log, without a stack.
 __thread bool t_state_gone __attribute__((tls_model("initial-exec"))) = false;
 __thread uint32_t t_tid __attribute__((tls_model("initial-exec"))) = 0;
-// This thread's isolate's record of its innermost exit frame (memview_js_exit_slot), or nullptr.
+// This thread's isolate's record of its innermost exit frame (memview_js_exit_slot), or nullptr;
+// and of its outermost entry frame, or nullptr when only the first is known.
 __thread const uint64_t* t_js_exit_slot __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread const uint64_t* t_js_entry_slot __attribute__((tls_model("initial-exec"))) = nullptr;
 
 pthread_key_t g_thread_key;
 
@@ -992,7 +994,13 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   int bytecode_checked = 0, bytecode_moved = kMaxFrames, interpreter_next = 0;
   const uint64_t* const exit_slot = t_js_exit_slot;
   if (exit_slot == nullptr || g_native_frames) exit_after = 0;
+  // Where the walk ends without --native: the outermost frame through which C++ entered
+  // JavaScript (0, never a frame, while none is on this stack). Only C++ lies outwards of it
+  // (node::Start, or a worker's thread start), never stored; ~8 records that every walk checked.
+  const uint64_t* const entry_slot = t_js_entry_slot;
+  const uint64_t entry_frame = exit_after != 0 && entry_slot != nullptr ? *entry_slot : 0;
   while (count < kMaxFrames) {
+    if (frame == entry_frame) break;
     // Not `frame + 16 > high`: in code without frame pointers rbp holds any value, and one near
     // 2^64 wrapped that sum past the check (binutils' `as` crashed on rbp = -16).
     if (frame < low || frame > high - 16 || (frame & 7) != 0) break;
@@ -2673,7 +2681,10 @@ size_t memview_unnamed_pcs_in(uint64_t start, uint64_t end, uint64_t* out, size_
   return count;
 }
 
-void memview_js_exit_slot(const uint64_t* slot) { t_js_exit_slot = slot; }
+void memview_js_exit_slot(const uint64_t* exit_slot, const uint64_t* entry_slot) {
+  t_js_exit_slot = exit_slot;
+  t_js_entry_slot = exit_slot != nullptr ? entry_slot : nullptr;
+}
 
 void memview_interpreter_entry(uint64_t start, uint64_t end) {
   ReentrancyGuard guard;

@@ -138,8 +138,10 @@ __attribute__((visibility("default"))) void memview_interpreter_entry(uint64_t s
 /** Where the calling thread's isolate records its innermost exit frame, the frame V8 builds when
  *  JavaScript calls into C++ (V8's c_entry_fp: 0 while JavaScript itself runs); nullptr when the
  *  isolate goes. Without --native, the walks of this thread go from the allocator's caller straight
- *  to that frame: the C++ frames between are never stored. */
-__attribute__((visibility("default"))) void memview_js_exit_slot(const uint64_t* slot);
+ *  to that frame: the C++ frames between are never stored. `entry_slot` (or nullptr): where it
+ *  records its outermost entry frame, through which C++ first called JavaScript (V8's
+ *  js_entry_sp: 0 while no JavaScript runs); the walks end there, as only C++ lies beyond. */
+__attribute__((visibility("default"))) void memview_js_exit_slot(const uint64_t* exit_slot, const uint64_t* entry_slot);
 /** Puts memview's segfault handler in front of node's (fatal_signals.h), once node has installed
  *  it: a native crash then finishes the capture too. */
 __attribute__((visibility("default"))) void memview_catch_faults();
