@@ -21,6 +21,16 @@ function addr2line(path: string, addresses: number[]): string[] {
   });
 }
 
+/** Every `step`-th address of the test addon's .text, in its own address space. */
+function addonTextAddresses(step: number): number[] {
+  const sections = execFileSync('readelf', ['-S', '-W', testAddonPath], { encoding: 'utf8' });
+  const text = sections.match(/\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/)!;
+  const start = parseInt(text[1], 16);
+  const addresses: number[] = [];
+  for (let address = start; address < start + parseInt(text[2], 16); address += step) addresses.push(address);
+  return addresses;
+}
+
 const lineOf = (location: string) => location.slice(location.lastIndexOf(':') + 1);
 const fileOf = (location: string) => location.slice(0, location.lastIndexOf(':'));
 
@@ -44,11 +54,7 @@ describe('DWARF line tables', () => {
   });
 
   it('give the same line numbers as addr2line across the text of a -g addon (DWARF 5)', () => {
-    const sections = execFileSync('readelf', ['-S', '-W', testAddonPath], { encoding: 'utf8' });
-    const text = sections.match(/\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/)!;
-    const start = parseInt(text[1], 16);
-    const addresses: number[] = [];
-    for (let address = start; address < start + parseInt(text[2], 16); address += 7) addresses.push(address);
+    const addresses = addonTextAddresses(7);
     const ours = native.sourceLines(testAddonPath, addresses);
     const theirs = addr2line(testAddonPath, addresses);
     expect(ours.filter(Boolean).length).toBeGreaterThan(addresses.length * 0.5);
@@ -72,11 +78,7 @@ describe('DWARF line tables', () => {
     const whole = native.sourceLines(process.execPath, inNode);
     expect(whole.filter(Boolean).length).toBeGreaterThan(inNode.length * 0.9);
     expect(native.sourceLines(process.execPath, inNode, 5)).toEqual(whole);
-    const sections = execFileSync('readelf', ['-S', '-W', testAddonPath], { encoding: 'utf8' });
-    const text = sections.match(/\.text\s+PROGBITS\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/)!;
-    const start = parseInt(text[1], 16);
-    const inAddon: number[] = [];
-    for (let address = start; address < start + parseInt(text[2], 16); address += 13) inAddon.push(address);
+    const inAddon = addonTextAddresses(13);
     const addonWhole = native.sourceLines(testAddonPath, inAddon);
     expect(addonWhole.filter(Boolean).length).toBeGreaterThan(inAddon.length * 0.5);
     expect(native.sourceLines(testAddonPath, inAddon, 7)).toEqual(addonWhole);
