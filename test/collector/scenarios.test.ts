@@ -181,6 +181,36 @@ describe('JavaScript stacks', () => {
     expect(sizesUnder('second')).toEqual({ 2002: 1000 });
   });
 
+  it('two JavaScript callers of one helper keep their own stacks when their frames lie at the same addresses', async () => {
+    // Baseline code (Sparkplug, never optimized): first() and second() build frames of one size,
+    // so helper's frame, the exit frame of its call into the addon and the addon's frame lie at the
+    // same addresses with the same words on both paths. Only helper's record differs (it returns
+    // into first or into second). A walk that took the unchanged exit frame for an unchanged stack
+    // gave every allocation after the first to the first one's caller.
+    const run = traceScript(`
+      const native = require(process.env.MEMVIEW_TEST_ADDON);
+      function helper(size) { native.free(native.malloc(size)); }
+      function first() { helper(1111); }
+      function second() { helper(2222); }
+      for (let i = 0; i < 500; i++) { first(); second(); }
+    `, { runArguments: ['--', process.execPath, '--always-sparkplug', '--no-opt'] });
+    expect(run.status, run.stderr).toBe(0);
+    const model = await readModel(run.capturePath);
+    const sizesUnder = (caller: string) => {
+      const sizes: Record<number, number> = {};
+      for (let node = 1; node < model.tree.count; node++) {
+        const count = model.views.allocated.count[node];
+        const path = pathOf(model, node);
+        if (count === 0 || !path.includes('helper') || !path.includes(caller)) continue;
+        const size = model.views.allocated.bytes[node] / count;
+        sizes[size] = (sizes[size] ?? 0) + count;
+      }
+      return sizes;
+    };
+    expect(sizesUnder('first')).toEqual({ 1111: 500 });
+    expect(sizesUnder('second')).toEqual({ 2222: 500 });
+  });
+
   it('an interpreted function reports the line and column of each call, not its own line', async () => {
     // Functions run once stay in the interpreter; their frames are read from V8's frame slots.
     const lines = [

@@ -944,6 +944,64 @@ inline int changed_outer_record(const ThreadState* state, int match, uint64_t ne
   return (any[0] | any[1]) == 0 ? -1 : rest;
 }
 
+// Whether the cached frame records at depths [0, to) all still hold what they held: the test of
+// changed_outer_record without its answer of where, on two accumulators and one branch (the case
+// below then goes the general way). ~20 records on an ES module's stacks, every event.
+inline bool records_unchanged(const ThreadState* state, int to) {
+  auto difference = [state](int i) {
+    return *reinterpret_cast<const UnalignedWords*>(state->cache_frames[i]) ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
+  };
+  Words even = {0, 0}, odd = {0, 0};
+  int i = to - 1;
+  for (; i >= 3; i -= 4) {
+    even |= difference(i) | difference(i - 2);
+    odd |= difference(i - 1) | difference(i - 3);
+  }
+  for (; i >= 0; i--) even |= difference(i);
+  even |= odd;
+  return (even[0] | even[1]) == 0;
+}
+
+// Whether the cached interpreter frames at depths [0, to) all still run the bytecode they ran.
+inline bool bytecode_unmoved(const ThreadState* state, int to) {
+  Words any = {0, 0};
+  for (int k = 0; k < state->cache_interpreter_count && state->cache_interpreter_depths[k] < to; k++) {
+    any |= *reinterpret_cast<const UnalignedWords*>(state->cache_interpreter_slot_addresses[k]) ^
+           *reinterpret_cast<const Words*>(&state->cache_interpreter_slots[k]);
+  }
+  return (any[0] | any[1]) == 0;
+}
+
+// The walk's most common case, taken on its own (walk_stack's loop gives the same answer, with a
+// dozen more checks per frame): the allocator's caller `frame` is C++ that JavaScript called
+// through the exit frame the thread's previous walk also went through, at cached depth
+// `exit_depth` (the cache's second innermost frame), and that frame and every cached record and
+// interpreter frame outwards of it are unchanged. Buffers' four allocations per Buffer.alloc are
+// this, and so are most events of any program whose allocations come from V8's runtime and node's
+// bindings. Records the allocator's caller as walked frame 0 and returns how many cached frames
+// complete it (exit_depth + 1), or 0 when the case does not hold.
+inline int repeated_js_call(ThreadState* state, uint64_t frame, uint64_t low, uint64_t high, uint64_t entry,
+                            uint64_t entry_size, uint64_t exit_frame, uint64_t entry_frame, int exit_depth) {
+  if (exit_frame != state->cache_frames[exit_depth] || frame == entry_frame || exit_frame == entry_frame) return 0;
+  if (frame < low || frame > high - 16 || (frame & 7) != 0) return 0;
+  const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
+  const uint64_t next = slots[0], pc = slots[1];
+  // walk_stack's checks on a return address, and its conditions for the jump to the exit frame.
+  if (pc - 4096 >= (1ull << 47) - 4096 || pc - state->stack_low < high - state->stack_low || (pc & 0xffffffffu) < 16 ||
+      pc - entry < entry_size || next <= frame || exit_frame <= next || exit_frame > high - 16 || (exit_frame & 7) != 0) {
+    return 0;
+  }
+  const Words exit_record = *reinterpret_cast<const UnalignedWords*>(exit_frame) ^
+                            *reinterpret_cast<const Words*>(&state->cache_records[exit_depth]);
+  if ((exit_record[0] | exit_record[1]) != 0) return 0;
+  if (exit_depth > 0 && state->cache_frames[exit_depth - 1] != state->cache_records[exit_depth].saved_fp) return 0;
+  if (!records_unchanged(state, exit_depth) || !bytecode_unmoved(state, exit_depth + 1)) return 0;
+  state->walk_frames[0] = frame;
+  state->walk_records[0] = {next, pc};
+  state->walk_interpreted[0] = false;
+  return exit_depth + 1;
+}
+
 // Walks the frame-pointer chain from here outwards. node, V8's builtins and its JIT code all keep
 // frame pointers, so the walk passes through C++ and JavaScript frames alike. Writes the return
 // addresses innermost first, without memview's own frames, and returns how many.
@@ -999,6 +1057,14 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
   // (node::Start, or a worker's thread start), never stored; ~8 records that every walk checked.
   const uint64_t* const entry_slot = t_js_entry_slot;
   const uint64_t entry_frame = exit_after != 0 && entry_slot != nullptr ? *entry_slot : 0;
+  if (exit_after == 1 && match >= 1) {
+    const int reused_frames = repeated_js_call(state, frame, low, high, entry, entry_size, *exit_slot, entry_frame, match - 1);
+    if (reused_frames != 0) {
+      pcs[0] = state->walk_records[0].return_pc;
+      *reused = reused_frames;
+      return 1;
+    }
+  }
   while (count < kMaxFrames) {
     if (frame == entry_frame) break;
     // Not `frame + 16 > high`: in code without frame pointers rbp holds any value, and one near
@@ -1136,6 +1202,27 @@ uint32_t intern_stack_once(ThreadState* state, const uint64_t* pcs, int count, i
     memset(state->edge_cache, 0, sizeof(state->edge_cache));
     state->cache_generation = generation;
     state->cache_epoch = epoch;
+  }
+  // The walk's common case (repeated_js_call): one walked native frame below all but the innermost
+  // cached one. What the general code below does for it, without its loops.
+  if (count == 1 && reused >= 1 && reused == state->cache_depth - 1 && !g_native_frames && !state->walk_interpreted[0] &&
+      (state->cache_interpreter_count == 0 || state->cache_interpreter_depths[state->cache_interpreter_count - 1] < reused)) {
+    const uint64_t pc = pcs[0];
+    if (is_native_pc(state, pc, g_modules->version())) {
+      state->cache_pcs[reused] = pc;
+      state->cache_frames[reused] = state->walk_frames[0];
+      state->cache_records[reused] = state->walk_records[0];
+      state->cache_interpreter_entry = g_interpreter_entry_start;
+      // Not stored itself: its depth keeps its parent's node and hash; it is appended after them.
+      const uint32_t node = state->cache_nodes[reused - 1];
+      const uint64_t hash = state->cache_hashes[reused - 1];
+      state->cache_nodes[reused] = node;
+      state->cache_hashes[reused] = hash;
+      const uint64_t innermost_hash = StackTrie::path_hash(hash, pc);
+      ThreadState::Edge& edge = cached_edge(state, innermost_hash);
+      if (is_edge(edge, node, pc)) return edge.child;
+      return shared_child(edge, node, pc, innermost_hash, locker, epoch, abort);
+    }
   }
   // The stack, outermost first: the `reused` outermost cached pcs, then the walked ones (pcs is
   // innermost first). `common` cached depths keep their nodes: the reused ones (none when the cache
