@@ -23,6 +23,21 @@ async function decodeWithEngine(path: string) {
 
 const MiB = 1024 * 1024;
 
+/** Allocations by size (bytes: count) at the stacks that pass through every one of `functions`. */
+function allocationSizesUnder(model: Awaited<ReturnType<typeof readModel>>, ...functions: string[]): Record<number, number> {
+  const sizes: Record<number, number> = {};
+  for (let node = 1; node < model.tree.count; node++) {
+    const count = model.views.allocated.count[node];
+    if (count === 0) continue;
+    const path = pathOf(model, node);
+    if (!functions.every((name) => path.includes(name))) continue;
+    // A node whose allocations mix sizes shows as their mean: a size no test allocates.
+    const size = model.views.allocated.bytes[node] / count;
+    sizes[size] = (sizes[size] ?? 0) + count;
+  }
+  return sizes;
+}
+
 describe('JavaScript stacks', () => {
   it('a 10 MiB Buffer allocated in load() shows up as 10 MiB under load at the peak', async () => {
     const run = traceScript(`
@@ -166,19 +181,8 @@ describe('JavaScript stacks', () => {
     const run = spawnSync(cliPath, ['run', '-q', '--native', '-o', capture, '--', join(directory, 'paths')], { encoding: 'utf8', env: cleanEnvironment() });
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(capture);
-    const sizesUnder = (caller: string) => {
-      const sizes = new Map<number, number>();
-      for (let node = 1; node < model.tree.count; node++) {
-        const count = model.views.allocated.count[node];
-        const path = pathOf(model, node);
-        if (count === 0 || !path.includes('allocate') || !path.includes(caller)) continue;
-        const size = model.views.allocated.bytes[node] / count;
-        sizes.set(size, (sizes.get(size) ?? 0) + count);
-      }
-      return Object.fromEntries(sizes);
-    };
-    expect(sizesUnder('first')).toEqual({ 1001: 1000 });
-    expect(sizesUnder('second')).toEqual({ 2002: 1000 });
+    expect(allocationSizesUnder(model, 'allocate', 'first')).toEqual({ 1001: 1000 });
+    expect(allocationSizesUnder(model, 'allocate', 'second')).toEqual({ 2002: 1000 });
   });
 
   it('two JavaScript callers of one helper keep their own stacks when their frames lie at the same addresses', async () => {
@@ -196,19 +200,8 @@ describe('JavaScript stacks', () => {
     `, { runArguments: ['--', process.execPath, '--always-sparkplug', '--no-opt'] });
     expect(run.status, run.stderr).toBe(0);
     const model = await readModel(run.capturePath);
-    const sizesUnder = (caller: string) => {
-      const sizes: Record<number, number> = {};
-      for (let node = 1; node < model.tree.count; node++) {
-        const count = model.views.allocated.count[node];
-        const path = pathOf(model, node);
-        if (count === 0 || !path.includes('helper') || !path.includes(caller)) continue;
-        const size = model.views.allocated.bytes[node] / count;
-        sizes[size] = (sizes[size] ?? 0) + count;
-      }
-      return sizes;
-    };
-    expect(sizesUnder('first')).toEqual({ 1111: 500 });
-    expect(sizesUnder('second')).toEqual({ 2222: 500 });
+    expect(allocationSizesUnder(model, 'helper', 'first')).toEqual({ 1111: 500 });
+    expect(allocationSizesUnder(model, 'helper', 'second')).toEqual({ 2222: 500 });
   });
 
   it('an interpreted function reports the line and column of each call, not its own line', async () => {
