@@ -878,6 +878,40 @@ inline uint64_t effective_pc(uint64_t return_pc, uint64_t saved_fp, uint64_t low
   return bytecode != 0 ? bytecode : return_pc;
 }
 
+// What changed in cached interpreter frame k's two slots (zero: nothing), and in cached frame
+// record i's two words: one 16-byte load from the stack xor-ed with the cached copy.
+inline Words bytecode_change(const ThreadState* state, int k) {
+  return *reinterpret_cast<const UnalignedWords*>(state->cache_interpreter_slot_addresses[k]) ^
+         *reinterpret_cast<const Words*>(&state->cache_interpreter_slots[k]);
+}
+inline Words record_change(const ThreadState* state, int i) {
+  return *reinterpret_cast<const UnalignedWords*>(state->cache_frames[i]) ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
+}
+
+// A frame address the walk may read: on this thread's stack between `low` (the walk's own frame)
+// and `high`, 8-aligned. Not `frame + 16 > high`: in code without frame pointers rbp holds any
+// value, and one near 2^64 wrapped that sum past the check (binutils' `as` crashed on rbp = -16).
+inline bool is_frame_address(uint64_t frame, uint64_t low, uint64_t high) {
+  return frame >= low && frame <= high - 16 && (frame & 7) == 0;
+}
+
+// Whether the walk goes on from the innermost exit frame rather than from `next`, the caller of the
+// frames it walked: when that frame lies further out on this stack (walk_stack).
+inline bool jumps_to_exit_frame(uint64_t exit_frame, uint64_t next, uint64_t high) {
+  return exit_frame > next && exit_frame <= high - 16 && (exit_frame & 7) == 0;
+}
+
+// Whether a record's second word can be a return address. One is a user-space address (x86-64:
+// below 2^47); anything else is a frame record that is not one (a caller without a frame pointer
+// left the chain pointing at stale stack), and the walk ends there rather than intern garbage. Nor
+// is an address on this stack [stack_low, high), or a value whose low half is (nearly) zero, as
+// V8's small integers and packed pairs of 32-bit numbers are (a call's return address would lie
+// in the first bytes of a 4 GiB-aligned region): what a record holds when rbp pointed at data, in
+// code without frame pointers.
+inline bool is_return_address(uint64_t pc, uint64_t stack_low, uint64_t high) {
+  return pc - 4096 < (1ull << 47) - 4096 && pc - stack_low >= high - stack_low && (pc & 0xffffffffu) >= 16;
+}
+
 // The first interpreter frame among the cached frames at depths [from, to) that no longer runs the
 // bytecode it ran (an interpreter frame moves on to other calls while it lives), or `to`. *next is
 // where the cached interpreter frames are to be looked at from (a walk asks about ever deeper
@@ -897,10 +931,7 @@ int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) 
     if (depths[middle] < to) end = middle + 1;
     else high = middle;
   }
-  auto moved = [state](int k) {
-    return *reinterpret_cast<const UnalignedWords*>(state->cache_interpreter_slot_addresses[k]) ^
-           *reinterpret_cast<const Words*>(&state->cache_interpreter_slots[k]);
-  };
+  auto moved = [state](int k) { return bytecode_change(state, k); };
   for (; i + 4 <= end; i += 4) {
     const Words any = (moved(i) | moved(i + 1)) | (moved(i + 2) | moved(i + 3));
     if ((any[0] | any[1]) != 0) break;  // the loop below finds which
@@ -930,9 +961,7 @@ int first_moved_bytecode(const ThreadState* state, int* next, int from, int to) 
 // records a walk on node's stacks).
 inline int changed_outer_record(const ThreadState* state, int match, uint64_t next) {
   if (match > 0 && state->cache_frames[match - 1] != next) return match;
-  auto difference = [state](int i) {
-    return *reinterpret_cast<const UnalignedWords*>(state->cache_frames[i]) ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
-  };
+  auto difference = [state](int i) { return record_change(state, i); };
   int i = match - 1;
   for (; i >= 3; i -= 4) {
     Words any = (difference(i) | difference(i - 1)) | (difference(i - 2) | difference(i - 3));
@@ -950,9 +979,7 @@ inline int changed_outer_record(const ThreadState* state, int match, uint64_t ne
 // ~60 on tsc's. (Looking every eight records, to give up early, cost buffers 7% of the walk's
 // instructions and gained tsc nothing: by the time this runs, nearly every check passes.)
 inline bool records_unchanged(const ThreadState* state, int to) {
-  auto difference = [state](int i) {
-    return *reinterpret_cast<const UnalignedWords*>(state->cache_frames[i]) ^ *reinterpret_cast<const Words*>(&state->cache_records[i]);
-  };
+  auto difference = [state](int i) { return record_change(state, i); };
   Words even = {0, 0}, odd = {0, 0};
   int i = to - 1;
   for (; i >= 3; i -= 4) {
@@ -973,10 +1000,7 @@ inline bool bytecode_unmoved(const ThreadState* state, int to) {
   // only send an event the general way.
   int k = state->cache_interpreter_count;
   if (k > 0 && state->cache_interpreter_depths[k - 1] >= to) k--;
-  auto moved = [state](int i) {
-    return *reinterpret_cast<const UnalignedWords*>(state->cache_interpreter_slot_addresses[i]) ^
-           *reinterpret_cast<const Words*>(&state->cache_interpreter_slots[i]);
-  };
+  auto moved = [state](int i) { return bytecode_change(state, i); };
   Words any = {0, 0};
   for (; k >= 4; k -= 4) {
     any |= (moved(k - 1) | moved(k - 2)) | (moved(k - 3) | moved(k - 4));
@@ -997,12 +1021,12 @@ inline bool bytecode_unmoved(const ThreadState* state, int to) {
 inline int repeated_js_call(ThreadState* state, uint64_t frame, uint64_t low, uint64_t high, uint64_t entry,
                             uint64_t entry_size, uint64_t exit_frame, uint64_t entry_frame, int exit_depth) {
   if (exit_frame != state->cache_frames[exit_depth] || frame == entry_frame || exit_frame == entry_frame) return 0;
-  if (frame < low || frame > high - 16 || (frame & 7) != 0) return 0;
+  if (!is_frame_address(frame, low, high)) return 0;
   const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
   const uint64_t next = slots[0], pc = slots[1];
-  // walk_stack's checks on a return address, and its conditions for the jump to the exit frame.
-  if (pc - 4096 >= (1ull << 47) - 4096 || pc - state->stack_low < high - state->stack_low || (pc & 0xffffffffu) < 16 ||
-      pc - entry < entry_size || next <= frame || exit_frame <= next || exit_frame > high - 16 || (exit_frame & 7) != 0) {
+  // walk_stack's checks on this frame, and its condition for the jump to the exit frame.
+  if (!is_return_address(pc, state->stack_low, high) || pc - entry < entry_size || next <= frame ||
+      !jumps_to_exit_frame(exit_frame, next, high)) {
     return 0;
   }
   const Words exit_record = *reinterpret_cast<const UnalignedWords*>(exit_frame) ^
@@ -1080,22 +1104,11 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
     }
   }
   while (count < kMaxFrames) {
-    if (frame == entry_frame) break;
-    // Not `frame + 16 > high`: in code without frame pointers rbp holds any value, and one near
-    // 2^64 wrapped that sum past the check (binutils' `as` crashed on rbp = -16).
-    if (frame < low || frame > high - 16 || (frame & 7) != 0) break;
+    if (frame == entry_frame || !is_frame_address(frame, low, high)) break;
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
     uint64_t next = slots[0];
     uint64_t pc = slots[1];
-    // A return address is a user-space address (x86-64: below 2^47). Anything else is a frame
-    // record that is not one (a caller without a frame pointer left the chain pointing at stale
-    // stack): the walk ends there rather than intern garbage.
-    if (pc - 4096 >= (1ull << 47) - 4096) break;
-    // Nor is an address on this stack, or a value whose low half is (nearly) zero, as V8's small
-    // integers and packed pairs of 32-bit numbers are (a call's return address would lie in the
-    // first bytes of a 4 GiB-aligned region): what a record holds when rbp pointed at data, in code
-    // without frame pointers.
-    if (pc - stack_low < high - stack_low || (pc & 0xffffffffu) < 16) break;
+    if (!is_return_address(pc, stack_low, high)) break;
     // Cached frames are outermost first, so their addresses fall as the index rises.
     while (match >= 0 && state->cache_frames[match] < frame) match--;
     if (match >= 0 && match < bytecode_moved && state->cache_frames[match] == frame &&
@@ -1125,7 +1138,7 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
     if (next <= frame) break;
     if (count == exit_after) {
       const uint64_t exit_frame = *exit_slot;
-      if (exit_frame > next && exit_frame <= high - 16 && (exit_frame & 7) == 0) next = exit_frame;
+      if (jumps_to_exit_frame(exit_frame, next, high)) next = exit_frame;
     }
     frame = next;
   }
