@@ -49,13 +49,29 @@ if (addon && addon.loadCore() && addon.isTracing()) {
   if (workerThreads.isMainThread) {
     // Stop before node tears the environment down: teardown frees every ArrayBuffer and handle,
     // and "still live at exit" should mean what the program held, not what survived teardown.
-    // The core finishes the file (symbols, trailer) while the teardown runs.
-    process.on('exit', () => addon.stopAtExit());
+    // The core finishes the file (symbols, trailer) while the teardown runs. Not an 'exit'
+    // listener: one added here runs before every listener the program adds, whose allocations
+    // were then lost (and the program saw a listener it never added). node emits 'exit' through
+    // process.emit, both on process.exit() and when the event loop runs dry, so stopping after
+    // that call returns (or throws) stops after the program's last listener.
+    stopAfterExitListeners(addon);
     // Ctrl-C, SIGTERM or SIGHUP the program has no listener for ends it at once, as without memview:
     // the capture is finished in the signal's handler first (a listener here would have held the
     // signal until the event loop turned, and a busy program could not be stopped).
     addon.finishOnEndingSignals(['SIGINT', 'SIGTERM', 'SIGHUP'].filter((signal) => process.listenerCount(signal) === 0));
   }
+}
+
+function stopAfterExitListeners(withAddon) {
+  const emitEvent = process.emit;
+  process.emit = function emit(event) {
+    if (event !== 'exit') return Reflect.apply(emitEvent, this, arguments);
+    try {
+      return Reflect.apply(emitEvent, this, arguments);
+    } finally {
+      withAddon.stopAtExit();
+    }
+  };
 }
 
 // The walks skip the C++ frames between an allocation and the JavaScript that led to it: the
@@ -83,6 +99,8 @@ function passWorkerNames(workerThreads) {
       super(filename, options);
     }
   };
+  // As the program knows it (Worker.length is 1).
+  Object.defineProperty(workerThreads.Worker, 'length', { value: OriginalWorker.length });
   // `import { Worker } from 'node:worker_threads'` reads the ESM view of the builtin.
   builtin('node:module').syncBuiltinESMExports();
 }

@@ -1096,6 +1096,23 @@ describe('endings', () => {
     expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(2222222);
   });
 
+  it('keeps what the program\'s own exit listeners allocate, on process.exit() and on a natural end, and adds no listener of its own', async () => {
+    for (const ending of ['', 'process.exit(5);']) {
+      const run = traceScript(`
+        const native = require(process.env.MEMVIEW_TEST_ADDON);
+        process.on('exit', () => { native.valloc(3333333); console.log('exit listeners ' + process.listenerCount('exit')); });
+        process.on('exit', () => native.valloc(4444444));
+        ${ending}
+      `);
+      expect(run.status).toBe(ending ? 5 : 0);
+      expect(run.stdout).toBe('exit listeners 2\n');
+      const model = await readModel(run.capturePath);
+      expect(model.meta.truncated).toBe(false);
+      expect(model.stats.allocators.valloc.bytes).toBe(3333333 + 4444444);
+      expect(model.stats.leakedBytes).toBeGreaterThanOrEqual(3333333 + 4444444);
+    }
+  });
+
   it('an uncaught exception keeps node\'s exit code and message, and a complete capture', async () => {
     const run = traceScript(`
       const native = require(process.env.MEMVIEW_TEST_ADDON);
