@@ -109,6 +109,14 @@ export async function run(argv: string[]): Promise<number> {
     if (existsSync(outputTemplate) && !values.force) {
       throw new UserFacingError(`${values.output} exists; use -f to overwrite it`);
     }
+    // -f onto a file this user may not write: said now, before the program runs for nothing.
+    if (existsSync(outputTemplate)) {
+      try {
+        accessSync(outputTemplate, constants.W_OK);
+      } catch {
+        throw new UserFacingError(`cannot write the capture: ${values.output} is not writable`);
+      }
+    }
   }
   try {
     accessSync(dirname(outputTemplate), constants.W_OK);
@@ -205,8 +213,11 @@ export async function concludeRun({ capturePath, code, signal, exitStatus: known
   const complete = endsWithTrailer(capturePath);
   if (!signal && !complete) {
     // The program ended normally but the collector could not finish the capture (it said why,
-    // e.g. the disk filled): the capture is readable up to the failure, but incomplete.
-    console.error(`memview: the capture ${capturePath} is incomplete; it holds the events written before tracing stopped`);
+    // e.g. the disk filled): the capture is readable up to the failure, but incomplete. Or it
+    // could not write a byte of it (a device that takes nothing): then there is no capture.
+    console.error(statSync(capturePath).size === 0
+      ? `memview: no capture was written to ${capturePath}`
+      : `memview: ${capturePath} has no trailer; readers show what it holds and say that it is incomplete`);
     return exitStatus === 0 ? 1 : exitStatus;
   }
   if (signal && !complete) await nameFramesAfterDeath(capturePath, signal, quiet);

@@ -69,7 +69,7 @@ export function truncationWarning(file: string, model: CaptureModel): string {
     return `memview: warning: ${file}: its trailer is damaged (its checksum does not match); figures cover the ${chunkCount} before it, every one whole`;
   }
   const covered = chunks === undefined ? 'what was written' : `the ${chunkCount} written whole (what came after the last one is lost)`;
-  return `memview: warning: ${file} has no trailer (the process was killed?); figures cover ${covered}`;
+  return `memview: warning: ${file} has no trailer (the process was killed, or writing the capture failed); figures cover ${covered}`;
 }
 
 async function decodeWithEngine(file: string, temporaryThreshold: number, onProgress: (done: number, total: number) => void): Promise<CaptureModel> {

@@ -441,6 +441,29 @@ describe('Tracker API, twice in one process', () => {
   });
 });
 
+describe('a capture path that cannot be written', () => {
+  const mountPoint = join(scratchDirectory(), 'read-only');
+  mkdirSync(mountPoint);
+  // A file that exists but cannot be written, even by root: one on a file system remounted read-only.
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status === 0 &&
+    (writeFileSync(join(mountPoint, 'old.bin'), 'an earlier capture'), true) &&
+    spawnSync('mount', ['-o', 'remount,ro', mountPoint]).status === 0;
+
+  it.skipIf(!mounted)('-f onto an existing file that cannot be written: one message, and the program is not run', () => {
+    try {
+      const directory = scratchDirectory();
+      writeFileSync(join(directory, 'app.cjs'), 'console.log("program ran")');
+      const result = memview(['run', '-f', '-o', join(mountPoint, 'old.bin'), join(directory, 'app.cjs')]);
+      expect(result.status).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toEqual([`memview: cannot write the capture: ${join(mountPoint, 'old.bin')} is not writable`]);
+      expect(readFileSync(join(mountPoint, 'old.bin'), 'utf8')).toBe('an earlier capture');
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
+  });
+});
+
 describe('a disk that fills during capture', () => {
   const mountPoint = join(scratchDirectory(), 'small-disk');
   mkdirSync(mountPoint);

@@ -315,7 +315,7 @@ bool read_plain_run(int argc, char** argv, const Paths& paths, PlainRun* run) {
   // children too, whose captures are named after it).
   run->output_template = resolve(output != nullptr ? output : "memview-" + stem + ".%p.bin");
   if (run->output_template.empty()) return false;
-  if (output != nullptr && exists(run->output_template) && !force) return false;
+  if (output != nullptr && exists(run->output_template) && (!force || access(run->output_template.c_str(), W_OK) != 0)) return false;
   // A directory, or the script itself (-f would have replaced the program with its capture): the
   // CLI refuses those, with a message, before anything runs.
   struct stat output_status, program_status;
