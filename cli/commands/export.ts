@@ -1,6 +1,5 @@
 // `memview export --format pprof|speedscope|collapsed FILE`: the chosen view (peak, leaks or
 // temporary allocations) in another profiler's format, to a file (-o) or standard output.
-import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseOptions } from '../parse-options.js';
 import { UsageError } from '../usage-error.js';
@@ -9,7 +8,7 @@ import { pprofProfile } from '../export/pprof.js';
 import { speedscopeFile } from '../export/speedscope.js';
 import { openCapture } from '../terminal/open-capture.js';
 import { refuseToReplaceCapture } from '../terminal/output-guard.js';
-import { cannotWrite } from '../terminal/write-failure.js';
+import { writeWholeFile } from '../terminal/whole-file.js';
 import { writeStdoutPieces } from '../terminal/stdout.js';
 import { chooseView, normaliseOptionalValues, oneCaptureFile, viewLabels, viewOptions } from '../terminal/view-choice.js';
 
@@ -74,16 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     await writeStdoutPieces(output);
     return 0;
   }
-  try {
-    const handle = await open(values.output, 'w');
-    try {
-      for (const piece of output) await handle.writeFile(piece);
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    throw cannotWrite(values.output, error);
-  }
+  await writeWholeFile(values.output, output);
   console.error(`memview: wrote ${values.output} (${format}, ${meaning})`);
   return 0;
 }

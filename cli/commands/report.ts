@@ -2,7 +2,7 @@
 // capture's aggregated model, deflated and base64-encoded) that works offline from file://.
 // No bundler runs here: the viewer was built once by Vite into dist/viewer/page/index.html.
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -15,7 +15,7 @@ import { encodePayload, toBase64 } from '../../viewer/model/payload-codec.js';
 import { payloadElementId, remapSparse, toSparse, type ReportPayload, type SparseRangeViews, type TemporalRanges } from '../../viewer/model/report-payload.js';
 import { pruneModelMapped } from '../../viewer/model/prune.js';
 import { refuseToReplaceCapture } from '../terminal/output-guard.js';
-import { cannotWrite } from '../terminal/write-failure.js';
+import { writeWholeFile } from '../terminal/whole-file.js';
 
 export const summary = 'write a self-contained HTML report (flame graph, memory over time, table, stats)';
 
@@ -109,11 +109,7 @@ export async function writeReportCommand(request: ReportRequest): Promise<number
     memviewVersion: await memviewVersion(),
     captureBytes: (await stat(request.capturePath)).size,
   });
-  try {
-    await writeFile(request.outputPath, html);
-  } catch (error) {
-    throw cannotWrite(request.outputPath, error);
-  }
+  await writeWholeFile(request.outputPath, [html]);
   console.log(resolve(request.outputPath));
   if (request.open) openInBrowser(resolve(request.outputPath));
   return 0;

@@ -1,6 +1,9 @@
 // Mistakes get one clear line: a usage mistake exits 2 with the closest flag and the usage; a missing,
 // corrupt or cut capture exits 1 naming the file (a capture without its trailer still reports, with
 // a warning). Long decodes show a progress bar on a terminal only.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { SyntheticCapture } from '../support/synthetic-capture.js';
 import { ProgressBar, progressLine } from '../../cli/terminal/progress.js';
@@ -71,6 +74,32 @@ describe('usage mistakes', () => {
     const directory = await memview('report', '-o', scratchFile(''), path);
     expect(directory.status).toBe(1);
     expect(directory.stderr).toMatch(/^memview: cannot write .*: it is a directory$/);
+  });
+});
+
+describe('an output file the disk has no room for', () => {
+  const mountPoint = scratchFile('full-disk');
+  mkdirSync(mountPoint);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mountPoint]).status === 0;
+
+  it.skipIf(!mounted)('report and export leave the file that was there before, and no part of the new one', async () => {
+    try {
+      const path = scratchFile('for-full-disk.bin', knownCapture().toBytes());
+      const targets = { report: join(mountPoint, 'r.html'), export: join(mountPoint, 'e.json') };
+      for (const target of Object.values(targets)) writeFileSync(target, 'made before');
+      // Whatever room is left, taken: a write that fails half-way is what this is about.
+      spawnSync('dd', ['if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
+      const report = await memview('report', '-o', targets.report, path);
+      const exported = await memview('export', '--format', 'speedscope', '-o', targets.export, path);
+      for (const [outcome, target] of [[report, targets.report], [exported, targets.export]] as const) {
+        expect(outcome.status).toBe(1);
+        expect(outcome.stderr.trim()).toBe(`memview: cannot write ${target}: no space left on device`);
+        expect(readFileSync(target, 'utf8')).toBe('made before');
+      }
+      expect(readdirSync(mountPoint).sort()).toEqual(['e.json', 'filler', 'r.html']);
+    } finally {
+      spawnSync('umount', [mountPoint]);
+    }
   });
 });
 
