@@ -1,7 +1,7 @@
 // `memview report capture.bin`: one self-contained HTML file (the prebuilt viewer plus the
 // capture's aggregated model, deflated and base64-encoded) that works offline from file://.
 // No bundler runs here: the viewer was built once by Vite into dist/viewer/page/index.html.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -99,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
 
 export async function writeReportCommand(request: ReportRequest): Promise<number> {
   if (!existsSync(request.capturePath)) throw new UserFacingError(`no such capture file: ${request.capturePath}`);
+  if (statSync(request.capturePath).isDirectory()) throw new UserFacingError(`${request.capturePath}: is a directory, not a capture file`);
   refuseToReplaceCapture(request.outputPath, request.capturePath);
   const { model, temporal } = await loadModel(request.capturePath, request.temporaryThreshold, request.temporal);
   if (model.meta.truncated) console.error(truncationWarning(request.capturePath, model));  // the page says it too

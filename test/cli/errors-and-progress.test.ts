@@ -61,9 +61,11 @@ describe('usage mistakes', () => {
       expect(status).toBe(1);
       expect(stderr).toBe(`memview: no such capture file: ${name}`);
     }
-    const directory = await memview(scratchFile(''));
-    expect(directory.status).toBe(1);
-    expect(directory.stderr).toMatch(/^memview: .*: is a directory, not a capture file$/);
+    for (const command of [[], ['report', '-o', scratchFile('from-directory.html')], ['flamegraph', '-o', scratchFile('from-directory-flame.html')]]) {
+      const directory = await memview(...command, scratchFile(''));
+      expect(directory.status, command.join(' ')).toBe(1);
+      expect(directory.stderr, command.join(' ')).toMatch(/^memview: .*: is a directory, not a capture file$/);
+    }
   });
 
   it('an output file that cannot be written is "cannot write FILE: reason", without node\'s error code', async () => {
