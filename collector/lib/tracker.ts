@@ -66,7 +66,11 @@ export class Tracker {
     const addon = loadAddon();
     addon.loadCore(preloadLibraryPath);
     if (addon.isTracing()) {
-      throw new Error('this process is already traced (it runs under `memview run`); a Tracker cannot start a second capture');
+      // The capture is the process's, whichever thread started it: under `memview run` its
+      // environment says so (workers inherit it); else a Tracker of another thread holds it.
+      throw new Error(process.env.MEMVIEW_OUTPUT
+        ? 'this process is already traced (it runs under `memview run`); a Tracker cannot start a second capture'
+        : 'a Tracker of another thread of this process is already writing a capture; a Tracker cannot start a second one');
     }
     addon.start(this.output, this.options.native === true, this.options.sampleIntervalMs ?? 10);
     // V8 listing its code for memview is not the program's doing: those allocations stay out of

@@ -292,13 +292,23 @@ describe('Tracker API', () => {
       function inside() { return native.valloc(3434343); }
       inside();
       native.free(before);
+      // A worker has module state of its own: the capture it cannot start is the main thread's.
+      const { Worker } = await import('node:worker_threads');
+      const fromWorker = await new Promise((resolve) => {
+        const source = 'import { Tracker } from ' + JSON.stringify(${JSON.stringify('file://' + join(process.cwd(), 'dist', 'collector', 'lib', 'index.js'))}) + ';' +
+          'import { parentPort } from "node:worker_threads";' +
+          'try { await new Tracker({ output: ' + JSON.stringify(${JSON.stringify(capture + '3')}) + ' }).start(); parentPort.postMessage("started"); } catch (error) { parentPort.postMessage(error.message); }';
+        new Worker(new URL('data:text/javascript,' + encodeURIComponent(source))).once('message', resolve);
+      });
       await tracker.stop();
       native.valloc(5656565);
       console.log(second);
+      console.log(fromWorker);
     `);
     const result = runWithTestAddon(script);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/already active/);
+    expect(result.stdout).toContain('a Tracker of another thread of this process is already writing a capture');
     const model = await readModel(capture);
     expect(model.stats.allocators.valloc).toEqual({ count: 1, bytes: 3434343 });
     // Started in a running process (no V8 flag possible), interpreted code is still named, with the
