@@ -52,7 +52,7 @@ largely unnamed are fetched by build id into $XDG_CACHE_HOME/memview/debuginfod.
   let status = 0;
   for (const file of positionals) {
     try {
-      const outcome = await nameFramesOfKilledCapture(file, { fetchDebugFile }).catch((error) => {
+      const outcome = await nameFramesOfKilledCapture(file, { fetchDebugFile, verifyComplete: true }).catch((error) => {
         throw error instanceof CaptureStillWrittenError ? new UserFacingError(error.message) : explain(file, error);
       });
       console.error(`memview: ${file}: ${describeNaming(outcome)}`);

@@ -54,6 +54,12 @@ export interface NamingOptions {
    * object whose pcs the files on this machine leave partly unnamed. True when it did.
    */
   fetchDebugFile?: (buildId: Uint8Array, objectPath: string) => Promise<boolean>;
+  /**
+   * Check every chunk of a complete capture (checksums, lengths) before calling it complete:
+   * `memview symbolize` must not vouch for a file no reader takes. Off where memview just wrote
+   * the capture itself (the ending of `memview run`), which would read a large file twice.
+   */
+  verifyComplete?: boolean;
 }
 
 /**
@@ -61,12 +67,17 @@ export interface NamingOptions {
  * records `endReason` when the capture does not say how it ended. A capture with a trailer is
  * left as it is.
  */
-export async function nameFramesOfKilledCapture(path: string, { endReason, fetchDebugFile }: NamingOptions = {}): Promise<KilledCaptureOutcome> {
+export async function nameFramesOfKilledCapture(path: string, { endReason, fetchDebugFile, verifyComplete }: NamingOptions = {}): Promise<KilledCaptureOutcome> {
   const complete: KilledCaptureOutcome = { complete: true, nativePcs: 0, named: 0, objectsSkipped: [], cutBytes: 0 };
-  if (endsWithTrailer(path)) return complete;
   const { size } = await stat(path);
   const stream = new ByteStream(createReadStream(path, { highWaterMark: 1 << 20 }));
+  // First, so that a file of another format version (or none) is refused, trailer or not.
   const header = await readCaptureHeader(stream);
+  if (endsWithTrailer(path)) {
+    // Checked whole (checksums, lengths), not decoded.
+    if (verifyComplete) for await (const chunk of readChunks(stream)) void chunk;
+    return complete;
+  }
   const census = new NativePcCensus();
   const blocks = new BlockCounter(header.formatVersion);
   let completeChunksEnd = HEADER_SIZE_BYTES;

@@ -257,5 +257,23 @@ describe('memview symbolize', () => {
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain('not a memview capture');
     expect(wrong.stderr).not.toMatch(/\n\s+at /);  // one line, no stack
+
+    // A complete capture of another format version, or with a damaged chunk, is not "left as it
+    // is" as if fine: it is refused, as every reader refuses it.
+    const otherVersion = join(directory, 'version-7.bin');
+    const patched = Buffer.from(bytes);
+    patched.writeUInt16LE(7, 8);
+    writeFileSync(otherVersion, patched);
+    const future = symbolize(otherVersion);
+    expect(future.status).toBe(1);
+    expect(future.stderr.trim()).toMatch(/^memview: .*version-7\.bin: capture format version 7, this reader understands versions \d+ to \d+$/);
+    const damaged = join(directory, 'damaged.bin');
+    const flipped = Buffer.from(bytes);
+    flipped[Math.floor(flipped.length / 2)] ^= 0xff;
+    writeFileSync(damaged, flipped);
+    const broken = symbolize(damaged);
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).not.toContain('complete already');
+    expect(broken.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
