@@ -185,6 +185,32 @@ describe('JavaScript stacks', () => {
     expect(allocationSizesUnder(model, 'allocate', 'second')).toEqual({ 2002: 1000 });
   });
 
+  it('keeps the JavaScript frames of an allocation made where the frame-pointer chain is broken, as in a library constructor run by require()', async () => {
+    // dlopen runs a library's constructors from the dynamic loader, whose code (like most code
+    // built without frame pointers) uses rbp as it likes: the chain ends in garbage just above the
+    // allocator's caller. The JavaScript that called into C++ is still above it, at V8's exit frame.
+    const directory = scratchDirectory();
+    writeFileSync(join(directory, 'ctor.c'), `
+      #include <stdlib.h>
+      void* volatile kept;
+      __attribute__((noinline)) static void allocate_while_loading(size_t size) {
+        __asm__ volatile("movq $0x10, %%rbp" ::: "rbp");  /* rbp as a general register */
+        kept = malloc(size);
+      }
+      __attribute__((constructor)) static void at_load(void) { allocate_while_loading(7654321); }
+    `);
+    execFileSync('cc', ['-O2', '-fomit-frame-pointer', '-shared', '-fPIC', '-o', 'ctor.so', 'ctor.c'], { cwd: directory });
+    for (const native of [false, true]) {
+      const run = traceScript(`
+        function loadLibrary() { try { process.dlopen({ exports: {} }, ${JSON.stringify(join(directory, 'ctor.so'))}); } catch {} }
+        loadLibrary();
+      `, { runArguments: native ? ['--native'] : [] });
+      expect(run.status, run.stderr).toBe(0);
+      const model = await readModel(run.capturePath);
+      expect(javaScriptCallSites(model, 7654321)[0], native ? '--native' : 'without --native').toMatch(/^loadLibrary:2:/);
+    }
+  });
+
   it('two JavaScript callers of one helper keep their own stacks when their frames lie at the same addresses', async () => {
     // Baseline code (Sparkplug, never optimized): first() and second() build frames of one size,
     // so helper's frame, the exit frame of its call into the addon and the addon's frame lie at the

@@ -1103,12 +1103,32 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
       return 1;
     }
   }
+  // A chain that breaks below the thread's innermost exit frame was broken by code without frame
+  // pointers that uses rbp as it likes (the dynamic loader running a library's constructors for a
+  // require(), a native addon built without them): what called that code is still there, from the
+  // exit frame out. The walk takes it up there, once, rather than lose every JavaScript frame.
+  // Read only when the chain breaks, which a walk through code with frame pointers never does.
+  bool resumed = false;
+  uint64_t walked_to = low;  // the last frame recorded
+  auto resume_at_exit_frame = [&]() -> uint64_t {
+    if (resumed || exit_slot == nullptr) return 0;
+    resumed = true;
+    const uint64_t exit_frame = *exit_slot;
+    return exit_frame > walked_to && is_frame_address(exit_frame, low, high) ? exit_frame : 0;
+  };
   while (count < kMaxFrames) {
-    if (frame == entry_frame || !is_frame_address(frame, low, high)) break;
+    if (frame == entry_frame) break;
+    if (!is_frame_address(frame, low, high)) {
+      if ((frame = resume_at_exit_frame()) != 0) continue;
+      break;
+    }
     const uint64_t* slots = reinterpret_cast<const uint64_t*>(frame);
     uint64_t next = slots[0];
     uint64_t pc = slots[1];
-    if (!is_return_address(pc, stack_low, high)) break;
+    if (!is_return_address(pc, stack_low, high)) {
+      if ((frame = resume_at_exit_frame()) != 0) continue;
+      break;
+    }
     // Cached frames are outermost first, so their addresses fall as the index rises.
     while (match >= 0 && state->cache_frames[match] < frame) match--;
     if (match >= 0 && match < bytecode_moved && state->cache_frames[match] == frame &&
@@ -1135,7 +1155,11 @@ __attribute__((noinline)) int walk_stack(ThreadState* state, uint64_t* pcs, int*
     pcs[count] = effective_pc(pc, next, low, high, entry, entry_size, &interpreted, &state->walk_interpreter_frames[count]);
     state->walk_interpreted[count] = interpreted;
     count++;
-    if (next <= frame) break;
+    walked_to = frame;
+    if (next <= frame) {
+      if ((frame = resume_at_exit_frame()) != 0) continue;
+      break;
+    }
     if (count == exit_after) {
       const uint64_t exit_frame = *exit_slot;
       if (jumps_to_exit_frame(exit_frame, next, high)) next = exit_frame;
