@@ -118,6 +118,9 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
   }
+  if (!existsSync(dirname(outputTemplate))) {
+    throw new UserFacingError(`cannot write the capture: directory ${dirname(outputTemplate)} does not exist`);
+  }
   try {
     accessSync(dirname(outputTemplate), constants.W_OK);
   } catch {
@@ -167,7 +170,8 @@ export async function run(argv: string[]): Promise<number> {
   await liveServer?.finish();
 
   if (outcome.error) {
-    const reason = (outcome.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : outcome.error.message;
+    const code = (outcome.error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'command not found' : code === 'EACCES' ? 'permission denied (not an executable file?)' : outcome.error.message;
     throw new UserFacingError(`cannot start '${command}': ${reason}`);
   }
   return concludeRun({

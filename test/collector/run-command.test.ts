@@ -141,6 +141,19 @@ describe('memview run', () => {
     const result = memview(['run', '-o', join(scratchDirectory(), 'x.bin'), '--', '/nonexistent/binary']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/cannot start '\/nonexistent\/binary': command not found/);
+    // A file that is not executable: said in words, not as node's "spawn ... EACCES".
+    const text = join(scratchDirectory(), 'notes.sh');
+    writeFileSync(text, 'echo never\n');
+    const notExecutable = memview(['run', '-o', join(scratchDirectory(), 'y.bin'), '--', text]);
+    expect(notExecutable.status).toBe(1);
+    expect(notExecutable.stderr.trim()).toBe(`memview: cannot start '${text}': permission denied (not an executable file?)`);
+  });
+
+  it('says so when the directory of the capture does not exist', () => {
+    const missing = join(scratchDirectory(), 'no-such-directory', 'x.bin');
+    const result = memview(['run', '-o', missing, '--', '/bin/true']);
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`memview: cannot write the capture: directory ${join(missing, '..')} does not exist`);
   });
 
   it('refuses an output directory it cannot write', () => {

@@ -412,7 +412,9 @@ bool run_program(const Paths& paths, const PlainRun& run, Ending* ending) {
   }
   if (ending->exec_error != 0) {
     fprintf(stderr, "memview: cannot start '%s': %s\n", run.command[0],
-            ending->exec_error == ENOENT ? "command not found" : strerror(ending->exec_error));
+            ending->exec_error == ENOENT   ? "command not found"
+            : ending->exec_error == EACCES ? "permission denied (not an executable file?)"
+                                           : strerror(ending->exec_error));
     return false;
   }
   return true;
