@@ -225,7 +225,7 @@ export async function concludeRun({ capturePath, code, signal, exitStatus: known
     return exitStatus === 0 ? 1 : exitStatus;
   }
   if (signal && !complete) await nameFramesAfterDeath(capturePath, signal, quiet);
-  if (followFork) await nameFramesOfEndedChildren(capturePath, quiet);
+  const children = followFork ? await nameFramesOfEndedChildren(capturePath, quiet) : 0;
   if (!quiet) {
     const size = formatBytes(statSync(capturePath).size);
     const ending = !signal
@@ -234,6 +234,7 @@ export async function concludeRun({ capturePath, code, signal, exitStatus: known
         ? ` (the program ended on ${signal})`
         : ` (the program was killed by ${signal}; the capture holds everything up to its last flush)`;
     console.error(`memview: wrote ${capturePath} (${size})${ending}`);
+    if (children > 0) console.error(`memview: and ${children} capture${children === 1 ? '' : 's'} of child processes, ${capturePath}.<pid>`);
     console.error(`memview: see it with 'memview stats ${capturePath}' or 'memview ${capturePath}'`);
   }
   return exitStatus;
@@ -260,13 +261,15 @@ async function nameFramesAfterDeath(capturePath: string, signal: NodeJS.Signals,
  * with the same pid left its capture there. A child still running (a daemon that outlives the
  * program) is writing its capture and is left alone.
  */
-async function nameFramesOfEndedChildren(rootCapture: string, quiet: boolean): Promise<void> {
+async function nameFramesOfEndedChildren(rootCapture: string, quiet: boolean): Promise<number> {
   const directory = dirname(rootCapture);
   const escaped = basename(rootCapture).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const childCapture = new RegExp(`^${escaped}\\.(\\d+)(?:\\.\\d+)?$`);
+  let children = 0;
   for (const name of readdirSync(directory)) {
     const match = childCapture.exec(name);
     if (!match) continue;
+    children++;
     const path = join(directory, name);
     const pid = Number(match[1]);
     if (isAlive(pid) || endsWithTrailer(path)) continue;
@@ -277,4 +280,5 @@ async function nameFramesOfEndedChildren(rootCapture: string, quiet: boolean): P
       console.error(`memview: ${path}, of a child that ended without finishing it: ${description}`);
     }
   }
+  return children;
 }

@@ -956,6 +956,8 @@ describe('processes', () => {
     expect(run.status, run.stderr).toBe(0);
     const childCapture = `${run.capturePath}.${run.stdout.trim()}`;
     expect(existsSync(childCapture), readdirSync(run.directory).join(',')).toBe(true);
+    // The closing lines say where the child's capture went, not only the parent's.
+    expect(run.stderr).toContain(`memview: and 1 capture of child processes, ${run.capturePath}.<pid>`);
     const child = await readModel(childCapture);
     expect(child.stats.allocators.calloc.bytes).toBeGreaterThanOrEqual(3333333);
   });
