@@ -364,11 +364,23 @@ export function startTrackerExpression(options: { trackerPath: string; trackerUr
   }
   const tracker = new trackerModule.Tracker({ output: ${json(options.output)}, native: ${options.native}, force: ${options.force} });
   await tracker.start();
-  // A program that exits while attached stops tracing on 'exit', before node's teardown frees
-  // everything, as register.cjs does under memview run (stop() runs synchronously).
-  const stopAtExit = () => { if (globalThis.__memviewTracker === tracker) { delete globalThis.__memviewTracker; tracker.stop(); } };
-  process.once('exit', stopAtExit);
-  tracker.__memviewStopAtExit = stopAtExit;
+  // A program that exits while attached stops tracing once 'exit' has been emitted, after its own
+  // listeners (added before or after the attach) and before node's teardown frees everything, as
+  // register.cjs does under memview run (stop() runs synchronously). process.emit is wrapped once
+  // per process; it stops whichever tracker is attached then.
+  if (!globalThis.__memviewEmitWrapped) {
+    globalThis.__memviewEmitWrapped = true;
+    const emitEvent = process.emit;
+    process.emit = function emit(event) {
+      if (event !== 'exit') return Reflect.apply(emitEvent, this, arguments);
+      try {
+        return Reflect.apply(emitEvent, this, arguments);
+      } finally {
+        const attached = globalThis.__memviewTracker;
+        if (attached) { delete globalThis.__memviewTracker; attached.stop(); }
+      }
+    };
+  }
   globalThis.__memviewTracker = tracker;
   globalThis.__memviewOpenedInspector = ${options.openedInspector} || globalThis.__memviewOpenedInspector === true;
   return tracker.output;
@@ -382,7 +394,6 @@ export const stopTrackerExpression = `(async () => {
   if (!tracker) return { attached: false, openedInspector };
   delete globalThis.__memviewTracker;
   delete globalThis.__memviewOpenedInspector;
-  if (tracker.__memviewStopAtExit) process.off('exit', tracker.__memviewStopAtExit);
   await tracker.stop();
   return { attached: true, output: tracker.output, openedInspector };
 })()`;

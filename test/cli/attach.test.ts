@@ -17,6 +17,7 @@ import { decodeRecords, type RecordSink } from '../../collector/lib/reader/recor
 import { childEnvironment, memviewBin, memviewProcess, scratch, type Outcome } from './cli-harness.js';
 
 const ALLOCATION_SIZE = 1_000_003;
+const EXIT_ALLOCATION_SIZE = 777_781;
 const targetScript = join(scratch, 'attach-target.cjs');
 writeFileSync(targetScript, `
 let made = 0, whileAttached = 0;
@@ -27,7 +28,12 @@ setInterval(function tick() {
   made++;
   if (globalThis.__memviewTracker) whileAttached++;
 }, 10);
-process.on('SIGTERM', () => { console.log(JSON.stringify({ made, whileAttached })); process.exit(0); });
+process.on('SIGTERM', () => {
+  // An exit listener added while attached: what it allocates is the program's too.
+  process.on('exit', () => { if (globalThis.__memviewTracker) kept.push(Buffer.alloc(${EXIT_ALLOCATION_SIZE})); });
+  console.log(JSON.stringify({ made, whileAttached }));
+  process.exit(0);
+});
 console.log('ready', process.pid);
 `);
 
@@ -149,6 +155,7 @@ describe('memview attach', () => {
     expect(twice.stderr).toMatch(/not being traced by memview attach/);
     const counts = await stopTarget(target);
     expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
+    expect(await allocationsOfSize(capture, EXIT_ALLOCATION_SIZE)).toBe(0);  // detached before
   }, 30_000);
 
   it('a process killed during --duration: attach says so at once, keeps the capture and names its native frames', async () => {
@@ -188,6 +195,7 @@ describe('memview attach', () => {
     const model = await readCaptureFile(capture);
     expect(model.meta.truncated).toBe(false);
     expect(Math.abs(await allocationsOfSize(capture, ALLOCATION_SIZE) - counts.whileAttached)).toBeLessThanOrEqual(1);
+    expect(await allocationsOfSize(capture, EXIT_ALLOCATION_SIZE)).toBe(1);
   }, 30_000);
 });
 
