@@ -44,6 +44,9 @@ export function parseOptions<T extends OptionSpec>(
       const long = ambiguous[1].startsWith('--') ? ambiguous[1] : `--${Object.entries(options).find(([, spec]) => `-${spec.short}` === ambiguous[1])?.[0] ?? ''}`;
       throw new UsageError(`${ambiguous[1]} needs a value; for one that starts with '-', write ${long}=VALUE`, usage);
     }
+    // "Option '-o, --output <value>' argument missing": the option as the user may have written it.
+    const missing = /Option '(-[^ ',]+)(?:, (--[^ ']+))?(?: [^']*)?' argument missing/.exec(message);
+    if (missing) throw new UsageError(`${missing[2] ? `${missing[1]} (${missing[2]})` : missing[1]} needs a value`, usage);
     throw new UsageError(message.split('\n')[0].replace(/\. To specify.*$/, ''), usage);
   }
 }

@@ -55,6 +55,19 @@ describe('usage mistakes', () => {
     expect(dashValue.stderr).toMatch(/^memview: -o needs a value; for one that starts with '-', write --output=VALUE\n/);
   });
 
+  it('an option given last without its value says which one needs a value, not the parser\'s wording', async () => {
+    const path = scratchFile('missing-value.bin', knownCapture().toBytes());
+    for (const [argv, message] of [
+      [['run', '-o'], /^memview: -o \(--output\) needs a value\n/],
+      [['export', path, '--format'], /^memview: -F \(--format\) needs a value\n/],
+    ] as const) {
+      const { status, stderr } = await memview(...argv);
+      expect(status).toBe(2);
+      expect(stderr).toMatch(message);
+      expect(stderr).not.toMatch(/argument missing/);
+    }
+  });
+
   it('a name that is no command and looks like a capture file is a missing file, exit status 1', async () => {
     for (const name of ['nonexistent.bin', 'captures/app']) {
       const { status, stderr } = await memview(name);
