@@ -2,7 +2,7 @@
 // written out, as heaptrack, valgrind and perf take their programs. The native launcher
 // (collector/src/launcher/run_launcher.cpp) reads the words the same way; keep the two alike.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { basename, delimiter, extname, join } from 'node:path';
+import { basename, delimiter, extname, join, resolve } from 'node:path';
 import { UserFacingError } from '../usage-error.js';
 
 export interface ProgramWords {
@@ -14,6 +14,7 @@ export interface ProgramWords {
 }
 
 const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+const isDirectory = (path: string): boolean => existsSync(path) && statSync(path).isDirectory();
 
 /** The executable `name` names on PATH (a name with a slash is not looked up), or undefined. */
 function onPath(name: string): string | undefined {
@@ -54,6 +55,9 @@ export function programWords(words: string[], explicitCommand: boolean): Program
     const script = basename(first) === 'node' ? nodeScript(rest) : undefined;
     return { command: first, commandArguments: rest, stem: stemOf(script ?? first) };
   }
+  // A directory is a script to node too (its package.json "main", else its index.js): node
+  // resolves it, and says so in its own words when it cannot, as it would untraced.
+  if (isDirectory(first)) return { command: process.execPath, commandArguments: words, stem: stemOf(resolve(first)) };
   if (!isFile(first)) {
     const command = onPath(first);
     throw new UserFacingError(command

@@ -137,6 +137,16 @@ describe('memview run', () => {
     expect(result.stderr.trim()).toBe("memview: cannot find the script '/nonexistent/app.js'");
   });
 
+  it('runs a directory as node does (its index.js), named after the directory', () => {
+    const directory = scratchDirectory();
+    mkdirSync(join(directory, 'app'));
+    writeFileSync(join(directory, 'app', 'index.js'), 'console.log("index ran")');
+    const result = memview(['run', 'app'], directory);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toBe('index ran\n');
+    expect(readdirSync(directory).some((name) => /^memview-app\.\d+\.bin$/.test(name))).toBe(true);
+  });
+
   it('says so when the command after -- does not exist', () => {
     const result = memview(['run', '-o', join(scratchDirectory(), 'x.bin'), '--', '/nonexistent/binary']);
     expect(result.status).toBe(1);
