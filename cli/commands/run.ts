@@ -106,11 +106,9 @@ export async function run(argv: string[]): Promise<number> {
   const outputTemplate = resolve(values.output ?? `memview-${stem}.%p.bin`);
   if (values.output !== undefined) {
     refuseCapturePathOfRun(values.output, outputTemplate, passthrough[0]);
-    if (existsSync(outputTemplate) && !values.force) {
-      throw new UserFacingError(`${values.output} exists; use -f to overwrite it`);
-    }
-    // -f onto a file this user may not write: said now, before the program runs for nothing.
     if (existsSync(outputTemplate)) {
+      if (!values.force) throw new UserFacingError(`${values.output} exists; use -f to overwrite it`);
+      // -f onto a file this user may not write: said now, before the program runs for nothing.
       try {
         accessSync(outputTemplate, constants.W_OK);
       } catch {
